@@ -1,0 +1,175 @@
+/**
+ * The configuration schema: the single source of truth for every key, its default and its
+ * meaning. `continuum.config.yaml` and the environment are parsed against it once at start-up.
+ */
+import { z } from 'zod';
+
+/** `${ENV}` interpolation yields strings: accept "2500" where a number is expected. */
+const num = <T extends z.ZodNumber>(inner: T) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
+    inner,
+  );
+/** ...and "true"/"false" where a boolean is (z.coerce.boolean would read "false" as true). */
+const bool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** EHR base URLs must be https; plain http only on loopback or where explicitly allowed. */
+function checkBaseUrl(value: string, allowInsecureHttp: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL';
+  }
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || allowInsecureHttp)) return undefined;
+  return 'must be an https URL';
+}
+
+const authSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  z.object({ type: z.literal('basic'), username: z.string().min(1), password: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('bearer'), token: z.string().min(1) }).strict(),
+]);
+
+const connectionSchema = z
+  .object({
+    /** FHIR R4 base URL. For the built-in sandbox, omit it: the gateway points at its own /sandbox/fhir. */
+    baseUrl: z.string().optional(),
+    /** Permit plain http to a non-loopback host (a private network you trust, such as docker compose). */
+    allowInsecureHttp: bool().default(false),
+    auth: authSchema.default({ type: 'none' }),
+    /** Deadline for reads, in ms: IVR platforms give up at 3 to 10 s. */
+    readDeadlineMs: num(z.number().int().min(100).max(60000)).default(2500),
+    /** Deadline for writes sent by workers, in ms. */
+    writeTimeoutMs: num(z.number().int().min(100).max(300000)).default(15000),
+    /** Mapping profile folder name under `mappings.dir`. */
+    mappingProfile: z.string().min(1).default('default'),
+    /** Writes per second sent to this EHR at most, also while a backlog drains (0 = no cap). */
+    maxWritesPerSecond: num(z.number().int().min(0).max(100000)).default(100),
+    breaker: z
+      .object({
+        /** Consecutive failures or timeouts that open the breaker and pause this EHR's writes. */
+        failureThreshold: num(z.number().int().min(1).max(1000)).default(5),
+        /** How often an open breaker probes the EHR's /metadata, in ms. */
+        probeIntervalMs: num(z.number().int().min(100).max(600000)).default(5000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .check(
+    // Runs even when other fields of the connection are invalid, so every problem is reported at once.
+    z.superRefine<{ baseUrl?: unknown; allowInsecureHttp?: unknown }>(
+      (connection, ctx) => {
+        if (typeof connection.baseUrl !== 'string') return;
+        const problem = checkBaseUrl(connection.baseUrl, connection.allowInsecureHttp === true);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: problem });
+      },
+      { when: () => true },
+    ),
+  );
+
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        port: num(z.number().int().min(0).max(65535)).default(8080),
+        host: z.string().min(1).default('0.0.0.0'),
+        /** Largest accepted request body, in bytes. */
+        bodyLimitBytes: num(z.number().int().min(1024).max(10_000_000)).default(1_000_000),
+        /** How long a SIGTERM waits for in-flight requests and jobs before forcing exit, in ms. */
+        shutdownGraceMs: num(z.number().int().min(1000).max(600_000)).default(25_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Where the embedded Redis and generated keys live. */
+    dataDir: z.string().min(1).default('./var'),
+    redis: z
+      .object({
+        /** An external Redis (`redis://`, `rediss://`, or `unix://` path). Absent: a private redis-server child. */
+        url: z.string().min(1).optional(),
+        /** Refuse to accept writes on a Redis without append-only persistence. */
+        requireDurability: bool().default(true),
+        /** Key prefix for every queue and record (hash-tagged for Redis Cluster). */
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+          .default('continuum'),
+        /** The redis-server binary used in embedded mode. */
+        binary: z.string().min(1).default('redis-server'),
+      })
+      .strict()
+      .prefault({}),
+    phone: z
+      .object({
+        /** Region used to read numbers written without a country code (ISO 3166 alpha-2). */
+        defaultRegion: z
+          .string()
+          .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as US')
+          .default('US'),
+      })
+      .strict()
+      .prefault({}),
+    mappings: z
+      .object({
+        /** Folder holding the mapping profiles; relative paths are from the working directory. */
+        dir: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    sandbox: z
+      .object({
+        /** Serve the built-in sandbox EHR at /sandbox/fhir. Default: on when no connection is configured. */
+        enabled: bool().optional(),
+        seed: num(z.number().int()).default(20261123),
+        patientCount: num(z.number().int().min(1).max(20000)).default(240),
+      })
+      .strict()
+      .prefault({}),
+    /** EHR connections by name. Absent: one connection, `sandbox`, to the built-in sandbox. */
+    connections: z
+      .record(z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and -'), connectionSchema)
+      .optional(),
+    /** The connection used when a request does not name one. */
+    defaultConnection: z.string().optional(),
+    queue: z
+      .object({
+        /** Operations processed at once per worker process. */
+        concurrency: num(z.number().int().min(1).max(500)).default(16),
+        /** How long an API write waits for Redis before answering 503, in ms. */
+        enqueueTimeoutMs: num(z.number().int().min(100).max(30000)).default(2000),
+        /** How often each worker process checks every lane for a missing job, in ms. */
+        sweepIntervalMs: num(z.number().int().min(500).max(3600000)).default(30000),
+        /** Finished operations are kept this many days for receipts. */
+        retentionDays: num(z.number().min(1).max(3650)).default(30),
+      })
+      .strict()
+      .prefault({}),
+    encryption: z
+      .object({
+        /**
+         * 32-byte key, base64, for AES-256-GCM on PHI at rest in Redis (use `${ENV}`). Absent: a key
+         * is generated once under `dataDir/keys` (every process sharing the Redis must share it).
+         */
+        key: z
+          .string()
+          .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+    logging: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;

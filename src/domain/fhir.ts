@@ -1,0 +1,14 @@
+/**
+ * The FHIR R4 shapes the core needs. Types come from @medplum/fhirtypes (type-only: nothing of
+ * Medplum runs in the core); this file narrows them to what ports exchange.
+ */
+import type { Bundle, CapabilityStatement, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+
+export type { Bundle, CapabilityStatement, OperationOutcome, Patient, Resource };
+
+/** `Patient/123` style reference; what logs and receipts carry instead of PHI. */
+export type ResourceRef = `${string}/${string}`;
+
+export function refOf(resource: { resourceType: string; id?: string | undefined }): ResourceRef {
+  return `${resource.resourceType}/${resource.id ?? ''}`;
+}

@@ -1,0 +1,169 @@
+/**
+ * An operation is one accepted write and its receipt. It is stored before the API answers 202
+ * and is the source of truth for idempotency, ordering and status; queue jobs carry only its id.
+ */
+import type { ErrorCode } from './errors';
+import type { NewPatient, PatientChanges } from './patient';
+
+export const OPERATION_STATUSES = [
+  'queued',
+  'sending',
+  'succeeded',
+  'failed',
+  'needs-review',
+  'cancelled',
+] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+export const TERMINAL_STATUSES: ReadonlySet<OperationStatus> = new Set([
+  'succeeded',
+  'failed',
+  'needs-review',
+  'cancelled',
+]);
+
+export type OperationKind = 'patient.update' | 'patient.create';
+
+/** The identifier system of the business identifier every created resource carries: its operation id. */
+export const OPERATION_IDENTIFIER_SYSTEM = 'urn:continuum:operation';
+
+export interface OperationError {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly detail: string | undefined;
+  /** The EHR's OperationOutcome, kept for the receipt (encrypted at rest like the rest). */
+  readonly outcome?: unknown;
+}
+
+export interface OperationEvent {
+  readonly status: OperationStatus;
+  readonly at: string;
+  readonly attempt: number;
+  readonly error?: OperationError;
+  readonly note?: string;
+}
+
+/** What each kind carries: the call-center-model request, kept to re-map on replay. */
+export interface PatientUpdatePayload {
+  readonly kind: 'patient.update';
+  readonly patientId: string;
+  readonly changes: PatientChanges;
+  /** The EHR version the agent's change was based on (If-Match, or the version last read). */
+  readonly baseVersion: string | undefined;
+}
+
+export interface PatientCreatePayload {
+  readonly kind: 'patient.create';
+  readonly patient: NewPatient;
+}
+
+export type OperationPayload = PatientUpdatePayload | PatientCreatePayload;
+
+export interface Operation {
+  readonly id: string;
+  readonly kind: OperationKind;
+  readonly connection: string;
+  /** Writes in one lane apply in acceptance order: `Patient/<id>` on a connection. */
+  readonly lane: string;
+  readonly patientId: string | undefined;
+  readonly payload: OperationPayload;
+  readonly mappingProfile: string;
+  readonly mappingHash: string;
+  readonly idempotencyKey: string | undefined;
+  /** sha256 of the canonical request: same key with another body is refused. */
+  readonly requestHash: string;
+  readonly correlationId: string | undefined;
+  readonly requestId: string | undefined;
+  readonly status: OperationStatus;
+  readonly attempts: number;
+  readonly lastError: OperationError | undefined;
+  readonly resourceRef: string | undefined;
+  readonly resourceVersion: string | undefined;
+  readonly history: readonly OperationEvent[];
+  /** Set when the operation needs a person: the fields both sides changed. */
+  readonly review: ReviewDiff | undefined;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ReviewDiff {
+  readonly reason: string;
+  readonly fields: readonly {
+    readonly element: string;
+    readonly base: unknown;
+    readonly current: unknown;
+    readonly requested: unknown;
+  }[];
+}
+
+/**
+ * The receipt: what callers see of an operation (no payload: it carries PHI). Absent values are
+ * `null`, not missing, so call-center tools can map every field.
+ */
+export interface Receipt {
+  readonly operationId: string;
+  readonly kind: OperationKind;
+  readonly status: OperationStatus;
+  readonly connection: string;
+  readonly patientId: string | null;
+  readonly resourceRef: string | null;
+  readonly attempts: number;
+  readonly lastError: OperationError | null;
+  readonly history: readonly OperationEvent[];
+  readonly review: ReviewDiff | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export function toReceipt(op: Operation): Receipt {
+  return {
+    operationId: op.id,
+    kind: op.kind,
+    status: op.status,
+    connection: op.connection,
+    patientId: op.patientId ?? null,
+    resourceRef: op.resourceRef ?? null,
+    attempts: op.attempts,
+    lastError: op.lastError ?? null,
+    history: op.history,
+    review: op.review ?? null,
+    createdAt: op.createdAt,
+    updatedAt: op.updatedAt,
+  };
+}
+
+export interface OperationTransition {
+  readonly status: OperationStatus;
+  readonly attempts?: number;
+  readonly error?: OperationError | undefined;
+  readonly resourceRef?: string;
+  readonly resourceVersion?: string;
+  readonly note?: string;
+  readonly review?: ReviewDiff;
+  readonly patientId?: string;
+}
+
+/** Pure state change with its history entry. */
+export function transition(op: Operation, change: OperationTransition, at: Date): Operation {
+  const attempts = change.attempts ?? op.attempts;
+  const event: OperationEvent = {
+    status: change.status,
+    at: at.toISOString(),
+    attempt: attempts,
+    ...(change.error ? { error: change.error } : {}),
+    ...(change.note ? { note: change.note } : {}),
+  };
+  return {
+    ...op,
+    status: change.status,
+    attempts,
+    lastError: change.error ?? op.lastError,
+    resourceRef: change.resourceRef ?? op.resourceRef,
+    resourceVersion: change.resourceVersion ?? op.resourceVersion,
+    review: change.review ?? op.review,
+    patientId: change.patientId ?? op.patientId,
+    history: [...op.history, event],
+    updatedAt: at.toISOString(),
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Ports: what use cases need from the outside world. Adapters implement them; only the
+ * composition root (src/main.ts) wires one to the other.
+ */
+import type { Bundle, CapabilityStatement, Resource } from './fhir';
+import type { Operation, OperationStatus } from './operation';
+
+export interface RequestOptions {
+  /** Give up after this many milliseconds: reads must answer inside IVR time budgets. */
+  readonly deadlineMs?: number;
+}
+
+export type SearchParams = Readonly<Record<string, string | readonly string[]>>;
+
+export interface EhrClient {
+  /** The connection name from config (`sandbox`, `epic`, ...): part of every lane and log. */
+  readonly connection: string;
+  read<T extends Resource>(resourceType: T['resourceType'], id: string, options?: RequestOptions): Promise<T>;
+  /** One past version (`_history/<version>`): used to tell whose edit a conflict came from. */
+  readVersion<T extends Resource>(
+    resourceType: T['resourceType'],
+    id: string,
+    version: string,
+    options?: RequestOptions,
+  ): Promise<T>;
+  /** One search; follows `next` links up to `maxPages` and returns the matched resources. */
+  search<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: SearchParams,
+    options?: RequestOptions & { readonly maxPages?: number },
+  ): Promise<readonly T[]>;
+  /** Create; with `ifNoneExist` (e.g. `identifier=sys|val`) the EHR returns the existing match. */
+  create<T extends Resource>(
+    resource: T,
+    options?: RequestOptions & { readonly ifNoneExist?: string },
+  ): Promise<{ readonly resource: T; readonly created: boolean }>;
+  /** Update (PUT); with `ifMatchVersion` the EHR refuses it (CONFLICT) if the version moved. */
+  update<T extends Resource>(
+    resource: T,
+    options?: RequestOptions & { readonly ifMatchVersion?: string },
+  ): Promise<T>;
+  /** GET /metadata: the readiness probe and the source of capability facts. */
+  capabilities(options?: RequestOptions): Promise<CapabilityStatement>;
+}
+
+export type { Bundle };
+
+export interface Clock {
+  now(): Date;
+}
+
+/** E.164 number -> patient ids, per EHR connection; fed by every patient read and write. */
+export interface PhoneIndex {
+  remember(connection: string, patientId: string, e164Numbers: readonly string[]): Promise<void>;
+  /** Drop numbers the patient no longer has, after a write or fresh read shows the change. */
+  replace(connection: string, patientId: string, e164Numbers: readonly string[]): Promise<void>;
+  find(connection: string, e164: string): Promise<readonly string[]>;
+}
+
+/** Structured logger port (pino-compatible subset). Never pass PHI: references and ids only. */
+export interface Logger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export interface InsertResult {
+  readonly operation: Operation;
+  /** False when an earlier request with the same idempotency key already stored it. */
+  readonly created: boolean;
+  /** 1 when the operation is at the head of its lane (nothing before it waits on the patient). */
+  readonly lanePosition: number;
+}
+
+export interface OperationQuery {
+  readonly connection: string;
+  readonly status: OperationStatus;
+  /** Only operations accepted at or after this time. */
+  readonly since?: Date;
+  readonly patientId?: string;
+  readonly limit: number;
+}
+
+/**
+ * Operations and their lanes. A lane (one patient on one connection) holds operation ids in
+ * acceptance order; only its head is being worked on, which is what keeps writes in order.
+ */
+export interface OperationStore {
+  /**
+   * Store a new operation and append it to its lane, atomically. With an idempotency key, an
+   * existing operation under that key wins: it is returned instead and nothing is stored.
+   */
+  insert(op: Operation): Promise<InsertResult>;
+  get(id: string): Promise<Operation | undefined>;
+  findByIdempotencyKey(connection: string, key: string): Promise<Operation | undefined>;
+  save(op: Operation): Promise<void>;
+  /** Save only if the stored status is still `expected` (compare-and-set); false otherwise. */
+  saveIf(op: Operation, expected: OperationStatus): Promise<boolean>;
+  /**
+   * Called once an operation is final: removes it from the head of its lane and returns the id of
+   * the next operation in that lane, if any. Idempotent (a second call for the same op is a no-op).
+   */
+  advanceLane(op: Operation): Promise<string | undefined>;
+  /** Put a finished operation back at the tail of its lane (operator retry, replay). */
+  requeue(op: Operation): Promise<{ readonly lanePosition: number }>;
+  /** Lanes that hold operations, and the head of each, for the lane sweeper. */
+  laneHeads(connection: string): Promise<readonly { readonly lane: string; readonly head: string }[]>;
+  query(query: OperationQuery): Promise<readonly Operation[]>;
+  count(connection: string, status: OperationStatus): Promise<number>;
+  /** Acceptance time of the oldest operation in this status, if any. */
+  oldest(connection: string, status: OperationStatus): Promise<Date | undefined>;
+}
+
+/** The durable queue the API hands accepted operations to. */
+export interface WriteQueue {
+  /**
+   * Wake the worker for an operation at the head of its lane; a repeated call is a no-op. `fresh`
+   * replaces a finished job of the same operation (an operator retry or replay).
+   */
+  enqueue(op: Operation, options?: { readonly fresh?: boolean }): Promise<void>;
+  /** Whether a live job exists for the operation: the lane sweeper repairs lanes without one. */
+  jobPresence(op: Operation): Promise<'present' | 'missing' | 'exhausted'>;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerSnapshot {
+  readonly state: BreakerState;
+  readonly consecutiveFailures: number;
+  readonly openedAt: string | undefined;
+  readonly lastProbeAt: string | undefined;
+}
+
+/** What the status pages need from the write pipeline's runtime, per connection. */
+export interface PipelineMonitor {
+  breaker(connection: string): Promise<BreakerSnapshot>;
+  /** Operations finished per second over the last minute. */
+  drainRate(connection: string): Promise<number>;
+}

@@ -1,0 +1,4 @@
+export { normalizePhone, parseValidPhone } from './normalize-phone';
+export type { CountryCode } from './normalize-phone';
+export { phoneSearchVariants } from './phone-search-variants';
+export { escapeFhirSearchValue, fhirSearchAlternatives } from './fhir-search-escape';
