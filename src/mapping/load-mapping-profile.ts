@@ -1,0 +1,310 @@
+import { basename, join } from 'node:path';
+import * as r4 from 'fhirpath/fhir-context/r4';
+import type { UserInvocationTable } from 'fhirpath';
+import { isContinuumError } from '../domain/errors';
+import type { Patient } from '../domain/fhir';
+import { normalizePhone } from '../phone';
+import type { CountryCode } from '../phone';
+import { compileFhirPath, firstLine } from './fhirpath-expression';
+import type { FhirPathExpression } from './fhirpath-expression';
+import { compileTemplate } from './jsonata-template';
+import type { CompiledTemplate } from './jsonata-template';
+import type { MappingProfile } from './mapping-profile';
+import { MappingEvaluationError } from './mapping-evaluation-error';
+import { MappingProfileError } from './mapping-profile-error';
+import type { MappingProblem } from './mapping-profile-error';
+import { parseProfileFile } from './parse-profile-file';
+import { hashProfileFiles, readProfileFiles } from './profile-files';
+import type { ProfileFiles } from './profile-files';
+import { patientFileSchema, profileFileSchema } from './profile-schema';
+import type { PatientReadFile, PatientWriteField, ProfileFile, WriteRuleFile } from './profile-schema';
+import { readPatientWith } from './patient-reader';
+import type { PatientReadSpec } from './patient-reader';
+import { applyPatientChangesWith, touchedElementsWith, WRITE_FIELDS } from './patient-writer';
+import type { PatientWriteSpec, WriteRule } from './patient-writer';
+import { EMPTY_PATIENT, SAMPLE_CHANGE_VALUES, SAMPLE_PATIENT } from './sample-patient';
+
+export const PROFILE_FILE = 'profile.yaml';
+export const PATIENT_FILE = 'patient.yaml';
+
+export interface LoadMappingProfileOptions {
+  /**
+   * Region for numbers written without a country code (the gateway's `phone.defaultRegion`). Wins over
+   * the profile's own `phone.defaultRegion` unless the profile sets `pinRegion: true`.
+   */
+  readonly defaultRegion?: CountryCode;
+}
+
+/** Loads, validates and compiles a profile folder; throws MappingProfileError listing every problem. */
+/** The variables templates get from the engine, besides the profile constants. */
+const TEMPLATE_VARIABLES = ['value', 'existing', 'index'];
+
+export async function loadMappingProfile(
+  dir: string,
+  options: LoadMappingProfileOptions = {},
+): Promise<MappingProfile> {
+  let files: ProfileFiles;
+  try {
+    files = await readProfileFiles(dir);
+  } catch (error) {
+    throw new MappingProfileError([
+      { file: dir, field: '', message: `cannot read the profile folder: ${firstLine(error)}` },
+    ]);
+  }
+  const profileLabel = join(dir, PROFILE_FILE);
+  const patientLabel = join(dir, PATIENT_FILE);
+  const profileFile = parseProfileFile(profileLabel, files.get(PROFILE_FILE), profileFileSchema);
+  const patientFile = parseProfileFile(patientLabel, files.get(PATIENT_FILE), patientFileSchema);
+  if (!profileFile.ok || !patientFile.ok) {
+    throw new MappingProfileError([
+      ...(profileFile.ok ? [] : profileFile.problems),
+      ...(patientFile.ok ? [] : patientFile.problems),
+    ]);
+  }
+
+  const problems: MappingProblem[] = [];
+  const defaultRegion = resolveRegion(profileFile.value, options, profileLabel, problems);
+  const constants = { mrnSystems: profileFile.value.identifiers.mrn.systems };
+  const compiler = new ExpressionCompiler(patientLabel, constants, phoneFunctions(defaultRegion), problems);
+  const read = compileRead(patientFile.value.read, compiler);
+  const write = compileWrite(patientFile.value.write, compiler);
+  const create = compiler.template('create.template', patientFile.value.create.template);
+  if (problems.length > 0 || read === undefined || write === undefined || create === undefined) {
+    throw new MappingProfileError(problems);
+  }
+
+  const name = basename(dir);
+  const guard = <T>(field: string, run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      if (isContinuumError(error)) throw error;
+      throw new MappingEvaluationError(name, field, error);
+    }
+  };
+  const guardAsync = async <T>(field: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      if (isContinuumError(error)) throw error;
+      throw new MappingEvaluationError(name, field, error);
+    }
+  };
+  const evaluate = (field: string, expression: FhirPathExpression, focus: unknown): unknown[] =>
+    guard(field, () => expression.evaluate(focus));
+  const writer = { defaultRegion, constants, guard, guardAsync };
+
+  const profile: MappingProfile = {
+    name,
+    hash: hashProfileFiles(files),
+    readPatient: (resource) => readPatientWith(read, defaultRegion, evaluate, resource),
+    applyPatientChanges: (resource, changes) => applyPatientChangesWith(write, writer, resource, changes),
+    touchedElements: (changes) => touchedElementsWith(write, changes),
+    buildPatient: async (input) => {
+      const core = await guardAsync('create.template', async () => {
+        const output = await create.evaluate(input, {
+          ...constants,
+          value: input,
+          existing: undefined,
+          index: 0,
+        });
+        const json = JSON.parse(JSON.stringify(output ?? null)) as unknown;
+        if (
+          json === null ||
+          typeof json !== 'object' ||
+          (json as { resourceType?: unknown }).resourceType !== 'Patient'
+        ) {
+          throw new TypeError('the create template must produce a Patient');
+        }
+        return json as Patient;
+      });
+      const { phones, email, address, preferredLanguage } = input;
+      return applyPatientChangesWith(write, writer, core, { phones, email, address, preferredLanguage });
+    },
+  };
+  await tryProfile(profile, patientLabel, problems);
+  if (problems.length > 0) throw new MappingProfileError(problems);
+  return profile;
+}
+
+function resolveRegion(
+  profile: ProfileFile,
+  options: LoadMappingProfileOptions,
+  label: string,
+  problems: MappingProblem[],
+): CountryCode {
+  const own = profile.phone.defaultRegion;
+  const region = profile.phone.pinRegion ? own : (options.defaultRegion ?? own);
+  if (region === undefined) {
+    problems.push({
+      file: label,
+      field: 'phone.defaultRegion',
+      message: 'no default phone region: set one here or in the gateway configuration',
+    });
+    return 'US';
+  }
+  return region;
+}
+
+/** `e164()`: the stored number in E.164, so that rules can match numbers however they were written. */
+function phoneFunctions(defaultRegion: CountryCode): UserInvocationTable {
+  return {
+    e164: {
+      fn: (inputs: unknown[]) =>
+        inputs.flatMap((value) =>
+          typeof value === 'string' ? (normalizePhone(value, defaultRegion) ?? []) : [],
+        ),
+      arity: { 0: [] },
+    },
+  };
+}
+
+class ExpressionCompiler {
+  constructor(
+    private readonly file: string,
+    private readonly constants: Readonly<Record<string, unknown>>,
+    private readonly functions: UserInvocationTable,
+    private readonly problems: MappingProblem[],
+  ) {}
+
+  fhirPath(field: string, source: string, base?: string): FhirPathExpression | undefined {
+    try {
+      return compileFhirPath(source, {
+        constants: this.constants,
+        functions: this.functions,
+        ...(base === undefined ? {} : { base }),
+      });
+    } catch (error) {
+      this.problem(field, firstLine(error));
+      return undefined;
+    }
+  }
+
+  template(field: string, source: string): CompiledTemplate | undefined {
+    try {
+      return compileTemplate(source, [...TEMPLATE_VARIABLES, ...Object.keys(this.constants)]);
+    } catch (error) {
+      this.problem(field, firstLine(error));
+      return undefined;
+    }
+  }
+
+  problem(field: string, message: string): void {
+    this.problems.push({ file: this.file, field, message });
+  }
+}
+
+function compileRead(read: PatientReadFile, compiler: ExpressionCompiler): PatientReadSpec | undefined {
+  const top = (field: keyof PatientReadFile, source: string) => compiler.fhirPath(`read.${field}`, source);
+  const within = (base: 'name' | 'address', field: string, source: string) =>
+    compiler.fhirPath(`read.${base}.${field}`, source, `Patient.${base}`);
+  const spec = {
+    id: top('id', read.id),
+    version: top('version', read.version),
+    mrn: top('mrn', read.mrn),
+    name: {
+      from: top('name', read.name.from),
+      given: within('name', 'given', read.name.given),
+      family: within('name', 'family', read.name.family),
+      text: read.name.text === undefined ? undefined : within('name', 'text', read.name.text),
+    },
+    birthDate: top('birthDate', read.birthDate),
+    gender: top('gender', read.gender),
+    phones: top('phones', read.phones),
+    email: top('email', read.email),
+    address: {
+      from: top('address', read.address.from),
+      line: within('address', 'line', read.address.line),
+      city: within('address', 'city', read.address.city),
+      state: within('address', 'state', read.address.state),
+      postalCode: within('address', 'postalCode', read.address.postalCode),
+      country: within('address', 'country', read.address.country),
+    },
+    preferredLanguage: top('preferredLanguage', read.preferredLanguage),
+  };
+  const { name, address, ...scalars } = spec;
+  const compiled = [...Object.values(scalars), name.from, name.given, name.family, ...Object.values(address)];
+  if (compiled.includes(undefined) || (read.name.text !== undefined && name.text === undefined)) {
+    return undefined;
+  }
+  return spec as PatientReadSpec;
+}
+
+function compileWrite(
+  write: Readonly<Record<PatientWriteField, WriteRuleFile>>,
+  compiler: ExpressionCompiler,
+): PatientWriteSpec | undefined {
+  const rules: Partial<Record<PatientWriteField, WriteRule>> = {};
+  for (const field of WRITE_FIELDS) {
+    const rule = write[field];
+    const base = `Patient.${rule.element}`;
+    if (r4.path2Repeating[base] !== true) {
+      compiler.problem(
+        `write.${field}.element`,
+        `${rule.element} is not a repeating element of the R4 Patient`,
+      );
+      continue;
+    }
+    const replaces = compiler.fhirPath(`write.${field}.replaces`, rule.replaces, base);
+    const existing =
+      rule.existing === undefined
+        ? undefined
+        : compiler.fhirPath(`write.${field}.existing`, rule.existing, base);
+    const template = compiler.template(`write.${field}.template`, rule.template);
+    if (
+      replaces === undefined ||
+      template === undefined ||
+      (rule.existing !== undefined && existing === undefined)
+    ) {
+      continue;
+    }
+    rules[field] = {
+      element: rule.element,
+      replaces,
+      whenNoneReplaced: rule.whenNoneReplaced,
+      existing,
+      template,
+    };
+  }
+  const { phones, email, address, preferredLanguage } = rules;
+  if (
+    phones === undefined ||
+    email === undefined ||
+    address === undefined ||
+    preferredLanguage === undefined
+  ) {
+    return undefined;
+  }
+  return { phones, email, address, preferredLanguage };
+}
+
+/**
+ * Runs the compiled profile on sample data, so that what only shows when it runs (unknown FHIRPath
+ * functions or `%variables`, a template that does not produce an object) stops the start-up instead.
+ */
+async function tryProfile(profile: MappingProfile, file: string, problems: MappingProblem[]): Promise<void> {
+  const attempt = async (run: () => unknown): Promise<void> => {
+    try {
+      await run();
+    } catch (error) {
+      if (!(error instanceof MappingEvaluationError)) throw error;
+      // Both samples usually trip on the same mistake: say it once.
+      if (problems.some((problem) => problem.field === error.field)) return;
+      problems.push({
+        file,
+        field: error.field,
+        message: `fails on a sample Patient: ${firstLine(error.cause)}`,
+      });
+    }
+  };
+  for (const sample of [SAMPLE_PATIENT, EMPTY_PATIENT]) {
+    await attempt(() => profile.readPatient(sample));
+    for (const field of WRITE_FIELDS) {
+      const changes = {
+        [field]: field === 'phones' ? [SAMPLE_CHANGE_VALUES.phones] : SAMPLE_CHANGE_VALUES[field],
+      };
+      await attempt(() => profile.applyPatientChanges(sample, changes));
+      await attempt(() => profile.applyPatientChanges(sample, { [field]: field === 'phones' ? [] : null }));
+    }
+  }
+}

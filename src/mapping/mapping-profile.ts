@@ -1,0 +1,28 @@
+/**
+ * What the rest of Continuum needs from a mapping profile. The engine in this folder loads a
+ * profile folder (mappings/<name>/) and implements this; use cases depend on this interface only.
+ */
+import type { Patient } from '../domain/fhir';
+import type { NewPatient, PatientChanges, PatientModel } from '../domain/patient';
+
+export interface MappingProfile {
+  /** Folder name, e.g. `default`. */
+  readonly name: string;
+  /** sha256 (hex) over the profile's files: recorded on every operation it produces. */
+  readonly hash: string;
+  /** FHIR Patient -> call-center model. Pure. */
+  readPatient(resource: Patient): PatientModel;
+  /**
+   * Apply a demographic correction to a FHIR Patient and return the new resource (pure: the
+   * input is not modified). Fields the change does not name stay exactly as they were. Async
+   * because write templates are JSONata, which evaluates asynchronously.
+   */
+  applyPatientChanges(resource: Patient, changes: PatientChanges): Promise<Patient>;
+  /**
+   * A new FHIR Patient for a registration: the profile's `create` template builds the core (name,
+   * birth date, gender, MRN), then the write rules add phones, email, address and language.
+   */
+  buildPatient(input: NewPatient): Promise<Patient>;
+  /** The FHIR fields (top-level element names) a change touches: used to detect overlapping edits. */
+  touchedElements(changes: PatientChanges): readonly string[];
+}

@@ -1,0 +1,103 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Patient } from '../domain/fhir';
+import type { PatientChanges } from '../domain/patient';
+import { firstLine } from './fhirpath-expression';
+import { asJson, jsonDiff } from './json-diff';
+import type { MappingProfile } from './mapping-profile';
+
+/** The outcome of one fixture; `diff` says what differs (or why it could not run) when it failed. */
+export interface FixtureResult {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly diff?: string;
+}
+
+const patient = z.looseObject({ resourceType: z.literal('Patient') });
+
+const readFixture = z.strictObject({
+  description: z.string().optional(),
+  input: patient,
+  expected: z.looseObject({}),
+});
+
+const writeFixture = z.strictObject({
+  description: z.string().optional(),
+  input: patient,
+  changes: z.looseObject({}),
+  expected: patient,
+  /** touchedElements(changes), when the fixture wants to pin it. */
+  touched: z.array(z.string()).optional(),
+});
+
+/**
+ * Runs `fixtures/read/*.json` (`{input, expected}`: Patient -> model) and `fixtures/write/*.json`
+ * (`{input, changes, expected, touched?}`: Patient + changes -> Patient) of the profile in `dir`.
+ * A fixture that cannot be read or throws is a failure with the reason, never an exception.
+ */
+export async function runProfileFixtures(dir: string, profile: MappingProfile): Promise<FixtureResult[]> {
+  const read = await fixtureFiles(join(dir, 'fixtures', 'read'));
+  const write = await fixtureFiles(join(dir, 'fixtures', 'write'));
+  return [
+    ...(await Promise.all(
+      read.map((file) => runFixture(`read/${file}`, join(dir, 'fixtures', 'read', file), readCase)),
+    )),
+    ...(await Promise.all(
+      write.map((file) => runFixture(`write/${file}`, join(dir, 'fixtures', 'write', file), writeCase)),
+    )),
+  ].map(({ name, ...rest }) => ({ name: name.replace(/\.json$/, ''), ...rest }));
+
+  function readCase(json: unknown): string[] {
+    const fixture = readFixture.parse(json);
+    return jsonDiff(asJson(fixture.expected), asJson(profile.readPatient(fixture.input)));
+  }
+
+  async function writeCase(json: unknown): Promise<string[]> {
+    const fixture = writeFixture.parse(json);
+    const input = fixture.input as Patient;
+    const before = JSON.stringify(input);
+    const changes = fixture.changes as PatientChanges;
+    const lines = jsonDiff(
+      asJson(fixture.expected),
+      asJson(await profile.applyPatientChanges(input, changes)),
+    );
+    if (JSON.stringify(input) !== before) lines.push('(input): applyPatientChanges modified its input');
+    if (fixture.touched !== undefined) {
+      lines.push(...jsonDiff(fixture.touched, profile.touchedElements(changes), 'touched'));
+    }
+    return lines;
+  }
+}
+
+async function fixtureFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((name) => name.endsWith('.json') && !name.startsWith('.')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+async function runFixture(
+  name: string,
+  path: string,
+  check: (json: unknown) => string[] | Promise<string[]>,
+): Promise<FixtureResult> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    return { name, passed: false, diff: `cannot read the fixture: ${firstLine(error)}` };
+  }
+  try {
+    const lines = await check(json);
+    return lines.length === 0 ? { name, passed: true } : { name, passed: false, diff: lines.join('\n') };
+  } catch (error) {
+    const reason =
+      error instanceof z.ZodError
+        ? `the fixture is not valid: ${error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ')}`
+        : `threw: ${firstLine(error)}`;
+    return { name, passed: false, diff: reason };
+  }
+}
