@@ -1,0 +1,199 @@
+/**
+ * Turns whatever a FHIR call throws into the taxonomy. fhir-kit-client 1.x rejects with a plain
+ * object `{response: {status, data}, config}` (2.x with an Error carrying the same fields); a
+ * refused connection is `TypeError('fetch failed')` with `cause.code`; a deadline is an
+ * AbortSignal `TimeoutError`. Recognised by shape, never by `instanceof`.
+ */
+import { ContinuumError } from '../../../src/domain/errors';
+import type { OperationOutcome } from '../../../src/domain/fhir';
+
+/** OperationOutcome issue codes that mean "try again later" (Medplum answers 400 with these when its database is down). */
+const TRANSIENT_ISSUE_CODES = new Set([
+  'transient',
+  'exception',
+  'timeout',
+  'throttled',
+  'lock-error',
+  'incomplete',
+]);
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** Whether the request may have reached the EHR and been applied: the worker must read back before retrying. */
+export type Ambiguity = 'not-sent' | 'maybe-applied' | 'answered';
+
+interface ResponseShape {
+  readonly status: number;
+  readonly data: unknown;
+}
+
+interface HeadersLike {
+  get(name: string): string | null;
+}
+
+function responseOf(error: unknown): ResponseShape | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const response = (error as { response?: unknown }).response;
+  if (response === null || typeof response !== 'object') return undefined;
+  const status = (response as { status?: unknown }).status;
+  if (typeof status !== 'number') return undefined;
+  return { status, data: (response as { data?: unknown }).data };
+}
+
+function headersOf(error: unknown): HeadersLike | undefined {
+  const config = (error as { config?: { headers?: unknown } }).config;
+  const headers = config?.headers;
+  if (headers !== null && typeof headers === 'object' && typeof (headers as HeadersLike).get === 'function') {
+    return headers as HeadersLike;
+  }
+  return undefined;
+}
+
+function causeCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function isOperationOutcome(data: unknown): data is OperationOutcome {
+  return (
+    data !== null &&
+    typeof data === 'object' &&
+    (data as { resourceType?: unknown }).resourceType === 'OperationOutcome'
+  );
+}
+
+/** `Retry-After` as seconds: either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+export interface NormalizedEhrError {
+  readonly error: ContinuumError;
+  readonly ambiguity: Ambiguity;
+}
+
+export function normalizeEhrError(error: unknown, connection: string): NormalizedEhrError {
+  if (error instanceof ContinuumError) return { error, ambiguity: 'answered' };
+
+  const response = responseOf(error);
+  if (response) {
+    const { status, data } = response;
+    const outcome = isOperationOutcome(data) ? data : undefined;
+    const issueCodes = outcome?.issue.map((i) => i.code) ?? [];
+    const retryAfterSeconds = parseRetryAfter(headersOf(error)?.get('retry-after'));
+    const base = { outcome, cause: error };
+    if (status === 429) {
+      return {
+        error: new ContinuumError('EHR_UNAVAILABLE', {
+          ...base,
+          detail: `EHR ${connection} is throttling requests (429)`,
+          retryAfterSeconds,
+          extra: { ehrStatus: status, throttled: true },
+        }),
+        ambiguity: 'answered',
+      };
+    }
+    if (status >= 500 || issueCodes.some((c) => TRANSIENT_ISSUE_CODES.has(c))) {
+      return {
+        error: new ContinuumError('EHR_UNAVAILABLE', {
+          ...base,
+          detail: `EHR ${connection} answered ${status}`,
+          retryAfterSeconds,
+          extra: { ehrStatus: status },
+        }),
+        // A 5xx may come after the EHR committed (a proxy timing out in front of it).
+        ambiguity: status >= 500 ? 'maybe-applied' : 'answered',
+      };
+    }
+    if (status === 409 || status === 412) {
+      return {
+        error: new ContinuumError('CONFLICT', {
+          ...base,
+          detail: `EHR ${connection} reports a version conflict (${status})`,
+          extra: { ehrStatus: status },
+        }),
+        ambiguity: 'answered',
+      };
+    }
+    if (status === 404 || status === 410) {
+      return {
+        error: new ContinuumError('NOT_FOUND', {
+          ...base,
+          detail: `EHR ${connection} has no such resource (${status})`,
+          extra: { ehrStatus: status },
+        }),
+        ambiguity: 'answered',
+      };
+    }
+    return {
+      error: new ContinuumError('EHR_REJECTED', {
+        ...base,
+        detail: `EHR ${connection} rejected the request (${status})`,
+        extra: { ehrStatus: status, issues: issueCodes },
+      }),
+      ambiguity: 'answered',
+    };
+  }
+
+  const name = error !== null && typeof error === 'object' ? (error as { name?: unknown }).name : undefined;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return {
+      error: new ContinuumError('EHR_UNAVAILABLE', {
+        cause: error,
+        detail: `EHR ${connection} did not answer in time`,
+        extra: { timeout: true },
+      }),
+      ambiguity: 'maybe-applied',
+    };
+  }
+  const code = causeCode(error);
+  if (
+    (code !== undefined && NETWORK_CODES.has(code)) ||
+    (error instanceof TypeError && error.message === 'fetch failed')
+  ) {
+    const notSent =
+      code === 'ECONNREFUSED' ||
+      code === 'ENOTFOUND' ||
+      code === 'EAI_AGAIN' ||
+      code === 'UND_ERR_CONNECT_TIMEOUT';
+    return {
+      error: new ContinuumError('EHR_UNAVAILABLE', {
+        cause: error,
+        detail: `EHR ${connection} is unreachable (${code ?? 'network error'})`,
+        extra: { network: code ?? 'unknown' },
+      }),
+      ambiguity: notSent ? 'not-sent' : 'maybe-applied',
+    };
+  }
+  return {
+    error: new ContinuumError('INTERNAL', {
+      cause: error,
+      detail: `Unexpected failure calling EHR ${connection}`,
+    }),
+    ambiguity: 'maybe-applied',
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * The generic FHIR R4 adapter, on fhir-kit-client 1.9 (its CommonJS line: 2.x is ES-module only,
+ * which Jest's CommonJS runtime cannot load without experimental VM modules; the errors of both
+ * are normalised by shape, so moving to 2.x later changes nothing above this file).
+ * Every call has a deadline; every failure leaves as a ContinuumError.
+ */
+import Client from 'fhir-kit-client';
+import type { Bundle, CapabilityStatement, Resource } from '../../../src/domain/fhir';
+import type { EhrClient, RequestOptions, SearchParams } from '../../../src/domain/ports';
+import { ContinuumError } from '../../../src/domain/errors';
+import { normalizeEhrError, type Ambiguity } from './ehr-error-normalizer';
+
+export type EhrAuth =
+  | { readonly type: 'none' }
+  | { readonly type: 'basic'; readonly username: string; readonly password: string }
+  | { readonly type: 'bearer'; readonly token: string };
+
+export interface FhirR4ClientOptions {
+  readonly connection: string;
+  readonly baseUrl: string;
+  readonly auth: EhrAuth;
+  /** Used when a call gives no deadline of its own. */
+  readonly defaultDeadlineMs: number;
+}
+
+/** The error a worker needs: ours, plus whether the request may have been applied anyway. */
+export class EhrCallError extends ContinuumError {
+  readonly ambiguity: Ambiguity;
+  constructor(base: ContinuumError, ambiguity: Ambiguity) {
+    super(base.code, {
+      detail: base.detail,
+      cause: base.cause,
+      status: base.status,
+      retryAfterSeconds: base.retryAfterSeconds,
+      extra: base.extra,
+      outcome: base.outcome,
+    });
+    this.name = 'EhrCallError';
+    this.ambiguity = ambiguity;
+  }
+}
+
+interface FetchResponseLike {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+}
+
+/** fhir-kit-client hangs the fetch Response on a non-enumerable `__response` property. */
+function responseOf(data: unknown): FetchResponseLike | undefined {
+  if (data === null || typeof data !== 'object') return undefined;
+  const descriptor = Object.getOwnPropertyDescriptor(data, '__response');
+  return descriptor?.value as FetchResponseLike | undefined;
+}
+
+function versionFromEtag(etag: string | null | undefined): string | undefined {
+  if (!etag) return undefined;
+  const match = /^(?:W\/)?"([^"]+)"$/.exec(etag.trim());
+  return match?.[1];
+}
+
+function toQuery(params: SearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(params)) {
+    out[key] = typeof value === 'string' ? value : [...value];
+  }
+  return out;
+}
+
+export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { readonly baseUrl: string } {
+  const customHeaders: Record<string, string> = {};
+  if (options.auth.type === 'basic') {
+    const token = Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64');
+    customHeaders.authorization = `Basic ${token}`;
+  } else if (options.auth.type === 'bearer') {
+    customHeaders.authorization = `Bearer ${options.auth.token}`;
+  }
+  const client = new Client({ baseUrl: options.baseUrl, customHeaders });
+  const origin = new URL(options.baseUrl).origin;
+
+  const requestOptions = (
+    call?: RequestOptions,
+    headers?: Record<string, string>,
+  ): Record<string, unknown> => ({
+    signal: AbortSignal.timeout(call?.deadlineMs ?? options.defaultDeadlineMs),
+    ...(headers ? { headers } : {}),
+  });
+
+  async function call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const normalized = normalizeEhrError(error, options.connection);
+      throw new EhrCallError(normalized.error, normalized.ambiguity);
+    }
+  }
+
+  return {
+    connection: options.connection,
+    baseUrl: options.baseUrl,
+
+    async read<T extends Resource>(
+      resourceType: T['resourceType'],
+      id: string,
+      call_?: RequestOptions,
+    ): Promise<T> {
+      const data = await call(
+        () => client.read({ resourceType, id, options: requestOptions(call_) }) as Promise<T>,
+      );
+      return data;
+    },
+
+    async readVersion<T extends Resource>(
+      resourceType: T['resourceType'],
+      id: string,
+      version: string,
+      call_?: RequestOptions,
+    ): Promise<T> {
+      return call(
+        () => client.vread({ resourceType, id, version, options: requestOptions(call_) }) as Promise<T>,
+      );
+    },
+
+    async search<T extends Resource>(
+      resourceType: T['resourceType'],
+      params: SearchParams,
+      call_?: RequestOptions & { readonly maxPages?: number },
+    ): Promise<readonly T[]> {
+      const maxPages = call_?.maxPages ?? 1;
+      const found: T[] = [];
+      let bundle = await call(
+        () =>
+          client.search({
+            resourceType,
+            searchParams: toQuery(params),
+            options: requestOptions(call_),
+          }) as Promise<Bundle>,
+      );
+      for (let page = 1; ; page++) {
+        for (const entry of bundle.entry ?? []) {
+          const resource = entry.resource;
+          // Searches may include OperationOutcomes and _include'd resources; keep the matches.
+          if (resource?.resourceType === resourceType && entry.search?.mode !== 'include')
+            found.push(resource as T);
+        }
+        const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+        if (next === undefined || page >= maxPages) break;
+        // Never send credentials to a host named by the EHR's own data.
+        if (new URL(next).origin !== origin) break;
+        bundle = await call(
+          () => client.request(next, { options: requestOptions(call_) }) as Promise<Bundle>,
+        );
+      }
+      return found;
+    },
+
+    async create<T extends Resource>(
+      resource: T,
+      call_?: RequestOptions & { readonly ifNoneExist?: string },
+    ): Promise<{ readonly resource: T; readonly created: boolean }> {
+      const headers = call_?.ifNoneExist !== undefined ? { 'if-none-exist': call_.ifNoneExist } : undefined;
+      const data = await call(
+        () =>
+          client.create({
+            resourceType: resource.resourceType,
+            body: resource,
+            options: requestOptions(call_, headers),
+          }) as Promise<T>,
+      );
+      const status = responseOf(data)?.status ?? 201;
+      return { resource: data, created: status === 201 };
+    },
+
+    async update<T extends Resource>(
+      resource: T,
+      call_?: RequestOptions & { readonly ifMatchVersion?: string },
+    ): Promise<T> {
+      if (resource.id === undefined)
+        throw new ContinuumError('VALIDATION', { detail: 'update needs a resource id' });
+      const headers =
+        call_?.ifMatchVersion !== undefined ? { 'if-match': `W/"${call_.ifMatchVersion}"` } : undefined;
+      const id = resource.id;
+      const data = await call(
+        () =>
+          client.update({
+            resourceType: resource.resourceType,
+            id,
+            body: resource,
+            options: requestOptions(call_, headers),
+          }) as Promise<T>,
+      );
+      const version = versionFromEtag(responseOf(data)?.headers.get('etag'));
+      if (version !== undefined && data.meta?.versionId === undefined) {
+        return { ...data, meta: { ...data.meta, versionId: version } };
+      }
+      return data;
+    },
+
+    async capabilities(call_?: RequestOptions): Promise<CapabilityStatement> {
+      // Not client.capabilityStatement(): it caches its first promise, a rejected one included.
+      return call(
+        () => client.request('metadata', { options: requestOptions(call_) }) as Promise<CapabilityStatement>,
+      );
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import type { Router } from 'express';
+import { createSandboxAdminRouter } from './admin-router';
+import type { FaultModeInput } from './fault-mode';
+import { createFaultMiddleware } from './fault-middleware';
+import type { FaultControl } from './fault-switch';
+import { FaultSwitch } from './fault-switch';
+import { ensureFhirSchemaIndexed } from './fhir-schema';
+import { SandboxRepository } from './sandbox-repository';
+import { createSandboxRouter } from './sandbox-router';
+import { seedSandbox } from './seed';
+import type { SandboxLogger } from './types';
+
+export interface SandboxEhrOptions {
+  /** "Now" for the seed data (default: the current time). Same `today` + same `seed` = same data. */
+  today?: Date;
+  seed?: number;
+  /** Default 240. */
+  patientCount?: number;
+  logger?: SandboxLogger;
+  /** The fault mode to start in (default `up`); see `parseFaultSpec` for the command line's short form. */
+  faults?: FaultModeInput;
+}
+
+export interface SandboxEhr {
+  /** express Router serving the FHIR API at its root; the gateway mounts it at /sandbox/fhir. */
+  readonly router: Router;
+  /** express Router of the control API (`/faults`); the gateway mounts it at /sandbox/admin. Never faulted. */
+  readonly adminRouter: Router;
+  /** Staged EHR outages for demos, drills and tests: `down`, `slow`, `flaky`, back to `up`. */
+  readonly faults: FaultControl;
+  /** Counts by resource type, for logs and tests. */
+  stats(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+/** A seeded, in-memory FHIR R4 EHR behind an express Router. Each call gets its own independent data. */
+export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise<SandboxEhr> {
+  // Validated first, so a bad initial mode fails at once rather than after seeding.
+  const faults = new FaultSwitch({ logger: options.logger, initial: options.faults });
+  const indexStarted = performance.now();
+  ensureFhirSchemaIndexed();
+  const indexMs = Math.round(performance.now() - indexStarted);
+  const repo = new SandboxRepository();
+  const seeded = await seedSandbox(repo, options);
+  options.logger?.info(
+    { counts: seeded.counts, seedMs: seeded.durationMs, schemaIndexMs: indexMs },
+    'sandbox EHR seeded',
+  );
+  let closed = false;
+  const router = createSandboxRouter({
+    repo,
+    logger: options.logger,
+    isClosed: () => closed,
+    middleware: [createFaultMiddleware(faults)],
+  });
+  return {
+    router,
+    adminRouter: createSandboxAdminRouter(faults),
+    faults: { set: (mode) => faults.set(mode), get: () => faults.get(), reset: () => faults.reset() },
+    stats: () => repo.counts(),
+    close: () => {
+      closed = true;
+      repo.clear();
+      return Promise.resolve();
+    },
+  };
+}
