@@ -1,0 +1,215 @@
+/**
+ * Operations and their lanes in Redis. Records are sealed (AES-256-GCM) because payloads carry PHI.
+ * Acceptance is one Lua script: the idempotency key, the record, the status index and the lane
+ * entry are written together, so ten concurrent requests with one key store exactly one operation
+ * and no accepted operation can be missing from its lane. Finished operations expire after the
+ * retention period. All keys share one hash tag (the prefix), so this works on Redis Cluster.
+ */
+import type { Redis } from 'ioredis';
+import type { RecordCipher } from '../adapters/redis/record-cipher';
+import {
+  OPERATION_STATUSES,
+  TERMINAL_STATUSES,
+  type Operation,
+  type OperationStatus,
+} from '../src/domain/operation';
+import type { OperationStore } from '../src/domain/ports';
+
+// KEYS: record, idempotency key (or ''), queued index, lane, lane set. ARGV: id, sealed, score, lane name.
+const INSERT = `
+if KEYS[2] ~= '' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then return {existing, 0} end
+  redis.call('SET', KEYS[2], ARGV[1])
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+local position = redis.call('RPUSH', KEYS[4], ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[4])
+return {'', position}
+`;
+
+// KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or '').
+// ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none).
+const SAVE = `
+local expected = tonumber(ARGV[4])
+if expected > 0 and not redis.call('ZSCORE', KEYS[1 + expected], ARGV[1]) then return 0 end
+local status = tonumber(ARGV[3])
+for i = 1, 6 do
+  if i ~= status then redis.call('ZREM', KEYS[1 + i], ARGV[1]) end
+end
+redis.call('ZADD', KEYS[1 + status], ARGV[5], ARGV[1])
+if ARGV[6] ~= '0' then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[6])
+  if KEYS[8] ~= '' then redis.call('EXPIRE', KEYS[8], ARGV[6]) end
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+  if KEYS[8] ~= '' then redis.call('PERSIST', KEYS[8]) end
+end
+return 1
+`;
+
+// KEYS: lane, lane set. ARGV: id, lane name. Pops the op if it is the head; returns the new head.
+const ADVANCE = `
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head then
+  redis.call('SREM', KEYS[2], ARGV[2])
+  return ''
+end
+return head
+`;
+
+// KEYS: lane, lane set. ARGV: id, lane name.
+const REQUEUE = `
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+local position = redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return position
+`;
+
+export interface RedisOperationStoreOptions {
+  readonly redis: Redis;
+  /** Hash-tagged prefix, e.g. `{continuum}`. */
+  readonly prefix: string;
+  readonly cipher: RecordCipher;
+  readonly retentionSeconds: number;
+}
+
+export function createRedisOperationStore(options: RedisOperationStoreOptions): OperationStore {
+  const { redis, prefix, cipher } = options;
+  const recordKey = (id: string): string => `${prefix}:op:${id}`;
+  const idemKeyFor = (connection: string, key: string): string => `${prefix}:idem:${connection}:${key}`;
+  const idemKey = (op: Operation): string =>
+    op.idempotencyKey === undefined ? '' : idemKeyFor(op.connection, op.idempotencyKey);
+  const statusKey = (connection: string, status: OperationStatus): string =>
+    `${prefix}:ops:${connection}:${status}`;
+  const laneKey = (lane: string): string => `${prefix}:lane:${lane}`;
+  const laneSetKey = (connection: string): string => `${prefix}:lanes:${connection}`;
+
+  const seal = (op: Operation): string => cipher.seal(JSON.stringify(op), recordKey(op.id));
+  const open = (id: string, sealed: string): Operation =>
+    JSON.parse(cipher.open(sealed, recordKey(id))) as Operation;
+
+  async function get(id: string): Promise<Operation | undefined> {
+    const sealed = await redis.get(recordKey(id));
+    return sealed === null ? undefined : open(id, sealed);
+  }
+
+  async function write(op: Operation, expected: OperationStatus | undefined): Promise<boolean> {
+    const terminal = TERMINAL_STATUSES.has(op.status);
+    const result = await redis.eval(
+      SAVE,
+      8,
+      recordKey(op.id),
+      ...OPERATION_STATUSES.map((s) => statusKey(op.connection, s)),
+      idemKey(op),
+      op.id,
+      seal(op),
+      String(OPERATION_STATUSES.indexOf(op.status) + 1),
+      String(expected === undefined ? 0 : OPERATION_STATUSES.indexOf(expected) + 1),
+      String(Date.parse(op.createdAt)),
+      String(terminal ? options.retentionSeconds : 0),
+    );
+    return result === 1;
+  }
+
+  return {
+    async insert(op) {
+      const [existingId, position] = (await redis.eval(
+        INSERT,
+        5,
+        recordKey(op.id),
+        idemKey(op),
+        statusKey(op.connection, op.status),
+        laneKey(op.lane),
+        laneSetKey(op.connection),
+        op.id,
+        seal(op),
+        String(Date.parse(op.createdAt)),
+        op.lane,
+      )) as [string, number];
+      if (existingId === '') return { operation: op, created: true, lanePosition: position };
+      const existing = await get(existingId);
+      // The key outlived its record (retention): treat the request as new under the same key.
+      if (existing === undefined) {
+        await redis.del(idemKey(op));
+        return this.insert(op);
+      }
+      return { operation: existing, created: false, lanePosition: 0 };
+    },
+
+    get,
+
+    async findByIdempotencyKey(connection, key) {
+      const id = await redis.get(idemKeyFor(connection, key));
+      return id === null ? undefined : get(id);
+    },
+
+    async save(op) {
+      await write(op, undefined);
+    },
+
+    saveIf: (op, expected) => write(op, expected),
+
+    async advanceLane(op) {
+      const head = (await redis.eval(
+        ADVANCE,
+        2,
+        laneKey(op.lane),
+        laneSetKey(op.connection),
+        op.id,
+        op.lane,
+      )) as string;
+      return head === '' ? undefined : head;
+    },
+
+    async requeue(op) {
+      const position = (await redis.eval(
+        REQUEUE,
+        2,
+        laneKey(op.lane),
+        laneSetKey(op.connection),
+        op.id,
+        op.lane,
+      )) as number;
+      return { lanePosition: position };
+    },
+
+    async laneHeads(connection) {
+      const lanes = await redis.smembers(laneSetKey(connection));
+      if (lanes.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const lane of lanes) pipeline.lindex(laneKey(lane), 0);
+      const heads = (await pipeline.exec()) ?? [];
+      return lanes.flatMap((lane, i) => {
+        const head = heads[i]?.[1];
+        return typeof head === 'string' ? [{ lane, head }] : [];
+      });
+    },
+
+    async query(query) {
+      const key = statusKey(query.connection, query.status);
+      const min = query.since ? String(query.since.getTime()) : '-inf';
+      // Patient filtering needs the sealed records; read a bounded window and filter.
+      const window = query.patientId === undefined ? query.limit : Math.min(5000, query.limit * 20);
+      const ids = await redis.zrangebyscore(key, min, '+inf', 'LIMIT', '0', String(window));
+      const ops = await Promise.all(ids.map((id) => get(id)));
+      const missing = ids.filter((_id, i) => ops[i] === undefined);
+      // Records past their retention leave stale index entries behind; drop them as they are met.
+      if (missing.length > 0) await redis.zrem(key, ...missing);
+      return ops
+        .filter((op): op is Operation => op !== undefined)
+        .filter((op) => query.patientId === undefined || op.patientId === query.patientId)
+        .slice(0, query.limit);
+    },
+
+    count: (connection, status) => redis.zcard(statusKey(connection, status)),
+
+    async oldest(connection, status) {
+      const first = await redis.zrange(statusKey(connection, status), '0', '0', 'WITHSCORES');
+      const score = first[1];
+      return score === undefined ? undefined : new Date(Number(score));
+    },
+  };
+}
