@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * The `continuum` command: start the gateway, run the sandbox EHR alone, check a config file, or
+ * run a mapping profile's fixtures. Signal handlers live here and only here.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RedisUnavailableError } from '../../adapters/redis/embedded-redis';
+import {
+  FaultSpecError,
+  parseFaultSpec,
+  startSandboxServer,
+  type FaultMode,
+} from '../../adapters/ehr/sandbox';
+import { ConfigError, loadConfig, type Config } from '../config/load-config';
+import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../mapping';
+import type { CountryCode } from '../phone';
+import { projectRoot } from '../project-root';
+import { opsCommand, OPS_USAGE } from './ops-command';
+import { startGateway, StartupError } from '../main';
+
+const USAGE = `Usage:
+  continuum start [--role all|api|worker]   run the gateway (default role: all)
+  continuum sandbox [--port N] [--host H]   run the sandbox FHIR R4 EHR alone
+  continuum config check                    validate the configuration and exit
+  continuum mappings test [--profile NAME]  run a mapping profile's fixtures
+  continuum ops status|list|show|retry|cancel|replay ...   operate the write pipeline (continuum ops --help)
+
+Configuration: continuum.config.yaml in the working directory, or the file named by
+CONTINUUM_CONFIG; PORT, REDIS_URL, CONTINUUM_DATA_DIR and LOG_LEVEL override it.`;
+
+function readConfig(): Config {
+  return loadConfig({ builtInMappingsDir: join(projectRoot(), 'mappings') });
+}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+async function startCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { role: { type: 'string', default: 'all' } } });
+  const role = values.role;
+  if (role !== 'all' && role !== 'api' && role !== 'worker') fail(`--role must be all, api or worker`, 2);
+  const config = readConfig();
+  const gateway = await startGateway({ config, role });
+  process.stderr.write(`Continuum listening on ${gateway.url} (role ${role})\n`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    gateway.logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      gateway.logger.error({}, 'shutdown grace period exceeded; exiting');
+      process.exit(1);
+    }, config.server.shutdownGraceMs);
+    force.unref();
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    stop('SIGINT');
+  });
+}
+
+async function sandboxCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '8081' },
+      host: { type: 'string', default: '127.0.0.1' },
+      seed: { type: 'string' },
+      patients: { type: 'string' },
+      // Stage an outage from the start: down, down:http503, slow:800, flaky:0.3[:0.5] or a JSON mode.
+      faults: { type: 'string' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail('--port must be a port number', 2);
+  let faults: FaultMode | undefined;
+  try {
+    faults = values.faults !== undefined ? parseFaultSpec(values.faults) : undefined;
+  } catch (error) {
+    if (error instanceof FaultSpecError) fail(`--faults: ${error.message}`, 2);
+    throw error;
+  }
+  const server = await startSandboxServer({
+    port,
+    host: values.host,
+    ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+    ...(values.patients !== undefined ? { patientCount: Number(values.patients) } : {}),
+    ...(faults !== undefined ? { faults } : {}),
+  });
+  process.stderr.write(`Sandbox FHIR R4 EHR at ${server.url}\n`);
+  const adminUrl = `${new URL(server.url).origin}/sandbox/admin/faults`;
+  process.stderr.write(
+    `Fault mode: ${JSON.stringify(server.faults.get().mode)} (change it at ${adminUrl})\n`,
+  );
+  const stop = (): void => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+function configCheckCommand(): void {
+  const config = readConfig();
+  const connections = Object.values(config.connections)
+    .map((c) => `${c.name} (${c.sandbox ? 'built-in sandbox' : (c.baseUrl ?? '')})`)
+    .join(', ');
+  process.stdout.write(
+    `Configuration is valid (${config.configFile ?? 'embedded defaults'}).\n` +
+      `  Redis: ${config.redis.url !== undefined ? 'external' : `embedded under ${config.dataDir}/redis`}\n` +
+      `  EHR connections: ${connections}\n`,
+  );
+}
+
+async function mappingsTestCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { profile: { type: 'string' } } });
+  const config = readConfig();
+  const names =
+    values.profile !== undefined
+      ? [values.profile]
+      : [...new Set(Object.values(config.connections).map((c) => c.mappingProfile))];
+  let failed = 0;
+  for (const name of names) {
+    const dir = join(config.mappingsDir, name);
+    const profile = await loadMappingProfile(dir, {
+      defaultRegion: config.phone.defaultRegion as CountryCode,
+    });
+    const results = await runProfileFixtures(dir, profile);
+    process.stdout.write(`profile ${name} (${profile.hash.slice(0, 12)}):\n`);
+    for (const result of results) {
+      process.stdout.write(`  ${result.passed ? 'ok  ' : 'FAIL'} ${result.name}\n`);
+      if (!result.passed) {
+        failed++;
+        if (result.diff !== undefined) process.stdout.write(`${result.diff.replace(/^/gm, '       ')}\n`);
+      }
+    }
+  }
+  if (failed > 0) fail(`${failed} fixture(s) failed`, 1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+    case undefined:
+      return startCommand(rest);
+    case 'sandbox':
+      return sandboxCommand(rest);
+    case 'config':
+      if (rest[0] !== 'check') fail(USAGE, 2);
+      configCheckCommand();
+      return;
+    case 'ops':
+      if (rest[0] === undefined || rest[0] === '--help') {
+        process.stdout.write(`${OPS_USAGE}\n`);
+        return;
+      }
+      return opsCommand(rest);
+    case 'mappings':
+      if (rest[0] !== 'test') fail(USAGE, 2);
+      return mappingsTestCommand(rest.slice(1));
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      fail(USAGE, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) fail(error.message, 2);
+  if (error instanceof MappingProfileError) fail(error.message, 2);
+  if (error instanceof StartupError || error instanceof RedisUnavailableError)
+    fail(`Continuum cannot start: ${error.message}`, 1);
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,165 @@
+/**
+ * `continuum ops ...`: the operator's view of the write pipeline from a terminal. It talks to a
+ * running gateway's HTTP API (the same use cases, the same checks), so it works against any
+ * deployment an operator can reach, and needs no Redis credentials of its own.
+ */
+import { parseArgs } from 'node:util';
+import type { ConnectionStatus } from '../use-cases/pipeline-status';
+import type { ReplayPlan, ReplayRun } from '../use-cases/replay-operations';
+
+export const OPS_USAGE = `Usage:
+  continuum ops status                                  breaker, backlog and drain ETA per connection
+  continuum ops list [--status failed] [--since ISO] [--patient ID] [--connection NAME] [--limit N]
+  continuum ops show OPERATION_ID
+  continuum ops retry OPERATION_ID
+  continuum ops cancel OPERATION_ID
+  continuum ops replay [--status failed|needs-review] [--since ISO] [--connection NAME] [--limit N]
+                       [--rate PER_SECOND] [--dry-run]
+  continuum ops replay-status REPLAY_ID | replay-stop REPLAY_ID
+Options: --url http://host:port (default http://127.0.0.1:$PORT or :8080), --json for raw JSON.`;
+
+interface Receipt {
+  operationId: string;
+  kind: string;
+  status: string;
+  patientId: string | null;
+  resourceRef: string | null;
+  attempts: number;
+  lastError: { code: string; detail?: string } | null;
+  createdAt: string;
+}
+
+async function call(method: string, url: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const parsed = (await res.json().catch(() => ({}))) as { detail?: string; code?: string };
+  if (!res.ok) throw new Error(`${res.status} ${parsed.code ?? ''}: ${parsed.detail ?? res.statusText}`);
+  return parsed;
+}
+
+function row(r: Receipt): string {
+  const error = r.lastError ? r.lastError.code : '';
+  return [
+    r.operationId,
+    r.kind.padEnd(14),
+    r.status.padEnd(12),
+    String(r.attempts).padStart(3),
+    r.createdAt,
+    r.resourceRef ?? r.patientId ?? '',
+    error,
+  ].join('  ');
+}
+
+export async function opsCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string', default: `http://127.0.0.1:${process.env.PORT ?? '8080'}` },
+      json: { type: 'boolean', default: false },
+      status: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      patient: { type: 'string' },
+      connection: { type: 'string' },
+      limit: { type: 'string' },
+      rate: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  const [action, id] = positionals;
+  const base = values.url.replace(/\/+$/, '');
+  const print = (value: unknown, text: () => string): void => {
+    console.log(values.json ? JSON.stringify(value, null, 2) : text());
+  };
+  const needId = (): string => {
+    if (id === undefined) throw new Error(`${action ?? 'this action'} needs an id\n${OPS_USAGE}`);
+    return encodeURIComponent(id);
+  };
+
+  switch (action) {
+    case 'status': {
+      const status = (await call('GET', `${base}/v1/status`)) as {
+        connections: Record<string, ConnectionStatus>;
+      };
+      print(status, () =>
+        Object.entries(status.connections)
+          .map(
+            ([name, s]) =>
+              `${name}: breaker ${s.breaker.state}; queued ${s.queue.queued}, sending ${s.queue.sending}, failed ${s.queue.failed}, ` +
+              `needs-review ${s.queue.needsReview}; oldest pending ${s.queue.oldestPendingAgeSeconds ?? '-'} s; ` +
+              `drain ${s.drain.perSecond}/s, ETA ${s.drain.etaSeconds ?? 'unknown'} s`,
+          )
+          .join('\n'),
+      );
+      return;
+    }
+    case 'list': {
+      const query = new URLSearchParams({ status: values.status?.[0] ?? 'failed' });
+      if (values.since) query.set('since', values.since);
+      if (values.patient) query.set('patient', values.patient);
+      if (values.connection) query.set('connection', values.connection);
+      if (values.limit) query.set('limit', values.limit);
+      const list = (await call('GET', `${base}/v1/operations?${query.toString()}`)) as {
+        count: number;
+        operations: Receipt[];
+      };
+      print(list, () => [`${list.count} operation(s)`, ...list.operations.map(row)].join('\n'));
+      return;
+    }
+    case 'show': {
+      const receipt = (await call('GET', `${base}/v1/operations/${needId()}`)) as Receipt;
+      print(receipt, () => JSON.stringify(receipt, null, 2));
+      return;
+    }
+    case 'retry':
+    case 'cancel': {
+      const receipt = (await call('POST', `${base}/v1/operations/${needId()}/${action}`)) as Receipt;
+      print(receipt, () => row(receipt));
+      return;
+    }
+    case 'replay': {
+      const body = {
+        status: values.status ?? ['failed'],
+        dryRun: values['dry-run'],
+        ...(values.since ? { since: values.since } : {}),
+        ...(values.connection ? { connection: values.connection } : {}),
+        ...(values.limit ? { limit: Number(values.limit) } : {}),
+        ...(values.rate ? { ratePerSecond: Number(values.rate) } : {}),
+      };
+      const result = await call('POST', `${base}/v1/operations/replay`, body);
+      if (values['dry-run']) {
+        const plan = result as ReplayPlan;
+        print(plan, () =>
+          [
+            `dry run: ${plan.count} operation(s) would be re-sent; duplicate risk ${plan.duplicateRisk.count} (${plan.duplicateRisk.note})`,
+            ...plan.operations.map(
+              (o) => `${o.operationId}  ${o.kind}  ${o.status}  ${o.lastErrorCode ?? ''}`,
+            ),
+          ].join('\n'),
+        );
+      } else {
+        const run = result as ReplayRun;
+        print(
+          run,
+          () =>
+            `replay ${run.replayId} started: ${run.total} operation(s) at ${run.ratePerSecond}/s (stop: continuum ops replay-stop ${run.replayId})`,
+        );
+      }
+      return;
+    }
+    case 'replay-status':
+    case 'replay-stop': {
+      const run = (await call(
+        action === 'replay-stop' ? 'POST' : 'GET',
+        `${base}/v1/operations/replay/${needId()}${action === 'replay-stop' ? '/stop' : ''}`,
+      )) as Record<string, unknown>;
+      print(run, () => JSON.stringify(run, null, 2));
+      return;
+    }
+    default:
+      throw new Error(OPS_USAGE);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * createApp builds the express application from its dependencies and never listens: main.ts
+ * does, and tests drive it with supertest.
+ */
+import express, { type Express, type Router } from 'express';
+import { ContinuumError } from '../domain/errors';
+import type { Logger, PipelineMonitor } from '../domain/ports';
+import type { ReplayRegistry } from '../use-cases/replay-operations';
+import type { UseCaseDeps } from '../use-cases/use-case-deps';
+import { bodyParsers } from './body-parsing';
+import { problemHandler, sendProblem } from './problem';
+import { requestContext } from './request-context';
+import { healthRoutes, type HealthChecks } from './routes/health.routes';
+import { operationsRoutes } from './routes/operations.routes';
+import { patientsRoutes } from './routes/patients.routes';
+import { statusRoutes } from './routes/status.routes';
+
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly health: HealthChecks;
+  readonly bodyLimitBytes: number;
+  /** The API; absent in the worker role, which serves health only. */
+  readonly api?: {
+    readonly useCases: UseCaseDeps;
+    readonly monitor: PipelineMonitor;
+    readonly replays: ReplayRegistry;
+  };
+  /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
+  readonly sandboxRouter?: Router;
+  /** The sandbox EHR's control API (fault switch), mounted at /sandbox/admin when enabled. */
+  readonly sandboxAdminRouter?: Router;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps.logger));
+  app.use(healthRoutes(deps.health));
+
+  // The sandbox parses its own FHIR bodies; mounted before the API's parsers.
+  if (deps.sandboxRouter) app.use('/sandbox/fhir', deps.sandboxRouter);
+  if (deps.sandboxAdminRouter) app.use('/sandbox/admin', deps.sandboxAdminRouter);
+
+  if (deps.api) {
+    const { useCases, monitor, replays } = deps.api;
+    const v1 = express.Router();
+    v1.use(...bodyParsers(deps.bodyLimitBytes));
+    v1.use('/patients', patientsRoutes(useCases));
+    v1.use('/operations', operationsRoutes(useCases, replays));
+    v1.use('/status', statusRoutes(useCases, monitor));
+    app.use('/v1', v1);
+  }
+
+  app.use((_req, res) => {
+    sendProblem(res, new ContinuumError('NOT_FOUND', { detail: 'no such route' }));
+  });
+  app.use(problemHandler(deps.logger));
+  return app;
+}

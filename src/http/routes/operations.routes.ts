@@ -1,0 +1,99 @@
+/** /v1/operations: receipts of writes, and what operators do with them. */
+import { Router } from 'express';
+import { ContinuumError } from '../../domain/errors';
+import { toReceipt } from '../../domain/operation';
+import { cancelOperation, retryOperation } from '../../use-cases/operator-actions';
+import { planReplay, type ReplayRegistry } from '../../use-cases/replay-operations';
+import { resolveConnection } from '../../use-cases/resolve-connection';
+import type { UseCaseDeps } from '../../use-cases/use-case-deps';
+import { route } from '../async-route';
+import { listOperationsQuery, replayBody } from '../schemas/operations.schema';
+import { zodToValidationError } from '../validation';
+
+const OPERATION_ID = /^op_[a-z0-9]{10,60}$/;
+
+function operationId(raw: unknown): string {
+  if (typeof raw !== 'string' || !OPERATION_ID.test(raw)) {
+    throw new ContinuumError('NOT_FOUND', { detail: 'no operation with this id' });
+  }
+  return raw;
+}
+
+export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Router {
+  const router = Router();
+
+  router.get(
+    '/',
+    route(async (req, res) => {
+      const parsed = listOperationsQuery.safeParse(req.query);
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const q = parsed.data;
+      const connection = resolveConnection(deps, q.connection);
+      const ops = await deps.store.query({
+        connection: connection.name,
+        status: q.status,
+        limit: q.limit,
+        ...(q.since ? { since: new Date(q.since) } : {}),
+        ...(q.patient ? { patientId: q.patient } : {}),
+      });
+      res.json({ count: ops.length, operations: ops.map(toReceipt) });
+    }),
+  );
+
+  router.post(
+    '/replay',
+    route(async (req, res) => {
+      const parsed = replayBody.safeParse(req.body ?? {});
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const body = parsed.data;
+      const filter = {
+        connection: resolveConnection(deps, body.connection).name,
+        statuses: body.status,
+        limit: body.limit,
+        ...(body.since ? { since: new Date(body.since) } : {}),
+      };
+      if (body.dryRun) {
+        res.json({ dryRun: true, ...(await planReplay(deps, filter)) });
+        return;
+      }
+      const run = await replays.start(deps, filter, body.ratePerSecond);
+      res.status(202).location(`/v1/operations/replay/${run.replayId}`).json(run);
+    }),
+  );
+
+  router.get('/replay/:replayId', (req, res) => {
+    const run = replays.get(req.params.replayId);
+    if (!run) throw new ContinuumError('NOT_FOUND', { detail: 'no replay run with this id in this process' });
+    res.json(run);
+  });
+
+  router.post('/replay/:replayId/stop', (req, res) => {
+    res.json(replays.stop(req.params.replayId));
+  });
+
+  router.get(
+    '/:id',
+    route(async (req, res) => {
+      const op = await deps.store.get(operationId(req.params.id));
+      if (!op) throw new ContinuumError('NOT_FOUND', { detail: 'no operation with this id' });
+      res.json(toReceipt(op));
+    }),
+  );
+
+  router.post(
+    '/:id/retry',
+    route(async (req, res) => {
+      const op = await retryOperation(deps, operationId(req.params.id));
+      res.status(202).location(`/v1/operations/${op.id}`).json(toReceipt(op));
+    }),
+  );
+
+  router.post(
+    '/:id/cancel',
+    route(async (req, res) => {
+      res.json(toReceipt(await cancelOperation(deps, operationId(req.params.id))));
+    }),
+  );
+
+  return router;
+}

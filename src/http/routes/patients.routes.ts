@@ -1,0 +1,87 @@
+/**
+ * /v1/patients: caller lookup, demographics, corrections. Lookups that find nobody answer
+ * `200 {"found": false}`: IVR flows branch on the body and send any 4xx to a failure path unread.
+ */
+import { Router } from 'express';
+import { validationError } from '../../domain/errors';
+import { acceptPatientCreate } from '../../use-cases/accept-patient-create';
+import { acceptPatientUpdate } from '../../use-cases/accept-patient-update';
+import { lookupPatientsByPhone } from '../../use-cases/patient-lookup';
+import { readPatient } from '../../use-cases/patient-read';
+import { resolveConnection } from '../../use-cases/resolve-connection';
+import type { UseCaseDeps } from '../../use-cases/use-case-deps';
+import { route } from '../async-route';
+import { sendReceipt } from '../send-receipt';
+import {
+  newPatientSchema as newPatientSchemaFor,
+  patientChangesSchema,
+} from '../schemas/patient-changes.schema';
+import { zodToValidationError } from '../validation';
+import { ifMatchVersion, writeBody, writeContext } from '../write-context';
+
+const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+function queryString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function patientId(raw: string | undefined): string {
+  if (raw === undefined || !PATIENT_ID.test(raw)) {
+    throw validationError([{ field: 'id', message: 'is not a valid FHIR id' }]);
+  }
+  return raw;
+}
+
+export function patientsRoutes(deps: UseCaseDeps): Router {
+  const router = Router();
+  const changesSchema = patientChangesSchema(deps.defaultRegion);
+  const newPatientSchema = newPatientSchemaFor(deps.defaultRegion);
+
+  router.get(
+    '/lookup',
+    route(async (req, res) => {
+      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const result = await lookupPatientsByPhone(deps, connection, queryString(req.query.phone));
+      res.json(result);
+    }),
+  );
+
+  router.get(
+    '/:id',
+    route(async (req, res) => {
+      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const model = await readPatient(deps, connection, patientId(queryString(req.params.id)));
+      if (model.version !== undefined) res.setHeader('ETag', `W/"${model.version}"`);
+      res.json(model);
+    }),
+  );
+
+  const update = route(async (req, res) => {
+    const connection = resolveConnection(deps, queryString(req.query.connection));
+    const id = patientId(queryString(req.params.id));
+    const parsed = changesSchema.safeParse(writeBody(req));
+    if (!parsed.success) throw zodToValidationError(parsed.error);
+    const accepted = await acceptPatientUpdate(deps, connection, writeContext(req, res), {
+      patientId: id,
+      changes: parsed.data,
+      ifMatchVersion: ifMatchVersion(req),
+    });
+    await sendReceipt(deps, req, res, accepted);
+  });
+  router.post(
+    '/',
+    route(async (req, res) => {
+      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const parsed = newPatientSchema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const accepted = await acceptPatientCreate(deps, connection, writeContext(req, res), parsed.data);
+      await sendReceipt(deps, req, res, accepted);
+    }),
+  );
+
+  router.patch('/:id', update);
+  // IVR tools can only POST: the same correction through POST.
+  router.post('/:id/update', update);
+
+  return router;
+}

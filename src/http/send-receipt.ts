@@ -1,0 +1,27 @@
+/**
+ * How a write answers: 202 + Location while the operation is on its way; with `Prefer: wait=N`
+ * and a quick EHR, the final receipt (201 when a resource was created, 200 otherwise).
+ */
+import type { Request, Response } from 'express';
+import { TERMINAL_STATUSES, toReceipt, type Operation } from '../domain/operation';
+import type { AcceptedWrite } from '../use-cases/accept-write';
+import type { UseCaseDeps } from '../use-cases/use-case-deps';
+import { waitForFinal } from '../use-cases/wait-for-final';
+import { preferredWaitSeconds } from './prefer-wait';
+
+export async function sendReceipt(
+  deps: Pick<UseCaseDeps, 'store'>,
+  req: Request,
+  res: Response,
+  accepted: AcceptedWrite,
+): Promise<void> {
+  const wait = preferredWaitSeconds(req);
+  let op: Operation = accepted.operation;
+  if (wait !== undefined && wait > 0) op = await waitForFinal(deps, op, wait);
+  const final = TERMINAL_STATUSES.has(op.status);
+  const status = !final ? 202 : op.status === 'succeeded' && op.kind.endsWith('.create') ? 201 : 200;
+  res.location(`/v1/operations/${op.id}`);
+  if (wait !== undefined) res.setHeader('Preference-Applied', `wait=${wait}`);
+  if (!final) res.setHeader('Retry-After', '1');
+  res.status(status).json({ ...toReceipt(op), ...(accepted.created ? {} : { replayed: true }) });
+}

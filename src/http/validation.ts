@@ -1,0 +1,24 @@
+/** zod issues -> our VALIDATION problem, naming each field and never echoing its value. */
+import type { z } from 'zod';
+import { validationError, type ContinuumError } from '../domain/errors';
+
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => {
+    if (typeof part === 'number') return `${acc}[${part}]`;
+    return acc === '' ? String(part) : `${acc}.${String(part)}`;
+  }, '');
+}
+
+export function zodToValidationError(error: z.ZodError): ContinuumError {
+  return validationError(
+    error.issues.flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => ({
+          field: fieldPath([...issue.path, key]),
+          message: 'is not a field that can be changed here',
+        }));
+      }
+      return [{ field: fieldPath(issue.path) || '(body)', message: issue.message }];
+    }),
+  );
+}

@@ -1,0 +1,71 @@
+/**
+ * PATCH /v1/patients/:id: a demographic correction. The patient is checked against the EHR when
+ * it answers (an unknown patient is refused before anything is queued); during an outage the
+ * write is still accepted, because taking the agent's correction is the point of the queue.
+ */
+import { ContinuumError } from '../domain/errors';
+import { withDeadline } from '../domain/with-deadline';
+import type { Patient } from '../domain/fhir';
+import type { PatientChanges } from '../domain/patient';
+import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+
+export interface PatientUpdateInput {
+  readonly patientId: string;
+  readonly changes: PatientChanges;
+  /** The version the agent saw (If-Match); without it the change applies to whatever is current. */
+  readonly ifMatchVersion: string | undefined;
+}
+
+export async function acceptPatientUpdate(
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs'>,
+  connection: ConnectionContext,
+  context: WriteContext,
+  input: PatientUpdateInput,
+): Promise<AcceptedWrite> {
+  const request = { kind: 'patient.update', connection: connection.name, ...input };
+  const existing = await findExistingWrite(deps, connection, context, request);
+  if (existing) return existing;
+
+  // Only the caller's If-Match says which version the agent saw. The version read here is not it:
+  // earlier writes for this patient may still be queued and will move it on before this one runs.
+  const payload = {
+    kind: 'patient.update' as const,
+    patientId: input.patientId,
+    changes: input.changes,
+    baseVersion: input.ifMatchVersion,
+  };
+  const checked =
+    (await connection.ehrAvailable()) && (await patientExists(deps, connection, input.patientId));
+  return acceptWrite(deps, connection, context, request, payload, checked ? undefined : UNCHECKED_NOTE);
+}
+
+const UNCHECKED_NOTE =
+  'accepted while the EHR was unavailable; the patient is checked when the write is sent';
+
+/**
+ * True when the EHR confirms the patient (refreshing the phone index on the way); false when the
+ * EHR cannot tell right now. An unknown patient is refused (NOT_FOUND) before anything is queued.
+ */
+async function patientExists(
+  deps: Pick<UseCaseDeps, 'phoneIndex'>,
+  connection: ConnectionContext,
+  patientId: string,
+): Promise<boolean> {
+  try {
+    const current = await connection.ehr.read<Patient>('Patient', patientId, {
+      deadlineMs: connection.readDeadlineMs,
+    });
+    const model = connection.mapping.readPatient(current);
+    // The index refresh is a bonus here; a slow Redis must not hold the agent's write.
+    await withDeadline(
+      deps.phoneIndex.replace(connection.name, model.id, model.phones),
+      500,
+      'the phone index',
+    ).catch(() => undefined);
+    return true;
+  } catch (error) {
+    if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return false;
+    throw error;
+  }
+}

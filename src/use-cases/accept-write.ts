@@ -1,0 +1,120 @@
+/**
+ * The acceptance half of every write: idempotency, store, enqueue. After this returns, the
+ * operation is durable in Redis and its job is queued; the caller answers 202.
+ */
+import { ContinuumError } from '../domain/errors';
+import type { Operation, OperationPayload } from '../domain/operation';
+import { newOperationId } from './operation-id';
+import { withDeadline } from '../domain/with-deadline';
+import { requestHash } from './request-hash';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+
+export interface WriteContext {
+  readonly idempotencyKey: string | undefined;
+  readonly correlationId: string | undefined;
+  readonly requestId: string | undefined;
+}
+
+export interface AcceptedWrite {
+  readonly operation: Operation;
+  /** False when an earlier request with the same idempotency key already created it. */
+  readonly created: boolean;
+}
+
+function sameRequestOrThrow(existing: Operation, hash: string): AcceptedWrite {
+  if (existing.requestHash !== hash) {
+    throw new ContinuumError('IDEMPOTENCY_MISMATCH', {
+      detail: `Idempotency-Key was first used for operation ${existing.id} with another request body`,
+    });
+  }
+  return { operation: existing, created: false };
+}
+
+/**
+ * The key that makes a retry return the first operation. An explicit Idempotency-Key wins. Without
+ * one, IVR platforms still retry on their own (Amazon Connect, NICE), so the call's contact id and
+ * the request itself make the key: the platform's retry of the same request finds the first
+ * operation, while a different change in the same call is a new operation.
+ */
+export function effectiveIdempotencyKey(context: WriteContext, hash: string): string | undefined {
+  if (context.idempotencyKey !== undefined) return context.idempotencyKey;
+  if (context.correlationId !== undefined) return `contact:${context.correlationId}:${hash.slice(0, 32)}`;
+  return undefined;
+}
+
+/** Checks an idempotency key before any EHR round trip: a retry must not cost one. */
+export async function findExistingWrite(
+  deps: Pick<UseCaseDeps, 'store' | 'enqueueTimeoutMs'>,
+  connection: ConnectionContext,
+  context: WriteContext,
+  request: unknown,
+): Promise<AcceptedWrite | undefined> {
+  const hash = requestHash(request);
+  const key = effectiveIdempotencyKey(context, hash);
+  if (key === undefined) return undefined;
+  const existing = await withDeadline(
+    deps.store.findByIdempotencyKey(connection.name, key),
+    deps.enqueueTimeoutMs,
+    'the write store',
+  );
+  return existing ? sameRequestOrThrow(existing, hash) : undefined;
+}
+
+export async function acceptWrite(
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
+  connection: ConnectionContext,
+  context: WriteContext,
+  request: unknown,
+  payload: OperationPayload,
+  note?: string,
+): Promise<AcceptedWrite> {
+  const now = deps.clock.now();
+  const hash = requestHash(request);
+  const id = newOperationId(now);
+  const operation: Operation = {
+    id,
+    kind: payload.kind,
+    connection: connection.name,
+    // A new patient has no lane to share yet: each registration is its own lane.
+    lane:
+      payload.kind === 'patient.update'
+        ? `${connection.name}/Patient/${payload.patientId}`
+        : `${connection.name}/registration/${id}`,
+    patientId: payload.kind === 'patient.update' ? payload.patientId : undefined,
+    payload,
+    mappingProfile: connection.mapping.name,
+    mappingHash: connection.mapping.hash,
+    idempotencyKey: effectiveIdempotencyKey(context, hash),
+    requestHash: hash,
+    correlationId: context.correlationId,
+    requestId: context.requestId,
+    status: 'queued',
+    attempts: 0,
+    lastError: undefined,
+    resourceRef: undefined,
+    resourceVersion: undefined,
+    review: undefined,
+    history: [{ status: 'queued', at: now.toISOString(), attempt: 0, ...(note ? { note } : {}) }],
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  // Stored and in its lane = accepted: from here on the write survives any crash.
+  const stored = await withDeadline(deps.store.insert(operation), deps.enqueueTimeoutMs, 'the write store');
+  if (!stored.created) return sameRequestOrThrow(stored.operation, hash);
+  if (stored.lanePosition === 1) {
+    // Head of its lane: wake a worker. If Redis refuses the job now, the lane sweeper enqueues it.
+    await deps.queue.enqueue(operation).catch((error: unknown) => {
+      deps.logger.warn({ operationId: id, err: error }, 'job not enqueued; the lane sweeper will pick it up');
+    });
+  }
+  deps.logger.info(
+    {
+      operationId: id,
+      kind: operation.kind,
+      connection: connection.name,
+      ref: payload.kind === 'patient.update' ? `Patient/${payload.patientId}` : 'Patient (new)',
+    },
+    stored.lanePosition > 1 ? 'write accepted behind earlier writes for this patient' : 'write accepted',
+  );
+  return { operation, created: true };
+}

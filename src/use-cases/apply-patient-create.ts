@@ -1,0 +1,60 @@
+/**
+ * Sends a queued registration to the EHR, exactly once in effect. The new Patient carries a
+ * business identifier made from the operation id; the create is conditional on it
+ * (`If-None-Exist`), and any attempt after the first reads back by that identifier before sending,
+ * because an earlier attempt may have been committed with its answer lost. The lane (one per
+ * registration) guarantees no two creates for one identifier are in flight at once, which matters
+ * because conditional create is check-then-act on many servers.
+ */
+import { ContinuumError } from '../domain/errors';
+import type { Patient } from '../domain/fhir';
+import { OPERATION_IDENTIFIER_SYSTEM, type Operation, type PatientCreatePayload } from '../domain/operation';
+import type { AppliedWrite } from './apply-patient-update';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+
+export async function applyPatientCreate(
+  deps: Pick<UseCaseDeps, 'phoneIndex'>,
+  connection: ConnectionContext,
+  op: Operation,
+  payload: PatientCreatePayload,
+): Promise<AppliedWrite> {
+  const { ehr, mapping } = connection;
+  const deadline = { deadlineMs: connection.writeTimeoutMs };
+  const token = `${OPERATION_IDENTIFIER_SYSTEM}|${op.id}`;
+
+  const found = async (): Promise<Patient | undefined> => {
+    const matches = await ehr.search<Patient>('Patient', { identifier: token }, deadline);
+    if (matches.length > 1) {
+      throw new ContinuumError('EHR_REJECTED', {
+        detail: `the EHR holds ${matches.length} patients created by this operation; an operator must merge them`,
+      });
+    }
+    return matches[0];
+  };
+  const done = async (patient: Patient, note?: string): Promise<AppliedWrite> => {
+    const id = patient.id ?? '';
+    await deps.phoneIndex.remember(connection.name, id, mapping.readPatient(patient).phones);
+    return {
+      resourceRef: `Patient/${id}`,
+      resourceVersion: patient.meta?.versionId,
+      patientId: id,
+      ...(note ? { note } : {}),
+    };
+  };
+
+  if (op.attempts > 1) {
+    const existing = await found();
+    if (existing) return done(existing, 'an earlier attempt had created the patient; nothing was sent again');
+  }
+
+  const built = await mapping.buildPatient(payload.patient);
+  const resource: Patient = {
+    ...built,
+    identifier: [...(built.identifier ?? []), { system: OPERATION_IDENTIFIER_SYSTEM, value: op.id }],
+  };
+  const { resource: created, created: isNew } = await ehr.create(resource, {
+    ...deadline,
+    ifNoneExist: `identifier=${token}`,
+  });
+  return done(created, isNew ? undefined : 'the EHR already held this patient; nothing new was created');
+}

@@ -1,0 +1,68 @@
+/**
+ * What an operator can do to a write: retry one that failed or needs review (after fixing its
+ * cause), or cancel one that has not been sent yet. Both are compare-and-set on the stored status,
+ * so they cannot race a worker into sending a cancelled write or losing a retried one.
+ */
+import { ContinuumError } from '../domain/errors';
+import { transition, type Operation } from '../domain/operation';
+import type { UseCaseDeps } from './use-case-deps';
+
+async function load(deps: Pick<UseCaseDeps, 'store'>, id: string): Promise<Operation> {
+  const op = await deps.store.get(id);
+  if (!op) throw new ContinuumError('NOT_FOUND', { detail: 'no operation with this id' });
+  return op;
+}
+
+export async function retryOperation(
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger'>,
+  id: string,
+  note = 'retried by an operator',
+): Promise<Operation> {
+  const op = await load(deps, id);
+  if (op.status !== 'failed' && op.status !== 'needs-review') {
+    throw new ContinuumError('CONFLICT', {
+      detail: `only failed or needs-review operations can be retried; this one is ${op.status}`,
+    });
+  }
+  // The agent's base version is what made it conflict; a retry applies the change to the current one.
+  const payload = { ...op.payload, baseVersion: undefined };
+  const retried = transition(
+    { ...op, payload, review: undefined },
+    { status: 'queued', note },
+    deps.clock.now(),
+  );
+  if (!(await deps.store.saveIf(retried, op.status))) {
+    throw new ContinuumError('CONFLICT', { detail: 'the operation changed meanwhile; read it again' });
+  }
+  const { lanePosition } = await deps.store.requeue(retried);
+  if (lanePosition === 1) await deps.queue.enqueue(retried, { fresh: true });
+  deps.logger.info({ operationId: id, lanePosition }, 'operation re-queued');
+  return retried;
+}
+
+export async function cancelOperation(
+  deps: Pick<UseCaseDeps, 'store' | 'clock' | 'logger'>,
+  id: string,
+): Promise<Operation> {
+  const op = await load(deps, id);
+  if (op.status !== 'queued' || op.attempts > 0) {
+    throw new ContinuumError('CONFLICT', {
+      detail:
+        op.status === 'queued'
+          ? 'this operation was already sent to the EHR at least once; it cannot be cancelled'
+          : `only operations not yet sent can be cancelled; this one is ${op.status}`,
+    });
+  }
+  const cancelled = transition(
+    op,
+    { status: 'cancelled', note: 'cancelled by an operator' },
+    deps.clock.now(),
+  );
+  if (!(await deps.store.saveIf(cancelled, 'queued'))) {
+    throw new ContinuumError('CONFLICT', {
+      detail: 'the operation is being sent; it can no longer be cancelled',
+    });
+  }
+  deps.logger.info({ operationId: id }, 'operation cancelled');
+  return cancelled;
+}

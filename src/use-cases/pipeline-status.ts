@@ -1,0 +1,57 @@
+/**
+ * GET /v1/status: per EHR connection, whether writes flow (breaker), how much waits, how old the
+ * oldest waiting write is, and when the backlog should be drained at the current pace.
+ */
+import type { BreakerSnapshot, PipelineMonitor } from '../domain/ports';
+import type { UseCaseDeps } from './use-case-deps';
+
+export interface ConnectionStatus {
+  readonly breaker: BreakerSnapshot;
+  readonly queue: {
+    readonly queued: number;
+    readonly sending: number;
+    readonly failed: number;
+    readonly needsReview: number;
+    readonly oldestPendingAgeSeconds: number | null;
+  };
+  readonly drain: { readonly perSecond: number; readonly etaSeconds: number | null };
+}
+
+export async function pipelineStatus(
+  deps: Pick<UseCaseDeps, 'store' | 'connections' | 'clock'>,
+  monitor: PipelineMonitor,
+): Promise<Record<string, ConnectionStatus>> {
+  const out: Record<string, ConnectionStatus> = {};
+  await Promise.all(
+    [...deps.connections.keys()].map(async (name) => {
+      const [breaker, queued, sending, failed, needsReview, oldest, perSecond] = await Promise.all([
+        monitor.breaker(name),
+        deps.store.count(name, 'queued'),
+        deps.store.count(name, 'sending'),
+        deps.store.count(name, 'failed'),
+        deps.store.count(name, 'needs-review'),
+        deps.store.oldest(name, 'queued'),
+        monitor.drainRate(name),
+      ]);
+      const pending = queued + sending;
+      out[name] = {
+        breaker,
+        queue: {
+          queued,
+          sending,
+          failed,
+          needsReview,
+          oldestPendingAgeSeconds:
+            oldest === undefined
+              ? null
+              : Math.max(0, Math.round((deps.clock.now().getTime() - oldest.getTime()) / 1000)),
+        },
+        drain: {
+          perSecond: Math.round(perSecond * 100) / 100,
+          etaSeconds: pending === 0 ? 0 : perSecond > 0 ? Math.ceil(pending / perSecond) : null,
+        },
+      };
+    }),
+  );
+  return out;
+}

@@ -1,0 +1,125 @@
+/**
+ * The worker's use case: take one operation from `queued` to a final state, or hand it back for
+ * a later attempt. It never swallows a failure: a retryable one is recorded and rethrown as
+ * RetryLaterError so the queue schedules the next attempt; a final one is recorded and returned.
+ */
+import { ContinuumError } from '../domain/errors';
+import { TERMINAL_STATUSES, transition, type Operation, type OperationError } from '../domain/operation';
+import { applyPatientCreate } from './apply-patient-create';
+import { applyPatientUpdate, NeedsReviewError, type AppliedWrite } from './apply-patient-update';
+import { continueLane } from './continue-lane';
+import type { UseCaseDeps } from './use-case-deps';
+
+export class RetryLaterError extends Error {
+  readonly retryAfterSeconds: number | undefined;
+  constructor(readonly error: ContinuumError) {
+    super(`${error.code}: retry later`, { cause: error });
+    this.name = 'RetryLaterError';
+    this.retryAfterSeconds = error.retryAfterSeconds;
+  }
+}
+
+export type ProcessOutcome = 'succeeded' | 'failed' | 'needs-review' | 'skipped';
+
+function toOperationError(error: ContinuumError): OperationError {
+  return {
+    code: error.code,
+    status: error.status,
+    retryable: error.retryable,
+    detail: error.detail,
+    ...(error.outcome !== undefined ? { outcome: error.outcome } : {}),
+  };
+}
+
+async function apply(deps: UseCaseDeps, op: Operation): Promise<AppliedWrite> {
+  const connection = deps.connections.get(op.connection);
+  if (!connection)
+    throw new ContinuumError('VALIDATION', { detail: `unknown EHR connection ${op.connection}` });
+  switch (op.payload.kind) {
+    case 'patient.update':
+      return applyPatientUpdate(deps, connection, op.payload);
+    case 'patient.create':
+      return applyPatientCreate(deps, connection, op, op.payload);
+  }
+}
+
+export async function processOperation(deps: UseCaseDeps, operationId: string): Promise<ProcessOutcome> {
+  const found = await deps.store.get(operationId);
+  const log = deps.logger.child({ operationId });
+  if (!found) {
+    log.warn({}, 'operation record missing (expired); job dropped');
+    return 'skipped';
+  }
+  // A re-run of a job whose operation already finished (a crash after the final save), or one
+  // cancelled while it waited: nothing to send, but its lane must still move on.
+  if (TERMINAL_STATUSES.has(found.status)) {
+    await continueLane(deps, found);
+    return 'skipped';
+  }
+
+  let op = transition(found, { status: 'sending', attempts: found.attempts + 1 }, deps.clock.now());
+  // Compare-and-set: an operator's cancel that landed first wins.
+  if (!(await deps.store.saveIf(op, found.status))) return processOperation(deps, operationId);
+
+  let outcome: Exclude<ProcessOutcome, 'skipped'>;
+  try {
+    const result = await apply(deps, op);
+    op = transition(
+      op,
+      {
+        status: 'succeeded',
+        resourceRef: result.resourceRef,
+        ...(result.resourceVersion !== undefined ? { resourceVersion: result.resourceVersion } : {}),
+        ...(result.note !== undefined ? { note: result.note } : {}),
+        ...(result.patientId !== undefined ? { patientId: result.patientId } : {}),
+      },
+      deps.clock.now(),
+    );
+    outcome = 'succeeded';
+    log.info({ kind: op.kind, ref: result.resourceRef, attempts: op.attempts }, 'write succeeded');
+  } catch (caught) {
+    const error =
+      caught instanceof ContinuumError
+        ? caught
+        : new ContinuumError('INTERNAL', {
+            cause: caught,
+            detail: 'unexpected failure while sending the write',
+          });
+    if (error instanceof NeedsReviewError) {
+      op = transition(
+        op,
+        { status: 'needs-review', error: toOperationError(error), review: error.diff },
+        deps.clock.now(),
+      );
+      outcome = 'needs-review';
+      log.warn({ kind: op.kind, err: error }, 'write needs review');
+    } else if (error.retryable) {
+      // The lane stays blocked behind this operation: later writes for the patient must not overtake it.
+      op = transition(
+        op,
+        { status: 'queued', error: toOperationError(error), note: 'will retry' },
+        deps.clock.now(),
+      );
+      await deps.store.save(op);
+      log.warn({ kind: op.kind, err: error, attempts: op.attempts }, 'write attempt failed; will retry');
+      throw new RetryLaterError(error);
+    } else {
+      op = transition(op, { status: 'failed', error: toOperationError(error) }, deps.clock.now());
+      outcome = 'failed';
+      log.warn({ kind: op.kind, err: error }, 'write failed');
+    }
+  }
+
+  // Outside the try above on purpose: once the EHR has answered, a Redis hiccup must never be
+  // mistaken for an EHR failure. If this save fails the job runs again and finds the operation
+  // still `sending` (the apply step is idempotent) or already final (only the lane moves on).
+  await deps.store.save(op);
+  try {
+    await continueLane(deps, op);
+  } catch (error) {
+    // The final state stands: re-queueing a finished write would re-send it after later writes
+    // of the same lane. The lane sweeper wakes the next operation instead.
+    log.warn({ err: error, lane: op.lane }, 'could not wake the next write in the lane; the sweeper will');
+  }
+  return outcome;
+}

@@ -1,0 +1,30 @@
+/**
+ * What use cases receive from the composition root. Per-connection things are looked up by
+ * connection name, so one gateway can front several EHRs.
+ */
+import type { MappingProfile } from '../mapping/mapping-profile';
+import type { Clock, EhrClient, Logger, OperationStore, PhoneIndex, WriteQueue } from '../domain/ports';
+import type { CountryCode } from '../phone';
+
+export interface ConnectionContext {
+  readonly name: string;
+  readonly ehr: EhrClient;
+  readonly mapping: MappingProfile;
+  readonly readDeadlineMs: number;
+  readonly writeTimeoutMs: number;
+  /** False while this EHR's circuit breaker is open: reads and checks should not wait on it. */
+  ehrAvailable(): Promise<boolean>;
+}
+
+export interface UseCaseDeps {
+  readonly connections: ReadonlyMap<string, ConnectionContext>;
+  readonly defaultConnection: string;
+  readonly store: OperationStore;
+  readonly queue: WriteQueue;
+  readonly phoneIndex: PhoneIndex;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly defaultRegion: CountryCode;
+  /** How long an API write waits for Redis before answering 503. */
+  readonly enqueueTimeoutMs: number;
+}
