@@ -1,0 +1,57 @@
+/**
+ * `continuum ops` against a running gateway (the built CLI, as an operator runs it).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanEnv, freePort, runCli, startChildGateway, type ChildGateway } from '../support/child-gateway';
+import { http } from '../support/http';
+import { waitFor } from '../support/wait-for';
+
+jest.setTimeout(90000);
+
+let workdir: string;
+let gateway: ChildGateway;
+beforeAll(async () => {
+  workdir = mkdtempSync(join(tmpdir(), 'continuum-ops-'));
+  gateway = await startChildGateway({ cwd: workdir, dataDir: join(workdir, 'var'), port: await freePort() });
+});
+afterAll(async () => {
+  await gateway.stop();
+  rmSync(workdir, { recursive: true, force: true });
+});
+
+async function ops(...args: string[]): Promise<{ code: number | null; output: string }> {
+  const run = runCli(['ops', ...args, '--url', gateway.url], { cwd: workdir, env: cleanEnv({}) });
+  const code = await run.exited;
+  return { code, output: run.output() };
+}
+
+it('shows status, lists and shows receipts, and dry-runs a replay', async () => {
+  const status = await ops('status');
+  expect(status.code).toBe(0);
+  expect(status.output).toMatch(/^sandbox: breaker closed; queued \d+, sending \d+, failed \d+/m);
+
+  const accepted = await http('PATCH', `${gateway.url}/v1/patients/pat-0007`, {
+    body: { email: 'ops.cli@example.org' },
+  });
+  const id = accepted.body.operationId as string;
+  await waitFor(async () =>
+    (await http('GET', `${gateway.url}/v1/operations/${id}`)).body.status === 'succeeded' ? true : undefined,
+  );
+
+  const list = await ops('list', '--status', 'succeeded', '--patient', 'pat-0007', '--json');
+  expect(list.code).toBe(0);
+  expect(JSON.parse(list.output).operations.map((o: { operationId: string }) => o.operationId)).toContain(id);
+
+  const show = await ops('show', id);
+  expect(show.output).toContain('"status": "succeeded"');
+
+  const cancel = await ops('cancel', id);
+  expect(cancel.code).not.toBe(0);
+  expect(cancel.output).toContain('409 CONFLICT');
+
+  const dry = await ops('replay', '--dry-run');
+  expect(dry.code).toBe(0);
+  expect(dry.output).toMatch(/^dry run: \d+ operation\(s\) would be re-sent/m);
+});

@@ -1,0 +1,40 @@
+/**
+ * `continuum sandbox --port N`: the stand-alone server answers at /sandbox/fhir with URLs built from the
+ * request, documents itself at `/`, and stops cleanly.
+ */
+import { startSandboxServer } from '../../adapters/ehr/sandbox';
+
+describe('startSandboxServer', () => {
+  it('serves the FHIR API at /sandbox/fhir with absolute URLs, a guide at /, and closes', async () => {
+    const server = await startSandboxServer({
+      port: 0,
+      today: new Date('2026-03-02T12:00:00Z'),
+      patientCount: 30,
+    });
+    try {
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sandbox\/fhir$/);
+
+      const metadata = await fetch(`${server.url}/metadata`);
+      expect(metadata.status).toBe(200);
+      expect(((await metadata.json()) as any).implementation.url).toBe(server.url);
+
+      const page: any = await (await fetch(`${server.url}/Patient?_count=10`)).json();
+      expect(page.total).toBe(30);
+      expect(page.entry[0].fullUrl).toBe(`${server.url}/Patient/pat-0001`);
+      expect(page.link.find((l: any) => l.relation === 'next').url).toBe(
+        `${server.url}/Patient?_count=10&_offset=10`,
+      );
+
+      const head = await fetch(`${server.url}/Patient/pat-0001`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('etag')).toMatch(/^W\/"/);
+
+      const guide: any = await (await fetch(new URL('/', server.url))).json();
+      expect(guide.fhirBaseUrl).toBe(server.url);
+      expect(guide.counts.Patient).toBe(30);
+    } finally {
+      await server.close();
+    }
+    await expect(fetch(`${server.url}/metadata`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,40 @@
+/** Helpers for write-pipeline tests: fault switch, receipts, and the EHR's own record of changes. */
+import { http } from './http';
+import { waitFor } from './wait-for';
+
+export const FINAL = ['succeeded', 'failed', 'needs-review', 'cancelled'];
+
+export async function setFaults(gatewayUrl: string, mode: Record<string, unknown>): Promise<void> {
+  const res = await http('POST', `${gatewayUrl}/sandbox/admin/faults`, { body: mode });
+  if (res.status >= 300) throw new Error(`fault switch refused ${JSON.stringify(mode)}: ${res.status}`);
+}
+
+export async function receipt(gatewayUrl: string, operationId: string): Promise<any> {
+  return (await http('GET', `${gatewayUrl}/v1/operations/${operationId}`)).body;
+}
+
+export async function waitForFinal(
+  gatewayUrl: string,
+  operationIds: readonly string[],
+  timeoutMs = 60000,
+): Promise<any[]> {
+  return waitFor(
+    async () => {
+      const receipts = await Promise.all(operationIds.map((id) => receipt(gatewayUrl, id)));
+      return receipts.every((r) => FINAL.includes(r.status as string)) ? receipts : undefined;
+    },
+    { timeoutMs, intervalMs: 200, what: `${operationIds.length} operations to finish` },
+  );
+}
+
+/** Every version of a resource, oldest first, from the EHR's own history. */
+export async function history(fhirBase: string, ref: string): Promise<any[]> {
+  const bundle = (await http('GET', `${fhirBase}/${ref}/_history?_count=1000`)).body;
+  return ((bundle.entry ?? []) as { resource: any }[])
+    .map((e) => e.resource)
+    .sort((a, b) => Number(a.meta.versionId) - Number(b.meta.versionId));
+}
+
+export function emailOf(patient: any): string | undefined {
+  return (patient.telecom ?? []).find((t: any) => t.system === 'email')?.value;
+}

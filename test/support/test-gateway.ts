@@ -1,0 +1,57 @@
+/**
+ * An in-process gateway on a random port, against the shared test Redis under a unique key
+ * prefix, with the sandbox EHR mounted. Everything it created is removed by `stop()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load-config';
+import { startGateway, type Gateway, type Role } from '../../src/main';
+import { projectRoot } from '../../src/project-root';
+import { captureLogs } from './log-capture';
+import { deletePrefix, TEST_REDIS_URL } from './redis';
+
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly url: string;
+  readonly prefix: string;
+  readonly logs: ReturnType<typeof captureLogs>;
+  /** The sandbox FHIR base URL as the gateway reaches it. */
+  readonly fhirBase: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestGateway(
+  options: { role?: Role; overrides?: Record<string, unknown>; env?: Record<string, string> } = {},
+): Promise<TestGateway> {
+  const prefix = `t-${randomUUID().slice(0, 12)}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'continuum-test-'));
+  const logs = captureLogs();
+  const config = loadConfig({
+    env: { REDIS_URL: TEST_REDIS_URL, ...options.env },
+    cwd: dataDir,
+    builtInMappingsDir: join(projectRoot(), 'mappings'),
+    overrides: {
+      server: { port: 0, host: '127.0.0.1' },
+      dataDir,
+      redis: { keyPrefix: prefix, requireDurability: false },
+      logging: { level: 'debug' },
+      sandbox: { patientCount: 220 },
+      ...options.overrides,
+    },
+  });
+  const gateway = await startGateway({ config, role: options.role ?? 'all', logDestination: logs.stream });
+  return {
+    gateway,
+    url: gateway.url,
+    prefix,
+    logs,
+    fhirBase: `${gateway.url}/sandbox/fhir`,
+    stop: async () => {
+      await gateway.close();
+      await deletePrefix(prefix);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { normalizeEhrError, parseRetryAfter } from '../../adapters/ehr/fhir-r4/ehr-error-normalizer';
+
+const headers = (values: Record<string, string>) => ({
+  get: (name: string) => values[name.toLowerCase()] ?? null,
+});
+const outcome = (code: string) => ({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code }],
+});
+
+describe('EHR error normalisation', () => {
+  it('reads fhir-kit-client 1.x plain-object rejections (no Error, no stack)', () => {
+    const { error, ambiguity } = normalizeEhrError(
+      { response: { status: 422, data: outcome('invalid') }, config: {} },
+      'epic',
+    );
+    expect(error.code).toBe('EHR_REJECTED');
+    expect(error.retryable).toBe(false);
+    expect(error.outcome).toEqual(outcome('invalid'));
+    expect(ambiguity).toBe('answered');
+  });
+
+  it('reads fhir-kit-client 2.x Error rejections carrying the same fields', () => {
+    const thrown = Object.assign(new Error('Request failed'), {
+      response: { status: 503, data: {} },
+      config: {},
+    });
+    const { error, ambiguity } = normalizeEhrError(thrown, 'epic');
+    expect(error.code).toBe('EHR_UNAVAILABLE');
+    expect(error.retryable).toBe(true);
+    expect(ambiguity).toBe('maybe-applied');
+  });
+
+  it('treats a refused connection as unavailable and certainly not applied', () => {
+    const refused = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
+    });
+    const { error, ambiguity } = normalizeEhrError(refused, 'epic');
+    expect(error.code).toBe('EHR_UNAVAILABLE');
+    expect(ambiguity).toBe('not-sent');
+  });
+
+  it('treats a reset connection and a deadline as possibly applied', () => {
+    const reset = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('socket'), { code: 'ECONNRESET' }),
+    });
+    expect(normalizeEhrError(reset, 'epic').ambiguity).toBe('maybe-applied');
+    const timeout = Object.assign(new Error('The operation was aborted due to timeout'), {
+      name: 'TimeoutError',
+    });
+    const normalized = normalizeEhrError(timeout, 'epic');
+    expect(normalized.error.code).toBe('EHR_UNAVAILABLE');
+    expect(normalized.ambiguity).toBe('maybe-applied');
+  });
+
+  it('honours Retry-After on 429 and treats 429 without it as retryable too', () => {
+    const throttled = normalizeEhrError(
+      { response: { status: 429, data: {} }, config: { headers: headers({ 'retry-after': '7' }) } },
+      'epic',
+    ).error;
+    expect(throttled.code).toBe('EHR_UNAVAILABLE');
+    expect(throttled.retryAfterSeconds).toBe(7);
+    const bare = normalizeEhrError({ response: { status: 429, data: {} }, config: {} }, 'epic').error;
+    expect(bare.retryable).toBe(true);
+    expect(bare.retryAfterSeconds).toBeUndefined();
+  });
+
+  it('classifies by OperationOutcome issue code, not status alone (Medplum answers 400 when its database is down)', () => {
+    for (const code of ['transient', 'exception', 'timeout', 'throttled', 'lock-error']) {
+      expect(normalizeEhrError({ response: { status: 400, data: outcome(code) } }, 'm').error.code).toBe(
+        'EHR_UNAVAILABLE',
+      );
+    }
+    expect(normalizeEhrError({ response: { status: 400, data: outcome('required') } }, 'm').error.code).toBe(
+      'EHR_REJECTED',
+    );
+  });
+
+  it('maps version conflicts to CONFLICT and missing resources to NOT_FOUND', () => {
+    expect(normalizeEhrError({ response: { status: 412, data: {} } }, 'm').error.code).toBe('CONFLICT');
+    expect(normalizeEhrError({ response: { status: 409, data: {} } }, 'm').error.code).toBe('CONFLICT');
+    expect(normalizeEhrError({ response: { status: 404, data: outcome('not-found') } }, 'm').error.code).toBe(
+      'NOT_FOUND',
+    );
+  });
+
+  it('never puts the EHR text into the detail (it may quote patient data)', () => {
+    const data = {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'invalid', diagnostics: 'Jane Doe 1980-02-03' }],
+    };
+    const { error } = normalizeEhrError({ response: { status: 400, data } }, 'm');
+    expect(error.detail).not.toContain('Jane');
+    expect(error.message).not.toContain('Jane');
+  });
+
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('12')).toBe(12);
+    expect(parseRetryAfter(new Date(Date.now() + 30_000).toUTCString(), Date.now())).toBeGreaterThanOrEqual(
+      29,
+    );
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+});
