@@ -1,0 +1,92 @@
+/**
+ * (g) Not in the brief's list: Redis slow for a while under the worker (a long fsync, a saturated
+ * network). Each command the worker sends takes longer than the enqueue deadline, so waking a
+ * lane's next write "times out" although the job does land; then Redis is quick again. Every
+ * accepted write must still be applied once and in order: a finished write stays finished and the
+ * lane sweeper wakes the next one.
+ */
+import {
+  call,
+  drainedReceipts,
+  FaultRig,
+  patientId,
+  pipelineStatus,
+  printResult,
+  resultLine,
+  statusCounts,
+  waitUntil,
+  auditEmailWrites,
+  type AcceptedEmailWrite,
+  type AofRedis,
+  type GatewayProcess,
+  type SandboxProcess,
+} from '../support/fault-harness';
+
+const PATIENTS = 10;
+const WRITES_PER_PATIENT = 5;
+const TOTAL = PATIENTS * WRITES_PER_PATIENT;
+
+let rig: FaultRig;
+let redis: AofRedis;
+let sandbox: SandboxProcess;
+let api: GatewayProcess;
+
+beforeAll(async () => {
+  rig = new FaultRig('slow-redis');
+  redis = await rig.redis();
+  sandbox = await rig.sandbox();
+  api = await rig.gateway({ role: 'api', redis, sandbox });
+});
+afterAll(async () => {
+  await rig.close();
+});
+
+it('applies every write once and in order when Redis is slower than the enqueue deadline', async () => {
+  const accepted: AcceptedEmailWrite[] = [];
+  await Promise.all(
+    Array.from({ length: PATIENTS }, async (_v, p) => {
+      const id = patientId(20 + p);
+      for (let k = 0; k < WRITES_PER_PATIENT; k++) {
+        const email = `slowredis-${p}-${k}@example.org`;
+        const sentAt = performance.now();
+        const res = await call('PATCH', `${api.url}/v1/patients/${id}`, {
+          body: { email },
+          headers: { 'idempotency-key': `${rig.prefix}-${p}-${k}` },
+        });
+        expect(res.status).toBe(202);
+        accepted.push({
+          operationId: res.body.operationId,
+          patientId: id,
+          email,
+          sentAt,
+          ackAt: performance.now(),
+        });
+      }
+    }),
+  );
+  expect((await pipelineStatus(api.url)).queue.queued).toBe(TOTAL);
+
+  // 150 ms a command against a 100 ms enqueue deadline, until a few writes have hit the deadline.
+  const proxy = await rig.latencyProxy(redis, 150);
+  const worker = await rig.gateway({
+    role: 'worker',
+    redis,
+    sandbox,
+    redisUrl: proxy.url,
+    config: { queue: { enqueueTimeoutMs: 100 } },
+  });
+  await waitUntil(() => (worker.process.output().match(/could not wake the next write/g) ?? []).length >= 5, {
+    timeoutMs: 60000,
+    what: 'writes to hit the enqueue deadline',
+  });
+  proxy.setLatency(0);
+  const receipts = await drainedReceipts(
+    api.url,
+    accepted.map((w) => w.operationId),
+    120000,
+  );
+  const audit = await auditEmailWrites(sandbox.fhirBase, accepted);
+  printResult(resultLine('(g) Redis slower than the enqueue deadline', audit));
+  expect(statusCounts(receipts)).toEqual({ succeeded: TOTAL });
+  expect(audit).toEqual({ accepted: TOTAL, lost: 0, duplicated: 0, outOfOrder: 0, stale: 0, evidence: [] });
+});
