@@ -66,6 +66,30 @@ afterAll(async () => {
 
 const last = (): Seen => seen[seen.length - 1]!;
 
+it('reuses pooled connections across calls instead of opening one per request', async () => {
+  let connections = 0;
+  const count = (): void => {
+    connections++;
+  };
+  server.on('connection', count);
+  try {
+    const client = createFhirR4Client({
+      connection: 'x',
+      baseUrl: base,
+      auth: { type: 'none' },
+      defaultDeadlineMs: 1000,
+    });
+    for (let i = 0; i < 30; i++) await client.read('Patient', 'p1');
+    await client.update({ resourceType: 'Patient', id: 'p1' }, { ifMatchVersion: '7' });
+    // A socket can be returned to the pool a tick after its response resolves, so the next call
+    // may open a second one; what matters is that 31 calls do not open 31 connections.
+    expect(connections).toBeGreaterThanOrEqual(1);
+    expect(connections).toBeLessThanOrEqual(2);
+  } finally {
+    server.off('connection', count);
+  }
+});
+
 it('sends basic and bearer credentials, and none when configured so', async () => {
   await createFhirR4Client({
     connection: 'x',
