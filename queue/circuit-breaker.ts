@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { BreakerSnapshot, BreakerState, Logger } from '../src/domain/ports';
 import { withDeadline } from '../src/domain/with-deadline';
+import { luaScript } from './lua-script';
 
 export type { BreakerSnapshot, BreakerState };
 
@@ -23,7 +24,7 @@ export interface CircuitBreaker {
 }
 
 // KEYS: breaker hash. ARGV: threshold, now (ms). Returns 1 when this failure opened the breaker.
-const RECORD_FAILURE = `
+const RECORD_FAILURE = luaScript(`
 local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 if state ~= 'open' and (failures >= tonumber(ARGV[1]) or state == 'half-open') then
@@ -31,26 +32,26 @@ if state ~= 'open' and (failures >= tonumber(ARGV[1]) or state == 'half-open') t
   return 1
 end
 return 0
-`;
+`);
 
 // KEYS: breaker hash. Returns 1 when this success closed an open or half-open breaker.
-const RECORD_SUCCESS = `
+const RECORD_SUCCESS = luaScript(`
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 local failures = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
 if state == 'closed' and failures == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'closed', 'failures', 0)
 if state ~= 'closed' then return 1 end
 return 0
-`;
+`);
 
 // KEYS: breaker hash. ARGV: now, interval. Claims the next probe (one process probes at a time).
-const CLAIM_PROBE = `
+const CLAIM_PROBE = luaScript(`
 if (redis.call('HGET', KEYS[1], 'state') or 'closed') ~= 'open' then return 0 end
 local last = tonumber(redis.call('HGET', KEYS[1], 'probeAt') or '0')
 if tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'probeAt', ARGV[1])
 return 1
-`;
+`);
 
 export interface CircuitBreakerOptions {
   readonly redis: Redis;
@@ -102,25 +103,21 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       return cached?.state !== 'open';
     },
     async recordSuccess() {
-      if ((await options.redis.eval(RECORD_SUCCESS, 1, key)) === 1) changed('closed');
+      if ((await RECORD_SUCCESS.run(options.redis, [key], [])) === 1) changed('closed');
     },
     async recordFailure() {
-      const opened = await options.redis.eval(
-        RECORD_FAILURE,
-        1,
-        key,
-        String(options.failureThreshold),
-        String(Date.now()),
+      const opened = await RECORD_FAILURE.run(
+        options.redis,
+        [key],
+        [String(options.failureThreshold), String(Date.now())],
       );
       if (opened === 1) changed('open', { threshold: options.failureThreshold });
     },
     async probeIfDue(check) {
-      const claimed = await options.redis.eval(
-        CLAIM_PROBE,
-        1,
-        key,
-        String(Date.now()),
-        String(options.probeIntervalMs),
+      const claimed = await CLAIM_PROBE.run(
+        options.redis,
+        [key],
+        [String(Date.now()), String(options.probeIntervalMs)],
       );
       if (claimed !== 1) return;
       try {

@@ -14,9 +14,10 @@ import {
   type OperationStatus,
 } from '../src/domain/operation';
 import type { OperationStore } from '../src/domain/ports';
+import { luaScript } from './lua-script';
 
 // KEYS: record, idempotency key (or ''), queued index, lane, lane set. ARGV: id, sealed, score, lane name.
-const INSERT = `
+const INSERT = luaScript(`
 if KEYS[2] ~= '' then
   local existing = redis.call('GET', KEYS[2])
   if existing then return {existing, 0} end
@@ -27,11 +28,11 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 local position = redis.call('RPUSH', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[4])
 return {'', position}
-`;
+`);
 
 // KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or '').
 // ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none).
-const SAVE = `
+const SAVE = luaScript(`
 local expected = tonumber(ARGV[4])
 if expected > 0 and not redis.call('ZSCORE', KEYS[1 + expected], ARGV[1]) then return 0 end
 local status = tonumber(ARGV[3])
@@ -47,10 +48,10 @@ else
   if KEYS[8] ~= '' then redis.call('PERSIST', KEYS[8]) end
 end
 return 1
-`;
+`);
 
 // KEYS: lane, lane set. ARGV: id, lane name. Pops the op if it is the head; returns the new head.
-const ADVANCE = `
+const ADVANCE = luaScript(`
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
 local head = redis.call('LINDEX', KEYS[1], 0)
 if not head then
@@ -58,15 +59,15 @@ if not head then
   return ''
 end
 return head
-`;
+`);
 
 // KEYS: lane, lane set. ARGV: id, lane name.
-const REQUEUE = `
+const REQUEUE = luaScript(`
 redis.call('LREM', KEYS[1], 0, ARGV[1])
 local position = redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 return position
-`;
+`);
 
 export interface RedisOperationStoreOptions {
   readonly redis: Redis;
@@ -87,47 +88,44 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
   const laneKey = (lane: string): string => `${prefix}:lane:${lane}`;
   const laneSetKey = (connection: string): string => `${prefix}:lanes:${connection}`;
 
-  const seal = (op: Operation): string => cipher.seal(JSON.stringify(op), recordKey(op.id));
-  const open = (id: string, sealed: string): Operation =>
+  const seal = (op: Operation): Buffer => cipher.seal(JSON.stringify(op), recordKey(op.id));
+  const open = (id: string, sealed: Buffer): Operation =>
     JSON.parse(cipher.open(sealed, recordKey(id))) as Operation;
 
   async function get(id: string): Promise<Operation | undefined> {
-    const sealed = await redis.get(recordKey(id));
+    const sealed = await redis.getBuffer(recordKey(id));
     return sealed === null ? undefined : open(id, sealed);
   }
 
   async function write(op: Operation, expected: OperationStatus | undefined): Promise<boolean> {
     const terminal = TERMINAL_STATUSES.has(op.status);
-    const result = await redis.eval(
-      SAVE,
-      8,
-      recordKey(op.id),
-      ...OPERATION_STATUSES.map((s) => statusKey(op.connection, s)),
-      idemKey(op),
-      op.id,
-      seal(op),
-      String(OPERATION_STATUSES.indexOf(op.status) + 1),
-      String(expected === undefined ? 0 : OPERATION_STATUSES.indexOf(expected) + 1),
-      String(Date.parse(op.createdAt)),
-      String(terminal ? options.retentionSeconds : 0),
+    const result = await SAVE.run(
+      redis,
+      [recordKey(op.id), ...OPERATION_STATUSES.map((s) => statusKey(op.connection, s)), idemKey(op)],
+      [
+        op.id,
+        seal(op),
+        String(OPERATION_STATUSES.indexOf(op.status) + 1),
+        String(expected === undefined ? 0 : OPERATION_STATUSES.indexOf(expected) + 1),
+        String(Date.parse(op.createdAt)),
+        String(terminal ? options.retentionSeconds : 0),
+      ],
     );
     return result === 1;
   }
 
   return {
     async insert(op) {
-      const [existingId, position] = (await redis.eval(
-        INSERT,
-        5,
-        recordKey(op.id),
-        idemKey(op),
-        statusKey(op.connection, op.status),
-        laneKey(op.lane),
-        laneSetKey(op.connection),
-        op.id,
-        seal(op),
-        String(Date.parse(op.createdAt)),
-        op.lane,
+      const [existingId, position] = (await INSERT.run(
+        redis,
+        [
+          recordKey(op.id),
+          idemKey(op),
+          statusKey(op.connection, op.status),
+          laneKey(op.lane),
+          laneSetKey(op.connection),
+        ],
+        [op.id, seal(op), String(Date.parse(op.createdAt)), op.lane],
       )) as [string, number];
       if (existingId === '') return { operation: op, created: true, lanePosition: position };
       const existing = await get(existingId);
@@ -153,25 +151,19 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     saveIf: (op, expected) => write(op, expected),
 
     async advanceLane(op) {
-      const head = (await redis.eval(
-        ADVANCE,
-        2,
-        laneKey(op.lane),
-        laneSetKey(op.connection),
-        op.id,
-        op.lane,
+      const head = (await ADVANCE.run(
+        redis,
+        [laneKey(op.lane), laneSetKey(op.connection)],
+        [op.id, op.lane],
       )) as string;
       return head === '' ? undefined : head;
     },
 
     async requeue(op) {
-      const position = (await redis.eval(
-        REQUEUE,
-        2,
-        laneKey(op.lane),
-        laneSetKey(op.connection),
-        op.id,
-        op.lane,
+      const position = (await REQUEUE.run(
+        redis,
+        [laneKey(op.lane), laneSetKey(op.connection)],
+        [op.id, op.lane],
       )) as number;
       return { lanePosition: position };
     },
