@@ -31,6 +31,7 @@ import { giveUpOperation } from './use-cases/give-up-operation';
 import { processOperation } from './use-cases/process-operation';
 import { ReplayRegistry } from './use-cases/replay-operations';
 import { sweepLanes } from './use-cases/sweep-lanes';
+import { createConfirmedPatients } from './use-cases/confirmed-patients';
 import type { ConnectionContext, UseCaseDeps } from './use-cases/use-case-deps';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -210,6 +211,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         mapping,
         readDeadlineMs: connection.readDeadlineMs,
         writeTimeoutMs: connection.writeTimeoutMs,
+        confirmedPatients: createConfirmedPatients({
+          ttlMs: connection.confirmedPatientTtlSeconds * 1000,
+          maxEntries: 100000,
+        }),
         ehrAvailable: () => breakers.get(connection.name)?.allowsRequests() ?? Promise.resolve(true),
       });
       logger.info(

@@ -45,6 +45,11 @@ const connectionSchema = z
     readDeadlineMs: num(z.number().int().min(100).max(60000)).default(2500),
     /** Deadline for writes sent by workers, in ms. */
     writeTimeoutMs: num(z.number().int().min(100).max(300000)).default(15000),
+    /**
+     * How long, in seconds, a patient the EHR confirmed (read, lookup, accepted write) lets later
+     * writes for it be queued without asking the EHR again (0 = ask on every write).
+     */
+    confirmedPatientTtlSeconds: num(z.number().int().min(0).max(86400)).default(300),
     /** Mapping profile folder name under `mappings.dir`. */
     mappingProfile: z.string().min(1).default('default'),
     /** Writes per second sent to this EHR at most, also while a backlog drains (0 = no cap). */
@@ -73,6 +78,11 @@ const connectionSchema = z
   );
 
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
+
+/** A connection with every default: the built-in sandbox when no connection is configured. */
+export function defaultConnectionConfig(): ConnectionConfig {
+  return connectionSchema.parse({});
+}
 
 export const configSchema = z
   .object({

@@ -7,7 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type ConnectionConfig, type RawConfig } from './config-schema';
+import {
+  configSchema,
+  defaultConnectionConfig,
+  type ConnectionConfig,
+  type RawConfig,
+} from './config-schema';
 import { interpolateEnv, type InterpolationProblem } from './interpolate-env';
 
 export const DEFAULT_CONFIG_FILE = 'continuum.config.yaml';
@@ -177,16 +182,10 @@ function resolveConfig(
   }
   if (!hasConfigured) {
     connections.sandbox = {
+      ...defaultConnectionConfig(),
       name: 'sandbox',
       baseUrl: undefined,
       sandbox: true,
-      auth: { type: 'none' },
-      allowInsecureHttp: false,
-      readDeadlineMs: 2500,
-      writeTimeoutMs: 15000,
-      mappingProfile: 'default',
-      maxWritesPerSecond: 100,
-      breaker: { failureThreshold: 5, probeIntervalMs: 5000 },
     };
   }
   const names = Object.keys(connections);

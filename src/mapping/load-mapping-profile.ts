@@ -18,7 +18,7 @@ import { hashProfileFiles, readProfileFiles } from './profile-files';
 import type { ProfileFiles } from './profile-files';
 import { patientFileSchema, profileFileSchema } from './profile-schema';
 import type { PatientReadFile, PatientWriteField, ProfileFile, WriteRuleFile } from './profile-schema';
-import { readPatientWith } from './patient-reader';
+import { readPatientWith, readPhonesWith } from './patient-reader';
 import type { PatientReadSpec } from './patient-reader';
 import { applyPatientChangesWith, touchedElementsWith, WRITE_FIELDS } from './patient-writer';
 import type { PatientWriteSpec, WriteRule } from './patient-writer';
@@ -98,6 +98,7 @@ export async function loadMappingProfile(
     name,
     hash: hashProfileFiles(files),
     readPatient: (resource) => readPatientWith(read, defaultRegion, evaluate, resource),
+    readPhones: (resource) => readPhonesWith(read, defaultRegion, evaluate, resource),
     applyPatientChanges: (resource, changes) => applyPatientChangesWith(write, writer, resource, changes),
     touchedElements: (changes) => touchedElementsWith(write, changes),
     buildPatient: async (input) => {

@@ -12,6 +12,8 @@ export interface MappingProfile {
   readonly hash: string;
   /** FHIR Patient -> call-center model. Pure. */
   readPatient(resource: Patient): PatientModel;
+  /** The patient's phone numbers in E.164, as `readPatient` gives them. Pure. */
+  readPhones(resource: Patient): string[];
   /**
    * Apply a demographic correction to a FHIR Patient and return the new resource (pure: the
    * input is not modified). Fields the change does not name stay exactly as they were. Async

@@ -72,8 +72,6 @@ export function readPatientWith(
           country: first('address.country', spec.address.country, addressElement),
         };
 
-  const phones = all('phones', spec.phones).flatMap((raw) => normalizePhone(raw, defaultRegion) ?? []);
-
   return {
     id: first('id', spec.id) ?? '',
     version: first('version', spec.version),
@@ -81,11 +79,25 @@ export function readPatientWith(
     name,
     birthDate: first('birthDate', spec.birthDate),
     gender: first('gender', spec.gender),
-    phones: [...new Set(phones)],
+    phones: readPhonesWith(spec, defaultRegion, evaluate, resource),
     email: first('email', spec.email),
     address,
     preferredLanguage: first('preferredLanguage', spec.preferredLanguage),
   };
+}
+
+/**
+ * The patient's numbers in E.164 alone: what the phone index needs after every read and write,
+ * without mapping the whole patient.
+ */
+export function readPhonesWith(
+  spec: PatientReadSpec,
+  defaultRegion: CountryCode,
+  evaluate: Evaluate,
+  resource: Patient,
+): string[] {
+  const raw = texts(evaluate('read.phones', spec.phones, resource));
+  return [...new Set(raw.flatMap((value) => normalizePhone(value, defaultRegion) ?? []))];
 }
 
 /** Model fields are text: numbers and booleans are written out, objects (a mapping mistake) are skipped. */

@@ -24,9 +24,6 @@ export async function acceptPatientUpdate(
   input: PatientUpdateInput,
 ): Promise<AcceptedWrite> {
   const request = { kind: 'patient.update', connection: connection.name, ...input };
-  const existing = await findExistingWrite(deps, connection, context, request);
-  if (existing) return existing;
-
   // Only the caller's If-Match says which version the agent saw. The version read here is not it:
   // earlier writes for this patient may still be queued and will move it on before this one runs.
   const payload = {
@@ -35,6 +32,14 @@ export async function acceptPatientUpdate(
     changes: input.changes,
     baseVersion: input.ifMatchVersion,
   };
+  // A patient the EHR confirmed moments ago (the screen pop before this correction) is not asked
+  // about again; the store's atomic insert still settles idempotency.
+  if (connection.confirmedPatients.has(input.patientId))
+    return acceptWrite(deps, connection, context, request, payload);
+
+  // A retry must not cost an EHR round trip: look the idempotency key up first.
+  const existing = await findExistingWrite(deps, connection, context, request);
+  if (existing) return existing;
   const checked =
     (await connection.ehrAvailable()) && (await patientExists(deps, connection, input.patientId));
   return acceptWrite(deps, connection, context, request, payload, checked ? undefined : UNCHECKED_NOTE);
@@ -56,10 +61,10 @@ async function patientExists(
     const current = await connection.ehr.read<Patient>('Patient', patientId, {
       deadlineMs: connection.readDeadlineMs,
     });
-    const model = connection.mapping.readPatient(current);
+    connection.confirmedPatients.remember(patientId);
     // The index refresh is a bonus here; a slow Redis must not hold the agent's write.
     await withDeadline(
-      deps.phoneIndex.replace(connection.name, model.id, model.phones),
+      deps.phoneIndex.replace(connection.name, patientId, connection.mapping.readPhones(current)),
       500,
       'the phone index',
     ).catch(() => undefined);

@@ -55,7 +55,7 @@ export async function applyPatientUpdate(
     const desired = await mapping.applyPatientChanges(current, payload.changes);
 
     if (sameElements(current, desired, touched)) {
-      await deps.phoneIndex.replace(connection.name, payload.patientId, mapping.readPatient(current).phones);
+      await deps.phoneIndex.replace(connection.name, payload.patientId, mapping.readPhones(current));
       return {
         resourceRef: `Patient/${payload.patientId}`,
         resourceVersion: currentVersion,
@@ -95,7 +95,8 @@ export async function applyPatientUpdate(
 
     try {
       const updated = await ehr.update(desired, { ...deadline, ifMatchVersion: currentVersion });
-      await deps.phoneIndex.replace(connection.name, payload.patientId, mapping.readPatient(updated).phones);
+      connection.confirmedPatients.remember(payload.patientId);
+      await deps.phoneIndex.replace(connection.name, payload.patientId, mapping.readPhones(updated));
       return { resourceRef: `Patient/${payload.patientId}`, resourceVersion: updated.meta?.versionId };
     } catch (error) {
       // Someone wrote between our read and our update: read again and re-apply.

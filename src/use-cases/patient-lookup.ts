@@ -81,7 +81,10 @@ export async function lookupPatientsByPhone(
     if (model?.phones.includes(e164)) byId.set(model.id, model);
   }
   const stale = missing.filter((id) => !byId.has(id));
-  for (const model of byId.values()) await deps.phoneIndex.replace(connection.name, model.id, model.phones);
+  for (const model of byId.values()) {
+    connection.confirmedPatients.remember(model.id);
+    await deps.phoneIndex.replace(connection.name, model.id, model.phones);
+  }
   for (const id of stale) {
     const model = confirmed.find((m) => m?.id === id);
     await deps.phoneIndex.replace(connection.name, id, model?.phones ?? []);

@@ -15,6 +15,7 @@ export async function readPatient(
     deadlineMs: connection.readDeadlineMs,
   });
   const model = connection.mapping.readPatient(resource);
+  connection.confirmedPatients.remember(model.id);
   await deps.phoneIndex.replace(connection.name, model.id, model.phones);
   return model;
 }

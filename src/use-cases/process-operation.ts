@@ -105,6 +105,9 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
       throw new RetryLaterError(error);
     } else {
       op = transition(op, { status: 'failed', error: toOperationError(error) }, deps.clock.now());
+      // Later writes for a patient the EHR no longer has are checked again at acceptance.
+      if (error.code === 'NOT_FOUND' && op.patientId !== undefined)
+        deps.connections.get(op.connection)?.confirmedPatients.forget(op.patientId);
       outcome = 'failed';
       log.warn({ kind: op.kind, err: error }, 'write failed');
     }

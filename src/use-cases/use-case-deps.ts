@@ -5,6 +5,7 @@
 import type { MappingProfile } from '../mapping/mapping-profile';
 import type { Clock, EhrClient, Logger, OperationStore, PhoneIndex, WriteQueue } from '../domain/ports';
 import type { CountryCode } from '../phone';
+import type { ConfirmedPatients } from './confirmed-patients';
 
 export interface ConnectionContext {
   readonly name: string;
@@ -12,6 +13,8 @@ export interface ConnectionContext {
   readonly mapping: MappingProfile;
   readonly readDeadlineMs: number;
   readonly writeTimeoutMs: number;
+  /** Patients this EHR confirmed recently: writes for them skip the existence check. */
+  readonly confirmedPatients: ConfirmedPatients;
   /** False while this EHR's circuit breaker is open: reads and checks should not wait on it. */
   ehrAvailable(): Promise<boolean>;
 }
