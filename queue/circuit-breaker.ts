@@ -68,11 +68,11 @@ export interface CircuitBreakerOptions {
 export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
   const key = `${options.prefix}:breaker:${options.connection}`;
   const cacheMs = options.cacheMs ?? 250;
-  let cached: { state: BreakerState; at: number } | undefined;
+  let cached: { state: BreakerState; failures: number; at: number } | undefined;
   const log = options.logger.child({ connection: options.connection, component: 'circuit-breaker' });
 
   const changed = (state: BreakerState, detail: Record<string, unknown> = {}): void => {
-    cached = { state, at: Date.now() };
+    cached = { state, failures: state === 'closed' ? 0 : (cached?.failures ?? 0), at: Date.now() };
     if (state === 'open') log.warn(detail, 'EHR unavailable: circuit breaker opened, writes paused');
     else log.info(detail, `circuit breaker ${state}`);
     options.onTransition?.(state);
@@ -81,7 +81,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   async function snapshot(): Promise<BreakerSnapshot> {
     const hash = await options.redis.hgetall(key);
     const state = (hash.state ?? 'closed') as BreakerState;
-    cached = { state, at: Date.now() };
+    cached = { state, failures: Number(hash.failures ?? 0), at: Date.now() };
     const iso = (ms: string | undefined): string | undefined =>
       ms ? new Date(Number(ms)).toISOString() : undefined;
     return {
@@ -103,7 +103,14 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       return cached?.state !== 'open';
     },
     async recordSuccess() {
+      // Nearly every write succeeds on a healthy EHR: while the state read moments ago shows a
+      // closed breaker with no failures, there is nothing to reset and Redis is not asked. Another
+      // process's failure is seen within `cacheMs`, and then reset by the next success.
+      if (cached !== undefined && Date.now() - cached.at <= cacheMs) {
+        if (cached.state === 'closed' && cached.failures === 0) return;
+      }
       if ((await RECORD_SUCCESS.run(options.redis, [key], [])) === 1) changed('closed');
+      if (cached !== undefined) cached = { ...cached, failures: 0 };
     },
     async recordFailure() {
       const opened = await RECORD_FAILURE.run(
@@ -111,6 +118,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
         [key],
         [String(options.failureThreshold), String(Date.now())],
       );
+      if (cached !== undefined) cached = { ...cached, failures: cached.failures + 1 };
       if (opened === 1) changed('open', { threshold: options.failureThreshold });
     },
     async probeIfDue(check) {

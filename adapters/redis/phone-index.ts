@@ -3,7 +3,7 @@
  * only the exact stored text, so Continuum keeps its own index, fed by every read and write.
  * Numbers are stored as keyed hashes (blind index): Redis never holds a phone number in clear.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { PhoneIndex } from '../../src/domain/ports';
 import type { RecordCipher } from './record-cipher';
 
@@ -17,44 +17,59 @@ export interface RedisPhoneIndexOptions {
 
 export function createRedisPhoneIndex(options: RedisPhoneIndexOptions): PhoneIndex {
   const { redis, prefix, cipher, ttlSeconds } = options;
-  const numberKey = (connection: string, e164: string): string =>
-    `${prefix}:phone:${connection}:${cipher.blind(e164)}`;
+  const blindedKey = (connection: string, blinded: string): string =>
+    `${prefix}:phone:${connection}:${blinded}`;
   const patientKey = (connection: string, patientId: string): string =>
     `${prefix}:patient-phones:${connection}:${patientId}`;
 
-  async function remember(connection: string, patientId: string, numbers: readonly string[]): Promise<void> {
-    if (numbers.length === 0) return;
-    const multi = redis.multi();
-    for (const e164 of numbers) {
-      const key = numberKey(connection, e164);
+  /** Queues the commands that link the (blinded) numbers to the patient and refresh their TTL. */
+  function link(
+    multi: ChainableCommander,
+    connection: string,
+    patientId: string,
+    blindedNumbers: Iterable<string>,
+  ): void {
+    for (const blinded of blindedNumbers) {
+      const key = blindedKey(connection, blinded);
       multi.sadd(key, patientId);
       multi.expire(key, ttlSeconds);
-      multi.sadd(patientKey(connection, patientId), cipher.blind(e164));
+      multi.sadd(patientKey(connection, patientId), blinded);
     }
     multi.expire(patientKey(connection, patientId), ttlSeconds);
-    await multi.exec();
   }
 
   return {
-    remember,
+    async remember(connection, patientId, numbers) {
+      if (numbers.length === 0) return;
+      const multi = redis.multi();
+      link(
+        multi,
+        connection,
+        patientId,
+        numbers.map((n) => cipher.blind(n)),
+      );
+      await multi.exec();
+    },
 
     async replace(connection, patientId, numbers) {
       const key = patientKey(connection, patientId);
       const previous = await redis.smembers(key);
       const current = new Set(numbers.map((n) => cipher.blind(n)));
+      // One transaction unlinks the old numbers and links the new ones: a lookup finds the patient
+      // under the old set or the new one, never under none.
       const multi = redis.multi();
       for (const blinded of previous) {
         if (!current.has(blinded)) {
-          multi.srem(`${prefix}:phone:${connection}:${blinded}`, patientId);
+          multi.srem(blindedKey(connection, blinded), patientId);
           multi.srem(key, blinded);
         }
       }
+      link(multi, connection, patientId, current);
       await multi.exec();
-      await remember(connection, patientId, numbers);
     },
 
     async find(connection, e164) {
-      const ids = await redis.smembers(numberKey(connection, e164));
+      const ids = await redis.smembers(blindedKey(connection, cipher.blind(e164)));
       return ids.sort();
     },
   };

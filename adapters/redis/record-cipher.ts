@@ -24,6 +24,12 @@ const LEGACY_TEXT_PREFIX = 'v1.';
 const BINARY_V2 = 0x02;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/**
+ * A 2 KB window and little state: records are a few hundred bytes to a few KB, and zlib's default
+ * buffers (over 256 KB a call) would cost more in garbage collection than the compression itself.
+ */
+const DEFLATE = { windowBits: 11, memLevel: 3 } as const;
+const INFLATE = { windowBits: 11 } as const;
 
 export function createRecordCipher(key: Buffer): RecordCipher {
   if (key.length !== 32) throw new Error('encryption key must be 32 bytes');
@@ -43,7 +49,7 @@ export function createRecordCipher(key: Buffer): RecordCipher {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(Buffer.from(boundTo));
-      const body = Buffer.concat([cipher.update(deflateRawSync(plaintext)), cipher.final()]);
+      const body = Buffer.concat([cipher.update(deflateRawSync(plaintext, DEFLATE)), cipher.final()]);
       return Buffer.concat([Buffer.of(BINARY_V2), iv, cipher.getAuthTag(), body]);
     },
     open(sealed, boundTo) {
@@ -53,7 +59,7 @@ export function createRecordCipher(key: Buffer): RecordCipher {
         return decrypt(legacy, boundTo).toString('utf8');
       }
       if (raw[0] !== BINARY_V2) throw new Error('unknown record format');
-      return inflateRawSync(decrypt(raw.subarray(1), boundTo)).toString('utf8');
+      return inflateRawSync(decrypt(raw.subarray(1), boundTo), INFLATE).toString('utf8');
     },
   };
 }

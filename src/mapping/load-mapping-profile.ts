@@ -3,7 +3,7 @@ import * as r4 from 'fhirpath/fhir-context/r4';
 import type { UserInvocationTable } from 'fhirpath';
 import { isContinuumError } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
-import { normalizePhone } from '../phone';
+import { createPhoneNormalizer, type PhoneNormalizer } from '../phone';
 import type { CountryCode } from '../phone';
 import { compileFhirPath, firstLine } from './fhirpath-expression';
 import type { FhirPathExpression } from './fhirpath-expression';
@@ -65,7 +65,8 @@ export async function loadMappingProfile(
   const problems: MappingProblem[] = [];
   const defaultRegion = resolveRegion(profileFile.value, options, profileLabel, problems);
   const constants = { mrnSystems: profileFile.value.identifiers.mrn.systems };
-  const compiler = new ExpressionCompiler(patientLabel, constants, phoneFunctions(defaultRegion), problems);
+  const toE164 = createPhoneNormalizer(defaultRegion);
+  const compiler = new ExpressionCompiler(patientLabel, constants, phoneFunctions(toE164), problems);
   const read = compileRead(patientFile.value.read, compiler);
   const write = compileWrite(patientFile.value.write, compiler);
   const create = compiler.template('create.template', patientFile.value.create.template);
@@ -92,13 +93,13 @@ export async function loadMappingProfile(
   };
   const evaluate = (field: string, expression: FhirPathExpression, focus: unknown): unknown[] =>
     guard(field, () => expression.evaluate(focus));
-  const writer = { defaultRegion, constants, guard, guardAsync };
+  const writer = { defaultRegion, toE164, constants, guard, guardAsync };
 
   const profile: MappingProfile = {
     name,
     hash: hashProfileFiles(files),
-    readPatient: (resource) => readPatientWith(read, defaultRegion, evaluate, resource),
-    readPhones: (resource) => readPhonesWith(read, defaultRegion, evaluate, resource),
+    readPatient: (resource) => readPatientWith(read, toE164, evaluate, resource),
+    readPhones: (resource) => readPhonesWith(read, toE164, evaluate, resource),
     applyPatientChanges: (resource, changes) => applyPatientChangesWith(write, writer, resource, changes),
     touchedElements: (changes) => touchedElementsWith(write, changes),
     buildPatient: async (input) => {
@@ -148,13 +149,11 @@ function resolveRegion(
 }
 
 /** `e164()`: the stored number in E.164, so that rules can match numbers however they were written. */
-function phoneFunctions(defaultRegion: CountryCode): UserInvocationTable {
+function phoneFunctions(toE164: PhoneNormalizer): UserInvocationTable {
   return {
     e164: {
       fn: (inputs: unknown[]) =>
-        inputs.flatMap((value) =>
-          typeof value === 'string' ? (normalizePhone(value, defaultRegion) ?? []) : [],
-        ),
+        inputs.flatMap((value) => (typeof value === 'string' ? (toE164(value) ?? []) : [])),
       arity: { 0: [] },
     },
   };

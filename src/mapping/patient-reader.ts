@@ -1,7 +1,6 @@
 import type { Patient } from '../domain/fhir';
 import type { PatientModel, PatientName, PostalAddress } from '../domain/patient';
-import { normalizePhone } from '../phone';
-import type { CountryCode } from '../phone';
+import type { PhoneNormalizer } from '../phone';
 import type { FhirPathExpression } from './fhirpath-expression';
 
 /** The `read:` section compiled: one expression per model field; `from` picks the name/address element. */
@@ -38,7 +37,7 @@ export type Evaluate = (field: string, expression: FhirPathExpression, focus: un
 
 export function readPatientWith(
   spec: PatientReadSpec,
-  defaultRegion: CountryCode,
+  toE164: PhoneNormalizer,
   evaluate: Evaluate,
   resource: Patient,
 ): PatientModel {
@@ -79,7 +78,7 @@ export function readPatientWith(
     name,
     birthDate: first('birthDate', spec.birthDate),
     gender: first('gender', spec.gender),
-    phones: readPhonesWith(spec, defaultRegion, evaluate, resource),
+    phones: readPhonesWith(spec, toE164, evaluate, resource),
     email: first('email', spec.email),
     address,
     preferredLanguage: first('preferredLanguage', spec.preferredLanguage),
@@ -92,12 +91,12 @@ export function readPatientWith(
  */
 export function readPhonesWith(
   spec: PatientReadSpec,
-  defaultRegion: CountryCode,
+  toE164: PhoneNormalizer,
   evaluate: Evaluate,
   resource: Patient,
 ): string[] {
   const raw = texts(evaluate('read.phones', spec.phones, resource));
-  return [...new Set(raw.flatMap((value) => normalizePhone(value, defaultRegion) ?? []))];
+  return [...new Set(raw.flatMap((value) => toE164(value) ?? []))];
 }
 
 /** Model fields are text: numbers and booleans are written out, objects (a mapping mistake) are skipped. */

@@ -1,8 +1,7 @@
 import type { Patient } from '../domain/fhir';
 import { validationError } from '../domain/errors';
 import type { PatientChanges } from '../domain/patient';
-import { normalizePhone } from '../phone';
-import type { CountryCode } from '../phone';
+import type { CountryCode, PhoneNormalizer } from '../phone';
 import type { FhirPathExpression } from './fhirpath-expression';
 import { isTrue } from './fhirpath-expression';
 import type { CompiledTemplate } from './jsonata-template';
@@ -28,6 +27,7 @@ export type AsyncGuard = <T>(field: string, run: () => Promise<T>) => Promise<T>
 
 export interface WriterContext {
   readonly defaultRegion: CountryCode;
+  readonly toE164: PhoneNormalizer;
   /** Profile constants, bound as `$name` in templates. */
   readonly constants: Readonly<Record<string, unknown>>;
   readonly guard: Guard;
@@ -50,7 +50,7 @@ export async function applyPatientChangesWith(
   // A deep copy: the caller's resource is never modified and shares nothing with the result.
   const next = structuredClone(resource) as Patient & Record<string, unknown>;
   for (const field of WRITE_FIELDS) {
-    const values = changeValues(field, changes, context.defaultRegion);
+    const values = changeValues(field, changes, context.toE164);
     if (values !== undefined) await applyRule(next, field, spec[field], values, context);
   }
   return next;
@@ -60,13 +60,13 @@ export async function applyPatientChangesWith(
 function changeValues(
   field: PatientWriteField,
   changes: PatientChanges,
-  defaultRegion: CountryCode,
+  toE164: PhoneNormalizer,
 ): readonly unknown[] | undefined {
   switch (field) {
     case 'phones': {
       if (changes.phones === undefined) return undefined;
       const numbers = changes.phones.map((raw, index) => {
-        const e164 = normalizePhone(raw, defaultRegion);
+        const e164 = toE164(raw);
         if (e164 === undefined) {
           throw validationError([{ field: `phones[${index}]`, message: 'is not a valid phone number' }]);
         }

@@ -26,6 +26,11 @@ describe('record cipher (PHI at rest)', () => {
     expect(cipher.seal(record, 'op:1').length).toBeLessThan(Buffer.byteLength(record));
   });
 
+  it('round-trips records far larger than the compression window', () => {
+    const large = JSON.stringify({ notes: Array.from({ length: 2000 }, (_v, i) => `note ${i} ${i * 7919}`) });
+    expect(cipher.open(cipher.seal(large, 'op:big'), 'op:big')).toBe(large);
+  });
+
   it('refuses a record moved under another key or tampered with', () => {
     const sealed = cipher.seal('secret', 'op:1');
     expect(() => cipher.open(sealed, 'op:2')).toThrow();
