@@ -59,7 +59,13 @@ function envCount(name: string, fallback: number): number {
 }
 
 /** Offsets keep each phase's writes (and so their bodies and Idempotency-Keys) apart. */
-const OFFSET = { backlog: 0, direct: 3_000_000, warmup: 5_000_000, ehr503: 6_000_000 } as const;
+const OFFSET = {
+  backlog: 0,
+  direct: 3_000_000,
+  warmup: 5_000_000,
+  ehr503: 6_000_000,
+  bare: 7_000_000,
+} as const;
 const CONNECTION = 'sandbox';
 
 async function main(): Promise<void> {
@@ -182,6 +188,33 @@ async function main(): Promise<void> {
       concurrency,
       pids: { redis: redis.child.pid, 'load generator': process.pid },
     });
+    // The yardstick: a bare express endpoint that validates and adds the job, on the same Redis.
+    const barePort = await freePort();
+    const bareServer = startProcess(process.execPath, [
+      join(root, 'dist', 'bench', 'bare-acceptance-server.js'),
+      String(barePort),
+      redis.url,
+    ]);
+    procs.push(bareServer);
+    const bareUrl = `http://127.0.0.1:${barePort}`;
+    await waitForHttp(`${bareUrl}/readyz`);
+    const bareLoad = (phase: string, total: number): Promise<MeasuredLoad> =>
+      patchLoad({
+        http,
+        gatewayUrl: bareUrl,
+        phase,
+        offset: OFFSET.bare,
+        total,
+        concurrency,
+        pids: {
+          'bare endpoint': bareServer.child.pid,
+          redis: redis.child.pid,
+          'load generator': process.pid,
+        },
+      });
+    await bareLoad('bare-warmup', 500);
+    const bare = await bareLoad('bare', Math.min(backlog, 5000));
+    await bareServer.stop();
     const sandboxRead = await sandboxReadLoad({
       http,
       sandboxFhirUrl,
@@ -238,6 +271,7 @@ async function main(): Promise<void> {
       api: apiPatch,
       apiEhrFailingFast,
       sandboxRead,
+      bare,
     };
     console.log(reportAcceptance(acceptance));
     const accepted = apiPatch.load.requests - apiPatch.load.errors;
@@ -284,6 +318,7 @@ async function main(): Promise<void> {
     const lookupAdded = lookup.gateway.p50 - lookup.direct.p50;
     const acceptRatio = apiPatch.load.perSecond / rawAdd.load.perSecond;
     const fastRatio = apiEhrFailingFast.load.perSecond / rawAdd.load.perSecond;
+    const bareRatio = bare.load.perSecond / rawAdd.load.perSecond;
     const drainRatio = drain.perSecond / direct.perSecond;
     const memoryRatio = memory.bytesPerWrite / bodyBytes;
     const rows: GoalRow[] = [
@@ -304,6 +339,12 @@ async function main(): Promise<void> {
         result: `${fmt(apiPatch.load.p99, 1)} ms`,
         goal: '<= 50 ms',
         met: apiPatch.load.p99 <= 50,
+      },
+      {
+        measure: '  bare express validate + add (yardstick)',
+        result: `${fmt(bareRatio)}x, p99 ${fmt(bare.load.p99, 1)} ms; API = ${fmt(acceptRatio / bareRatio)}x of it`,
+        goal: '(~0.17x on the reference machine)',
+        met: undefined,
       },
       {
         measure: '  same, EHR read failing fast (diagnosis)',

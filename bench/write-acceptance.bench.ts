@@ -154,6 +154,8 @@ export interface AcceptanceResults {
   readonly apiEhrFailingFast: MeasuredLoad;
   /** GET Patient/<id> straight to the sandbox at the same concurrency. */
   readonly sandboxRead: MeasuredLoad;
+  /** The same PATCHes to a bare express endpoint that only validates and adds the job. */
+  readonly bare: MeasuredLoad;
 }
 
 export function reportAcceptance(r: AcceptanceResults): string {
@@ -169,12 +171,15 @@ export function reportAcceptance(r: AcceptanceResults): string {
       r.apiEhrFailingFast,
       'req',
     ),
+    line(`bare express: validate + Queue.add (${r.bare.load.requests})`, r.bare, 'req'),
     line(`existence read alone, straight to sandbox (${r.sandboxRead.load.requests})`, r.sandboxRead, 'req'),
     `  CPU per write, raw add        : ${formatCpu(r.rawAdd.cpu, r.rawAdd.load.requests)}`,
     `  CPU per write, API (EHR up)   : ${formatCpu(r.api.cpu, r.api.load.requests)}`,
     `  CPU per write, API (EHR 503)  : ${formatCpu(r.apiEhrFailingFast.cpu, r.apiEhrFailingFast.load.requests)}`,
+    `  CPU per write, bare endpoint  : ${formatCpu(r.bare.cpu, r.bare.load.requests)}`,
     `  CPU per read, sandbox direct  : ${formatCpu(r.sandboxRead.cpu, r.sandboxRead.load.requests)}`,
     `  API write acceptance = ${fmt(ratio)}x raw BullMQ add (p99 ${fmt(r.api.load.p99)} ms); with the EHR read failing fast ${fmt(fastRatio)}x (p99 ${fmt(r.apiEhrFailingFast.load.p99)} ms)`,
+    `  bare endpoint = ${fmt(r.bare.load.perSecond / r.rawAdd.load.perSecond)}x raw add; the API reaches ${fmt(r.api.load.perSecond / r.bare.load.perSecond)}x the bare endpoint's rate`,
     `  acceptance rate = ${fmt(readShare)}x the sandbox's own rate for the existence read alone`,
     cpuBound('API process', r.api.cpu.api, r.api.load.requests, r.api.load.perSecond),
   ].join('\n');
