@@ -180,6 +180,12 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
       });
     },
 
+    async laneOperations(lane, limit) {
+      const ids = await redis.lrange(laneKey(lane), 0, limit - 1);
+      const ops = await Promise.all(ids.map((id) => get(id)));
+      return ops.filter((op): op is Operation => op !== undefined && !TERMINAL_STATUSES.has(op.status));
+    },
+
     async query(query) {
       const key = statusKey(query.connection, query.status);
       const min = query.since ? String(query.since.getTime()) : '-inf';

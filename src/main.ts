@@ -11,6 +11,7 @@ import type { DestinationStream } from 'pino';
 import { checkRedisDurability } from '../adapters/redis/durability-check';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../adapters/redis/embedded-redis';
 import { createRedisPhoneIndex } from '../adapters/redis/phone-index';
+import { createRedisReadCache } from '../adapters/redis/read-cache';
 import { createRecordCipher, loadOrCreateKey } from '../adapters/redis/record-cipher';
 import { createRedisConnection, targetFromUrl } from '../adapters/redis/redis-connections';
 import { createFhirR4Client } from '../adapters/ehr/fhir-r4/fhir-r4-client';
@@ -32,6 +33,7 @@ import { processOperation } from './use-cases/process-operation';
 import { ReplayRegistry } from './use-cases/replay-operations';
 import { sweepLanes } from './use-cases/sweep-lanes';
 import { createConfirmedPatients } from './use-cases/confirmed-patients';
+import { withDeadline } from './domain/with-deadline';
 import type { ConnectionContext, UseCaseDeps } from './use-cases/use-case-deps';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -145,6 +147,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       retentionSeconds: Math.round(config.queue.retentionDays * 86400),
     });
     const phoneIndex = createRedisPhoneIndex({ redis, prefix, cipher, ttlSeconds: 90 * 86400 });
+    const readCache = createRedisReadCache({
+      redis,
+      prefix,
+      cipher,
+      ttlSeconds: Math.round(config.cache.ttlHours * 3600),
+    });
 
     // HTTP listens before the EHR clients exist: the sandbox connection's URL needs the port.
     let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
@@ -188,6 +196,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       );
     }
     const profiles = new Map<string, MappingProfile>();
+    const breakerNote = async (update: Promise<void> | undefined): Promise<void> => {
+      if (update === undefined) return;
+      await withDeadline(update, 250, 'the circuit breaker').catch((error: unknown) => {
+        logger.warn({ err: error }, 'circuit breaker not updated');
+      });
+    };
     const connections = new Map<string, ConnectionContext>();
     for (const connection of Object.values(config.connections)) {
       let mapping = profiles.get(connection.mappingProfile);
@@ -216,6 +230,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           maxEntries: 100000,
         }),
         ehrAvailable: () => breakers.get(connection.name)?.allowsRequests() ?? Promise.resolve(true),
+        // Breaker bookkeeping must never fail or hold a read: a slow or failing Redis is logged and skipped.
+        ehrAnswered: () => breakerNote(breakers.get(connection.name)?.recordSuccess()),
+        ehrFailed: () => breakerNote(breakers.get(connection.name)?.recordFailure()),
       });
       logger.info(
         {
@@ -242,6 +259,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       store,
       queue: writeQueue,
       phoneIndex,
+      readCache,
       clock: { now: () => new Date() },
       logger,
       defaultRegion: config.phone.defaultRegion as CountryCode,

@@ -160,6 +160,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    cache: z
+      .object({
+        /**
+         * How long the continuity cache keeps the last good answer of each read, in hours: the
+         * longest EHR outage during which agents still see patients and appointments.
+         */
+        ttlHours: num(
+          z
+            .number()
+            .min(1)
+            .max(24 * 90),
+        ).default(24 * 7),
+      })
+      .strict()
+      .prefault({}),
     encryption: z
       .object({
         /**

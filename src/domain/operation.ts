@@ -27,6 +27,18 @@ export type OperationKind = 'patient.update' | 'patient.create';
 /** The identifier system of the business identifier every created resource carries: its operation id. */
 export const OPERATION_IDENTIFIER_SYSTEM = 'urn:continuum:operation';
 
+/**
+ * The lane of one patient's writes on one connection: they apply in acceptance order. A new
+ * patient has no lane to share yet, so each registration is its own.
+ */
+export function patientLane(connection: string, patientId: string): string {
+  return `${connection}/Patient/${patientId}`;
+}
+
+export function registrationLane(connection: string, operationId: string): string {
+  return `${connection}/registration/${operationId}`;
+}
+
 export interface OperationError {
   readonly code: ErrorCode;
   readonly status: number;

@@ -107,10 +107,28 @@ export interface OperationStore {
   requeue(op: Operation): Promise<{ readonly lanePosition: number }>;
   /** Lanes that hold operations, and the head of each, for the lane sweeper. */
   laneHeads(connection: string): Promise<readonly { readonly lane: string; readonly head: string }[]>;
+  /** The operations still waiting in a lane, in the order they will be applied (at most `limit`). */
+  laneOperations(lane: string, limit: number): Promise<readonly Operation[]>;
   query(query: OperationQuery): Promise<readonly Operation[]>;
   count(connection: string, status: OperationStatus): Promise<number>;
   /** Acceptance time of the oldest operation in this status, if any. */
   oldest(connection: string, status: OperationStatus): Promise<Date | undefined>;
+}
+
+/** A read as it was last answered by the EHR, and when. */
+export interface CachedRead<T> {
+  readonly value: T;
+  /** ISO instant at which the EHR gave this answer. */
+  readonly asOf: string;
+}
+
+/**
+ * The continuity cache: the last good answer to each read, kept (encrypted) so that agents still
+ * see patients and appointments while the EHR is down. Keys are per connection.
+ */
+export interface ReadCache {
+  put(connection: string, key: string, value: unknown, asOf: Date): Promise<void>;
+  get<T>(connection: string, key: string): Promise<CachedRead<T> | undefined>;
 }
 
 /** The durable queue the API hands accepted operations to. */

@@ -3,7 +3,7 @@
  * operation is durable in Redis and its job is queued; the caller answers 202.
  */
 import { ContinuumError } from '../domain/errors';
-import type { Operation, OperationPayload } from '../domain/operation';
+import { patientLane, registrationLane, type Operation, type OperationPayload } from '../domain/operation';
 import { newOperationId } from './operation-id';
 import { withDeadline } from '../domain/with-deadline';
 import { requestHash } from './request-hash';
@@ -75,11 +75,10 @@ export async function acceptWrite(
     id,
     kind: payload.kind,
     connection: connection.name,
-    // A new patient has no lane to share yet: each registration is its own lane.
     lane:
       payload.kind === 'patient.update'
-        ? `${connection.name}/Patient/${payload.patientId}`
-        : `${connection.name}/registration/${id}`,
+        ? patientLane(connection.name, payload.patientId)
+        : registrationLane(connection.name, id),
     patientId: payload.kind === 'patient.update' ? payload.patientId : undefined,
     payload,
     mappingProfile: connection.mapping.name,

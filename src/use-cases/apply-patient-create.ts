@@ -10,10 +10,11 @@ import { ContinuumError } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import { OPERATION_IDENTIFIER_SYSTEM, type Operation, type PatientCreatePayload } from '../domain/operation';
 import type { AppliedWrite } from './apply-patient-update';
+import { rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export async function applyPatientCreate(
-  deps: Pick<UseCaseDeps, 'phoneIndex'>,
+  deps: Pick<UseCaseDeps, 'phoneIndex' | 'readCache' | 'clock' | 'logger'>,
   connection: ConnectionContext,
   op: Operation,
   payload: PatientCreatePayload,
@@ -33,7 +34,7 @@ export async function applyPatientCreate(
   };
   const done = async (patient: Patient, note?: string): Promise<AppliedWrite> => {
     const id = patient.id ?? '';
-    await deps.phoneIndex.remember(connection.name, id, mapping.readPatient(patient).phones);
+    await rememberPatient(deps, connection, mapping.readPatient(patient), { cache: true });
     return {
       resourceRef: `Patient/${id}`,
       resourceVersion: patient.meta?.versionId,

@@ -10,6 +10,7 @@ import type { Patient } from '../domain/fhir';
 import type { PatientUpdatePayload, ReviewDiff } from '../domain/operation';
 import type { PatientChangeField, PatientChanges } from '../domain/patient';
 import { canonicalJson } from './request-hash';
+import { rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface AppliedWrite {
@@ -41,7 +42,7 @@ function sameElements(a: Patient, b: Patient, elements: readonly string[]): bool
 }
 
 export async function applyPatientUpdate(
-  deps: Pick<UseCaseDeps, 'phoneIndex'>,
+  deps: Pick<UseCaseDeps, 'phoneIndex' | 'readCache' | 'clock' | 'logger'>,
   connection: ConnectionContext,
   payload: PatientUpdatePayload,
 ): Promise<AppliedWrite> {
@@ -55,7 +56,7 @@ export async function applyPatientUpdate(
     const desired = await mapping.applyPatientChanges(current, payload.changes);
 
     if (sameElements(current, desired, touched)) {
-      await deps.phoneIndex.replace(connection.name, payload.patientId, mapping.readPhones(current));
+      await rememberPatient(deps, connection, mapping.readPatient(current), { cache: true });
       return {
         resourceRef: `Patient/${payload.patientId}`,
         resourceVersion: currentVersion,
@@ -95,8 +96,8 @@ export async function applyPatientUpdate(
 
     try {
       const updated = await ehr.update(desired, { ...deadline, ifMatchVersion: currentVersion });
-      connection.confirmedPatients.remember(payload.patientId);
-      await deps.phoneIndex.replace(connection.name, payload.patientId, mapping.readPhones(updated));
+      // The cache must show the write once it is in the EHR: it is no longer pending in any lane.
+      await rememberPatient(deps, connection, mapping.readPatient(updated), { cache: true });
       return { resourceRef: `Patient/${payload.patientId}`, resourceVersion: updated.meta?.versionId };
     } catch (error) {
       // Someone wrote between our read and our update: read again and re-apply.

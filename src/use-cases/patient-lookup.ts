@@ -6,15 +6,18 @@
 import { ContinuumError, validationError } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import type { PatientModel } from '../domain/patient';
+import type { Freshness } from '../domain/freshness';
 import { fhirSearchAlternatives, normalizePhone, phoneSearchVariants } from '../phone';
+import { patientCacheKey, rememberPatient, type PatientReadDeps } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface LookupResult {
   readonly found: boolean;
   readonly phone: string;
   readonly matches: readonly PatientModel[];
-  /** Present when the EHR could not be asked and the answer comes from Continuum's own index. */
-  readonly freshness?: { readonly source: 'index'; readonly asOf: string };
+  /** `cache`: the EHR could not be asked; matches come from Continuum's phone index and cache. */
+  readonly freshness: Freshness;
+  /** Patients the phone index knows under this number whose details nothing has cached. */
   readonly matchIds?: readonly string[];
 }
 
@@ -22,7 +25,7 @@ export interface LookupResult {
 const MAX_MATCHES = 20;
 
 export async function lookupPatientsByPhone(
-  deps: Pick<UseCaseDeps, 'phoneIndex' | 'defaultRegion' | 'clock' | 'logger'>,
+  deps: PatientReadDeps & Pick<UseCaseDeps, 'defaultRegion'>,
   connection: ConnectionContext,
   rawPhone: string | undefined,
 ): Promise<LookupResult> {
@@ -33,30 +36,40 @@ export async function lookupPatientsByPhone(
   if (e164 === undefined) throw validationError([{ field: 'phone', message: 'is not a valid phone number' }]);
 
   const indexed = await deps.phoneIndex.find(connection.name, e164);
-  let searched: readonly Patient[];
   try {
-    searched = await connection.ehr.search<Patient>(
-      'Patient',
-      {
-        phone: fhirSearchAlternatives(phoneSearchVariants(e164, deps.defaultRegion)),
-        _count: String(MAX_MATCHES),
-      },
-      { deadlineMs: connection.readDeadlineMs },
-    );
-  } catch (error) {
-    if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE' && indexed.length > 0) {
-      deps.logger.warn({ connection: connection.name, err: error }, 'lookup answered from the phone index');
-      return {
-        found: true,
-        phone: e164,
-        matches: [],
-        matchIds: indexed,
-        freshness: { source: 'index', asOf: deps.clock.now().toISOString() },
-      };
+    if (!(await connection.ehrAvailable())) {
+      throw new ContinuumError('EHR_UNAVAILABLE', {
+        detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
+        retryAfterSeconds: 5,
+        extra: { breaker: true },
+      });
     }
-    throw error;
+    const matches = await searchEhr(deps, connection, e164, indexed);
+    await connection.ehrAnswered();
+    const now = deps.clock.now().toISOString();
+    return { found: matches.length > 0, phone: e164, matches, freshness: { source: 'ehr', asOf: now } };
+  } catch (error) {
+    if (!(error instanceof ContinuumError) || error.code !== 'EHR_UNAVAILABLE') throw error;
+    if (error.extra?.breaker !== true) await connection.ehrFailed();
+    return lookupFromCache(deps, connection, e164, indexed, error);
   }
+}
 
+/** The EHR's answer: a search over every stored format, plus what the index knows, confirmed by reads. */
+async function searchEhr(
+  deps: PatientReadDeps & Pick<UseCaseDeps, 'defaultRegion'>,
+  connection: ConnectionContext,
+  e164: string,
+  indexed: readonly string[],
+): Promise<PatientModel[]> {
+  const searched = await connection.ehr.search<Patient>(
+    'Patient',
+    {
+      phone: fhirSearchAlternatives(phoneSearchVariants(e164, deps.defaultRegion)),
+      _count: String(MAX_MATCHES),
+    },
+    { deadlineMs: connection.readDeadlineMs },
+  );
   const byId = new Map<string, PatientModel>();
   for (const resource of searched) {
     const model = connection.mapping.readPatient(resource);
@@ -81,15 +94,48 @@ export async function lookupPatientsByPhone(
     if (model?.phones.includes(e164)) byId.set(model.id, model);
   }
   const stale = missing.filter((id) => !byId.has(id));
-  for (const model of byId.values()) {
-    connection.confirmedPatients.remember(model.id);
-    await deps.phoneIndex.replace(connection.name, model.id, model.phones);
-  }
-  for (const id of stale) {
-    const model = confirmed.find((m) => m?.id === id);
-    await deps.phoneIndex.replace(connection.name, id, model?.phones ?? []);
-  }
+  await Promise.all([
+    ...[...byId.values()].map((model) => rememberPatient(deps, connection, model, { cache: true })),
+    // Numbers the EHR no longer holds for a patient leave the index.
+    ...stale.map((id) =>
+      deps.phoneIndex.replace(connection.name, id, confirmed.find((m) => m?.id === id)?.phones ?? []),
+    ),
+  ]);
+  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id)).slice(0, MAX_MATCHES);
+}
 
-  const matches = [...byId.values()].sort((a, b) => a.id.localeCompare(b.id)).slice(0, MAX_MATCHES);
-  return { found: matches.length > 0, phone: e164, matches };
+/** The EHR cannot answer: the patients the index knows under this number, as last cached. */
+async function lookupFromCache(
+  deps: PatientReadDeps,
+  connection: ConnectionContext,
+  e164: string,
+  indexed: readonly string[],
+  cause: ContinuumError,
+): Promise<LookupResult> {
+  const ids = indexed.slice(0, MAX_MATCHES);
+  const cached = await Promise.all(
+    ids.map((id) =>
+      deps.readCache.get<PatientModel>(connection.name, patientCacheKey(id)).catch(() => undefined),
+    ),
+  );
+  const matches = cached.flatMap((entry) => (entry === undefined ? [] : [entry.value]));
+  const uncached = ids.filter((_id, i) => cached[i] === undefined);
+  if (ids.length === 0) {
+    // Nothing known under this number: an IVR must not tell a caller "not found" because the EHR is down.
+    throw cause;
+  }
+  const asOf =
+    cached.flatMap((entry) => (entry === undefined ? [] : [entry.asOf])).sort()[0] ??
+    deps.clock.now().toISOString();
+  deps.logger.warn(
+    { connection: connection.name, err: cause },
+    'lookup answered from the phone index and cache',
+  );
+  return {
+    found: true,
+    phone: e164,
+    matches,
+    freshness: { source: 'cache', asOf },
+    ...(uncached.length > 0 ? { matchIds: uncached } : {}),
+  };
 }

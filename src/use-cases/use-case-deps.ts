@@ -3,7 +3,15 @@
  * connection name, so one gateway can front several EHRs.
  */
 import type { MappingProfile } from '../mapping/mapping-profile';
-import type { Clock, EhrClient, Logger, OperationStore, PhoneIndex, WriteQueue } from '../domain/ports';
+import type {
+  Clock,
+  EhrClient,
+  Logger,
+  OperationStore,
+  PhoneIndex,
+  ReadCache,
+  WriteQueue,
+} from '../domain/ports';
 import type { CountryCode } from '../phone';
 import type { ConfirmedPatients } from './confirmed-patients';
 
@@ -17,6 +25,10 @@ export interface ConnectionContext {
   readonly confirmedPatients: ConfirmedPatients;
   /** False while this EHR's circuit breaker is open: reads and checks should not wait on it. */
   ehrAvailable(): Promise<boolean>;
+  /** A read got an answer: feeds the circuit breaker (never throws). */
+  ehrAnswered(): Promise<void>;
+  /** A read found the EHR unavailable: feeds the circuit breaker, so reads stop waiting on it (never throws). */
+  ehrFailed(): Promise<void>;
 }
 
 export interface UseCaseDeps {
@@ -25,6 +37,8 @@ export interface UseCaseDeps {
   readonly store: OperationStore;
   readonly queue: WriteQueue;
   readonly phoneIndex: PhoneIndex;
+  /** The last good answer of each read, for when the EHR cannot answer. */
+  readonly readCache: ReadCache;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly defaultRegion: CountryCode;

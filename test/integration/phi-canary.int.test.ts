@@ -4,6 +4,7 @@
  * captured log output must contain none of them.
  */
 import { http } from '../support/http';
+import { setFaults } from '../support/pipeline';
 import { startEchoEhr, type EchoEhr } from '../support/echo-ehr';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait-for';
@@ -113,6 +114,20 @@ it('keeps every canary value out of the logs on normal and error paths', async (
   });
   expect(rejectedCreate.status).toBe(202);
 
+  // The EHR down: the lookup and the read are answered from the continuity cache.
+  await setFaults(gw.url, { mode: 'down', kind: 'refuse' });
+  try {
+    const cachedLookup = await http('GET', `${gw.url}/v1/patients/lookup?phone=${CANARY.newPhoneDigits}`);
+    expect(cachedLookup.body.freshness.source).toBe('cache');
+    const cachedRead = await http('GET', `${gw.url}/v1/patients/${id}`);
+    expect(cachedRead.body).toMatchObject({
+      freshness: { source: 'cache' },
+      name: { family: CANARY.family },
+    });
+  } finally {
+    await setFaults(gw.url, { mode: 'up' });
+  }
+
   // Error paths: invalid input, malformed bodies, unknown patients, queries carrying PHI.
   await http('PATCH', `${gw.url}/v1/patients/${id}`, {
     body: { phones: [`${CANARY.phoneDigits}99999`], email: CANARY.email },
@@ -153,6 +168,7 @@ it('keeps every canary value out of the logs on normal and error paths', async (
   expect(logs).toContain(update.body.operationId as string);
   expect(logs).toContain(rejected.body.operationId as string);
   expect(logs).toContain('write failed');
+  expect(logs).toContain('read answered from the continuity cache');
   for (const [field, value] of Object.entries(CANARY)) {
     expect({ field, found: logs.includes(value) }).toEqual({ field, found: false });
   }

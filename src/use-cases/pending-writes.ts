@@ -1,0 +1,73 @@
+/**
+ * An agent must see what they just did even while it waits for the EHR: reads overlay the
+ * patient's queued writes on what the EHR (or the cache) says, each marked with its operation.
+ */
+import type { Operation } from '../domain/operation';
+import { patientLane } from '../domain/operation';
+import type { PatientChangeField, PatientChanges, PatientModel } from '../domain/patient';
+import { withDeadline } from '../domain/with-deadline';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+
+export interface PendingWrite {
+  readonly operationId: string;
+  readonly kind: Operation['kind'];
+  readonly status: Operation['status'];
+  /** Model fields the write changes, shown with their new values in the read. */
+  readonly fields: readonly string[];
+  readonly acceptedAt: string;
+}
+
+/** A patient's lane rarely holds more than a few writes; past this the overlay stops. */
+const MAX_PENDING = 50;
+
+/** The writes still waiting in the patient's lane, oldest first; none when Redis cannot say in time. */
+export async function pendingPatientWrites(
+  deps: Pick<UseCaseDeps, 'store' | 'logger'>,
+  connection: ConnectionContext,
+  patientId: string,
+): Promise<readonly Operation[]> {
+  try {
+    return await withDeadline(
+      deps.store.laneOperations(patientLane(connection.name, patientId), MAX_PENDING),
+      250,
+      'the write store',
+    );
+  } catch (error) {
+    deps.logger.warn({ err: error, connection: connection.name }, 'pending writes not overlaid');
+    return [];
+  }
+}
+
+function changedFields(changes: PatientChanges): PatientChangeField[] {
+  return (Object.keys(changes) as PatientChangeField[]).filter((field) => changes[field] !== undefined);
+}
+
+/** The patient as it will be once the queued corrections land, in the order they will land. */
+export function overlayPatientWrites(
+  model: PatientModel,
+  operations: readonly Operation[],
+): { readonly patient: PatientModel; readonly pending: readonly PendingWrite[] } {
+  let patient = model;
+  const pending: PendingWrite[] = [];
+  for (const op of operations) {
+    if (op.payload.kind !== 'patient.update') continue;
+    const { changes } = op.payload;
+    patient = {
+      ...patient,
+      ...(changes.phones !== undefined ? { phones: [...changes.phones] } : {}),
+      ...(changes.email !== undefined ? { email: changes.email ?? undefined } : {}),
+      ...(changes.address !== undefined ? { address: changes.address ?? undefined } : {}),
+      ...(changes.preferredLanguage !== undefined
+        ? { preferredLanguage: changes.preferredLanguage ?? undefined }
+        : {}),
+    };
+    pending.push({
+      operationId: op.id,
+      kind: op.kind,
+      status: op.status,
+      fields: changedFields(changes),
+      acceptedAt: op.createdAt,
+    });
+  }
+  return { patient, pending };
+}
