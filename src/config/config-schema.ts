@@ -136,7 +136,8 @@ export const configSchema = z
       .object({
         /** Serve the built-in sandbox EHR at /sandbox/fhir. Default: on when no connection is configured. */
         enabled: bool().optional(),
-        seed: num(z.number().int()).default(20261123),
+        /** The same default as `continuum sandbox`, so the README's tour finds the same patients either way. */
+        seed: num(z.number().int()).default(1),
         patientCount: num(z.number().int().min(1).max(20000)).default(240),
       })
       .strict()

@@ -2,9 +2,18 @@
  * The FHIR R4 shapes the core needs. Types come from @medplum/fhirtypes (type-only: nothing of
  * Medplum runs in the core); this file narrows them to what ports exchange.
  */
-import type { Bundle, CapabilityStatement, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import type {
+  Appointment,
+  Bundle,
+  CapabilityStatement,
+  OperationOutcome,
+  Patient,
+  Resource,
+  Schedule,
+  Slot,
+} from '@medplum/fhirtypes';
 
-export type { Bundle, CapabilityStatement, OperationOutcome, Patient, Resource };
+export type { Appointment, Bundle, CapabilityStatement, OperationOutcome, Patient, Resource, Schedule, Slot };
 
 /** `Patient/123` style reference; what logs and receipts carry instead of PHI. */
 export type ResourceRef = `${string}/${string}`;

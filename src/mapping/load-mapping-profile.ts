@@ -19,6 +19,14 @@ import type { ProfileFiles } from './profile-files';
 import { patientFileSchema, profileFileSchema } from './profile-schema';
 import type { PatientReadFile, PatientWriteField, ProfileFile, WriteRuleFile } from './profile-schema';
 import { readPatientWith, readPhonesWith } from './patient-reader';
+import {
+  appointmentFileSchema,
+  readAppointmentWith,
+  type AppointmentFile,
+  type AppointmentReadField,
+  type AppointmentReadSpec,
+} from './appointment-reader';
+import { SAMPLE_APPOINTMENT } from './sample-appointment';
 import type { PatientReadSpec } from './patient-reader';
 import { applyPatientChangesWith, touchedElementsWith, WRITE_FIELDS } from './patient-writer';
 import type { PatientWriteSpec, WriteRule } from './patient-writer';
@@ -26,6 +34,7 @@ import { EMPTY_PATIENT, SAMPLE_CHANGE_VALUES, SAMPLE_PATIENT } from './sample-pa
 
 export const PROFILE_FILE = 'profile.yaml';
 export const PATIENT_FILE = 'patient.yaml';
+export const APPOINTMENT_FILE = 'appointment.yaml';
 
 export interface LoadMappingProfileOptions {
   /**
@@ -55,10 +64,17 @@ export async function loadMappingProfile(
   const patientLabel = join(dir, PATIENT_FILE);
   const profileFile = parseProfileFile(profileLabel, files.get(PROFILE_FILE), profileFileSchema);
   const patientFile = parseProfileFile(patientLabel, files.get(PATIENT_FILE), patientFileSchema);
-  if (!profileFile.ok || !patientFile.ok) {
+  const appointmentLabel = join(dir, APPOINTMENT_FILE);
+  const appointmentFile = parseProfileFile(
+    appointmentLabel,
+    files.get(APPOINTMENT_FILE),
+    appointmentFileSchema,
+  );
+  if (!profileFile.ok || !patientFile.ok || !appointmentFile.ok) {
     throw new MappingProfileError([
       ...(profileFile.ok ? [] : profileFile.problems),
       ...(patientFile.ok ? [] : patientFile.problems),
+      ...(appointmentFile.ok ? [] : appointmentFile.problems),
     ]);
   }
 
@@ -70,7 +86,17 @@ export async function loadMappingProfile(
   const read = compileRead(patientFile.value.read, compiler);
   const write = compileWrite(patientFile.value.write, compiler);
   const create = compiler.template('create.template', patientFile.value.create.template);
-  if (problems.length > 0 || read === undefined || write === undefined || create === undefined) {
+  const appointment = compileAppointmentRead(
+    appointmentFile.value,
+    new ExpressionCompiler(appointmentLabel, constants, phoneFunctions(toE164), problems),
+  );
+  if (
+    problems.length > 0 ||
+    read === undefined ||
+    write === undefined ||
+    create === undefined ||
+    appointment === undefined
+  ) {
     throw new MappingProfileError(problems);
   }
 
@@ -100,6 +126,7 @@ export async function loadMappingProfile(
     hash: hashProfileFiles(files),
     readPatient: (resource) => readPatientWith(read, toE164, evaluate, resource),
     readPhones: (resource) => readPhonesWith(read, toE164, evaluate, resource),
+    readAppointment: (resource) => readAppointmentWith(appointment, evaluate, resource),
     applyPatientChanges: (resource, changes) => applyPatientChangesWith(write, writer, resource, changes),
     touchedElements: (changes) => touchedElementsWith(write, changes),
     buildPatient: async (input) => {
@@ -125,6 +152,23 @@ export async function loadMappingProfile(
     },
   };
   await tryProfile(profile, patientLabel, problems);
+  for (const sample of [
+    SAMPLE_APPOINTMENT,
+    { resourceType: 'Appointment' as const, status: 'booked' as const, participant: [] },
+  ]) {
+    try {
+      profile.readAppointment(sample);
+    } catch (error) {
+      if (!(error instanceof MappingEvaluationError)) throw error;
+      if (!problems.some((problem) => problem.file === appointmentLabel && problem.field === error.field)) {
+        problems.push({
+          file: appointmentLabel,
+          field: error.field,
+          message: `fails on a sample Appointment: ${firstLine(error.cause)}`,
+        });
+      }
+    }
+  }
   if (problems.length > 0) throw new MappingProfileError(problems);
   return profile;
 }
@@ -228,6 +272,19 @@ function compileRead(read: PatientReadFile, compiler: ExpressionCompiler): Patie
     return undefined;
   }
   return spec as PatientReadSpec;
+}
+
+function compileAppointmentRead(
+  file: AppointmentFile,
+  compiler: ExpressionCompiler,
+): AppointmentReadSpec | undefined {
+  const read: Partial<Record<AppointmentReadField, FhirPathExpression>> = {};
+  for (const [field, source] of Object.entries(file.read) as [AppointmentReadField, string][]) {
+    const compiled = compiler.fhirPath(`read.${field}`, source, 'Appointment');
+    if (compiled !== undefined) read[field] = compiled;
+  }
+  if (Object.keys(read).length !== Object.keys(file.read).length) return undefined;
+  return { read: read as Record<AppointmentReadField, FhirPathExpression>, codes: file.codes };
 }
 
 function compileWrite(

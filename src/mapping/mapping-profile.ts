@@ -2,7 +2,8 @@
  * What the rest of Continuum needs from a mapping profile. The engine in this folder loads a
  * profile folder (mappings/<name>/) and implements this; use cases depend on this interface only.
  */
-import type { Patient } from '../domain/fhir';
+import type { AppointmentModel } from '../domain/appointment';
+import type { Appointment, Patient } from '../domain/fhir';
 import type { NewPatient, PatientChanges, PatientModel } from '../domain/patient';
 
 export interface MappingProfile {
@@ -14,6 +15,8 @@ export interface MappingProfile {
   readPatient(resource: Patient): PatientModel;
   /** The patient's phone numbers in E.164, as `readPatient` gives them. Pure. */
   readPhones(resource: Patient): string[];
+  /** FHIR Appointment -> call-center model, codes translated by the profile's tables. Pure. */
+  readAppointment(resource: Appointment): AppointmentModel;
   /**
    * Apply a demographic correction to a FHIR Patient and return the new resource (pure: the
    * input is not modified). Fields the change does not name stay exactly as they were. Async

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Patient } from '../domain/fhir';
+import type { Appointment, Patient } from '../domain/fhir';
 import type { PatientChanges } from '../domain/patient';
 import { firstLine } from './fhirpath-expression';
 import { asJson, jsonDiff } from './json-diff';
@@ -22,6 +22,12 @@ const readFixture = z.strictObject({
   expected: z.looseObject({}),
 });
 
+const appointmentReadFixture = z.strictObject({
+  description: z.string().optional(),
+  input: z.looseObject({ resourceType: z.literal('Appointment') }),
+  expected: z.looseObject({}),
+});
+
 const writeFixture = z.strictObject({
   description: z.string().optional(),
   input: patient,
@@ -32,13 +38,15 @@ const writeFixture = z.strictObject({
 });
 
 /**
- * Runs `fixtures/read/*.json` (`{input, expected}`: Patient -> model) and `fixtures/write/*.json`
- * (`{input, changes, expected, touched?}`: Patient + changes -> Patient) of the profile in `dir`.
+ * Runs `fixtures/read/*.json` (`{input, expected}`: Patient -> model), `fixtures/write/*.json`
+ * (`{input, changes, expected, touched?}`: Patient + changes -> Patient) and
+ * `fixtures/appointment-read/*.json` (Appointment -> model) of the profile in `dir`.
  * A fixture that cannot be read or throws is a failure with the reason, never an exception.
  */
 export async function runProfileFixtures(dir: string, profile: MappingProfile): Promise<FixtureResult[]> {
   const read = await fixtureFiles(join(dir, 'fixtures', 'read'));
   const write = await fixtureFiles(join(dir, 'fixtures', 'write'));
+  const appointmentRead = await fixtureFiles(join(dir, 'fixtures', 'appointment-read'));
   return [
     ...(await Promise.all(
       read.map((file) => runFixture(`read/${file}`, join(dir, 'fixtures', 'read', file), readCase)),
@@ -46,11 +54,28 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
     ...(await Promise.all(
       write.map((file) => runFixture(`write/${file}`, join(dir, 'fixtures', 'write', file), writeCase)),
     )),
+    ...(await Promise.all(
+      appointmentRead.map((file) =>
+        runFixture(
+          `appointment-read/${file}`,
+          join(dir, 'fixtures', 'appointment-read', file),
+          appointmentReadCase,
+        ),
+      ),
+    )),
   ].map(({ name, ...rest }) => ({ name: name.replace(/\.json$/, ''), ...rest }));
 
   function readCase(json: unknown): string[] {
     const fixture = readFixture.parse(json);
     return jsonDiff(asJson(fixture.expected), asJson(profile.readPatient(fixture.input)));
+  }
+
+  function appointmentReadCase(json: unknown): string[] {
+    const fixture = appointmentReadFixture.parse(json);
+    return jsonDiff(
+      asJson(fixture.expected),
+      asJson(profile.readAppointment(fixture.input as unknown as Appointment)),
+    );
   }
 
   async function writeCase(json: unknown): Promise<string[]> {

@@ -7,7 +7,9 @@ import { validationError } from '../../domain/errors';
 import { acceptPatientCreate } from '../../use-cases/accept-patient-create';
 import { acceptPatientUpdate } from '../../use-cases/accept-patient-update';
 import { lookupPatientsByPhone } from '../../use-cases/patient-lookup';
+import { listPatientAppointments } from '../../use-cases/patient-appointments';
 import { readPatient } from '../../use-cases/patient-read';
+import { patientSummary } from '../../use-cases/patient-summary';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
@@ -20,6 +22,36 @@ import { zodToValidationError } from '../validation';
 import { ifMatchVersion, writeBody, writeContext } from '../write-context';
 
 const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** A summary's "upcoming" reaches this many days ahead and lists this many visits, unless asked otherwise. */
+const SUMMARY_DAYS = 90;
+const SUMMARY_LIMIT = 5;
+/** An appointment list without `to` covers this many days from `from`. */
+const LIST_DAYS = 90;
+
+/** A date (`2026-12-01`, read as UTC midnight) or an ISO instant; undefined when absent. */
+function dateParam(field: string, raw: string | undefined): Date | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(raw);
+  if (Number.isNaN(value.getTime())) {
+    throw validationError([{ field, message: 'must be a date (YYYY-MM-DD) or an ISO 8601 instant' }]);
+  }
+  return value;
+}
+
+function intParam(
+  field: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw validationError([{ field, message: `must be a whole number from ${min} to ${max}` }]);
+  }
+  return value;
+}
 
 function queryString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
@@ -53,6 +85,39 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
       const model = await readPatient(deps, connection, patientId(queryString(req.params.id)));
       if (model.version !== undefined) res.setHeader('ETag', `W/"${model.version}"`);
       res.json(model);
+    }),
+  );
+
+  router.get(
+    '/:id/summary',
+    route(async (req, res) => {
+      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const summary = await patientSummary(deps, connection, patientId(queryString(req.params.id)), {
+        days: intParam('days', queryString(req.query.days), SUMMARY_DAYS, 1, 366),
+        limit: intParam('limit', queryString(req.query.limit), SUMMARY_LIMIT, 1, 50),
+      });
+      if (summary.version !== undefined) res.setHeader('ETag', `W/"${summary.version}"`);
+      res.json(summary);
+    }),
+  );
+
+  router.get(
+    '/:id/appointments',
+    route(async (req, res) => {
+      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const from = dateParam('from', queryString(req.query.from)) ?? deps.clock.now();
+      const to =
+        dateParam('to', queryString(req.query.to)) ?? new Date(from.getTime() + LIST_DAYS * 86_400_000);
+      const statuses = (queryString(req.query.status) ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      const list = await listPatientAppointments(deps, connection, patientId(queryString(req.params.id)), {
+        from,
+        to,
+        statuses,
+      });
+      res.json(list);
     }),
   );
 

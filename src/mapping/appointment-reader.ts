@@ -1,0 +1,106 @@
+/**
+ * The `appointment.yaml` part of a profile: FHIRPath per model field, plus code tables that turn
+ * the EHR's codes into call-center values (modes, appointment types, cancellation reasons), so
+ * IVR prompts and agent screens never depend on one EHR's vocabulary.
+ */
+import { z } from 'zod';
+import type { Appointment } from '../domain/fhir';
+import type { AppointmentMode, AppointmentModel, ReferenceModel } from '../domain/appointment';
+import { APPOINTMENT_MODES } from '../domain/appointment';
+import type { FhirPathExpression } from './fhirpath-expression';
+
+const expression = z.string().trim().min(1, 'must not be empty');
+
+const codeTable = z.strictObject({
+  /** Used when the EHR gives no code at all. */
+  default: z.string().min(1).optional(),
+  map: z.record(z.string(), z.string().min(1)).default({}),
+});
+
+export const appointmentFileSchema = z.strictObject({
+  read: z.strictObject({
+    id: expression,
+    version: expression,
+    status: expression,
+    start: expression,
+    end: expression,
+    patient: expression,
+    practitioner: expression,
+    location: expression,
+    mode: expression,
+    appointmentType: expression,
+    serviceType: expression,
+    reason: expression,
+    cancellationReason: expression,
+  }),
+  codes: z.strictObject({
+    mode: codeTable.refine(
+      (table) =>
+        [table.default, ...Object.values(table.map)].every(
+          (value) => value === undefined || (APPOINTMENT_MODES as readonly string[]).includes(value),
+        ),
+      `values must be one of ${APPOINTMENT_MODES.join(', ')}`,
+    ),
+    appointmentType: codeTable.prefault({}),
+    cancellationReason: codeTable.prefault({}),
+  }),
+});
+
+export type AppointmentFile = z.infer<typeof appointmentFileSchema>;
+export type AppointmentReadField = keyof AppointmentFile['read'];
+export type CodeTable = z.infer<typeof codeTable>;
+
+export interface AppointmentReadSpec {
+  readonly read: Readonly<Record<AppointmentReadField, FhirPathExpression>>;
+  readonly codes: AppointmentFile['codes'];
+}
+
+export type Evaluate = (field: string, expression: FhirPathExpression, focus: unknown) => unknown[];
+
+export function lookUp(table: CodeTable, code: string | undefined): string | undefined {
+  if (code === undefined) return table.default;
+  return table.map[code] ?? code;
+}
+
+export function readAppointmentWith(
+  spec: AppointmentReadSpec,
+  evaluate: Evaluate,
+  resource: Appointment,
+): AppointmentModel {
+  const text = (field: AppointmentReadField): string | undefined => {
+    const value = evaluate(`read.${field}`, spec.read[field], resource)[0];
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    return undefined;
+  };
+  const reference = (field: AppointmentReadField): ReferenceModel | undefined => {
+    const value = evaluate(`read.${field}`, spec.read[field], resource)[0] as
+      { reference?: unknown; display?: unknown } | undefined;
+    const ref = typeof value?.reference === 'string' ? value.reference : undefined;
+    const id = ref?.split('/').pop();
+    if (id === undefined || id === '') return undefined;
+    return typeof value?.display === 'string' ? { id, name: value.display } : { id };
+  };
+  return {
+    id: text('id') ?? '',
+    version: text('version'),
+    status: text('status') ?? 'unknown',
+    start: text('start'),
+    end: text('end'),
+    patientId: reference('patient')?.id,
+    practitioner: reference('practitioner'),
+    location: reference('location'),
+    // The schema only lets the table produce modes; a code passed through must be one too.
+    mode: asMode(lookUp(spec.codes.mode, text('mode'))),
+    appointmentType: lookUp(spec.codes.appointmentType, text('appointmentType')),
+    serviceType: text('serviceType'),
+    reason: text('reason'),
+    cancellationReason: lookUp(spec.codes.cancellationReason, text('cancellationReason')),
+  };
+}
+
+function asMode(value: string | undefined): AppointmentMode {
+  return (APPOINTMENT_MODES as readonly string[]).includes(value ?? '')
+    ? (value as AppointmentMode)
+    : 'in-person';
+}

@@ -1,0 +1,88 @@
+/**
+ * A patient's appointments in a date range, in the call-center model, earliest first. The EHR is
+ * asked for whole days (so one cached answer serves every query within them, as IVRs repeat the
+ * same "my next visits" question) and the answer is narrowed to the exact range asked.
+ */
+import type { AppointmentModel } from '../domain/appointment';
+import { validationError } from '../domain/errors';
+import type { Appointment } from '../domain/fhir';
+import type { Freshness } from '../domain/freshness';
+import { readWithContinuity, type ContinuityDeps } from './continuity-read';
+import type { ConnectionContext } from './use-case-deps';
+
+export interface AppointmentQuery {
+  readonly from: Date;
+  readonly to: Date;
+  /** FHIR Appointment.status values to keep; empty = all. */
+  readonly statuses: readonly string[];
+}
+
+export interface AppointmentList {
+  readonly patientId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly appointments: readonly AppointmentModel[];
+  readonly freshness: Freshness;
+}
+
+/** The longest range one query may cover; IVRs and screens ask for weeks, not years. */
+const MAX_RANGE_DAYS = 400;
+/** Pages of the EHR's answer followed at most (each up to 100 appointments). */
+const MAX_PAGES = 5;
+const DAY_MS = 86_400_000;
+
+const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
+
+export function checkRange(from: Date, to: Date): void {
+  if (Number.isNaN(from.getTime())) throw validationError([{ field: 'from', message: 'is not a date' }]);
+  if (Number.isNaN(to.getTime())) throw validationError([{ field: 'to', message: 'is not a date' }]);
+  if (to.getTime() <= from.getTime()) throw validationError([{ field: 'to', message: 'must be after from' }]);
+  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
+    throw validationError([{ field: 'to', message: `must be at most ${MAX_RANGE_DAYS} days after from` }]);
+  }
+}
+
+export async function listPatientAppointments(
+  deps: ContinuityDeps,
+  connection: ConnectionContext,
+  patientId: string,
+  query: AppointmentQuery,
+): Promise<AppointmentList> {
+  checkRange(query.from, query.to);
+  const firstDay = utcDay(query.from);
+  // The day after the one `to` falls in: whole days, end exclusive.
+  const afterLastDay = utcDay(new Date(Date.parse(utcDay(new Date(query.to.getTime() - 1))) + DAY_MS));
+  const statuses = [...new Set(query.statuses)].sort();
+  const cacheKey = `appointments:${patientId}:${firstDay}:${afterLastDay}:${statuses.join(',')}`;
+
+  const read = await readWithContinuity(deps, connection, cacheKey, async () => {
+    const found = await connection.ehr.search<Appointment>(
+      'Appointment',
+      {
+        patient: `Patient/${patientId}`,
+        date: [`ge${firstDay}`, `lt${afterLastDay}`],
+        ...(statuses.length > 0 ? { status: statuses.join(',') } : {}),
+        _sort: 'date',
+        _count: '100',
+      },
+      { deadlineMs: connection.readDeadlineMs, maxPages: MAX_PAGES },
+    );
+    return found.map((resource) => connection.mapping.readAppointment(resource));
+  });
+
+  const from = query.from.getTime();
+  const to = query.to.getTime();
+  const appointments = read.value
+    .filter((appointment) => {
+      const start = appointment.start === undefined ? Number.NaN : Date.parse(appointment.start);
+      return !Number.isNaN(start) && start >= from && start < to;
+    })
+    .sort((a, b) => Date.parse(a.start ?? '') - Date.parse(b.start ?? ''));
+  return {
+    patientId,
+    from: query.from.toISOString(),
+    to: query.to.toISOString(),
+    appointments,
+    freshness: read.freshness,
+  };
+}

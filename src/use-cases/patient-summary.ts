@@ -1,0 +1,65 @@
+/**
+ * The screen pop in one round trip: demographics plus the next appointments, read from the EHR in
+ * parallel, each falling back to the continuity cache on its own.
+ */
+import type { AppointmentModel } from '../domain/appointment';
+import { ContinuumError } from '../domain/errors';
+import type { Freshness } from '../domain/freshness';
+import { listPatientAppointments } from './patient-appointments';
+import { readPatient, type PatientReadDeps, type PatientView } from './patient-read';
+import type { ConnectionContext } from './use-case-deps';
+
+export interface PatientSummary extends PatientView {
+  readonly upcomingAppointments: readonly AppointmentModel[];
+  /**
+   * False when the EHR could not be asked and nothing was cached for this patient's appointments:
+   * the list is then empty because it is unknown, not because there are none.
+   */
+  readonly appointmentsAvailable: boolean;
+}
+
+export interface SummaryOptions {
+  /** How far ahead "upcoming" reaches, in days. */
+  readonly days: number;
+  /** Appointments listed at most. */
+  readonly limit: number;
+}
+
+/** Visits an agent should see as coming up: not cancelled, not done, not missed. */
+const UPCOMING_STATUSES = ['proposed', 'pending', 'booked', 'arrived', 'checked-in', 'waitlist'];
+
+export async function patientSummary(
+  deps: PatientReadDeps,
+  connection: ConnectionContext,
+  patientId: string,
+  options: SummaryOptions,
+): Promise<PatientSummary> {
+  const now = deps.clock.now();
+  const [patient, upcoming] = await Promise.all([
+    readPatient(deps, connection, patientId),
+    listPatientAppointments(deps, connection, patientId, {
+      from: now,
+      to: new Date(now.getTime() + options.days * 86_400_000),
+      statuses: UPCOMING_STATUSES,
+    }).catch((error: unknown) => {
+      // The patient alone still answers the agent's first question: who is calling.
+      if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return undefined;
+      throw error;
+    }),
+  ]);
+  if (upcoming === undefined) {
+    return { ...patient, upcomingAppointments: [], appointmentsAvailable: false };
+  }
+  return {
+    ...patient,
+    upcomingAppointments: upcoming.appointments.slice(0, options.limit),
+    appointmentsAvailable: true,
+    freshness: older(patient.freshness, upcoming.freshness),
+  };
+}
+
+/** The summary is as fresh as its stalest part. */
+function older(a: Freshness, b: Freshness): Freshness {
+  if (a.source === b.source) return a.asOf <= b.asOf ? a : b;
+  return a.source === 'cache' ? a : b;
+}
