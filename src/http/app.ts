@@ -8,6 +8,7 @@ import type { Logger, PipelineMonitor } from '../domain/ports';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { bodyParsers } from './body-parsing';
+import { flatShape } from './flat-shape';
 import { problemHandler, sendProblem } from './problem';
 import { requestContext } from './request-context';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): Express {
     const { useCases, monitor, replays } = deps.api;
     const v1 = express.Router();
     v1.use(...bodyParsers(deps.bodyLimitBytes));
+    v1.use(flatShape());
     v1.use('/patients', patientsRoutes(useCases));
     v1.use('/operations', operationsRoutes(useCases, replays));
     v1.use('/status', statusRoutes(useCases, monitor));
