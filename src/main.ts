@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { checkRedisDurability } from '../adapters/redis/durability-check';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../adapters/redis/embedded-redis';
+import { createRedisAttemptLimiter } from '../adapters/redis/attempt-limiter';
 import { createRedisPhoneIndex } from '../adapters/redis/phone-index';
 import { createRedisReadCache } from '../adapters/redis/read-cache';
 import { createRecordCipher, loadOrCreateKey } from '../adapters/redis/record-cipher';
@@ -153,6 +154,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       cipher,
       ttlSeconds: Math.round(config.cache.ttlHours * 3600),
     });
+    const attemptLimiter = createRedisAttemptLimiter({
+      redis,
+      prefix,
+      cipher,
+      maxFailedAttempts: config.verify.maxFailedAttempts,
+      windowMs: config.verify.windowMinutes * 60_000,
+    });
 
     // HTTP listens before the EHR clients exist: the sandbox connection's URL needs the port.
     let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
@@ -260,6 +268,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       queue: writeQueue,
       phoneIndex,
       readCache,
+      attemptLimiter,
       clock: { now: () => new Date() },
       logger,
       defaultRegion: config.phone.defaultRegion as CountryCode,

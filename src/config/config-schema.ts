@@ -176,6 +176,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    verify: z
+      .object({
+        /** Failed identity verifications a caller may make per window before it is refused (429). */
+        maxFailedAttempts: num(z.number().int().min(1).max(1000)).default(5),
+        /** The window those failures are counted in, in minutes. */
+        windowMinutes: num(
+          z
+            .number()
+            .min(1)
+            .max(24 * 60),
+        ).default(15),
+      })
+      .strict()
+      .prefault({}),
     encryption: z
       .object({
         /**

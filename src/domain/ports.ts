@@ -57,6 +57,22 @@ export interface PhoneIndex {
   find(connection: string, e164: string): Promise<readonly string[]>;
 }
 
+/** An attempt was taken, or refused because the caller used up its failed attempts for now. */
+export type AttemptDecision =
+  { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
+
+/**
+ * Failed attempts per caller in a fixed window (identity verification). An attempt is reserved
+ * before it is tried, so concurrent attempts cannot overrun the limit, and given back when it did
+ * not fail. Keys may be phone numbers: implementations must not store them in clear.
+ */
+export interface AttemptLimiter {
+  /** Take one attempt for this caller; refused while its failures in the window reach the limit. */
+  reserve(callerKey: string): Promise<AttemptDecision>;
+  /** The attempt did not fail (verified, or never answered): it does not count. */
+  release(callerKey: string): Promise<void>;
+}
+
 /** Structured logger port (pino-compatible subset). Never pass PHI: references and ids only. */
 export interface Logger {
   info(obj: Record<string, unknown>, msg?: string): void;

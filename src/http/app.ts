@@ -15,6 +15,7 @@ import { healthRoutes, type HealthChecks } from './routes/health.routes';
 import { operationsRoutes } from './routes/operations.routes';
 import { patientsRoutes } from './routes/patients.routes';
 import { statusRoutes } from './routes/status.routes';
+import { verifyRoutes } from './routes/verify.routes';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
     const v1 = express.Router();
     v1.use(...bodyParsers(deps.bodyLimitBytes));
     v1.use(flatShape());
+    v1.use('/patients/verify', verifyRoutes(useCases));
     v1.use('/patients', patientsRoutes(useCases));
     v1.use('/operations', operationsRoutes(useCases, replays));
     v1.use('/status', statusRoutes(useCases, monitor));

@@ -4,6 +4,7 @@
  */
 import type { MappingProfile } from '../mapping/mapping-profile';
 import type {
+  AttemptLimiter,
   Clock,
   EhrClient,
   Logger,
@@ -39,6 +40,8 @@ export interface UseCaseDeps {
   readonly phoneIndex: PhoneIndex;
   /** The last good answer of each read, for when the EHR cannot answer. */
   readonly readCache: ReadCache;
+  /** Failed identity verifications per caller: past the limit, verification is refused for a while. */
+  readonly attemptLimiter: AttemptLimiter;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly defaultRegion: CountryCode;

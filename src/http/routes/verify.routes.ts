@@ -1,0 +1,48 @@
+/**
+ * POST /v1/patients/verify: identity verification of a caller. The answer is always
+ * `200 {"verified": ...}` (IVR flows branch on the body) and the same for every kind of mismatch;
+ * `429 TOO_MANY_ATTEMPTS` with `Retry-After` once a caller used up its failed attempts.
+ */
+import { Router, type Request } from 'express';
+import type { Logger } from '../../domain/ports';
+import { resolveConnection } from '../../use-cases/resolve-connection';
+import type { UseCaseDeps } from '../../use-cases/use-case-deps';
+import { verifyPatient, type CallerKey } from '../../use-cases/verify-patient';
+import { route } from '../async-route';
+import { verifyRequestSchema } from '../schemas/verify.schema';
+import { zodToValidationError } from '../validation';
+import { writeBody, writeContext } from '../write-context';
+
+function queryString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Attempts count per calling number, else per call (X-Contact-Id, X-Call-Id), else per client address. */
+function callerOf(callerId: string | undefined, contactId: string | undefined, req: Request): CallerKey {
+  if (callerId !== undefined) return { kind: 'caller-id', value: callerId };
+  if (contactId !== undefined) return { kind: 'contact', value: contactId };
+  return { kind: 'ip', value: req.ip ?? req.socket.remoteAddress ?? 'unknown' };
+}
+
+export function verifyRoutes(deps: UseCaseDeps): Router {
+  const router = Router();
+  const schema = verifyRequestSchema(deps.defaultRegion);
+
+  router.post(
+    '/',
+    route(async (req, res) => {
+      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const parsed = schema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const { callerId, ...claim } = parsed.data;
+      const caller = callerOf(callerId, writeContext(req, res).correlationId, req);
+      // The request's logger: outcomes carry the request id, for audit.
+      const logger = (res.locals.logger as Logger | undefined) ?? deps.logger;
+      const result = await verifyPatient({ ...deps, logger }, connection, { ...claim, caller });
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(result);
+    }),
+  );
+
+  return router;
+}
