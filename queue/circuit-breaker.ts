@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { BreakerSnapshot, BreakerState, Logger } from '../src/domain/ports';
 import { withDeadline } from '../src/domain/with-deadline';
-import { luaScript } from './lua-script';
+import { luaScript } from '../adapters/redis/lua-script';
 
 export type { BreakerSnapshot, BreakerState };
 

@@ -14,7 +14,7 @@ import {
   type OperationStatus,
 } from '../src/domain/operation';
 import type { OperationStore } from '../src/domain/ports';
-import { luaScript } from './lua-script';
+import { luaScript } from '../adapters/redis/lua-script';
 
 // KEYS: record, idempotency key (or ''), queued index, lane, lane set. ARGV: id, sealed, score, lane name.
 const INSERT = luaScript(`

@@ -13,6 +13,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../adapters/redis/embedd
 import { createRedisAttemptLimiter } from '../adapters/redis/attempt-limiter';
 import { createRedisPhoneIndex } from '../adapters/redis/phone-index';
 import { createRedisReadCache } from '../adapters/redis/read-cache';
+import { createRedisSlotHolds } from '../adapters/redis/slot-holds';
 import { createRecordCipher, loadOrCreateKey } from '../adapters/redis/record-cipher';
 import { createRedisConnection, targetFromUrl } from '../adapters/redis/redis-connections';
 import { createFhirR4Client } from '../adapters/ehr/fhir-r4/fhir-r4-client';
@@ -269,6 +270,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       phoneIndex,
       readCache,
       attemptLimiter,
+      slotHolds: createRedisSlotHolds({ redis, prefix }),
       clock: { now: () => new Date() },
       logger,
       defaultRegion: config.phone.defaultRegion as CountryCode,

@@ -19,6 +19,8 @@ export interface AppointmentModel {
   readonly start: string | undefined;
   readonly end: string | undefined;
   readonly patientId: string | undefined;
+  /** The Slot the appointment takes, when the EHR links one. */
+  readonly slotId: string | undefined;
   readonly practitioner: ReferenceModel | undefined;
   readonly location: ReferenceModel | undefined;
   readonly mode: AppointmentMode;
@@ -28,6 +30,11 @@ export interface AppointmentModel {
   readonly reason: string | undefined;
   /** Call-center value from the profile's cancellation-reason table, for cancelled appointments. */
   readonly cancellationReason: string | undefined;
+  /**
+   * Set while a write for this appointment waits in Continuum's queue: a booking not yet in the
+   * EHR (its id is then the operation id) or a change to this one.
+   */
+  readonly pending?: { readonly operationId: string; readonly kind: string; readonly status: string };
 }
 
 export const APPOINTMENT_MODES: readonly AppointmentMode[] = ['in-person', 'video', 'phone'];

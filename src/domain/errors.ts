@@ -15,6 +15,7 @@ export const ERROR_CODES = {
     title: 'The idempotency key was already used with another request body',
   },
   CONFLICT: { status: 409, retryable: false, title: 'The resource changed since it was read' },
+  SLOT_TAKEN: { status: 409, retryable: false, title: 'The slot is no longer free' },
   TOO_MANY_ATTEMPTS: { status: 429, retryable: true, title: 'Too many failed attempts' },
   EHR_UNAVAILABLE: { status: 503, retryable: true, title: 'The EHR is unavailable' },
   EHR_REJECTED: { status: 422, retryable: false, title: 'The EHR rejected the request' },

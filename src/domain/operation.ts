@@ -3,7 +3,9 @@
  * and is the source of truth for idempotency, ordering and status; queue jobs carry only its id.
  */
 import type { ErrorCode } from './errors';
+import type { AppointmentMode } from './appointment';
 import type { NewPatient, PatientChanges } from './patient';
+import type { SlotModel } from './slot';
 
 export const OPERATION_STATUSES = [
   'queued',
@@ -22,7 +24,7 @@ export const TERMINAL_STATUSES: ReadonlySet<OperationStatus> = new Set([
   'cancelled',
 ]);
 
-export type OperationKind = 'patient.update' | 'patient.create';
+export type OperationKind = 'patient.update' | 'patient.create' | 'appointment.book';
 
 /** The identifier system of the business identifier every created resource carries: its operation id. */
 export const OPERATION_IDENTIFIER_SYSTEM = 'urn:continuum:operation';
@@ -70,7 +72,20 @@ export interface PatientCreatePayload {
   readonly patient: NewPatient;
 }
 
-export type OperationPayload = PatientUpdatePayload | PatientCreatePayload;
+/** A booking: the slot as the caller was offered it, kept so reads can show the booking pending. */
+export interface AppointmentBookPayload {
+  readonly kind: 'appointment.book';
+  readonly patientId: string;
+  readonly slotId: string;
+  readonly mode: AppointmentMode;
+  /** Call-center appointment type (the profile's table turns it into the EHR's code). */
+  readonly appointmentType: string | undefined;
+  readonly reason: string | undefined;
+  /** What the slot looked like when the booking was taken; undefined when the EHR was down. */
+  readonly slot: SlotModel | undefined;
+}
+
+export type OperationPayload = PatientUpdatePayload | PatientCreatePayload | AppointmentBookPayload;
 
 export interface Operation {
   readonly id: string;

@@ -29,6 +29,12 @@ export interface EhrClient {
     params: SearchParams,
     options?: RequestOptions & { readonly maxPages?: number },
   ): Promise<readonly T[]>;
+  /** The same search, keeping the resources `_include` brought along (a Slot's Schedule). */
+  searchWithIncluded<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: SearchParams,
+    options?: RequestOptions & { readonly maxPages?: number },
+  ): Promise<{ readonly matches: readonly T[]; readonly included: readonly Resource[] }>;
   /** Create; with `ifNoneExist` (e.g. `identifier=sys|val`) the EHR returns the existing match. */
   create<T extends Resource>(
     resource: T,
@@ -145,6 +151,25 @@ export interface CachedRead<T> {
 export interface ReadCache {
   put(connection: string, key: string, value: unknown, asOf: Date): Promise<void>;
   get<T>(connection: string, key: string): Promise<CachedRead<T> | undefined>;
+}
+
+/**
+ * Slots promised to bookings still in Continuum's queue, per connection. Taking the hold is what
+ * decides, among callers racing for one slot through the gateway, who gets it; the EHR's own
+ * version check still guards against bookings made elsewhere.
+ */
+export interface SlotHolds {
+  /** Hold the slot for this operation; when another booking still waiting holds it, its id. */
+  hold(
+    connection: string,
+    slotId: string,
+    operationId: string,
+  ): Promise<{ readonly held: true } | { readonly held: false; readonly holder: string }>;
+  holder(connection: string, slotId: string): Promise<string | undefined>;
+  /** Let go of the slot if this operation holds it. */
+  release(connection: string, slotId: string, operationId: string): Promise<void>;
+  /** Every slot held on the connection, to leave out of the free slots offered. */
+  heldSlots(connection: string): Promise<ReadonlySet<string>>;
 }
 
 /** The durable queue the API hands accepted operations to. */

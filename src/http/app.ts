@@ -12,7 +12,9 @@ import { flatShape } from './flat-shape';
 import { problemHandler, sendProblem } from './problem';
 import { requestContext } from './request-context';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
+import { appointmentsRoutes } from './routes/appointments.routes';
 import { operationsRoutes } from './routes/operations.routes';
+import { slotsRoutes } from './routes/slots.routes';
 import { patientsRoutes } from './routes/patients.routes';
 import { statusRoutes } from './routes/status.routes';
 import { verifyRoutes } from './routes/verify.routes';
@@ -52,6 +54,8 @@ export function createApp(deps: AppDeps): Express {
     v1.use(flatShape());
     v1.use('/patients/verify', verifyRoutes(useCases));
     v1.use('/patients', patientsRoutes(useCases));
+    v1.use('/appointments', appointmentsRoutes(useCases));
+    v1.use('/slots', slotsRoutes(useCases));
     v1.use('/operations', operationsRoutes(useCases, replays));
     v1.use('/status', statusRoutes(useCases, monitor));
     app.use('/v1', v1);

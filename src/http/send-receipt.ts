@@ -9,6 +9,9 @@ import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { waitForFinal } from '../use-cases/wait-for-final';
 import { preferredWaitSeconds } from './prefer-wait';
 
+/** Kinds whose success creates a resource in the EHR: their final receipt answers 201. */
+const CREATES: ReadonlySet<Operation['kind']> = new Set(['patient.create', 'appointment.book']);
+
 export async function sendReceipt(
   deps: Pick<UseCaseDeps, 'store'>,
   req: Request,
@@ -19,7 +22,7 @@ export async function sendReceipt(
   let op: Operation = accepted.operation;
   if (wait !== undefined && wait > 0) op = await waitForFinal(deps, op, wait);
   const final = TERMINAL_STATUSES.has(op.status);
-  const status = !final ? 202 : op.status === 'succeeded' && op.kind.endsWith('.create') ? 201 : 200;
+  const status = !final ? 202 : op.status === 'succeeded' && CREATES.has(op.kind) ? 201 : 200;
   res.location(`/v1/operations/${op.id}`);
   if (wait !== undefined) res.setHeader('Preference-Applied', `wait=${wait}`);
   if (!final) res.setHeader('Retry-After', '1');

@@ -8,6 +8,7 @@ import type { Appointment } from '../domain/fhir';
 import type { AppointmentMode, AppointmentModel, ReferenceModel } from '../domain/appointment';
 import { APPOINTMENT_MODES } from '../domain/appointment';
 import type { FhirPathExpression } from './fhirpath-expression';
+import { firstReference, firstText, type Evaluate } from './field-readers';
 
 const expression = z.string().trim().min(1, 'must not be empty');
 
@@ -25,6 +26,7 @@ export const appointmentFileSchema = z.strictObject({
     start: expression,
     end: expression,
     patient: expression,
+    slot: expression,
     practitioner: expression,
     location: expression,
     mode: expression,
@@ -44,6 +46,8 @@ export const appointmentFileSchema = z.strictObject({
     appointmentType: codeTable.prefault({}),
     cancellationReason: codeTable.prefault({}),
   }),
+  /** The Appointment a booking creates: a JSONata template over the booking ($value). */
+  book: z.strictObject({ template: z.string().min(1) }),
 });
 
 export type AppointmentFile = z.infer<typeof appointmentFileSchema>;
@@ -55,7 +59,11 @@ export interface AppointmentReadSpec {
   readonly codes: AppointmentFile['codes'];
 }
 
-export type Evaluate = (field: string, expression: FhirPathExpression, focus: unknown) => unknown[];
+/** The EHR's code for a call-center value: the first code the table maps to it, else the value itself. */
+export function lookUpCode(table: CodeTable, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return Object.entries(table.map).find(([, mapped]) => mapped === value)?.[0] ?? value;
+}
 
 export function lookUp(table: CodeTable, code: string | undefined): string | undefined {
   if (code === undefined) return table.default;
@@ -67,20 +75,10 @@ export function readAppointmentWith(
   evaluate: Evaluate,
   resource: Appointment,
 ): AppointmentModel {
-  const text = (field: AppointmentReadField): string | undefined => {
-    const value = evaluate(`read.${field}`, spec.read[field], resource)[0];
-    if (typeof value === 'string') return value;
-    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    return undefined;
-  };
-  const reference = (field: AppointmentReadField): ReferenceModel | undefined => {
-    const value = evaluate(`read.${field}`, spec.read[field], resource)[0] as
-      { reference?: unknown; display?: unknown } | undefined;
-    const ref = typeof value?.reference === 'string' ? value.reference : undefined;
-    const id = ref?.split('/').pop();
-    if (id === undefined || id === '') return undefined;
-    return typeof value?.display === 'string' ? { id, name: value.display } : { id };
-  };
+  const text = (field: AppointmentReadField): string | undefined =>
+    firstText(evaluate, `read.${field}`, spec.read[field], resource);
+  const reference = (field: AppointmentReadField): ReferenceModel | undefined =>
+    firstReference(evaluate, `read.${field}`, spec.read[field], resource);
   return {
     id: text('id') ?? '',
     version: text('version'),
@@ -88,6 +86,7 @@ export function readAppointmentWith(
     start: text('start'),
     end: text('end'),
     patientId: reference('patient')?.id,
+    slotId: reference('slot')?.id,
     practitioner: reference('practitioner'),
     location: reference('location'),
     // The schema only lets the table produce modes; a code passed through must be one too.

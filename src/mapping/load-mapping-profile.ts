@@ -2,7 +2,7 @@ import { basename, join } from 'node:path';
 import * as r4 from 'fhirpath/fhir-context/r4';
 import type { UserInvocationTable } from 'fhirpath';
 import { isContinuumError } from '../domain/errors';
-import type { Patient } from '../domain/fhir';
+import type { Appointment, Patient } from '../domain/fhir';
 import { createPhoneNormalizer, type PhoneNormalizer } from '../phone';
 import type { CountryCode } from '../phone';
 import { compileFhirPath, firstLine } from './fhirpath-expression';
@@ -21,12 +21,21 @@ import type { PatientReadFile, PatientWriteField, ProfileFile, WriteRuleFile } f
 import { readPatientWith, readPhonesWith } from './patient-reader';
 import {
   appointmentFileSchema,
+  lookUpCode,
   readAppointmentWith,
   type AppointmentFile,
   type AppointmentReadField,
   type AppointmentReadSpec,
 } from './appointment-reader';
-import { SAMPLE_APPOINTMENT } from './sample-appointment';
+import { SAMPLE_APPOINTMENT, SAMPLE_SCHEDULE, SAMPLE_SLOT } from './sample-appointment';
+import {
+  readSlotWith,
+  slotFileSchema,
+  type ScheduleReadField,
+  type SlotFile,
+  type SlotReadField,
+  type SlotReadSpec,
+} from './slot-reader';
 import type { PatientReadSpec } from './patient-reader';
 import { applyPatientChangesWith, touchedElementsWith, WRITE_FIELDS } from './patient-writer';
 import type { PatientWriteSpec, WriteRule } from './patient-writer';
@@ -35,6 +44,7 @@ import { EMPTY_PATIENT, SAMPLE_CHANGE_VALUES, SAMPLE_PATIENT } from './sample-pa
 export const PROFILE_FILE = 'profile.yaml';
 export const PATIENT_FILE = 'patient.yaml';
 export const APPOINTMENT_FILE = 'appointment.yaml';
+export const SLOT_FILE = 'slot.yaml';
 
 export interface LoadMappingProfileOptions {
   /**
@@ -70,11 +80,14 @@ export async function loadMappingProfile(
     files.get(APPOINTMENT_FILE),
     appointmentFileSchema,
   );
-  if (!profileFile.ok || !patientFile.ok || !appointmentFile.ok) {
+  const slotLabel = join(dir, SLOT_FILE);
+  const slotFile = parseProfileFile(slotLabel, files.get(SLOT_FILE), slotFileSchema);
+  if (!profileFile.ok || !patientFile.ok || !appointmentFile.ok || !slotFile.ok) {
     throw new MappingProfileError([
       ...(profileFile.ok ? [] : profileFile.problems),
       ...(patientFile.ok ? [] : patientFile.problems),
       ...(appointmentFile.ok ? [] : appointmentFile.problems),
+      ...(slotFile.ok ? [] : slotFile.problems),
     ]);
   }
 
@@ -90,12 +103,24 @@ export async function loadMappingProfile(
     appointmentFile.value,
     new ExpressionCompiler(appointmentLabel, constants, phoneFunctions(toE164), problems),
   );
+  const bookTemplate = new ExpressionCompiler(
+    appointmentLabel,
+    constants,
+    phoneFunctions(toE164),
+    problems,
+  ).template('book.template', appointmentFile.value.book.template);
+  const slot = compileSlotRead(
+    slotFile.value,
+    new ExpressionCompiler(slotLabel, constants, phoneFunctions(toE164), problems),
+  );
   if (
     problems.length > 0 ||
     read === undefined ||
     write === undefined ||
     create === undefined ||
-    appointment === undefined
+    appointment === undefined ||
+    slot === undefined ||
+    bookTemplate === undefined
   ) {
     throw new MappingProfileError(problems);
   }
@@ -127,6 +152,38 @@ export async function loadMappingProfile(
     readPatient: (resource) => readPatientWith(read, toE164, evaluate, resource),
     readPhones: (resource) => readPhonesWith(read, toE164, evaluate, resource),
     readAppointment: (resource) => readAppointmentWith(appointment, evaluate, resource),
+    readSlot: (resource, schedule) => readSlotWith(slot, evaluate, resource, schedule),
+    buildAppointment: (resource, schedule, booking) =>
+      guardAsync('book.template', async () => {
+        const reference = (field: 'practitioner' | 'location'): unknown =>
+          schedule === undefined ? undefined : slot.schedule[field].evaluate(schedule)[0];
+        const codes = appointmentFile.value.codes;
+        const value = {
+          patient: { reference: `Patient/${booking.patientId}` },
+          slot: { reference: `Slot/${resource.id ?? ''}`, start: resource.start, end: resource.end },
+          practitioner: reference('practitioner'),
+          location: reference('location'),
+          serviceType: resource.serviceType ?? schedule?.serviceType,
+          mode: lookUpCode(codes.mode, booking.mode),
+          appointmentType: lookUpCode(codes.appointmentType, booking.appointmentType),
+          reason: booking.reason,
+        };
+        const output = await bookTemplate.evaluate(value, {
+          ...constants,
+          value,
+          existing: undefined,
+          index: 0,
+        });
+        const json = JSON.parse(JSON.stringify(output ?? null)) as unknown;
+        if (
+          json === null ||
+          typeof json !== 'object' ||
+          (json as { resourceType?: unknown }).resourceType !== 'Appointment'
+        ) {
+          throw new TypeError('the book template must produce an Appointment');
+        }
+        return json as Appointment;
+      }),
     applyPatientChanges: (resource, changes) => applyPatientChangesWith(write, writer, resource, changes),
     touchedElements: (changes) => touchedElementsWith(write, changes),
     buildPatient: async (input) => {
@@ -152,23 +209,46 @@ export async function loadMappingProfile(
     },
   };
   await tryProfile(profile, patientLabel, problems);
-  for (const sample of [
-    SAMPLE_APPOINTMENT,
-    { resourceType: 'Appointment' as const, status: 'booked' as const, participant: [] },
-  ]) {
+  const trySample = (file: string, what: string, run: () => unknown): void => {
     try {
-      profile.readAppointment(sample);
+      run();
     } catch (error) {
       if (!(error instanceof MappingEvaluationError)) throw error;
-      if (!problems.some((problem) => problem.file === appointmentLabel && problem.field === error.field)) {
-        problems.push({
-          file: appointmentLabel,
-          field: error.field,
-          message: `fails on a sample Appointment: ${firstLine(error.cause)}`,
-        });
-      }
+      if (problems.some((problem) => problem.file === file && problem.field === error.field)) return;
+      problems.push({
+        file,
+        field: error.field,
+        message: `fails on a sample ${what}: ${firstLine(error.cause)}`,
+      });
     }
+  };
+  const bareAppointment = {
+    resourceType: 'Appointment' as const,
+    status: 'booked' as const,
+    participant: [],
+  };
+  for (const sample of [SAMPLE_APPOINTMENT, bareAppointment]) {
+    trySample(appointmentLabel, 'Appointment', () => profile.readAppointment(sample));
   }
+  trySample(slotLabel, 'Slot', () => profile.readSlot(SAMPLE_SLOT, SAMPLE_SCHEDULE));
+  try {
+    await profile.buildAppointment(SAMPLE_SLOT, SAMPLE_SCHEDULE, {
+      patientId: 'sample',
+      mode: 'video',
+      appointmentType: 'routine',
+      reason: 'Sample reason',
+    });
+  } catch (error) {
+    if (!(error instanceof MappingEvaluationError)) throw error;
+    problems.push({
+      file: appointmentLabel,
+      field: error.field,
+      message: `fails on a sample booking: ${firstLine(error.cause)}`,
+    });
+  }
+  trySample(slotLabel, 'Slot', () =>
+    profile.readSlot({ resourceType: 'Slot', schedule: {}, status: 'free', start: '', end: '' }, undefined),
+  );
   if (problems.length > 0) throw new MappingProfileError(problems);
   return profile;
 }
@@ -285,6 +365,26 @@ function compileAppointmentRead(
   }
   if (Object.keys(read).length !== Object.keys(file.read).length) return undefined;
   return { read: read as Record<AppointmentReadField, FhirPathExpression>, codes: file.codes };
+}
+
+function compileSlotRead(file: SlotFile, compiler: ExpressionCompiler): SlotReadSpec | undefined {
+  const compileAll = <K extends string>(
+    section: 'read' | 'schedule',
+    base: string,
+    rules: Readonly<Record<K, string>>,
+  ): Record<K, FhirPathExpression> | undefined => {
+    const out: Partial<Record<K, FhirPathExpression>> = {};
+    for (const [field, source] of Object.entries(rules) as [K, string][]) {
+      const compiled = compiler.fhirPath(`${section}.${field}`, source, base);
+      if (compiled !== undefined) out[field] = compiled;
+    }
+    return Object.keys(out).length === Object.keys(rules).length
+      ? (out as Record<K, FhirPathExpression>)
+      : undefined;
+  };
+  const read = compileAll<SlotReadField>('read', 'Slot', file.read);
+  const schedule = compileAll<ScheduleReadField>('schedule', 'Schedule', file.schedule);
+  return read === undefined || schedule === undefined ? undefined : { read, schedule };
 }
 
 function compileWrite(

@@ -3,8 +3,18 @@
  * profile folder (mappings/<name>/) and implements this; use cases depend on this interface only.
  */
 import type { AppointmentModel } from '../domain/appointment';
-import type { Appointment, Patient } from '../domain/fhir';
+import type { Appointment, Patient, Schedule, Slot } from '../domain/fhir';
+import type { SlotModel } from '../domain/slot';
+import type { AppointmentMode } from '../domain/appointment';
 import type { NewPatient, PatientChanges, PatientModel } from '../domain/patient';
+
+/** What a caller asks for when booking, in the call-center model. */
+export interface BookingRequest {
+  readonly patientId: string;
+  readonly mode: AppointmentMode;
+  readonly appointmentType: string | undefined;
+  readonly reason: string | undefined;
+}
 
 export interface MappingProfile {
   /** Folder name, e.g. `default`. */
@@ -17,6 +27,13 @@ export interface MappingProfile {
   readPhones(resource: Patient): string[];
   /** FHIR Appointment -> call-center model, codes translated by the profile's tables. Pure. */
   readAppointment(resource: Appointment): AppointmentModel;
+  /** FHIR Slot (with its Schedule, when known) -> call-center slot. Pure. */
+  readSlot(resource: Slot, schedule: Schedule | undefined): SlotModel;
+  /**
+   * The Appointment a booking creates on `slot` (with its Schedule, which says with whom and
+   * where), from the profile's `book` template; codes come from its tables, read backwards.
+   */
+  buildAppointment(slot: Slot, schedule: Schedule | undefined, booking: BookingRequest): Promise<Appointment>;
   /**
    * Apply a demographic correction to a FHIR Patient and return the new resource (pure: the
    * input is not modified). Fields the change does not name stay exactly as they were. Async

@@ -1,4 +1,4 @@
-import type { Appointment } from '../domain/fhir';
+import type { Appointment, Schedule, Slot } from '../domain/fhir';
 
 /**
  * An Appointment using every element the default mapping reads. The profile's expressions are run
@@ -36,3 +36,28 @@ const sample: Appointment = {
 };
 
 export const SAMPLE_APPOINTMENT: Appointment = Object.freeze(sample);
+
+const slot: Slot = {
+  resourceType: 'Slot',
+  id: 'sample-slot',
+  meta: { versionId: '1' },
+  schedule: { reference: 'Schedule/sample' },
+  status: 'free',
+  start: '2024-01-02T09:00:00Z',
+  end: '2024-01-02T09:30:00Z',
+  serviceType: [{ coding: [{ code: '124', display: 'General Practice' }], text: 'General Practice' }],
+};
+
+const schedule: Schedule = {
+  resourceType: 'Schedule',
+  id: 'sample',
+  actor: [
+    { reference: 'Practitioner/sample', display: 'Dr Sample' },
+    { reference: 'Location/sample', display: 'Sample Clinic' },
+  ],
+  serviceType: [{ text: 'General Practice' }],
+};
+
+/** A Slot and its Schedule using every element the default mapping reads, tried at load like the others. */
+export const SAMPLE_SLOT: Slot = Object.freeze(slot);
+export const SAMPLE_SCHEDULE: Schedule = Object.freeze(schedule);

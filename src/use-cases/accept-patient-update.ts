@@ -42,7 +42,7 @@ export async function acceptPatientUpdate(
   if (existing) return existing;
   const checked =
     (await connection.ehrAvailable()) && (await patientExists(deps, connection, input.patientId));
-  return acceptWrite(deps, connection, context, request, payload, checked ? undefined : UNCHECKED_NOTE);
+  return acceptWrite(deps, connection, context, request, payload, checked ? {} : { note: UNCHECKED_NOTE });
 }
 
 const UNCHECKED_NOTE =
@@ -52,7 +52,7 @@ const UNCHECKED_NOTE =
  * True when the EHR confirms the patient (refreshing the phone index on the way); false when the
  * EHR cannot tell right now. An unknown patient is refused (NOT_FOUND) before anything is queued.
  */
-async function patientExists(
+export async function patientExists(
   deps: Pick<UseCaseDeps, 'phoneIndex'>,
   connection: ConnectionContext,
   patientId: string,

@@ -66,20 +66,22 @@ export async function acceptWrite(
   context: WriteContext,
   request: unknown,
   payload: OperationPayload,
-  note?: string,
+  options: { readonly note?: string; readonly id?: string } = {},
 ): Promise<AcceptedWrite> {
   const now = deps.clock.now();
   const hash = requestHash(request);
-  const id = newOperationId(now);
+  const id = options.id ?? newOperationId(now);
+  const { note } = options;
+  const patientId = payload.kind === 'patient.create' ? undefined : payload.patientId;
   const operation: Operation = {
     id,
     kind: payload.kind,
     connection: connection.name,
     lane:
-      payload.kind === 'patient.update'
-        ? patientLane(connection.name, payload.patientId)
+      patientId !== undefined
+        ? patientLane(connection.name, patientId)
         : registrationLane(connection.name, id),
-    patientId: payload.kind === 'patient.update' ? payload.patientId : undefined,
+    patientId,
     payload,
     mappingProfile: connection.mapping.name,
     mappingHash: connection.mapping.hash,
@@ -111,7 +113,7 @@ export async function acceptWrite(
       operationId: id,
       kind: operation.kind,
       connection: connection.name,
-      ref: payload.kind === 'patient.update' ? `Patient/${payload.patientId}` : 'Patient (new)',
+      ref: patientId !== undefined ? `Patient/${patientId}` : 'Patient (new)',
     },
     stored.lanePosition > 1 ? 'write accepted behind earlier writes for this patient' : 'write accepted',
   );

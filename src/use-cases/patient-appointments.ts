@@ -7,8 +7,10 @@ import type { AppointmentModel } from '../domain/appointment';
 import { validationError } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
 import type { Freshness } from '../domain/freshness';
+import type { Operation } from '../domain/operation';
 import { readWithContinuity, type ContinuityDeps } from './continuity-read';
-import type { ConnectionContext } from './use-case-deps';
+import { pendingBookings, pendingPatientWrites } from './pending-writes';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface AppointmentQuery {
   readonly from: Date;
@@ -33,6 +35,26 @@ const DAY_MS = 86_400_000;
 
 const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
 
+/** Earliest first; entries whose time is not known yet (a booking taken during an outage) last. */
+export const byStart = (a: AppointmentModel, b: AppointmentModel): number =>
+  (a.start === undefined ? Infinity : Date.parse(a.start)) -
+  (b.start === undefined ? Infinity : Date.parse(b.start));
+
+function inRange(appointment: AppointmentModel, query: AppointmentQuery, unknownIsIn: boolean): boolean {
+  if (appointment.start === undefined) return unknownIsIn;
+  const start = Date.parse(appointment.start);
+  return !Number.isNaN(start) && start >= query.from.getTime() && start < query.to.getTime();
+}
+
+/** The patient's queued bookings that belong in this list, marked pending. */
+export function overlayBookings(
+  operations: readonly Operation[],
+  query: AppointmentQuery,
+): AppointmentModel[] {
+  if (query.statuses.length > 0 && !query.statuses.includes('booked')) return [];
+  return pendingBookings(operations).filter((a) => inRange(a, query, true));
+}
+
 export function checkRange(from: Date, to: Date): void {
   if (Number.isNaN(from.getTime())) throw validationError([{ field: 'from', message: 'is not a date' }]);
   if (Number.isNaN(to.getTime())) throw validationError([{ field: 'to', message: 'is not a date' }]);
@@ -42,8 +64,10 @@ export function checkRange(from: Date, to: Date): void {
   }
 }
 
+export type AppointmentListDeps = ContinuityDeps & Pick<UseCaseDeps, 'store'>;
+
 export async function listPatientAppointments(
-  deps: ContinuityDeps,
+  deps: AppointmentListDeps,
   connection: ConnectionContext,
   patientId: string,
   query: AppointmentQuery,
@@ -55,29 +79,28 @@ export async function listPatientAppointments(
   const statuses = [...new Set(query.statuses)].sort();
   const cacheKey = `appointments:${patientId}:${firstDay}:${afterLastDay}:${statuses.join(',')}`;
 
-  const read = await readWithContinuity(deps, connection, cacheKey, async () => {
-    const found = await connection.ehr.search<Appointment>(
-      'Appointment',
-      {
-        patient: `Patient/${patientId}`,
-        date: [`ge${firstDay}`, `lt${afterLastDay}`],
-        ...(statuses.length > 0 ? { status: statuses.join(',') } : {}),
-        _sort: 'date',
-        _count: '100',
-      },
-      { deadlineMs: connection.readDeadlineMs, maxPages: MAX_PAGES },
-    );
-    return found.map((resource) => connection.mapping.readAppointment(resource));
-  });
+  const [read, operations] = await Promise.all([
+    readWithContinuity(deps, connection, cacheKey, async () => {
+      const found = await connection.ehr.search<Appointment>(
+        'Appointment',
+        {
+          patient: `Patient/${patientId}`,
+          date: [`ge${firstDay}`, `lt${afterLastDay}`],
+          ...(statuses.length > 0 ? { status: statuses.join(',') } : {}),
+          _sort: 'date',
+          _count: '100',
+        },
+        { deadlineMs: connection.readDeadlineMs, maxPages: MAX_PAGES },
+      );
+      return found.map((resource) => connection.mapping.readAppointment(resource));
+    }),
+    pendingPatientWrites(deps, connection, patientId),
+  ]);
 
-  const from = query.from.getTime();
-  const to = query.to.getTime();
-  const appointments = read.value
-    .filter((appointment) => {
-      const start = appointment.start === undefined ? Number.NaN : Date.parse(appointment.start);
-      return !Number.isNaN(start) && start >= from && start < to;
-    })
-    .sort((a, b) => Date.parse(a.start ?? '') - Date.parse(b.start ?? ''));
+  const appointments = [
+    ...read.value.filter((a) => inRange(a, query, false)),
+    ...overlayBookings(operations, query),
+  ].sort(byStart);
   return {
     patientId,
     from: query.from.toISOString(),

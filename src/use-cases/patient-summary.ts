@@ -5,7 +5,8 @@
 import type { AppointmentModel } from '../domain/appointment';
 import { ContinuumError } from '../domain/errors';
 import type { Freshness } from '../domain/freshness';
-import { listPatientAppointments } from './patient-appointments';
+import { byStart, listPatientAppointments, overlayBookings } from './patient-appointments';
+import { pendingPatientWrites } from './pending-writes';
 import { readPatient, type PatientReadDeps, type PatientView } from './patient-read';
 import type { ConnectionContext } from './use-case-deps';
 
@@ -35,20 +36,27 @@ export async function patientSummary(
   options: SummaryOptions,
 ): Promise<PatientSummary> {
   const now = deps.clock.now();
+  const window = {
+    from: now,
+    to: new Date(now.getTime() + options.days * 86_400_000),
+    statuses: UPCOMING_STATUSES,
+  };
   const [patient, upcoming] = await Promise.all([
     readPatient(deps, connection, patientId),
-    listPatientAppointments(deps, connection, patientId, {
-      from: now,
-      to: new Date(now.getTime() + options.days * 86_400_000),
-      statuses: UPCOMING_STATUSES,
-    }).catch((error: unknown) => {
+    listPatientAppointments(deps, connection, patientId, window).catch((error: unknown) => {
       // The patient alone still answers the agent's first question: who is calling.
       if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return undefined;
       throw error;
     }),
   ]);
   if (upcoming === undefined) {
-    return { ...patient, upcomingAppointments: [], appointmentsAvailable: false };
+    // What the EHR holds is unknown, but bookings taken here and still queued are not.
+    const queued = overlayBookings(await pendingPatientWrites(deps, connection, patientId), window);
+    return {
+      ...patient,
+      upcomingAppointments: queued.sort(byStart).slice(0, options.limit),
+      appointmentsAvailable: false,
+    };
   }
   return {
     ...patient,

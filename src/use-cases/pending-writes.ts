@@ -2,6 +2,7 @@
  * An agent must see what they just did even while it waits for the EHR: reads overlay the
  * patient's queued writes on what the EHR (or the cache) says, each marked with its operation.
  */
+import type { AppointmentModel } from '../domain/appointment';
 import type { Operation } from '../domain/operation';
 import { patientLane } from '../domain/operation';
 import type { PatientChangeField, PatientChanges, PatientModel } from '../domain/patient';
@@ -40,6 +41,37 @@ export async function pendingPatientWrites(
 
 function changedFields(changes: PatientChanges): PatientChangeField[] {
   return (Object.keys(changes) as PatientChangeField[]).filter((field) => changes[field] !== undefined);
+}
+
+/**
+ * Bookings still waiting in the patient's lane, as appointments marked pending: the agent who took
+ * one during an outage sees it on the patient's list at once. Without slot details (taken while
+ * the EHR was down) the times are unknown and the entry says only which slot it is for.
+ */
+export function pendingBookings(operations: readonly Operation[]): AppointmentModel[] {
+  return operations.flatMap((op) => {
+    if (op.payload.kind !== 'appointment.book') return [];
+    const { slot } = op.payload;
+    return [
+      {
+        id: op.id,
+        version: undefined,
+        status: 'booked',
+        start: slot?.start,
+        end: slot?.end,
+        patientId: op.payload.patientId,
+        slotId: op.payload.slotId,
+        practitioner: slot?.practitioner,
+        location: slot?.location,
+        mode: op.payload.mode,
+        appointmentType: op.payload.appointmentType,
+        serviceType: slot?.serviceType,
+        reason: op.payload.reason,
+        cancellationReason: undefined,
+        pending: { operationId: op.id, kind: op.kind, status: op.status },
+      },
+    ];
+  });
 }
 
 /** The patient as it will be once the queued corrections land, in the order they will land. */

@@ -5,6 +5,7 @@
  */
 import { ContinuumError } from '../domain/errors';
 import { TERMINAL_STATUSES, transition, type Operation, type OperationError } from '../domain/operation';
+import { applyAppointmentBooking } from './apply-appointment-booking';
 import { applyPatientCreate } from './apply-patient-create';
 import { applyPatientUpdate, NeedsReviewError, type AppliedWrite } from './apply-patient-update';
 import { continueLane } from './continue-lane';
@@ -40,6 +41,8 @@ async function apply(deps: UseCaseDeps, op: Operation): Promise<AppliedWrite> {
       return applyPatientUpdate(deps, connection, op.payload);
     case 'patient.create':
       return applyPatientCreate(deps, connection, op, op.payload);
+    case 'appointment.book':
+      return applyAppointmentBooking(deps, connection, op, op.payload);
   }
 }
 
@@ -117,6 +120,12 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
   // mistaken for an EHR failure. If this save fails the job runs again and finds the operation
   // still `sending` (the apply step is idempotent) or already final (only the lane moves on).
   await deps.store.save(op);
+  if (op.payload.kind === 'appointment.book') {
+    // Booked or not, the slot is no longer promised by the queue: the EHR's own status says the rest.
+    await deps.slotHolds.release(op.connection, op.payload.slotId, op.id).catch((error: unknown) => {
+      log.warn({ err: error }, 'slot hold not released; it lapses once the booking is seen finished');
+    });
+  }
   try {
     await continueLane(deps, op);
   } catch (error) {

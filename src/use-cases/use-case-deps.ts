@@ -11,6 +11,7 @@ import type {
   OperationStore,
   PhoneIndex,
   ReadCache,
+  SlotHolds,
   WriteQueue,
 } from '../domain/ports';
 import type { CountryCode } from '../phone';
@@ -40,6 +41,8 @@ export interface UseCaseDeps {
   readonly phoneIndex: PhoneIndex;
   /** The last good answer of each read, for when the EHR cannot answer. */
   readonly readCache: ReadCache;
+  /** Slots promised to bookings still waiting in the queue. */
+  readonly slotHolds: SlotHolds;
   /** Failed identity verifications per caller: past the limit, verification is refused for a while. */
   readonly attemptLimiter: AttemptLimiter;
   readonly clock: Clock;

@@ -94,6 +94,39 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     }
   }
 
+  async function searchPages<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: SearchParams,
+    call_?: RequestOptions & { readonly maxPages?: number },
+  ): Promise<{ readonly matches: readonly T[]; readonly included: readonly Resource[] }> {
+    const maxPages = call_?.maxPages ?? 1;
+    const matches: T[] = [];
+    const included: Resource[] = [];
+    let bundle = await call(
+      () =>
+        client.search({
+          resourceType,
+          searchParams: toQuery(params),
+          options: requestOptions(call_),
+        }) as Promise<Bundle>,
+    );
+    for (let page = 1; ; page++) {
+      for (const entry of bundle.entry ?? []) {
+        const resource = entry.resource;
+        if (resource === undefined) continue;
+        // Searches may include OperationOutcomes besides matches and _include'd resources.
+        if (entry.search?.mode === 'include') included.push(resource);
+        else if (resource.resourceType === resourceType) matches.push(resource as T);
+      }
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      if (next === undefined || page >= maxPages) break;
+      // Never send credentials to a host named by the EHR's own data.
+      if (new URL(next).origin !== origin) break;
+      bundle = await call(() => client.request(next, { options: requestOptions(call_) }) as Promise<Bundle>);
+    }
+    return { matches, included };
+  }
+
   return {
     connection: options.connection,
     baseUrl: options.baseUrl,
@@ -125,33 +158,10 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       params: SearchParams,
       call_?: RequestOptions & { readonly maxPages?: number },
     ): Promise<readonly T[]> {
-      const maxPages = call_?.maxPages ?? 1;
-      const found: T[] = [];
-      let bundle = await call(
-        () =>
-          client.search({
-            resourceType,
-            searchParams: toQuery(params),
-            options: requestOptions(call_),
-          }) as Promise<Bundle>,
-      );
-      for (let page = 1; ; page++) {
-        for (const entry of bundle.entry ?? []) {
-          const resource = entry.resource;
-          // Searches may include OperationOutcomes and _include'd resources; keep the matches.
-          if (resource?.resourceType === resourceType && entry.search?.mode !== 'include')
-            found.push(resource as T);
-        }
-        const next = bundle.link?.find((l) => l.relation === 'next')?.url;
-        if (next === undefined || page >= maxPages) break;
-        // Never send credentials to a host named by the EHR's own data.
-        if (new URL(next).origin !== origin) break;
-        bundle = await call(
-          () => client.request(next, { options: requestOptions(call_) }) as Promise<Bundle>,
-        );
-      }
-      return found;
+      return (await searchPages<T>(resourceType, params, call_)).matches;
     },
+
+    searchWithIncluded: searchPages,
 
     async create<T extends Resource>(
       resource: T,

@@ -1,0 +1,26 @@
+/** The body of POST /v1/appointments, in the call-center model; form bodies arrive as strings. */
+import { z } from 'zod';
+import { APPOINTMENT_MODES, type AppointmentMode } from '../../domain/appointment';
+
+const fhirId = z.string('must be a string').regex(/^[A-Za-z0-9\-.]{1,64}$/, 'is not a valid FHIR id');
+
+export const bookingSchema = z
+  .object({
+    patientId: fhirId,
+    slotId: fhirId,
+    mode: z
+      .enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]], {
+        error: `must be one of ${APPOINTMENT_MODES.join(', ')}`,
+      })
+      .default('in-person'),
+    /** A call-center appointment type from the mapping profile's table, e.g. `routine`. */
+    appointmentType: z.string().trim().min(1).max(64).optional(),
+    /** The caller's reason for the visit, in their words. */
+    reason: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(500, 'must be at most 500 characters')
+      .optional(),
+  })
+  .strict();

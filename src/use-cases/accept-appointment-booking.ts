@@ -1,0 +1,88 @@
+/**
+ * POST /v1/appointments: a booking joins the patient's lane like any write. When the EHR answers,
+ * an unknown patient or slot is refused at once and a slot that is no longer free answers
+ * SLOT_TAKEN at once, so the agent can offer another time while the caller is on the line. Among
+ * callers racing for one slot through Continuum, the slot hold decides who gets it; during an
+ * outage the booking is queued and the worker settles it against the EHR when it is back.
+ */
+import type { AppointmentMode } from '../domain/appointment';
+import { ContinuumError } from '../domain/errors';
+import type { Schedule, Slot } from '../domain/fhir';
+import type { SlotModel } from '../domain/slot';
+import { withDeadline } from '../domain/with-deadline';
+import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
+import { patientExists } from './accept-patient-update';
+import { slotTaken } from './apply-appointment-booking';
+import { newOperationId } from './operation-id';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+
+export interface BookingInput {
+  readonly patientId: string;
+  readonly slotId: string;
+  readonly mode: AppointmentMode;
+  readonly appointmentType: string | undefined;
+  readonly reason: string | undefined;
+}
+
+export async function acceptAppointmentBooking(
+  deps: Pick<
+    UseCaseDeps,
+    'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs' | 'slotHolds'
+  >,
+  connection: ConnectionContext,
+  context: WriteContext,
+  input: BookingInput,
+): Promise<AcceptedWrite> {
+  const request = { kind: 'appointment.book', connection: connection.name, ...input };
+  const existing = await findExistingWrite(deps, connection, context, request);
+  if (existing) return existing;
+
+  let slot: SlotModel | undefined;
+  if (await connection.ehrAvailable()) {
+    slot = await currentSlot(connection, input.slotId);
+    if (slot?.status !== undefined && slot.status !== 'free') throw slotTaken('the slot is no longer free');
+    if (!connection.confirmedPatients.has(input.patientId))
+      await patientExists(deps, connection, input.patientId);
+  }
+
+  const id = newOperationId(deps.clock.now());
+  const hold = await withDeadline(
+    deps.slotHolds.hold(connection.name, input.slotId, id),
+    deps.enqueueTimeoutMs,
+    'the slot holds',
+  );
+  if (!hold.held) throw slotTaken('another booking taken moments ago holds this slot');
+  const accepted = await acceptWrite(
+    deps,
+    connection,
+    context,
+    request,
+    { kind: 'appointment.book', ...input, slot },
+    slot === undefined ? { id, note: UNCHECKED_NOTE } : { id },
+  );
+  // The same request under the same key won the race: its own hold stands, ours goes.
+  if (!accepted.created) await deps.slotHolds.release(connection.name, input.slotId, id);
+  return accepted;
+}
+
+const UNCHECKED_NOTE = 'accepted while the EHR was unavailable; the slot is checked when the booking is sent';
+
+/** The slot as the EHR has it now (with whom and where), undefined when the EHR cannot say. */
+async function currentSlot(connection: ConnectionContext, slotId: string): Promise<SlotModel | undefined> {
+  const deadline = { deadlineMs: connection.readDeadlineMs };
+  try {
+    const slot = await connection.ehr.read<Slot>('Slot', slotId, deadline);
+    const scheduleId = slot.schedule.reference?.split('/').pop();
+    const schedule =
+      scheduleId === undefined
+        ? undefined
+        : await connection.ehr.read<Schedule>('Schedule', scheduleId, deadline);
+    return connection.mapping.readSlot(slot, schedule);
+  } catch (error) {
+    if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return undefined;
+    if (error instanceof ContinuumError && error.code === 'NOT_FOUND') {
+      throw new ContinuumError('NOT_FOUND', { detail: `no slot ${slotId} in EHR ${connection.name}` });
+    }
+    throw error;
+  }
+}
