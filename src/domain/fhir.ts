@@ -6,6 +6,7 @@ import type {
   Appointment,
   Bundle,
   CapabilityStatement,
+  CodeableConcept,
   OperationOutcome,
   Patient,
   Resource,
@@ -13,7 +14,17 @@ import type {
   Slot,
 } from '@medplum/fhirtypes';
 
-export type { Appointment, Bundle, CapabilityStatement, OperationOutcome, Patient, Resource, Schedule, Slot };
+export type {
+  Appointment,
+  Bundle,
+  CapabilityStatement,
+  CodeableConcept,
+  OperationOutcome,
+  Patient,
+  Resource,
+  Schedule,
+  Slot,
+};
 
 /** `Patient/123` style reference; what logs and receipts carry instead of PHI. */
 export type ResourceRef = `${string}/${string}`;

@@ -24,7 +24,13 @@ export const TERMINAL_STATUSES: ReadonlySet<OperationStatus> = new Set([
   'cancelled',
 ]);
 
-export type OperationKind = 'patient.update' | 'patient.create' | 'appointment.book';
+export type OperationKind =
+  | 'patient.update'
+  | 'patient.create'
+  | 'appointment.book'
+  | 'appointment.cancel'
+  | 'appointment.confirm'
+  | 'appointment.reschedule';
 
 /** The identifier system of the business identifier every created resource carries: its operation id. */
 export const OPERATION_IDENTIFIER_SYSTEM = 'urn:continuum:operation';
@@ -85,7 +91,38 @@ export interface AppointmentBookPayload {
   readonly slot: SlotModel | undefined;
 }
 
-export type OperationPayload = PatientUpdatePayload | PatientCreatePayload | AppointmentBookPayload;
+/** A change to an existing appointment: cancel it, or confirm the patient will come. */
+export interface AppointmentChangePayload {
+  readonly kind: 'appointment.cancel' | 'appointment.confirm';
+  readonly patientId: string;
+  readonly appointmentId: string;
+  /** Call-center cancellation reason (the profile's table turns it into the EHR's code). */
+  readonly reason: string | undefined;
+}
+
+/** A saga: book the new slot, then cancel the old appointment; the old one stays if booking fails. */
+export interface AppointmentReschedulePayload {
+  readonly kind: 'appointment.reschedule';
+  readonly patientId: string;
+  readonly appointmentId: string;
+  readonly booking: Omit<AppointmentBookPayload, 'kind' | 'patientId'>;
+  /** Call-center cancellation reason recorded on the old appointment. */
+  readonly reason: string | undefined;
+}
+
+export type OperationPayload =
+  | PatientUpdatePayload
+  | PatientCreatePayload
+  | AppointmentBookPayload
+  | AppointmentChangePayload
+  | AppointmentReschedulePayload;
+
+/** The slot a queued write has been promised, if any: released when the write is final. */
+export function heldSlotOf(payload: OperationPayload): string | undefined {
+  if (payload.kind === 'appointment.book') return payload.slotId;
+  if (payload.kind === 'appointment.reschedule') return payload.booking.slotId;
+  return undefined;
+}
 
 export interface Operation {
   readonly id: string;

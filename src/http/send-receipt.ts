@@ -10,7 +10,11 @@ import { waitForFinal } from '../use-cases/wait-for-final';
 import { preferredWaitSeconds } from './prefer-wait';
 
 /** Kinds whose success creates a resource in the EHR: their final receipt answers 201. */
-const CREATES: ReadonlySet<Operation['kind']> = new Set(['patient.create', 'appointment.book']);
+const CREATES: ReadonlySet<Operation['kind']> = new Set([
+  'patient.create',
+  'appointment.book',
+  'appointment.reschedule',
+]);
 
 export async function sendReceipt(
   deps: Pick<UseCaseDeps, 'store'>,

@@ -13,6 +13,8 @@ import { firstReference, firstText, type Evaluate } from './field-readers';
 const expression = z.string().trim().min(1, 'must not be empty');
 
 const codeTable = z.strictObject({
+  /** The code system of the EHR's codes, sent with them on writes. */
+  system: z.string().min(1).optional(),
   /** Used when the EHR gives no code at all. */
   default: z.string().min(1).optional(),
   map: z.record(z.string(), z.string().min(1)).default({}),

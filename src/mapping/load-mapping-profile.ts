@@ -153,6 +153,15 @@ export async function loadMappingProfile(
     readPhones: (resource) => readPhonesWith(read, toE164, evaluate, resource),
     readAppointment: (resource) => readAppointmentWith(appointment, evaluate, resource),
     readSlot: (resource, schedule) => readSlotWith(slot, evaluate, resource, schedule),
+    cancellationReason: (reason) => {
+      if (reason === undefined) return undefined;
+      const table = appointmentFile.value.codes.cancellationReason;
+      const code = lookUpCode(table, reason) ?? reason;
+      return {
+        coding: [{ ...(table.system !== undefined ? { system: table.system } : {}), code }],
+        text: reason,
+      };
+    },
     buildAppointment: (resource, schedule, booking) =>
       guardAsync('book.template', async () => {
         const reference = (field: 'practitioner' | 'location'): unknown =>

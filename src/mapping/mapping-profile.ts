@@ -3,7 +3,7 @@
  * profile folder (mappings/<name>/) and implements this; use cases depend on this interface only.
  */
 import type { AppointmentModel } from '../domain/appointment';
-import type { Appointment, Patient, Schedule, Slot } from '../domain/fhir';
+import type { Appointment, CodeableConcept, Patient, Schedule, Slot } from '../domain/fhir';
 import type { SlotModel } from '../domain/slot';
 import type { AppointmentMode } from '../domain/appointment';
 import type { NewPatient, PatientChanges, PatientModel } from '../domain/patient';
@@ -34,6 +34,8 @@ export interface MappingProfile {
    * where), from the profile's `book` template; codes come from its tables, read backwards.
    */
   buildAppointment(slot: Slot, schedule: Schedule | undefined, booking: BookingRequest): Promise<Appointment>;
+  /** Appointment.cancelationReason for a call-center reason (the table read backwards). */
+  cancellationReason(reason: string | undefined): CodeableConcept | undefined;
   /**
    * Apply a demographic correction to a FHIR Patient and return the new resource (pure: the
    * input is not modified). Fields the change does not name stay exactly as they were. Async

@@ -8,6 +8,7 @@
 import type { AppointmentMode } from '../domain/appointment';
 import { ContinuumError } from '../domain/errors';
 import type { Schedule, Slot } from '../domain/fhir';
+import type { OperationPayload } from '../domain/operation';
 import type { SlotModel } from '../domain/slot';
 import { withDeadline } from '../domain/with-deadline';
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
@@ -24,11 +25,13 @@ export interface BookingInput {
   readonly reason: string | undefined;
 }
 
+export type BookingDeps = Pick<
+  UseCaseDeps,
+  'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs' | 'slotHolds'
+>;
+
 export async function acceptAppointmentBooking(
-  deps: Pick<
-    UseCaseDeps,
-    'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs' | 'slotHolds'
-  >,
+  deps: BookingDeps,
   connection: ConnectionContext,
   context: WriteContext,
   input: BookingInput,
@@ -36,18 +39,45 @@ export async function acceptAppointmentBooking(
   const request = { kind: 'appointment.book', connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;
-
   let slot: SlotModel | undefined;
   if (await connection.ehrAvailable()) {
-    slot = await currentSlot(connection, input.slotId);
-    if (slot?.status !== undefined && slot.status !== 'free') throw slotTaken('the slot is no longer free');
+    slot = await freeSlotOrThrow(connection, input.slotId);
     if (!connection.confirmedPatients.has(input.patientId))
       await patientExists(deps, connection, input.patientId);
   }
+  return acceptHoldingSlot(deps, connection, context, request, input.slotId, slot !== undefined, {
+    kind: 'appointment.book',
+    ...input,
+    slot,
+  });
+}
 
+/** The slot as the EHR has it now, refused at once when it is not free; undefined when the EHR cannot say. */
+export async function freeSlotOrThrow(
+  connection: ConnectionContext,
+  slotId: string,
+): Promise<SlotModel | undefined> {
+  const slot = await currentSlot(connection, slotId);
+  if (slot !== undefined && slot.status !== 'free') throw slotTaken('the slot is no longer free');
+  return slot;
+}
+
+/**
+ * Takes the slot hold for a new operation, then stores and queues the operation. Among callers
+ * racing for the slot through Continuum, the hold decides: the losers hear SLOT_TAKEN at once.
+ */
+export async function acceptHoldingSlot(
+  deps: BookingDeps,
+  connection: ConnectionContext,
+  context: WriteContext,
+  request: unknown,
+  slotId: string,
+  checked: boolean,
+  payload: OperationPayload,
+): Promise<AcceptedWrite> {
   const id = newOperationId(deps.clock.now());
   const hold = await withDeadline(
-    deps.slotHolds.hold(connection.name, input.slotId, id),
+    deps.slotHolds.hold(connection.name, slotId, id),
     deps.enqueueTimeoutMs,
     'the slot holds',
   );
@@ -57,11 +87,11 @@ export async function acceptAppointmentBooking(
     connection,
     context,
     request,
-    { kind: 'appointment.book', ...input, slot },
-    slot === undefined ? { id, note: UNCHECKED_NOTE } : { id },
+    payload,
+    checked ? { id } : { id, note: UNCHECKED_NOTE },
   );
   // The same request under the same key won the race: its own hold stands, ours goes.
-  if (!accepted.created) await deps.slotHolds.release(connection.name, input.slotId, id);
+  if (!accepted.created) await deps.slotHolds.release(connection.name, slotId, id);
   return accepted;
 }
 

@@ -9,7 +9,7 @@ import type { Appointment } from '../domain/fhir';
 import type { Freshness } from '../domain/freshness';
 import type { Operation } from '../domain/operation';
 import { readWithContinuity, type ContinuityDeps } from './continuity-read';
-import { pendingBookings, pendingPatientWrites } from './pending-writes';
+import { markPendingChanges, pendingBookings, pendingPatientWrites } from './pending-writes';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface AppointmentQuery {
@@ -98,7 +98,10 @@ export async function listPatientAppointments(
   ]);
 
   const appointments = [
-    ...read.value.filter((a) => inRange(a, query, false)),
+    ...markPendingChanges(
+      read.value.filter((a) => inRange(a, query, false)),
+      operations,
+    ),
     ...overlayBookings(operations, query),
   ].sort(byStart);
   return {

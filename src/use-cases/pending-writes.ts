@@ -50,8 +50,11 @@ function changedFields(changes: PatientChanges): PatientChangeField[] {
  */
 export function pendingBookings(operations: readonly Operation[]): AppointmentModel[] {
   return operations.flatMap((op) => {
-    if (op.payload.kind !== 'appointment.book') return [];
-    const { slot } = op.payload;
+    const { payload } = op;
+    if (payload.kind !== 'appointment.book' && payload.kind !== 'appointment.reschedule') return [];
+    const booking =
+      payload.kind === 'appointment.book' ? payload : { ...payload.booking, patientId: payload.patientId };
+    const { slot } = booking;
     return [
       {
         id: op.id,
@@ -59,18 +62,45 @@ export function pendingBookings(operations: readonly Operation[]): AppointmentMo
         status: 'booked',
         start: slot?.start,
         end: slot?.end,
-        patientId: op.payload.patientId,
-        slotId: op.payload.slotId,
+        patientId: booking.patientId,
+        slotId: booking.slotId,
         practitioner: slot?.practitioner,
         location: slot?.location,
-        mode: op.payload.mode,
-        appointmentType: op.payload.appointmentType,
+        mode: booking.mode,
+        appointmentType: booking.appointmentType,
         serviceType: slot?.serviceType,
-        reason: op.payload.reason,
+        reason: booking.reason,
         cancellationReason: undefined,
         pending: { operationId: op.id, kind: op.kind, status: op.status },
       },
     ];
+  });
+}
+
+/**
+ * EHR appointments with a change still queued (a cancellation, a confirmation, a move), marked
+ * pending with the operation: the agent sees "pending cancellation" rather than a stale "booked".
+ */
+export function markPendingChanges(
+  appointments: readonly AppointmentModel[],
+  operations: readonly Operation[],
+): AppointmentModel[] {
+  const latest = new Map<string, Operation>();
+  for (const op of operations) {
+    const { payload } = op;
+    if (
+      payload.kind === 'appointment.cancel' ||
+      payload.kind === 'appointment.confirm' ||
+      payload.kind === 'appointment.reschedule'
+    ) {
+      latest.set(payload.appointmentId, op);
+    }
+  }
+  return appointments.map((appointment) => {
+    const op = latest.get(appointment.id);
+    return op === undefined
+      ? appointment
+      : { ...appointment, pending: { operationId: op.id, kind: op.kind, status: op.status } };
   });
 }
 

@@ -4,8 +4,20 @@
  * RetryLaterError so the queue schedules the next attempt; a final one is recorded and returned.
  */
 import { ContinuumError } from '../domain/errors';
-import { TERMINAL_STATUSES, transition, type Operation, type OperationError } from '../domain/operation';
+import {
+  heldSlotOf,
+  TERMINAL_STATUSES,
+  transition,
+  type Operation,
+  type OperationError,
+} from '../domain/operation';
 import { applyAppointmentBooking } from './apply-appointment-booking';
+import {
+  applyAppointmentCancel,
+  applyAppointmentConfirm,
+  applyAppointmentReschedule,
+  type Progress,
+} from './apply-appointment-change';
 import { applyPatientCreate } from './apply-patient-create';
 import { applyPatientUpdate, NeedsReviewError, type AppliedWrite } from './apply-patient-update';
 import { continueLane } from './continue-lane';
@@ -32,7 +44,7 @@ function toOperationError(error: ContinuumError): OperationError {
   };
 }
 
-async function apply(deps: UseCaseDeps, op: Operation): Promise<AppliedWrite> {
+async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Promise<AppliedWrite> {
   const connection = deps.connections.get(op.connection);
   if (!connection)
     throw new ContinuumError('VALIDATION', { detail: `unknown EHR connection ${op.connection}` });
@@ -43,6 +55,12 @@ async function apply(deps: UseCaseDeps, op: Operation): Promise<AppliedWrite> {
       return applyPatientCreate(deps, connection, op, op.payload);
     case 'appointment.book':
       return applyAppointmentBooking(deps, connection, op, op.payload);
+    case 'appointment.cancel':
+      return applyAppointmentCancel(connection, op.payload);
+    case 'appointment.confirm':
+      return applyAppointmentConfirm(connection, op.payload);
+    case 'appointment.reschedule':
+      return applyAppointmentReschedule(deps, connection, op, op.payload, progress);
   }
 }
 
@@ -66,7 +84,12 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
 
   let outcome: Exclude<ProcessOutcome, 'skipped'>;
   try {
-    const result = await apply(deps, op);
+    // A multi-step write records each step on its receipt as it completes.
+    const progress: Progress = async (note) => {
+      op = transition(op, { status: 'sending', note }, deps.clock.now());
+      await deps.store.save(op);
+    };
+    const result = await apply(deps, op, progress);
     op = transition(
       op,
       {
@@ -120,9 +143,10 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
   // mistaken for an EHR failure. If this save fails the job runs again and finds the operation
   // still `sending` (the apply step is idempotent) or already final (only the lane moves on).
   await deps.store.save(op);
-  if (op.payload.kind === 'appointment.book') {
+  const heldSlot = heldSlotOf(op.payload);
+  if (heldSlot !== undefined) {
     // Booked or not, the slot is no longer promised by the queue: the EHR's own status says the rest.
-    await deps.slotHolds.release(op.connection, op.payload.slotId, op.id).catch((error: unknown) => {
+    await deps.slotHolds.release(op.connection, heldSlot, op.id).catch((error: unknown) => {
       log.warn({ err: error }, 'slot hold not released; it lapses once the booking is seen finished');
     });
   }

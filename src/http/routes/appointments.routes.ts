@@ -1,10 +1,15 @@
-/** /v1/appointments: bookings, through the durable write pipeline with receipts. */
-import { Router } from 'express';
+/** /v1/appointments: book, cancel, confirm, reschedule; all through the durable write pipeline with receipts. */
+import { Router, type Request } from 'express';
+import { validationError } from '../../domain/errors';
 import { acceptAppointmentBooking } from '../../use-cases/accept-appointment-booking';
+import {
+  acceptAppointmentChange,
+  acceptAppointmentReschedule,
+} from '../../use-cases/accept-appointment-change';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
-import { bookingSchema } from '../schemas/booking.schema';
+import { bookingSchema, cancelSchema, confirmSchema, rescheduleSchema } from '../schemas/booking.schema';
 import { sendReceipt } from '../send-receipt';
 import { zodToValidationError } from '../validation';
 import { writeBody, writeContext } from '../write-context';
@@ -31,5 +36,62 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
       await sendReceipt(deps, req, res, accepted);
     }),
   );
+  const appointmentId = (raw: unknown): string => {
+    if (typeof raw !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(raw)) {
+      throw validationError([{ field: 'id', message: 'is not a valid FHIR id' }]);
+    }
+    return raw;
+  };
+  const connectionOf = (req: Request) =>
+    resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined);
+
+  router.post(
+    '/:id/cancel',
+    route(async (req, res) => {
+      const parsed = cancelSchema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const accepted = await acceptAppointmentChange(deps, connectionOf(req), writeContext(req, res), {
+        kind: 'appointment.cancel',
+        appointmentId: appointmentId(req.params.id),
+        patientId: parsed.data.patientId,
+        reason: parsed.data.reason,
+      });
+      await sendReceipt(deps, req, res, accepted);
+    }),
+  );
+
+  router.post(
+    '/:id/confirm',
+    route(async (req, res) => {
+      const parsed = confirmSchema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const accepted = await acceptAppointmentChange(deps, connectionOf(req), writeContext(req, res), {
+        kind: 'appointment.confirm',
+        appointmentId: appointmentId(req.params.id),
+        patientId: parsed.data.patientId,
+        reason: undefined,
+      });
+      await sendReceipt(deps, req, res, accepted);
+    }),
+  );
+
+  router.post(
+    '/:id/reschedule',
+    route(async (req, res) => {
+      const parsed = rescheduleSchema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const { slotId, patientId, mode, appointmentType, reason } = parsed.data;
+      const accepted = await acceptAppointmentReschedule(deps, connectionOf(req), writeContext(req, res), {
+        appointmentId: appointmentId(req.params.id),
+        patientId,
+        slotId,
+        mode,
+        appointmentType,
+        reason,
+      });
+      await sendReceipt(deps, req, res, accepted);
+    }),
+  );
+
   return router;
 }

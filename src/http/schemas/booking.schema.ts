@@ -4,15 +4,35 @@ import { APPOINTMENT_MODES, type AppointmentMode } from '../../domain/appointmen
 
 const fhirId = z.string('must be a string').regex(/^[A-Za-z0-9\-.]{1,64}$/, 'is not a valid FHIR id');
 
+const mode = z.enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]], {
+  error: `must be one of ${APPOINTMENT_MODES.join(', ')}`,
+});
+
+/** A call-center cancellation reason from the mapping profile's table, e.g. `patient-request`. */
+const cancellationReason = z.string().trim().min(1).max(64);
+
+export const cancelSchema = z
+  .object({ patientId: fhirId.optional(), reason: cancellationReason.optional() })
+  .strict();
+
+export const confirmSchema = z.object({ patientId: fhirId.optional() }).strict();
+
+export const rescheduleSchema = z
+  .object({
+    slotId: fhirId,
+    patientId: fhirId.optional(),
+    mode: mode.optional(),
+    appointmentType: z.string().trim().min(1).max(64).optional(),
+    /** Recorded as the cancellation reason of the appointment being moved. */
+    reason: cancellationReason.optional(),
+  })
+  .strict();
+
 export const bookingSchema = z
   .object({
     patientId: fhirId,
     slotId: fhirId,
-    mode: z
-      .enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]], {
-        error: `must be one of ${APPOINTMENT_MODES.join(', ')}`,
-      })
-      .default('in-person'),
+    mode: mode.default('in-person'),
     /** A call-center appointment type from the mapping profile's table, e.g. `routine`. */
     appointmentType: z.string().trim().min(1).max(64).optional(),
     /** The caller's reason for the visit, in their words. */

@@ -1,0 +1,122 @@
+/**
+ * Cancel, confirm and reschedule are writes on the patient's lane. The patient comes from the
+ * appointment itself when the EHR answers (and a patientId that does not match is refused); while
+ * it is down the caller must name the patient, since the lane is the patient's.
+ */
+import type { AppointmentMode, AppointmentModel } from '../domain/appointment';
+import { ContinuumError, validationError } from '../domain/errors';
+import type { Appointment } from '../domain/fhir';
+import type { SlotModel } from '../domain/slot';
+import { acceptHoldingSlot, freeSlotOrThrow, type BookingDeps } from './accept-appointment-booking';
+import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
+import type { ConnectionContext } from './use-case-deps';
+
+export interface AppointmentChangeInput {
+  readonly kind: 'appointment.cancel' | 'appointment.confirm';
+  readonly appointmentId: string;
+  readonly patientId: string | undefined;
+  readonly reason: string | undefined;
+}
+
+export interface RescheduleInput {
+  readonly appointmentId: string;
+  readonly patientId: string | undefined;
+  readonly slotId: string;
+  /** Unset: as the appointment being moved (in person when the EHR cannot say). */
+  readonly mode: AppointmentMode | undefined;
+  readonly appointmentType: string | undefined;
+  readonly reason: string | undefined;
+}
+
+/** The appointment as the EHR has it now, or undefined when the EHR cannot say. */
+async function currentAppointment(
+  connection: ConnectionContext,
+  appointmentId: string,
+): Promise<AppointmentModel | undefined> {
+  if (!(await connection.ehrAvailable())) return undefined;
+  try {
+    const resource = await connection.ehr.read<Appointment>('Appointment', appointmentId, {
+      deadlineMs: connection.readDeadlineMs,
+    });
+    return connection.mapping.readAppointment(resource);
+  } catch (error) {
+    if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return undefined;
+    if (error instanceof ContinuumError && error.code === 'NOT_FOUND') {
+      throw new ContinuumError('NOT_FOUND', {
+        detail: `no appointment ${appointmentId} in EHR ${connection.name}`,
+      });
+    }
+    throw error;
+  }
+}
+
+function patientOf(appointment: AppointmentModel | undefined, given: string | undefined): string {
+  if (appointment !== undefined) {
+    if (appointment.patientId === undefined) {
+      throw new ContinuumError('EHR_REJECTED', { detail: 'the appointment names no patient' });
+    }
+    if (given !== undefined && given !== appointment.patientId) {
+      throw new ContinuumError('NOT_FOUND', { detail: 'no such appointment for this patient' });
+    }
+    return appointment.patientId;
+  }
+  if (given === undefined) {
+    throw validationError([{ field: 'patientId', message: 'is required while the EHR is unavailable' }]);
+  }
+  return given;
+}
+
+export async function acceptAppointmentChange(
+  deps: BookingDeps,
+  connection: ConnectionContext,
+  context: WriteContext,
+  input: AppointmentChangeInput,
+): Promise<AcceptedWrite> {
+  const request = { connection: connection.name, ...input };
+  const existing = await findExistingWrite(deps, connection, context, request);
+  if (existing) return existing;
+  const appointment = await currentAppointment(connection, input.appointmentId);
+  const patientId = patientOf(appointment, input.patientId);
+  return acceptWrite(
+    deps,
+    connection,
+    context,
+    request,
+    { kind: input.kind, appointmentId: input.appointmentId, patientId, reason: input.reason },
+    appointment === undefined ? { note: UNCHECKED_NOTE } : {},
+  );
+}
+
+export async function acceptAppointmentReschedule(
+  deps: BookingDeps,
+  connection: ConnectionContext,
+  context: WriteContext,
+  input: RescheduleInput,
+): Promise<AcceptedWrite> {
+  const request = { kind: 'appointment.reschedule', connection: connection.name, ...input };
+  const existing = await findExistingWrite(deps, connection, context, request);
+  if (existing) return existing;
+  const appointment = await currentAppointment(connection, input.appointmentId);
+  const patientId = patientOf(appointment, input.patientId);
+  if (appointment?.status === 'cancelled') {
+    throw new ContinuumError('CONFLICT', { detail: 'the appointment to move is cancelled' });
+  }
+  const slot: SlotModel | undefined =
+    appointment !== undefined ? await freeSlotOrThrow(connection, input.slotId) : undefined;
+  return acceptHoldingSlot(deps, connection, context, request, input.slotId, slot !== undefined, {
+    kind: 'appointment.reschedule',
+    patientId,
+    appointmentId: input.appointmentId,
+    reason: input.reason,
+    booking: {
+      slotId: input.slotId,
+      slot,
+      mode: input.mode ?? appointment?.mode ?? 'in-person',
+      appointmentType: input.appointmentType ?? appointment?.appointmentType,
+      reason: appointment?.reason,
+    },
+  });
+}
+
+const UNCHECKED_NOTE =
+  'accepted while the EHR was unavailable; the appointment is checked when the change is sent';

@@ -1,0 +1,193 @@
+/**
+ * Changes to an existing appointment, each safe to run again: cancel (the appointment, then its
+ * slot freed), confirm (the patient will come), and reschedule, a saga that books the new slot
+ * first and cancels the old appointment only once the new one is in the EHR, so a failed booking
+ * leaves the patient with the visit they had.
+ */
+import { ContinuumError } from '../domain/errors';
+import type { Appointment, Slot } from '../domain/fhir';
+import {
+  OPERATION_IDENTIFIER_SYSTEM,
+  type AppointmentChangePayload,
+  type AppointmentReschedulePayload,
+  type Operation,
+} from '../domain/operation';
+import { applyAppointmentBooking } from './apply-appointment-booking';
+import type { AppliedWrite } from './apply-patient-update';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+
+/** Concurrent edits of one appointment settle quickly; past this the attempt goes back to the queue. */
+const MAX_ROUNDS = 4;
+
+/** Statuses after which an appointment can no longer be changed by a caller. */
+const SETTLED = new Set(['fulfilled', 'noshow', 'entered-in-error', 'arrived', 'checked-in']);
+
+/** Records a step of a multi-step write on its receipt before the next step starts. */
+export type Progress = (note: string) => Promise<void>;
+
+async function readOwned(
+  connection: ConnectionContext,
+  appointmentId: string,
+  patientId: string,
+): Promise<Appointment> {
+  const appointment = await connection.ehr.read<Appointment>('Appointment', appointmentId, {
+    deadlineMs: connection.writeTimeoutMs,
+  });
+  const patient = appointment.participant.some((p) => p.actor?.reference === `Patient/${patientId}`);
+  if (!patient) {
+    throw new ContinuumError('NOT_FOUND', {
+      detail: `Appointment/${appointmentId} is not an appointment of Patient/${patientId}`,
+    });
+  }
+  return appointment;
+}
+
+/** Re-reads and re-applies `change` until the EHR takes it under If-Match, or says it is not needed. */
+async function changeAppointment(
+  connection: ConnectionContext,
+  appointmentId: string,
+  patientId: string,
+  change: (current: Appointment) => Appointment | { readonly unchanged: string },
+): Promise<{ readonly appointment: Appointment; readonly note?: string }> {
+  for (let round = 1; ; round++) {
+    const current = await readOwned(connection, appointmentId, patientId);
+    const next = change(current);
+    if ('unchanged' in next) return { appointment: current, note: next.unchanged };
+    try {
+      const updated = await connection.ehr.update(next, {
+        deadlineMs: connection.writeTimeoutMs,
+        ifMatchVersion: current.meta?.versionId,
+      });
+      return { appointment: updated };
+    } catch (error) {
+      if (!(error instanceof ContinuumError) || error.code !== 'CONFLICT') throw error;
+      if (round >= MAX_ROUNDS) {
+        throw new ContinuumError('EHR_UNAVAILABLE', {
+          detail: 'the appointment kept changing in the EHR',
+          cause: error,
+        });
+      }
+    }
+  }
+}
+
+const done = (appointment: Appointment, patientId: string, note?: string): AppliedWrite => ({
+  resourceRef: `Appointment/${appointment.id ?? ''}`,
+  resourceVersion: appointment.meta?.versionId,
+  patientId,
+  ...(note !== undefined ? { note } : {}),
+});
+
+export async function applyAppointmentCancel(
+  connection: ConnectionContext,
+  payload: AppointmentChangePayload,
+): Promise<AppliedWrite> {
+  const { appointment, note } = await cancel(
+    connection,
+    payload.appointmentId,
+    payload.patientId,
+    payload.reason,
+  );
+  return done(appointment, payload.patientId, note);
+}
+
+async function cancel(
+  connection: ConnectionContext,
+  appointmentId: string,
+  patientId: string,
+  reason: string | undefined,
+): Promise<{ readonly appointment: Appointment; readonly note?: string }> {
+  const result = await changeAppointment(connection, appointmentId, patientId, (current) => {
+    if (current.status === 'cancelled') return { unchanged: 'the appointment was already cancelled' };
+    if (SETTLED.has(current.status)) {
+      throw new ContinuumError('CONFLICT', {
+        detail: `the appointment is ${current.status}; it can no longer be cancelled`,
+      });
+    }
+    const cancelationReason = connection.mapping.cancellationReason(reason);
+    return { ...current, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
+  });
+  // The time is offered again; the appointment's cancellation is what the receipt is about.
+  for (const ref of result.appointment.slot ?? []) {
+    const slotId = ref.reference?.split('/').pop();
+    if (slotId !== undefined) await freeSlot(connection, slotId);
+  }
+  return result;
+}
+
+async function freeSlot(connection: ConnectionContext, slotId: string): Promise<void> {
+  for (let round = 1; round <= MAX_ROUNDS; round++) {
+    const slot = await connection.ehr.read<Slot>('Slot', slotId, { deadlineMs: connection.writeTimeoutMs });
+    if (slot.status === 'free') return;
+    try {
+      await connection.ehr.update<Slot>(
+        {
+          ...slot,
+          status: 'free',
+          // A booking's mark on the slot goes with it.
+          identifier: (slot.identifier ?? []).filter((i) => i.system !== OPERATION_IDENTIFIER_SYSTEM),
+        },
+        { deadlineMs: connection.writeTimeoutMs, ifMatchVersion: slot.meta?.versionId },
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ContinuumError) || error.code !== 'CONFLICT') throw error;
+    }
+  }
+}
+
+export async function applyAppointmentConfirm(
+  connection: ConnectionContext,
+  payload: AppointmentChangePayload,
+): Promise<AppliedWrite> {
+  const patientRef = `Patient/${payload.patientId}`;
+  const { appointment, note } = await changeAppointment(
+    connection,
+    payload.appointmentId,
+    payload.patientId,
+    (current) => {
+      if (current.status === 'cancelled' || SETTLED.has(current.status)) {
+        throw new ContinuumError('CONFLICT', {
+          detail: `the appointment is ${current.status}; it cannot be confirmed`,
+        });
+      }
+      const patient = current.participant.find((p) => p.actor?.reference === patientRef);
+      const tentative = current.status === 'proposed' || current.status === 'pending';
+      if (patient?.status === 'accepted' && !tentative)
+        return { unchanged: 'the appointment was already confirmed' };
+      return {
+        ...current,
+        status: tentative ? 'booked' : current.status,
+        participant: current.participant.map((p) =>
+          p.actor?.reference === patientRef ? { ...p, status: 'accepted' as const } : p,
+        ),
+      };
+    },
+  );
+  return done(appointment, payload.patientId, note);
+}
+
+export async function applyAppointmentReschedule(
+  deps: Pick<UseCaseDeps, 'slotHolds' | 'logger'>,
+  connection: ConnectionContext,
+  op: Operation,
+  payload: AppointmentReschedulePayload,
+  progress: Progress,
+): Promise<AppliedWrite> {
+  // The old appointment must still be there to move, and the caller's.
+  const old = await readOwned(connection, payload.appointmentId, payload.patientId);
+  if (old.status === 'cancelled' && !(op.attempts > 1)) {
+    throw new ContinuumError('CONFLICT', { detail: 'the appointment to move is already cancelled' });
+  }
+  const booked = await applyAppointmentBooking(deps, connection, op, {
+    kind: 'appointment.book',
+    patientId: payload.patientId,
+    ...payload.booking,
+  });
+  await progress(`step 1 of 2: booked ${booked.resourceRef}${booked.note ? ` (${booked.note})` : ''}`);
+  const cancelled = await cancel(connection, payload.appointmentId, payload.patientId, payload.reason);
+  await progress(
+    `step 2 of 2: cancelled Appointment/${payload.appointmentId}${cancelled.note ? ` (${cancelled.note})` : ''}`,
+  );
+  return { ...booked, note: `moved from Appointment/${payload.appointmentId}` };
+}
