@@ -7,11 +7,15 @@ import type {
   Bundle,
   CapabilityStatement,
   CodeableConcept,
+  Communication,
+  Encounter,
   OperationOutcome,
   Patient,
   Resource,
+  Reference,
   Schedule,
   Slot,
+  Task,
 } from '@medplum/fhirtypes';
 
 export type {
@@ -19,11 +23,15 @@ export type {
   Bundle,
   CapabilityStatement,
   CodeableConcept,
+  Communication,
+  Encounter,
   OperationOutcome,
   Patient,
+  Reference,
   Resource,
   Schedule,
   Slot,
+  Task,
 };
 
 /** `Patient/123` style reference; what logs and receipts carry instead of PHI. */

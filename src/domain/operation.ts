@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from './errors';
 import type { AppointmentMode } from './appointment';
+import type { CallbackRequest, CallLog } from './call';
 import type { NewPatient, PatientChanges } from './patient';
 import type { SlotModel } from './slot';
 
@@ -30,7 +31,9 @@ export type OperationKind =
   | 'appointment.book'
   | 'appointment.cancel'
   | 'appointment.confirm'
-  | 'appointment.reschedule';
+  | 'appointment.reschedule'
+  | 'call.log'
+  | 'callback.request';
 
 /** The identifier system of the business identifier every created resource carries: its operation id. */
 export const OPERATION_IDENTIFIER_SYSTEM = 'urn:continuum:operation';
@@ -43,8 +46,14 @@ export function patientLane(connection: string, patientId: string): string {
   return `${connection}/Patient/${patientId}`;
 }
 
-export function registrationLane(connection: string, operationId: string): string {
-  return `${connection}/registration/${operationId}`;
+/** The lane of a write that names no patient (a registration, a call from an unknown number). */
+export function ownLane(
+  connection: string,
+  operation: { readonly id: string; readonly kind: OperationKind },
+): string {
+  // Registrations kept their lane name from before other kinds could have a lane of their own.
+  const label = operation.kind === 'patient.create' ? 'registration' : 'own';
+  return `${connection}/${label}/${operation.id}`;
 }
 
 export interface OperationError {
@@ -110,12 +119,38 @@ export interface AppointmentReschedulePayload {
   readonly reason: string | undefined;
 }
 
+export interface CallLogPayload {
+  readonly kind: 'call.log';
+  readonly call: CallLog;
+}
+
+export interface CallbackRequestPayload {
+  readonly kind: 'callback.request';
+  readonly callback: CallbackRequest;
+}
+
 export type OperationPayload =
   | PatientUpdatePayload
   | PatientCreatePayload
   | AppointmentBookPayload
   | AppointmentChangePayload
-  | AppointmentReschedulePayload;
+  | AppointmentReschedulePayload
+  | CallLogPayload
+  | CallbackRequestPayload;
+
+/** The patient a write is about, when it names one: its lane is that patient's. */
+export function patientIdOf(payload: OperationPayload): string | undefined {
+  switch (payload.kind) {
+    case 'patient.create':
+      return undefined;
+    case 'call.log':
+      return payload.call.patientId;
+    case 'callback.request':
+      return payload.callback.patientId;
+    default:
+      return payload.patientId;
+  }
+}
 
 /** The slot a queued write has been promised, if any: released when the write is final. */
 export function heldSlotOf(payload: OperationPayload): string | undefined {

@@ -13,6 +13,7 @@ import { problemHandler, sendProblem } from './problem';
 import { requestContext } from './request-context';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
 import { appointmentsRoutes } from './routes/appointments.routes';
+import { callbacksRoutes, callsRoutes } from './routes/calls.routes';
 import { operationsRoutes } from './routes/operations.routes';
 import { slotsRoutes } from './routes/slots.routes';
 import { patientsRoutes } from './routes/patients.routes';
@@ -56,6 +57,8 @@ export function createApp(deps: AppDeps): Express {
     v1.use('/patients', patientsRoutes(useCases));
     v1.use('/appointments', appointmentsRoutes(useCases));
     v1.use('/slots', slotsRoutes(useCases));
+    v1.use('/calls', callsRoutes(useCases));
+    v1.use('/callbacks', callbacksRoutes(useCases));
     v1.use('/operations', operationsRoutes(useCases, replays));
     v1.use('/status', statusRoutes(useCases, monitor));
     app.use('/v1', v1);

@@ -14,6 +14,8 @@ const CREATES: ReadonlySet<Operation['kind']> = new Set([
   'patient.create',
   'appointment.book',
   'appointment.reschedule',
+  'call.log',
+  'callback.request',
 ]);
 
 export async function sendReceipt(

@@ -28,6 +28,7 @@ import {
   type AppointmentReadSpec,
 } from './appointment-reader';
 import { SAMPLE_APPOINTMENT, SAMPLE_SCHEDULE, SAMPLE_SLOT } from './sample-appointment';
+import { callbackTemplateInput, callFileSchema, callTemplateInput, type CallWriteSpec } from './call-writer';
 import {
   readSlotWith,
   slotFileSchema,
@@ -45,6 +46,7 @@ export const PROFILE_FILE = 'profile.yaml';
 export const PATIENT_FILE = 'patient.yaml';
 export const APPOINTMENT_FILE = 'appointment.yaml';
 export const SLOT_FILE = 'slot.yaml';
+export const CALL_FILE = 'call.yaml';
 
 export interface LoadMappingProfileOptions {
   /**
@@ -82,8 +84,11 @@ export async function loadMappingProfile(
   );
   const slotLabel = join(dir, SLOT_FILE);
   const slotFile = parseProfileFile(slotLabel, files.get(SLOT_FILE), slotFileSchema);
-  if (!profileFile.ok || !patientFile.ok || !appointmentFile.ok || !slotFile.ok) {
+  const callLabel = join(dir, CALL_FILE);
+  const callFile = parseProfileFile(callLabel, files.get(CALL_FILE), callFileSchema);
+  if (!profileFile.ok || !patientFile.ok || !appointmentFile.ok || !slotFile.ok || !callFile.ok) {
     throw new MappingProfileError([
+      ...(callFile.ok ? [] : callFile.problems),
       ...(profileFile.ok ? [] : profileFile.problems),
       ...(patientFile.ok ? [] : patientFile.problems),
       ...(appointmentFile.ok ? [] : appointmentFile.problems),
@@ -109,6 +114,12 @@ export async function loadMappingProfile(
     phoneFunctions(toE164),
     problems,
   ).template('book.template', appointmentFile.value.book.template);
+  const callCompiler = new ExpressionCompiler(callLabel, constants, phoneFunctions(toE164), problems);
+  const callTemplates = {
+    encounter: callCompiler.template('encounter.template', callFile.value.encounter.template),
+    communication: callCompiler.template('communication.template', callFile.value.communication.template),
+    callback: callCompiler.template('callback.template', callFile.value.callback.template),
+  };
   const slot = compileSlotRead(
     slotFile.value,
     new ExpressionCompiler(slotLabel, constants, phoneFunctions(toE164), problems),
@@ -120,7 +131,10 @@ export async function loadMappingProfile(
     create === undefined ||
     appointment === undefined ||
     slot === undefined ||
-    bookTemplate === undefined
+    bookTemplate === undefined ||
+    callTemplates.encounter === undefined ||
+    callTemplates.communication === undefined ||
+    callTemplates.callback === undefined
   ) {
     throw new MappingProfileError(problems);
   }
@@ -146,6 +160,33 @@ export async function loadMappingProfile(
     guard(field, () => expression.evaluate(focus));
   const writer = { defaultRegion, toE164, constants, guard, guardAsync };
 
+  const calls: CallWriteSpec = {
+    codes: callFile.value.codes,
+    encounter: callTemplates.encounter,
+    communication: callTemplates.communication,
+    callback: callTemplates.callback,
+  };
+  /** Evaluates a write template and checks it produced the resource type it must. */
+  const runTemplate = <T>(
+    field: string,
+    template: CompiledTemplate,
+    value: Record<string, unknown>,
+    resourceType: string,
+  ): Promise<T> =>
+    guardAsync(field, async () => {
+      const output = await template.evaluate(value, { ...constants, value, existing: undefined, index: 0 });
+      // Through JSON: JSONata results carry sequence flags, and undefined fields must drop out.
+      const json = JSON.parse(JSON.stringify(output ?? null)) as unknown;
+      if (
+        json === null ||
+        typeof json !== 'object' ||
+        (json as { resourceType?: unknown }).resourceType !== resourceType
+      ) {
+        throw new TypeError(`the template must produce a ${resourceType}`);
+      }
+      return json as T;
+    });
+
   const profile: MappingProfile = {
     name,
     hash: hashProfileFiles(files),
@@ -153,6 +194,20 @@ export async function loadMappingProfile(
     readPhones: (resource) => readPhonesWith(read, toE164, evaluate, resource),
     readAppointment: (resource) => readAppointmentWith(appointment, evaluate, resource),
     readSlot: (resource, schedule) => readSlotWith(slot, evaluate, resource, schedule),
+    buildCallEncounter: (call) =>
+      runTemplate('encounter.template', calls.encounter, callTemplateInput(calls, call), 'Encounter'),
+    buildCallCommunication: (call, encounterId) =>
+      runTemplate(
+        'communication.template',
+        calls.communication,
+        {
+          ...callTemplateInput(calls, call),
+          encounter: { reference: `Encounter/${encounterId}` },
+        },
+        'Communication',
+      ),
+    buildCallbackTask: (request, authoredOn) =>
+      runTemplate('callback.template', calls.callback, callbackTemplateInput(request, authoredOn), 'Task'),
     cancellationReason: (reason) => {
       if (reason === undefined) return undefined;
       const table = appointmentFile.value.codes.cancellationReason;
@@ -240,6 +295,47 @@ export async function loadMappingProfile(
     trySample(appointmentLabel, 'Appointment', () => profile.readAppointment(sample));
   }
   trySample(slotLabel, 'Slot', () => profile.readSlot(SAMPLE_SLOT, SAMPLE_SCHEDULE));
+  const sampleCall = {
+    patientId: 'sample',
+    direction: 'inbound' as const,
+    startedAt: '2024-01-02T09:00:00Z',
+    endedAt: '2024-01-02T09:05:00Z',
+    agent: { name: 'Agent Sample', practitionerId: 'sample' },
+    reason: 'appointment',
+    disposition: 'resolved',
+    notes: 'Sample notes',
+  };
+  for (const [what, run] of [
+    ['call', () => profile.buildCallEncounter(sampleCall)],
+    ['call', () => profile.buildCallCommunication(sampleCall, 'sample')],
+    [
+      'callback',
+      () =>
+        profile.buildCallbackTask(
+          {
+            patientId: undefined,
+            phone: '+16175550100',
+            windowStart: undefined,
+            windowEnd: undefined,
+            priority: 'routine',
+            reason: undefined,
+            notes: undefined,
+          },
+          '2024-01-02T09:00:00Z',
+        ),
+    ],
+  ] as const) {
+    try {
+      await run();
+    } catch (error) {
+      if (!(error instanceof MappingEvaluationError)) throw error;
+      problems.push({
+        file: callLabel,
+        field: error.field,
+        message: `fails on a sample ${what}: ${firstLine(error.cause)}`,
+      });
+    }
+  }
   try {
     await profile.buildAppointment(SAMPLE_SLOT, SAMPLE_SCHEDULE, {
       patientId: 'sample',

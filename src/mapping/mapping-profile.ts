@@ -3,7 +3,17 @@
  * profile folder (mappings/<name>/) and implements this; use cases depend on this interface only.
  */
 import type { AppointmentModel } from '../domain/appointment';
-import type { Appointment, CodeableConcept, Patient, Schedule, Slot } from '../domain/fhir';
+import type { CallbackRequest, CallLog } from '../domain/call';
+import type {
+  Appointment,
+  CodeableConcept,
+  Communication,
+  Encounter,
+  Patient,
+  Schedule,
+  Slot,
+  Task,
+} from '../domain/fhir';
 import type { SlotModel } from '../domain/slot';
 import type { AppointmentMode } from '../domain/appointment';
 import type { NewPatient, PatientChanges, PatientModel } from '../domain/patient';
@@ -34,6 +44,12 @@ export interface MappingProfile {
    * where), from the profile's `book` template; codes come from its tables, read backwards.
    */
   buildAppointment(slot: Slot, schedule: Schedule | undefined, booking: BookingRequest): Promise<Appointment>;
+  /** A logged call's Encounter (class VR, telephone), from the profile's `encounter` template. */
+  buildCallEncounter(call: CallLog): Promise<Encounter>;
+  /** The call's Communication (medium PHONE, the agent's notes), linked to its Encounter. */
+  buildCallCommunication(call: CallLog, encounterId: string): Promise<Communication>;
+  /** A callback request's Task, from the profile's `callback` template. */
+  buildCallbackTask(request: CallbackRequest, authoredOn: string): Promise<Task>;
   /** Appointment.cancelationReason for a call-center reason (the table read backwards). */
   cancellationReason(reason: string | undefined): CodeableConcept | undefined;
   /**

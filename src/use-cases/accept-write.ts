@@ -3,7 +3,13 @@
  * operation is durable in Redis and its job is queued; the caller answers 202.
  */
 import { ContinuumError } from '../domain/errors';
-import { patientLane, registrationLane, type Operation, type OperationPayload } from '../domain/operation';
+import {
+  patientIdOf,
+  patientLane,
+  ownLane,
+  type Operation,
+  type OperationPayload,
+} from '../domain/operation';
 import { newOperationId } from './operation-id';
 import { withDeadline } from '../domain/with-deadline';
 import { requestHash } from './request-hash';
@@ -72,7 +78,7 @@ export async function acceptWrite(
   const hash = requestHash(request);
   const id = options.id ?? newOperationId(now);
   const { note } = options;
-  const patientId = payload.kind === 'patient.create' ? undefined : payload.patientId;
+  const patientId = patientIdOf(payload);
   const operation: Operation = {
     id,
     kind: payload.kind,
@@ -80,7 +86,7 @@ export async function acceptWrite(
     lane:
       patientId !== undefined
         ? patientLane(connection.name, patientId)
-        : registrationLane(connection.name, id),
+        : ownLane(connection.name, { id, kind: payload.kind }),
     patientId,
     payload,
     mappingProfile: connection.mapping.name,
@@ -113,7 +119,7 @@ export async function acceptWrite(
       operationId: id,
       kind: operation.kind,
       connection: connection.name,
-      ref: patientId !== undefined ? `Patient/${patientId}` : 'Patient (new)',
+      ref: patientId !== undefined ? `Patient/${patientId}` : payload.kind,
     },
     stored.lanePosition > 1 ? 'write accepted behind earlier writes for this patient' : 'write accepted',
   );

@@ -18,6 +18,7 @@ import {
   applyAppointmentReschedule,
   type Progress,
 } from './apply-appointment-change';
+import { applyCallbackRequest, applyCallLog } from './apply-call-writes';
 import { applyPatientCreate } from './apply-patient-create';
 import { applyPatientUpdate, NeedsReviewError, type AppliedWrite } from './apply-patient-update';
 import { continueLane } from './continue-lane';
@@ -61,6 +62,10 @@ async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Prom
       return applyAppointmentConfirm(connection, op.payload);
     case 'appointment.reschedule':
       return applyAppointmentReschedule(deps, connection, op, op.payload, progress);
+    case 'call.log':
+      return applyCallLog(connection, op, op.payload);
+    case 'callback.request':
+      return applyCallbackRequest(connection, op, op.payload);
   }
 }
 

@@ -114,6 +114,23 @@ it('keeps every canary value out of the logs on normal and error paths', async (
   });
   expect(rejectedCreate.status).toBe(202);
 
+  // A call logged with the agent's notes, and a callback to the caller's number.
+  const call = await http('POST', `${gw.url}/v1/calls`, {
+    body: {
+      patientId: id,
+      startedAt: '2026-11-27T14:00:00Z',
+      endedAt: '2026-11-27T14:05:00Z',
+      notes: `${CANARY.given} ${CANARY.family} (${CANARY.birthDate}) lives at ${CANARY.line}, ${CANARY.city}`,
+    },
+    headers: { prefer: 'wait=10' },
+  });
+  expect(call.status).toBe(201);
+  const callback = await http('POST', `${gw.url}/v1/callbacks`, {
+    body: { patientId: id, phone: CANARY.phoneDigits, reason: `Call ${CANARY.given} about ${CANARY.email}` },
+    headers: { prefer: 'wait=10' },
+  });
+  expect(callback.status).toBe(201);
+
   // The EHR down: the lookup and the read are answered from the continuity cache.
   await setFaults(gw.url, { mode: 'down', kind: 'refuse' });
   try {

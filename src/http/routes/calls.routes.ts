@@ -1,0 +1,61 @@
+/** POST /v1/calls (log a call) and POST /v1/callbacks (request one), through the write pipeline. */
+import { Router, type Request } from 'express';
+import { acceptCallbackRequest, acceptCallLog } from '../../use-cases/accept-call-writes';
+import { resolveConnection } from '../../use-cases/resolve-connection';
+import type { UseCaseDeps } from '../../use-cases/use-case-deps';
+import { route } from '../async-route';
+import { callbackSchema, callSchema } from '../schemas/call.schema';
+import { sendReceipt } from '../send-receipt';
+import { zodToValidationError } from '../validation';
+import { writeBody, writeContext } from '../write-context';
+
+const connectionOf = (deps: UseCaseDeps, req: Request) =>
+  resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined);
+
+export function callsRoutes(deps: UseCaseDeps): Router {
+  const router = Router();
+  router.post(
+    '/',
+    route(async (req, res) => {
+      const parsed = callSchema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const { agentName, agentPractitionerId, ...call } = parsed.data;
+      const accepted = await acceptCallLog(deps, connectionOf(deps, req), writeContext(req, res), {
+        patientId: call.patientId,
+        direction: call.direction,
+        startedAt: call.startedAt,
+        endedAt: call.endedAt,
+        agent: agentName === undefined ? undefined : { name: agentName, practitionerId: agentPractitionerId },
+        reason: call.reason,
+        disposition: call.disposition,
+        notes: call.notes,
+      });
+      await sendReceipt(deps, req, res, accepted);
+    }),
+  );
+  return router;
+}
+
+export function callbacksRoutes(deps: UseCaseDeps): Router {
+  const router = Router();
+  const schema = callbackSchema(deps.defaultRegion);
+  router.post(
+    '/',
+    route(async (req, res) => {
+      const parsed = schema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error);
+      const c = parsed.data;
+      const accepted = await acceptCallbackRequest(deps, connectionOf(deps, req), writeContext(req, res), {
+        patientId: c.patientId,
+        phone: c.phone,
+        windowStart: c.windowStart,
+        windowEnd: c.windowEnd,
+        priority: c.priority,
+        reason: c.reason,
+        notes: c.notes,
+      });
+      await sendReceipt(deps, req, res, accepted);
+    }),
+  );
+  return router;
+}
