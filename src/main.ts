@@ -3,6 +3,7 @@
  * clients and the HTTP server, and the only place that knows every module. Everything else
  * receives what it needs as parameters.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Worker } from 'bullmq';
@@ -34,6 +35,7 @@ import { giveUpOperation } from './use-cases/give-up-operation';
 import { processOperation } from './use-cases/process-operation';
 import { ReplayRegistry } from './use-cases/replay-operations';
 import { sweepLanes } from './use-cases/sweep-lanes';
+import { warmCache, WARMUP_MAX_PATIENTS, type WarmupResult } from './use-cases/warm-cache';
 import { createConfirmedPatients } from './use-cases/confirmed-patients';
 import { withDeadline } from './domain/with-deadline';
 import type { ConnectionContext, UseCaseDeps } from './use-cases/use-case-deps';
@@ -52,9 +54,20 @@ export interface Gateway {
   readonly port: number;
   readonly logger: Logger;
   readonly redisTarget: unknown;
+  /**
+   * Warm the continuity cache for one connection now (default: `defaultConnection`), unless another
+   * run holds its lock: workers do this on a schedule; this is the operator's (and tests') hook.
+   */
+  warmCache(connection?: string): Promise<WarmupRun>;
   /** Graceful stop: HTTP first, then workers (in-flight jobs finish), queues, Redis, embedded Redis last. */
   close(): Promise<void>;
 }
+
+/** A warm-up run, or `locked` when another run (any process) holds the connection's lock. */
+export type WarmupRun = ({ readonly locked: false } & WarmupResult) | { readonly locked: true };
+
+/** Workers warm the cache this long after start, then every `cache.warmup.intervalMinutes`. */
+const FIRST_WARMUP_DELAY_MS = 30_000;
 
 export class StartupError extends Error {
   constructor(message: string) {
@@ -277,6 +290,35 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
     };
 
+    // Cache warm-up: a Redis lock held for most of an interval makes one process per connection run
+    // it per interval; a run stops at shutdown and before its lock runs out.
+    const warmupIntervalMs = config.cache.warmup.intervalMinutes * 60_000;
+    const warmupStop = new AbortController();
+    const warmupsRunning = new Map<string, Promise<WarmupResult>>();
+    const runWarmup = async (name: string): Promise<WarmupRun> => {
+      const context = connections.get(name);
+      if (!context) throw new Error(`no EHR connection named ${name}`);
+      if (warmupsRunning.has(name) || warmupStop.signal.aborted) return { locked: true };
+      const lockMs = Math.round(warmupIntervalMs * 0.9);
+      const claimed = await redis.set(`${prefix}:warmup-lock:${name}`, randomUUID(), 'PX', lockMs, 'NX');
+      if (claimed !== 'OK') return { locked: true };
+      const now = Date.now();
+      const run = warmCache(useCases, context, {
+        days: config.cache.warmup.days,
+        locations: config.cache.warmup.locations,
+        maxPatients: WARMUP_MAX_PATIENTS,
+        nextRunAt: new Date(now + warmupIntervalMs),
+        deadline: new Date(now + lockMs),
+        signal: warmupStop.signal,
+      });
+      warmupsRunning.set(name, run);
+      try {
+        return { locked: false, ...(await run) };
+      } finally {
+        warmupsRunning.delete(name);
+      }
+    };
+
     const drainMeter = createDrainMeter(redis, prefix);
     const monitor = {
       breaker: (name: string) => {
@@ -336,9 +378,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           });
         }, config.queue.sweepIntervalMs);
         timers.push(probe, sweep);
+        if (config.cache.warmup.enabled) {
+          const warm = (): void => {
+            runWarmup(name).catch((error: unknown) => {
+              logger.warn({ err: error, connection: name }, 'cache warm-up error');
+            });
+          };
+          // Cleared with the other timers (clearInterval clears a timeout too).
+          timers.push(setTimeout(warm, FIRST_WARMUP_DELAY_MS), setInterval(warm, warmupIntervalMs));
+        }
       }
       cleanups.push(async () => {
         for (const timer of timers) clearInterval(timer);
+        warmupStop.abort();
         await Promise.all(workers.map((w) => w.close()));
       });
     }
@@ -412,11 +464,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       port,
       logger,
       redisTarget: target,
+      warmCache: (name = config.defaultConnection) => runWarmup(name),
       close: async () => {
         shuttingDown = true;
         replays.stopAll();
         await step('http', () => closeServer(server));
         for (const timer of timers) clearInterval(timer);
+        warmupStop.abort();
+        await step('warm-ups', () => Promise.allSettled(warmupsRunning.values()));
         await step('workers', () => Promise.all(workers.map((w) => w.close())));
         await step('queues', () => writeQueue.close());
         await step('sandbox', () => sandbox?.close() ?? Promise.resolve());

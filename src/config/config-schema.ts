@@ -173,6 +173,21 @@ export const configSchema = z
             .min(1)
             .max(24 * 90),
         ).default(24 * 7),
+        /**
+         * Fills the cache before an outage rather than only with what agents happened to read: the
+         * patients with appointments in the next `days` (at `locations`, FHIR Location ids; empty =
+         * all) have their default summary read every `intervalMinutes`, by one worker process per
+         * connection at a time.
+         */
+        warmup: z
+          .object({
+            enabled: bool().default(true),
+            days: num(z.number().int().min(1).max(14)).default(2),
+            locations: z.array(z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a FHIR id')).default([]),
+            intervalMinutes: num(z.number().int().min(5).max(1440)).default(60),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

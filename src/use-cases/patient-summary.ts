@@ -27,7 +27,15 @@ export interface SummaryOptions {
 }
 
 /** Visits an agent should see as coming up: not cancelled, not done, not missed. */
-const UPCOMING_STATUSES = ['proposed', 'pending', 'booked', 'arrived', 'checked-in', 'waitlist'];
+export const UPCOMING_STATUSES = ['proposed', 'pending', 'booked', 'arrived', 'checked-in', 'waitlist'];
+
+/**
+ * A summary's "upcoming" reaches this many days ahead and lists this many visits, unless asked
+ * otherwise. The cache warm-up reads the same window, so what it caches is what a default summary
+ * falls back to during an outage.
+ */
+export const SUMMARY_DAYS = 90;
+export const SUMMARY_LIMIT = 5;
 
 export async function patientSummary(
   deps: PatientReadDeps,

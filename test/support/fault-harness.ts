@@ -429,6 +429,8 @@ export class FaultRig {
         },
       },
       queue: { sweepIntervalMs: 1000 },
+      // The scenarios count what reaches the EHR; a background warm-up would add reads of its own.
+      cache: { warmup: { enabled: false } },
       encryption: { key: '${CONTINUUM_ENCRYPTION_KEY}' },
       logging: { level: 'info' },
     };

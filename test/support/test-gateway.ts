@@ -38,6 +38,8 @@ export async function startTestGateway(
       redis: { keyPrefix: prefix, requireDurability: false },
       logging: { level: 'debug' },
       sandbox: { patientCount: 220 },
+      // Tests call the warm-up themselves when they need it; in the background it would add EHR reads.
+      cache: { warmup: { enabled: false } },
       ...options.overrides,
     },
   });

@@ -9,7 +9,7 @@ import { acceptPatientUpdate } from '../../use-cases/accept-patient-update';
 import { lookupPatientsByPhone } from '../../use-cases/patient-lookup';
 import { listPatientAppointments } from '../../use-cases/patient-appointments';
 import { readPatient } from '../../use-cases/patient-read';
-import { patientSummary } from '../../use-cases/patient-summary';
+import { patientSummary, SUMMARY_DAYS, SUMMARY_LIMIT } from '../../use-cases/patient-summary';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
@@ -22,9 +22,6 @@ import { zodToValidationError } from '../validation';
 import { ifMatchVersion, writeBody, writeContext } from '../write-context';
 
 const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-/** A summary's "upcoming" reaches this many days ahead and lists this many visits, unless asked otherwise. */
-const SUMMARY_DAYS = 90;
-const SUMMARY_LIMIT = 5;
 /** An appointment list without `to` covers this many days from `from`. */
 const LIST_DAYS = 90;
 
