@@ -7,10 +7,12 @@
  *
  * Processes: redis-server; `continuum sandbox`; an API gateway (`--role api`, so no worker sends
  * EHR writes while acceptance is measured); a worker gateway (`--role worker`) only while a
- * backlog drains. Order: lookup; write acceptance baselines (raw `Queue.add`, the existence read
- * alone, the API with the EHR failing fast); the warm-up writes drained; the backlog accepted
- * through the API (the acceptance measurement, with Redis memory before and after); the same
- * writes straight to the sandbox; the backlog drained by the worker.
+ * backlog drains, and briefly after the cached lookup so that its breaker probe can close the
+ * breaker the outage opened. Order: lookup (direct search, the gateway, then the gateway with the
+ * sandbox down, answered from the continuity cache); write acceptance baselines (raw `Queue.add`,
+ * the existence read alone, the API with the EHR failing fast); the warm-up writes drained; the
+ * backlog accepted through the API (the acceptance measurement, with Redis memory before and
+ * after); the same writes straight to the sandbox; the backlog drained by the worker.
  *
  * Bounded: fixed counts and deadlines everywhere. BENCH_CONCURRENCY (50), BENCH_REQUESTS (lookup,
  * 5000), BENCH_BACKLOG (10000), BENCH_ADDS (20000), BENCH_DRAIN_DEADLINE_S (300) and
@@ -38,7 +40,7 @@ import {
   type GoalRow,
   type Proc,
 } from './bench-support';
-import { benchLookup, reportLookup } from './lookup.bench';
+import { benchCachedLookup, benchLookup, reportLookup } from './lookup.bench';
 import { redisMemoryResult, redisMemorySnapshot, reportRedisMemory, sampleKeys } from './redis-memory.bench';
 import {
   patchLoad,
@@ -158,17 +160,43 @@ async function main(): Promise<void> {
       console.log(`  CPU profiles of the gateway processes go to ${profileDir}: figures are slowed`);
     }
 
-    // 1. Screen-pop lookup.
-    const lookup = await benchLookup({ gatewayUrl, sandboxFhirUrl, concurrency, requests });
-    console.log(reportLookup(lookup, concurrency));
-
-    // 2. Write acceptance baselines, measured while only the API gateway runs.
     const pids = {
       api: api.child.pid,
       sandbox: sandbox.child.pid,
       redis: redis.child.pid,
       'load generator': process.pid,
     };
+    const startWorker = (): Promise<Proc> => startGateway('worker');
+
+    // 1. Screen-pop lookup: direct search vs the gateway with the EHR up, then the gateway with the
+    // sandbox down (answered from the continuity cache). The cached phase runs here, right after the
+    // EHR-up lookups that filled the cache, with the same numbers and the same API process; a worker
+    // is started briefly after it only so that its breaker probe can close the breaker the outage
+    // opened (the API process never probes), and the run waits until the EHR answers lookups again,
+    // so the write phases below start with a closed breaker and no worker, as before.
+    const lookup = await benchLookup({
+      gatewayUrl,
+      sandboxFhirUrl,
+      concurrency,
+      requests,
+      pids,
+      directPids: { sandbox: sandbox.child.pid, 'load generator': process.pid },
+    });
+    const cachedLookup = await benchCachedLookup({
+      http,
+      gatewayUrl,
+      sandboxOrigin,
+      connection: CONNECTION,
+      concurrency,
+      requests,
+      phones: lookup.phones,
+      pids,
+      startWorker,
+      recoveryDeadlineMs: 30000,
+    });
+    console.log(reportLookup(lookup, cachedLookup, concurrency));
+
+    // 2. Write acceptance baselines, measured while only the API gateway runs.
     const warmup = await patchLoad({
       http,
       gatewayUrl,
@@ -239,7 +267,6 @@ async function main(): Promise<void> {
     }
 
     // 3. Drain the writes accepted so far (not measured), so the backlog starts from empty lanes.
-    const startWorker = (): Promise<Proc> => startGateway('worker');
     const preDrain = await measureDrain({
       http,
       gatewayUrl,
@@ -327,6 +354,12 @@ async function main(): Promise<void> {
         result: `${fmt(lookupRatio)}x (+${fmt(lookupAdded)} ms)`,
         goal: '<= 1.5x and <= 2 ms added',
         met: lookupRatio <= 1.5 && lookupAdded <= 2,
+      },
+      {
+        measure: 'cached lookup p99, EHR down',
+        result: `${fmt(cachedLookup.load.p99, 1)} ms (p50 ${fmt(cachedLookup.load.p50, 1)} ms)${cachedLookup.load.errors > 0 ? `, ${cachedLookup.load.errors} errors` : ''}`,
+        goal: '<= 20 ms',
+        met: cachedLookup.load.errors === 0 && cachedLookup.load.p99 <= 20,
       },
       {
         measure: 'API write acceptance / raw BullMQ add',
