@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Appointment, Patient } from '../domain/fhir';
+import type { CallbackRequest, CallLog } from '../domain/call';
+import type { Appointment, Patient, Schedule, Slot } from '../domain/fhir';
 import type { PatientChanges } from '../domain/patient';
 import { firstLine } from './fhirpath-expression';
 import { asJson, jsonDiff } from './json-diff';
@@ -28,6 +29,28 @@ const appointmentReadFixture = z.strictObject({
   expected: z.looseObject({}),
 });
 
+const slotReadFixture = z.strictObject({
+  description: z.string().optional(),
+  slot: z.looseObject({ resourceType: z.literal('Slot') }),
+  schedule: z.looseObject({ resourceType: z.literal('Schedule') }).optional(),
+  expected: z.looseObject({}),
+});
+
+const callWriteFixture = z.strictObject({
+  description: z.string().optional(),
+  call: z.looseObject({}),
+  /** The Encounter id the Communication links to. */
+  encounterId: z.string(),
+  expected: z.strictObject({ encounter: z.looseObject({}), communication: z.looseObject({}) }),
+});
+
+const callbackWriteFixture = z.strictObject({
+  description: z.string().optional(),
+  callback: z.looseObject({}),
+  authoredOn: z.string(),
+  expected: z.looseObject({ resourceType: z.literal('Task') }),
+});
+
 const writeFixture = z.strictObject({
   description: z.string().optional(),
   input: patient,
@@ -47,6 +70,12 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
   const read = await fixtureFiles(join(dir, 'fixtures', 'read'));
   const write = await fixtureFiles(join(dir, 'fixtures', 'write'));
   const appointmentRead = await fixtureFiles(join(dir, 'fixtures', 'appointment-read'));
+  const extra = [
+    ['slot-read', slotReadCase],
+    ['call-write', callWriteCase],
+    ['callback-write', callbackWriteCase],
+  ] as const;
+  const extraFiles = await Promise.all(extra.map(([folder]) => fixtureFiles(join(dir, 'fixtures', folder))));
   return [
     ...(await Promise.all(
       read.map((file) => runFixture(`read/${file}`, join(dir, 'fixtures', 'read', file), readCase)),
@@ -63,6 +92,13 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
         ),
       ),
     )),
+    ...(await Promise.all(
+      extra.flatMap(([folder, check], i) =>
+        (extraFiles[i] ?? []).map((file) =>
+          runFixture(`${folder}/${file}`, join(dir, 'fixtures', folder, file), check),
+        ),
+      ),
+    )),
   ].map(({ name, ...rest }) => ({ name: name.replace(/\.json$/, ''), ...rest }));
 
   function readCase(json: unknown): string[] {
@@ -76,6 +112,45 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
       asJson(fixture.expected),
       asJson(profile.readAppointment(fixture.input as unknown as Appointment)),
     );
+  }
+
+  function slotReadCase(json: unknown): string[] {
+    const fixture = slotReadFixture.parse(json);
+    return jsonDiff(
+      asJson(fixture.expected),
+      asJson(
+        profile.readSlot(
+          fixture.slot as unknown as Slot,
+          fixture.schedule as unknown as Schedule | undefined,
+        ),
+      ),
+    );
+  }
+
+  async function callWriteCase(json: unknown): Promise<string[]> {
+    const fixture = callWriteFixture.parse(json);
+    const call = fixture.call as unknown as CallLog;
+    return [
+      ...jsonDiff(
+        asJson(fixture.expected.encounter),
+        asJson(await profile.buildCallEncounter(call)),
+        'encounter',
+      ),
+      ...jsonDiff(
+        asJson(fixture.expected.communication),
+        asJson(await profile.buildCallCommunication(call, fixture.encounterId)),
+        'communication',
+      ),
+    ];
+  }
+
+  async function callbackWriteCase(json: unknown): Promise<string[]> {
+    const fixture = callbackWriteFixture.parse(json);
+    const task = await profile.buildCallbackTask(
+      fixture.callback as unknown as CallbackRequest,
+      fixture.authoredOn,
+    );
+    return jsonDiff(asJson(fixture.expected), asJson(task));
   }
 
   async function writeCase(json: unknown): Promise<string[]> {
