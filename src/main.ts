@@ -247,6 +247,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         mapping,
         readDeadlineMs: connection.readDeadlineMs,
         writeTimeoutMs: connection.writeTimeoutMs,
+        capabilities: connection.capabilities,
         confirmedPatients: createConfirmedPatients({
           ttlMs: connection.confirmedPatientTtlSeconds * 1000,
           maxEntries: 100000,

@@ -54,6 +54,26 @@ const connectionSchema = z
     mappingProfile: z.string().min(1).default('default'),
     /** Writes per second sent to this EHR at most, also while a backlog drains (0 = no cap). */
     maxWritesPerSecond: num(z.number().int().min(0).max(100000)).default(100),
+    /** What this EHR supports; the use cases choose their FHIR interactions from it. */
+    capabilities: z
+      .object({
+        /** `Patient?phone=` works; off: lookups use Continuum's phone index, confirmed by reads. */
+        phoneSearch: bool().default(true),
+        /** `If-None-Exist` is honoured on create; off: creates search by identifier first. */
+        conditionalCreate: bool().default(true),
+        /** Changes as whole resources (`put`) or JSON Patch (`patch`). */
+        update: z.enum(['put', 'patch'], { error: 'must be put or patch' }).default('put'),
+        /** The EHR refuses updates without If-Match. */
+        ifMatchRequired: bool().default(false),
+        scheduling: z
+          .enum(['slots'], {
+            error:
+              'must be slots: the generic FHIR R4 adapter books through Slot search and Appointment create; EHRs that schedule with Appointment/$find and $book need their own adapter',
+          })
+          .default('slots'),
+      })
+      .strict()
+      .prefault({}),
     breaker: z
       .object({
         /** Consecutive failures or timeouts that open the breaker and pause this EHR's writes. */

@@ -10,6 +10,14 @@ export interface RequestOptions {
   readonly deadlineMs?: number;
 }
 
+/** One operation of a JSON Patch document (RFC 6902). */
+export interface JsonPatchOperation {
+  readonly op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  readonly path: string;
+  readonly value?: unknown;
+  readonly from?: string;
+}
+
 export type SearchParams = Readonly<Record<string, string | readonly string[]>>;
 
 export interface EhrClient {
@@ -43,6 +51,13 @@ export interface EhrClient {
   /** Update (PUT); with `ifMatchVersion` the EHR refuses it (CONFLICT) if the version moved. */
   update<T extends Resource>(
     resource: T,
+    options?: RequestOptions & { readonly ifMatchVersion?: string },
+  ): Promise<T>;
+  /** PATCH with a JSON Patch document (RFC 6902); with `ifMatchVersion`, CONFLICT if the version moved. */
+  patch<T extends Resource>(
+    resourceType: T['resourceType'],
+    id: string,
+    operations: readonly JsonPatchOperation[],
     options?: RequestOptions & { readonly ifMatchVersion?: string },
   ): Promise<T>;
   /** GET /metadata: the readiness probe and the source of capability facts. */

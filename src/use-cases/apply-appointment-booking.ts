@@ -15,6 +15,7 @@ import {
   type Operation,
 } from '../domain/operation';
 import type { AppliedWrite } from './apply-patient-update';
+import { createOnce, writeChange } from './ehr-writes';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 /** Concurrent edits of one Slot settle quickly; past this the attempt is handed back to the queue. */
@@ -61,16 +62,9 @@ export async function applyAppointmentBooking(
   const scheduleId = slot.schedule.reference?.split('/').pop();
   const schedule =
     scheduleId === undefined ? undefined : await ehr.read<Schedule>('Schedule', scheduleId, deadline);
-  const built = await mapping.buildAppointment(slot, schedule, payload);
-  const appointment: Appointment = {
-    ...built,
-    identifier: [...(built.identifier ?? []), { system: OPERATION_IDENTIFIER_SYSTEM, value: op.id }],
-  };
+  const appointment = await mapping.buildAppointment(slot, schedule, payload);
   try {
-    const { resource, created } = await ehr.create(appointment, {
-      ...deadline,
-      ifNoneExist: `identifier=${token}`,
-    });
+    const { resource, created } = await createOnce(connection, op.id, appointment);
     return done(resource, created ? undefined : 'the EHR already held this booking; nothing new was created');
   } catch (error) {
     if (error instanceof ContinuumError && !error.retryable)
@@ -94,17 +88,11 @@ async function takeSlot(connection: ConnectionContext, operationId: string, slot
     if (slot.status === 'busy' && ours(slot, operationId)) return slot;
     if (slot.status !== 'free') throw slotTaken();
     try {
-      return await connection.ehr.update<Slot>(
-        {
-          ...slot,
-          status: 'busy',
-          identifier: [
-            ...(slot.identifier ?? []),
-            { system: OPERATION_IDENTIFIER_SYSTEM, value: operationId },
-          ],
-        },
-        { ...deadline, ifMatchVersion: slot.meta?.versionId },
-      );
+      return await writeChange<Slot>(connection, slot, {
+        ...slot,
+        status: 'busy',
+        identifier: [...(slot.identifier ?? []), { system: OPERATION_IDENTIFIER_SYSTEM, value: operationId }],
+      });
     } catch (error) {
       // Someone changed the slot between our read and our write: read it again and decide again.
       if (!(error instanceof ContinuumError) || error.code !== 'CONFLICT') throw error;
@@ -123,14 +111,11 @@ async function freeSlot(connection: ConnectionContext, operationId: string, slot
   const deadline = { deadlineMs: connection.writeTimeoutMs };
   const slot = await connection.ehr.read<Slot>('Slot', slotId, deadline);
   if (slot.status !== 'busy' || !ours(slot, operationId)) return;
-  await connection.ehr.update<Slot>(
-    {
-      ...slot,
-      status: 'free',
-      identifier: (slot.identifier ?? []).filter(
-        (i) => !(i.system === OPERATION_IDENTIFIER_SYSTEM && i.value === operationId),
-      ),
-    },
-    { ...deadline, ifMatchVersion: slot.meta?.versionId },
-  );
+  await writeChange<Slot>(connection, slot, {
+    ...slot,
+    status: 'free',
+    identifier: (slot.identifier ?? []).filter(
+      (i) => !(i.system === OPERATION_IDENTIFIER_SYSTEM && i.value === operationId),
+    ),
+  });
 }

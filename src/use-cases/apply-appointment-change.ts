@@ -14,6 +14,7 @@ import {
 } from '../domain/operation';
 import { applyAppointmentBooking } from './apply-appointment-booking';
 import type { AppliedWrite } from './apply-patient-update';
+import { writeChange } from './ehr-writes';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 /** Concurrent edits of one appointment settle quickly; past this the attempt goes back to the queue. */
@@ -54,10 +55,7 @@ async function changeAppointment(
     const next = change(current);
     if ('unchanged' in next) return { appointment: current, note: next.unchanged };
     try {
-      const updated = await connection.ehr.update(next, {
-        deadlineMs: connection.writeTimeoutMs,
-        ifMatchVersion: current.meta?.versionId,
-      });
+      const updated = await writeChange(connection, current, next);
       return { appointment: updated };
     } catch (error) {
       if (!(error instanceof ContinuumError) || error.code !== 'CONFLICT') throw error;
@@ -120,15 +118,12 @@ async function freeSlot(connection: ConnectionContext, slotId: string): Promise<
     const slot = await connection.ehr.read<Slot>('Slot', slotId, { deadlineMs: connection.writeTimeoutMs });
     if (slot.status === 'free') return;
     try {
-      await connection.ehr.update<Slot>(
-        {
-          ...slot,
-          status: 'free',
-          // A booking's mark on the slot goes with it.
-          identifier: (slot.identifier ?? []).filter((i) => i.system !== OPERATION_IDENTIFIER_SYSTEM),
-        },
-        { deadlineMs: connection.writeTimeoutMs, ifMatchVersion: slot.meta?.versionId },
-      );
+      await writeChange<Slot>(connection, slot, {
+        ...slot,
+        status: 'free',
+        // A booking's mark on the slot goes with it.
+        identifier: (slot.identifier ?? []).filter((i) => i.system !== OPERATION_IDENTIFIER_SYSTEM),
+      });
       return;
     } catch (error) {
       if (!(error instanceof ContinuumError) || error.code !== 'CONFLICT') throw error;

@@ -1,33 +1,14 @@
 /**
  * Sends a logged call to the EHR: an Encounter (the call) and a Communication (the conversation,
- * with the agent's notes) linked to it. Each carries the operation's identifier and is created
- * conditionally on it, so a re-run after a lost answer finds what the first attempt made instead
- * of logging the call twice.
+ * with the agent's notes) linked to it, and a callback request as a Task. Each is created once per
+ * operation (createOnce), so a re-run after a lost answer finds what the first attempt made
+ * instead of logging the call twice.
  */
-import type { Communication, Encounter, Resource } from '../domain/fhir';
-import {
-  OPERATION_IDENTIFIER_SYSTEM,
-  type CallbackRequestPayload,
-  type CallLogPayload,
-  type Operation,
-} from '../domain/operation';
+import type { Communication, Encounter } from '../domain/fhir';
+import type { CallbackRequestPayload, CallLogPayload, Operation } from '../domain/operation';
 import type { AppliedWrite } from './apply-patient-update';
+import { createOnce } from './ehr-writes';
 import type { ConnectionContext } from './use-case-deps';
-
-async function createOnce<T extends Resource & { identifier?: { system?: string; value?: string }[] }>(
-  connection: ConnectionContext,
-  op: Operation,
-  resource: T,
-): Promise<{ readonly resource: T; readonly created: boolean }> {
-  const marked: T = {
-    ...resource,
-    identifier: [...(resource.identifier ?? []), { system: OPERATION_IDENTIFIER_SYSTEM, value: op.id }],
-  };
-  return connection.ehr.create(marked, {
-    deadlineMs: connection.writeTimeoutMs,
-    ifNoneExist: `identifier=${OPERATION_IDENTIFIER_SYSTEM}|${op.id}`,
-  });
-}
 
 export async function applyCallLog(
   connection: ConnectionContext,
@@ -36,13 +17,13 @@ export async function applyCallLog(
 ): Promise<AppliedWrite> {
   const encounter = await createOnce<Encounter>(
     connection,
-    op,
+    op.id,
     await connection.mapping.buildCallEncounter(payload.call),
   );
   const encounterId = encounter.resource.id ?? '';
   const communication = await createOnce<Communication>(
     connection,
-    op,
+    op.id,
     await connection.mapping.buildCallCommunication(payload.call, encounterId),
   );
   const again = !encounter.created || !communication.created;
@@ -61,7 +42,7 @@ export async function applyCallbackRequest(
 ): Promise<AppliedWrite> {
   const task = await createOnce(
     connection,
-    op,
+    op.id,
     await connection.mapping.buildCallbackTask(payload.callback, op.createdAt),
   );
   return {

@@ -10,6 +10,7 @@ import { ContinuumError } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import { OPERATION_IDENTIFIER_SYSTEM, type Operation, type PatientCreatePayload } from '../domain/operation';
 import type { AppliedWrite } from './apply-patient-update';
+import { createOnce } from './ehr-writes';
 import { rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -49,13 +50,6 @@ export async function applyPatientCreate(
   }
 
   const built = await mapping.buildPatient(payload.patient);
-  const resource: Patient = {
-    ...built,
-    identifier: [...(built.identifier ?? []), { system: OPERATION_IDENTIFIER_SYSTEM, value: op.id }],
-  };
-  const { resource: created, created: isNew } = await ehr.create(resource, {
-    ...deadline,
-    ifNoneExist: `identifier=${token}`,
-  });
+  const { resource: created, created: isNew } = await createOnce(connection, op.id, built);
   return done(created, isNew ? undefined : 'the EHR already held this patient; nothing new was created');
 }

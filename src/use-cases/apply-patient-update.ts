@@ -10,6 +10,7 @@ import type { Patient } from '../domain/fhir';
 import type { PatientUpdatePayload, ReviewDiff } from '../domain/operation';
 import type { PatientChangeField, PatientChanges } from '../domain/patient';
 import { canonicalJson } from './request-hash';
+import { writeChange } from './ehr-writes';
 import { rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -95,7 +96,7 @@ export async function applyPatientUpdate(
     }
 
     try {
-      const updated = await ehr.update(desired, { ...deadline, ifMatchVersion: currentVersion });
+      const updated = await writeChange(connection, current, desired);
       // The cache must show the write once it is in the EHR: it is no longer pending in any lane.
       await rememberPatient(deps, connection, mapping.readPatient(updated), { cache: true });
       return { resourceRef: `Patient/${payload.patientId}`, resourceVersion: updated.meta?.versionId };

@@ -62,14 +62,17 @@ async function searchEhr(
   e164: string,
   indexed: readonly string[],
 ): Promise<PatientModel[]> {
-  const searched = await connection.ehr.search<Patient>(
-    'Patient',
-    {
-      phone: fhirSearchAlternatives(phoneSearchVariants(e164, deps.defaultRegion)),
-      _count: String(MAX_MATCHES),
-    },
-    { deadlineMs: connection.readDeadlineMs },
-  );
+  // An EHR that cannot search by phone is asked only to confirm what the phone index knows.
+  const searched = !connection.capabilities.phoneSearch
+    ? []
+    : await connection.ehr.search<Patient>(
+        'Patient',
+        {
+          phone: fhirSearchAlternatives(phoneSearchVariants(e164, deps.defaultRegion)),
+          _count: String(MAX_MATCHES),
+        },
+        { deadlineMs: connection.readDeadlineMs },
+      );
   const byId = new Map<string, PatientModel>();
   for (const resource of searched) {
     const model = connection.mapping.readPatient(resource);

@@ -2,6 +2,7 @@
  * What use cases receive from the composition root. Per-connection things are looked up by
  * connection name, so one gateway can front several EHRs.
  */
+import type { EhrCapabilities } from '../domain/ehr-capabilities';
 import type { MappingProfile } from '../mapping/mapping-profile';
 import type {
   AttemptLimiter,
@@ -23,6 +24,8 @@ export interface ConnectionContext {
   readonly mapping: MappingProfile;
   readonly readDeadlineMs: number;
   readonly writeTimeoutMs: number;
+  /** What this EHR supports: the FHIR interactions the use cases choose. */
+  readonly capabilities: EhrCapabilities;
   /** Patients this EHR confirmed recently: writes for them skip the existence check. */
   readonly confirmedPatients: ConfirmedPatients;
   /** False while this EHR's circuit breaker is open: reads and checks should not wait on it. */

@@ -146,9 +146,18 @@ function familySearchValue(family: string): string {
  * in every format it may be stored in, then the family name's initial). Every factor is then
  * confirmed on the model.
  */
-export function candidateSearch(claim: IdentityClaim, defaultRegion: CountryCode): SearchParams {
+export function candidateSearch(
+  claim: IdentityClaim,
+  defaultRegion: CountryCode,
+  phoneSearch = true,
+): SearchParams {
   const base = { birthdate: claim.birthDate, _count: String(SEARCH_LIMIT) };
   if (claim.mrn !== undefined) return { ...base, identifier: escapeFhirSearchValue(claim.mrn) };
+  // An EHR that cannot search by phone is searched by birth date (and name, if given); the phone
+  // index then adds the patients it knows under the number.
+  if (claim.phone !== undefined && !phoneSearch) {
+    return claim.family !== undefined ? { ...base, family: familySearchValue(claim.family) } : base;
+  }
   if (claim.phone !== undefined) {
     return { ...base, phone: fhirSearchAlternatives(phoneSearchVariants(claim.phone, defaultRegion)) };
   }
@@ -287,7 +296,7 @@ async function searchCandidates(
   connection: ConnectionContext,
   claim: IdentityClaim,
 ): Promise<Decision> {
-  const params = candidateSearch(claim, deps.defaultRegion);
+  const params = candidateSearch(claim, deps.defaultRegion, connection.capabilities.phoneSearch);
   const found = await connection.ehr.search<Patient>('Patient', params, {
     deadlineMs: connection.readDeadlineMs,
     maxPages: 1,
@@ -301,7 +310,7 @@ async function searchCandidates(
     const model = connection.mapping.readPatient(resource);
     if (matchesClaim(model, claim)) byId.set(model.id, model);
   }
-  if (params.phone !== undefined && claim.phone !== undefined) {
+  if (claim.phone !== undefined && params.identifier === undefined) {
     // The index knows patients whose stored format no search variant covers; confirm each by a read.
     const indexed = await withDeadline(
       deps.phoneIndex.find(connection.name, claim.phone),

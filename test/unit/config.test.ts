@@ -78,6 +78,40 @@ logging:
     );
   });
 
+  it('takes an EHR capability profile, and says what the generic adapter cannot do', () => {
+    const { cwd } = withFile(`
+connections:
+  acme:
+    baseUrl: https://fhir.acme.example/R4
+    capabilities: { phoneSearch: false, conditionalCreate: false, update: patch, ifMatchRequired: true }
+  other:
+    baseUrl: https://fhir.other.example/R4
+    capabilities: { scheduling: find-book, update: post }
+`);
+    const problems = problemsOf(() => loadConfig({ env: {}, cwd, builtInMappingsDir: MAPPINGS }));
+    expect(problems).toEqual([
+      'connections.other.capabilities.update: must be put or patch',
+      expect.stringMatching(
+        /^connections\.other\.capabilities\.scheduling: must be slots: .*\$find and \$book need their own adapter$/,
+      ),
+    ]);
+    const { cwd: ok } = withFile(`
+connections:
+  acme:
+    baseUrl: https://fhir.acme.example/R4
+    capabilities: { phoneSearch: false, conditionalCreate: false, update: patch, ifMatchRequired: true }
+`);
+    expect(
+      loadConfig({ env: {}, cwd: ok, builtInMappingsDir: MAPPINGS }).connections.acme?.capabilities,
+    ).toEqual({
+      phoneSearch: false,
+      conditionalCreate: false,
+      update: 'patch',
+      ifMatchRequired: true,
+      scheduling: 'slots',
+    });
+  });
+
   it('refuses a missing environment variable in a ${} reference, naming the key', () => {
     const { cwd } = withFile(`encryption:\n  key: \${NO_SUCH_KEY}\n`);
     expect(problemsOf(() => loadConfig({ env: {}, cwd, builtInMappingsDir: MAPPINGS }))).toEqual([

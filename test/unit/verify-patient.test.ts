@@ -1,3 +1,4 @@
+import { DEFAULT_CAPABILITIES } from '../../src/domain/ehr-capabilities';
 import { join } from 'node:path';
 import { ContinuumError } from '../../src/domain/errors';
 import type { Patient } from '../../src/domain/fhir';
@@ -169,6 +170,7 @@ describe('verifyPatient', () => {
       mapping,
       readDeadlineMs: 1000,
       writeTimeoutMs: 1000,
+      capabilities: DEFAULT_CAPABILITIES,
       confirmedPatients: createConfirmedPatients({ ttlMs: 1000, maxEntries: 10 }),
       ehrAvailable: () => Promise.resolve(options.ehr !== 'breaker-open'),
       ehrAnswered: () => Promise.resolve(),

@@ -6,7 +6,7 @@
  */
 import Client from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, Resource } from '../../../src/domain/fhir';
-import type { EhrClient, RequestOptions, SearchParams } from '../../../src/domain/ports';
+import type { EhrClient, JsonPatchOperation, RequestOptions, SearchParams } from '../../../src/domain/ports';
 import { ContinuumError } from '../../../src/domain/errors';
 import { normalizeEhrError, type Ambiguity } from './ehr-error-normalizer';
 
@@ -195,6 +195,31 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
             resourceType: resource.resourceType,
             id,
             body: resource,
+            options: requestOptions(call_, headers),
+          }) as Promise<T>,
+      );
+      const version = versionFromEtag(responseOf(data)?.headers.get('etag'));
+      if (version !== undefined && data.meta?.versionId === undefined) {
+        return { ...data, meta: { ...data.meta, versionId: version } };
+      }
+      return data;
+    },
+
+    async patch<T extends Resource>(
+      resourceType: T['resourceType'],
+      id: string,
+      operations: readonly JsonPatchOperation[],
+      call_?: RequestOptions & { readonly ifMatchVersion?: string },
+    ): Promise<T> {
+      const headers =
+        call_?.ifMatchVersion !== undefined ? { 'if-match': `W/"${call_.ifMatchVersion}"` } : undefined;
+      const data = await call(
+        () =>
+          client.patch({
+            resourceType,
+            id,
+            // The same RFC 6902 document; its types are a discriminated union, ours a plain shape.
+            JSONPatch: [...operations] as unknown as Parameters<Client['patch']>[0]['JSONPatch'],
             options: requestOptions(call_, headers),
           }) as Promise<T>,
       );

@@ -1,0 +1,119 @@
+/**
+ * The connection's capability profile decides the FHIR interactions: here an EHR declared without
+ * phone search, without conditional create and with updates by JSON Patch. A recording proxy in
+ * front of the sandbox shows what was actually sent; the sandbox shows the resulting state.
+ */
+import { createServer, request, type Server } from 'node:http';
+import { http } from '../support/http';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+
+interface Seen {
+  method: string;
+  url: string;
+  ifMatch: string | undefined;
+  ifNoneExist: string | undefined;
+}
+
+let proxy: Server;
+let proxyPort = 0;
+let target: URL | undefined;
+const seen: Seen[] = [];
+let gw: TestGateway;
+
+beforeAll(async () => {
+  // Forwards to the gateway's own sandbox once the gateway is up (its port is known only then).
+  proxy = createServer((req, res) => {
+    seen.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      ifMatch: req.headers['if-match'],
+      ifNoneExist: req.headers['if-none-exist'] as string | undefined,
+    });
+    if (target === undefined) {
+      res.writeHead(503).end();
+      return;
+    }
+    const upstream = request(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const address = proxy.address();
+  proxyPort = typeof address === 'object' && address ? address.port : 0;
+  gw = await startTestGateway({
+    overrides: {
+      sandbox: { enabled: true, patientCount: 220 },
+      connections: {
+        acme: {
+          baseUrl: `http://127.0.0.1:${proxyPort}/sandbox/fhir`,
+          maxWritesPerSecond: 0,
+          capabilities: { phoneSearch: false, conditionalCreate: false, update: 'patch' },
+        },
+      },
+    },
+  });
+  target = new URL(gw.url);
+});
+afterAll(async () => {
+  await gw.stop();
+  await new Promise((resolve) => proxy.close(resolve));
+});
+
+const sent = (method: string, path: RegExp): Seen[] =>
+  seen.filter((s) => s.method === method && path.test(s.url));
+
+it('sends a correction as a JSON Patch under If-Match, never a PUT', async () => {
+  seen.length = 0;
+  const res = await http('PATCH', `${gw.url}/v1/patients/pat-0090`, {
+    body: { email: 'patched@example.org' },
+    headers: { prefer: 'wait=10' },
+  });
+  expect(res.body.status).toBe('succeeded');
+  const patient = (await http('GET', `${gw.fhirBase}/Patient/pat-0090`)).body;
+  expect(patient.telecom).toContainEqual(
+    expect.objectContaining({ system: 'email', value: 'patched@example.org' }),
+  );
+  const patches = sent('PATCH', /\/Patient\/pat-0090$/);
+  expect(patches).toHaveLength(1);
+  expect(patches[0]?.ifMatch).toMatch(/^W\/"\d+"$/);
+  expect(sent('PUT', /\/Patient\//)).toEqual([]);
+});
+
+it('creates once by searching the identifier first, without If-None-Exist', async () => {
+  seen.length = 0;
+  const slots = await http(
+    'GET',
+    `${gw.url}/v1/slots?limit=1&from=${new Date(Date.now() + 9 * 86_400_000).toISOString().slice(0, 10)}`,
+  );
+  const slotId = slots.body.slots[0].id as string;
+  const res = await http('POST', `${gw.url}/v1/appointments`, {
+    body: { patientId: 'pat-0091', slotId },
+    headers: { prefer: 'wait=10' },
+  });
+  expect(res.body.status).toBe('succeeded');
+  const creates = sent('POST', /\/Appointment$/);
+  expect(creates).toHaveLength(1);
+  expect(creates[0]?.ifNoneExist).toBeUndefined();
+  const search = seen.findIndex((s) => s.method === 'GET' && /\/Appointment\?identifier=/.test(s.url));
+  expect(search).toBeGreaterThanOrEqual(0);
+  expect(search).toBeLessThan(seen.indexOf(creates[0] as Seen));
+  expect(sent('PATCH', new RegExp(`/Slot/${slotId}$`))).toHaveLength(1);
+  expect((await http('GET', `${gw.fhirBase}/Slot/${slotId}`)).body.status).toBe('busy');
+});
+
+it('finds callers through the phone index alone, without a phone search', async () => {
+  const read = await http('GET', `${gw.url}/v1/patients/pat-0092`);
+  const phone = read.body.phones[0] as string;
+  seen.length = 0;
+  const lookup = await http('GET', `${gw.url}/v1/patients/lookup?phone=${encodeURIComponent(phone)}`);
+  expect(lookup.body.found).toBe(true);
+  expect(lookup.body.matches.map((m: { id: string }) => m.id)).toContain('pat-0092');
+  expect(seen.some((s) => /\/Patient\?/.test(s.url) && s.url.includes('phone='))).toBe(false);
+  expect(sent('GET', /\/Patient\/pat-0092$/)).toHaveLength(1);
+});
