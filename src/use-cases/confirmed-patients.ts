@@ -9,7 +9,10 @@ import { LRUCache } from 'lru-cache';
 
 export interface ConfirmedPatients {
   has(patientId: string): boolean;
-  remember(patientId: string): void;
+  /** `fingerprint`: a digest of what the EHR said about the patient, to tell a repeat from news. */
+  remember(patientId: string, fingerprint?: string): void;
+  /** True when the EHR said exactly this about the patient within the TTL. */
+  sameAs(patientId: string, fingerprint: string): boolean;
   forget(patientId: string): void;
 }
 
@@ -21,13 +24,17 @@ export interface ConfirmedPatientsOptions {
 }
 
 export function createConfirmedPatients(options: ConfirmedPatientsOptions): ConfirmedPatients {
-  if (options.ttlMs <= 0) return { has: () => false, remember: () => undefined, forget: () => undefined };
-  const cache = new LRUCache<string, true>({ max: options.maxEntries, ttl: options.ttlMs });
+  if (options.ttlMs <= 0) {
+    return { has: () => false, remember: () => undefined, sameAs: () => false, forget: () => undefined };
+  }
+  // The value is the fingerprint of the last answer ('' when none was given).
+  const cache = new LRUCache<string, string>({ max: options.maxEntries, ttl: options.ttlMs });
   return {
     has: (patientId) => cache.has(patientId),
-    remember: (patientId) => {
-      cache.set(patientId, true);
+    remember: (patientId, fingerprint) => {
+      cache.set(patientId, fingerprint ?? '');
     },
+    sameAs: (patientId, fingerprint) => cache.get(patientId) === fingerprint,
     forget: (patientId) => {
       cache.delete(patientId);
     },

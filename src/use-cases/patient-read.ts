@@ -4,6 +4,7 @@
  * cannot search by phone); when the EHR cannot answer, the cached answer is served, marked so.
  * Either way the patient's queued corrections are overlaid, marked pending.
  */
+import { createHash } from 'node:crypto';
 import type { Patient } from '../domain/fhir';
 import type { Freshness } from '../domain/freshness';
 import type { PatientModel } from '../domain/patient';
@@ -30,13 +31,19 @@ export async function rememberPatient(
   model: PatientModel,
   options: { readonly cache: boolean },
 ): Promise<void> {
-  connection.confirmedPatients.remember(model.id);
+  // A screen pop repeats the same answer many times a minute for a busy number: while nothing
+  // changed since the last refresh (within the confirmation TTL), the index and cache already hold it.
+  const fingerprint = createHash('sha1').update(JSON.stringify(model)).digest('base64');
+  if (connection.confirmedPatients.sameAs(model.id, fingerprint)) return;
+  connection.confirmedPatients.remember(model.id, fingerprint);
   const work = [deps.phoneIndex.replace(connection.name, model.id, model.phones)];
   if (options.cache) {
     work.push(deps.readCache.put(connection.name, patientCacheKey(model.id), model, deps.clock.now()));
   }
   // Both are for the next read; a slow Redis must not hold this one.
   await withDeadline(Promise.all(work), 250, 'the phone index and cache').catch((error: unknown) => {
+    // Not refreshed: the next answer must try again rather than count as already stored.
+    connection.confirmedPatients.remember(model.id);
     deps.logger.warn({ err: error, connection: connection.name }, 'phone index or cache not refreshed');
   });
 }
