@@ -246,6 +246,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }),
         mapping,
         readDeadlineMs: connection.readDeadlineMs,
+        readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,
         writeTimeoutMs: connection.writeTimeoutMs,
         capabilities: connection.capabilities,
         confirmedPatients: createConfirmedPatients({

@@ -43,6 +43,17 @@ const connectionSchema = z
     auth: authSchema.default({ type: 'none' }),
     /** Deadline for reads, in ms: IVR platforms give up at 3 to 10 s. */
     readDeadlineMs: num(z.number().int().min(100).max(60000)).default(2500),
+    /** Per kind of read, a deadline of its own in ms (lookup, patient, appointments, slots, verify). */
+    readDeadlines: z
+      .object({
+        lookup: num(z.number().int().min(100).max(60000)).optional(),
+        patient: num(z.number().int().min(100).max(60000)).optional(),
+        appointments: num(z.number().int().min(100).max(60000)).optional(),
+        slots: num(z.number().int().min(100).max(60000)).optional(),
+        verify: num(z.number().int().min(100).max(60000)).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Deadline for writes sent by workers, in ms. */
     writeTimeoutMs: num(z.number().int().min(100).max(300000)).default(15000),
     /**

@@ -57,7 +57,7 @@ async function searchEhr(
   query: SlotQuery,
   count: number,
 ): Promise<SlotModel[]> {
-  const deadline = { deadlineMs: connection.readDeadlineMs };
+  const deadline = { deadlineMs: connection.readDeadline('slots') };
   let schedules: string[] | undefined;
   for (const actor of [
     query.practitioner === undefined ? undefined : `Practitioner/${query.practitioner}`,

@@ -90,7 +90,7 @@ export async function listPatientAppointments(
           _sort: 'date',
           _count: '100',
         },
-        { deadlineMs: connection.readDeadlineMs, maxPages: MAX_PAGES },
+        { deadlineMs: connection.readDeadline('appointments'), maxPages: MAX_PAGES },
       );
       return found.map((resource) => connection.mapping.readAppointment(resource));
     }),

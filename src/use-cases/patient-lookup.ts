@@ -71,7 +71,7 @@ async function searchEhr(
           phone: fhirSearchAlternatives(phoneSearchVariants(e164, deps.defaultRegion)),
           _count: String(MAX_MATCHES),
         },
-        { deadlineMs: connection.readDeadlineMs },
+        { deadlineMs: connection.readDeadline('lookup') },
       );
   const byId = new Map<string, PatientModel>();
   for (const resource of searched) {
@@ -84,7 +84,7 @@ async function searchEhr(
     missing.map(async (id) => {
       try {
         const resource = await connection.ehr.read<Patient>('Patient', id, {
-          deadlineMs: connection.readDeadlineMs,
+          deadlineMs: connection.readDeadline('lookup'),
         });
         return connection.mapping.readPatient(resource);
       } catch (error) {

@@ -56,7 +56,7 @@ export async function readPatient(
   const [read, operations] = await Promise.all([
     readWithContinuity(deps, connection, patientCacheKey(patientId), async () => {
       const resource = await connection.ehr.read<Patient>('Patient', patientId, {
-        deadlineMs: connection.readDeadlineMs,
+        deadlineMs: connection.readDeadline('patient'),
       });
       const model = connection.mapping.readPatient(resource);
       // The continuity read caches the model itself.

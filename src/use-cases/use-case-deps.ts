@@ -18,11 +18,17 @@ import type {
 import type { CountryCode } from '../phone';
 import type { ConfirmedPatients } from './confirmed-patients';
 
+/** The reads whose deadline can be set on its own (IVR platforms wait 3 to 10 s, each differently). */
+export const READ_KINDS = ['lookup', 'patient', 'appointments', 'slots', 'verify'] as const;
+export type ReadKind = (typeof READ_KINDS)[number];
+
 export interface ConnectionContext {
   readonly name: string;
   readonly ehr: EhrClient;
   readonly mapping: MappingProfile;
   readonly readDeadlineMs: number;
+  /** The read deadline of one kind of read: its own when configured, else `readDeadlineMs`. */
+  readDeadline(read: ReadKind): number;
   readonly writeTimeoutMs: number;
   /** What this EHR supports: the FHIR interactions the use cases choose. */
   readonly capabilities: EhrCapabilities;

@@ -282,7 +282,7 @@ async function readModel(
 ): Promise<PatientModel | undefined> {
   try {
     const resource = await connection.ehr.read<Patient>('Patient', patientId, {
-      deadlineMs: connection.readDeadlineMs,
+      deadlineMs: connection.readDeadline('verify'),
     });
     return connection.mapping.readPatient(resource);
   } catch (error) {
@@ -298,7 +298,7 @@ async function searchCandidates(
 ): Promise<Decision> {
   const params = candidateSearch(claim, deps.defaultRegion, connection.capabilities.phoneSearch);
   const found = await connection.ehr.search<Patient>('Patient', params, {
-    deadlineMs: connection.readDeadlineMs,
+    deadlineMs: connection.readDeadline('verify'),
     maxPages: 1,
   });
   if (found.length >= SEARCH_LIMIT) {

@@ -110,3 +110,25 @@ it('keeps the agent waiting no longer than the read deadline when the EHR hangs'
   expect(res.status).toBe(200);
   expect(res.body.freshness.source).toBe('cache');
 });
+
+it('gives each kind of read its own deadline when configured', async () => {
+  const own = await startTestGateway({
+    overrides: {
+      sandbox: { enabled: true, patientCount: 220 },
+      // Patient reads give up after 400 ms; lookups keep the default 2.5 s.
+      connections: { sandbox: { readDeadlines: { patient: 400 } } },
+    },
+  });
+  try {
+    const live = await http('GET', `${own.url}/v1/patients/pat-0005`);
+    const phone = live.body.phones[0] as string;
+    await setFaults(own.url, { mode: 'slow', latencyMs: 1200 });
+    const read = await http('GET', `${own.url}/v1/patients/pat-0005`);
+    expect(read.body.freshness.source).toBe('cache');
+    const lookup = await http('GET', `${own.url}/v1/patients/lookup?phone=${encodeURIComponent(phone)}`);
+    expect(lookup.body.freshness.source).toBe('ehr');
+  } finally {
+    await setFaults(own.url, { mode: 'up' });
+    await own.stop();
+  }
+});

@@ -169,6 +169,7 @@ describe('verifyPatient', () => {
       ehr,
       mapping,
       readDeadlineMs: 1000,
+      readDeadline: () => 1000,
       writeTimeoutMs: 1000,
       capabilities: DEFAULT_CAPABILITIES,
       confirmedPatients: createConfirmedPatients({ ttlMs: 1000, maxEntries: 10 }),
