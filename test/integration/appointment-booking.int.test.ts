@@ -4,28 +4,10 @@
  * double-book; a booking taken during an outage shows pending and lands once the EHR is back.
  */
 import { http } from '../support/http';
-import { receipt, setFaults, waitForFinal } from '../support/pipeline';
-import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { receipt, setFaults, waitForFinal, useSandboxGateway } from '../support/pipeline';
 import { waitFor } from '../support/wait-for';
 
-let gw: TestGateway;
-
-beforeAll(async () => {
-  gw = await startTestGateway({
-    overrides: {
-      sandbox: { enabled: true, patientCount: 220 },
-      connections: {
-        sandbox: { maxWritesPerSecond: 0, breaker: { failureThreshold: 3, probeIntervalMs: 400 } },
-      },
-    },
-  });
-});
-afterEach(async () => {
-  await setFaults(gw.url, { mode: 'up' });
-});
-afterAll(async () => {
-  await gw.stop();
-});
+const gw = useSandboxGateway();
 
 interface SlotView {
   id: string;
@@ -35,21 +17,24 @@ interface SlotView {
 
 /** Appointments in the EHR that take this slot. */
 async function appointmentsOnSlot(slotId: string): Promise<any[]> {
-  const bundle = await http('GET', `${gw.fhirBase}/Appointment?slot=Slot/${slotId}&_count=50`);
+  const bundle = await http('GET', `${gw().fhirBase}/Appointment?slot=Slot/${slotId}&_count=50`);
   return ((bundle.body.entry ?? []) as { resource: any }[]).map((e) => e.resource);
 }
 
 /** Free slots a few days out, distinct per test through the offset. */
 async function freeSlots(dayOffset: number, limit: number, extra = ''): Promise<SlotView[]> {
   const from = new Date(Date.now() + dayOffset * 86_400_000).toISOString().slice(0, 10);
-  const res = await http('GET', `${gw.url}/v1/slots?from=${from}&limit=${limit}${extra}`);
+  const res = await http('GET', `${gw().url}/v1/slots?from=${from}&limit=${limit}${extra}`);
   expect(res.status).toBe(200);
   return res.body.slots as SlotView[];
 }
 
 it('offers free slots earliest first, filtered by practitioner, each free in the EHR', async () => {
   const from = new Date(Date.now() + 2 * 86_400_000);
-  const res = await http('GET', `${gw.url}/v1/slots?from=${from.toISOString()}&limit=5&practitioner=pr-0001`);
+  const res = await http(
+    'GET',
+    `${gw().url}/v1/slots?from=${from.toISOString()}&limit=5&practitioner=pr-0001`,
+  );
   expect(res.status).toBe(200);
   expect(res.body.freshness.source).toBe('ehr');
   const slots = res.body.slots as SlotView[];
@@ -59,17 +44,17 @@ it('offers free slots earliest first, filtered by practitioner, each free in the
   expect(starts.every((s) => s >= from.getTime())).toBe(true);
   for (const slot of slots) {
     expect(slot.practitioner?.id).toBe('pr-0001');
-    const ehr = await http('GET', `${gw.fhirBase}/Slot/${slot.id}`);
+    const ehr = await http('GET', `${gw().fhirBase}/Slot/${slot.id}`);
     expect(ehr.body.status).toBe('free');
   }
-  const bad = await http('GET', `${gw.url}/v1/slots?limit=500`);
+  const bad = await http('GET', `${gw().url}/v1/slots?limit=500`);
   expect(bad.status).toBe(400);
 });
 
 it('books a slot: the Appointment lands on it once, the slot turns busy and is no longer offered', async () => {
   const [slot] = await freeSlots(3, 1);
   if (!slot) throw new Error('no free slot');
-  const res = await http('POST', `${gw.url}/v1/appointments`, {
+  const res = await http('POST', `${gw().url}/v1/appointments`, {
     body: {
       patientId: 'pat-0010',
       slotId: slot.id,
@@ -83,7 +68,7 @@ it('books a slot: the Appointment lands on it once, the slot turns busy and is n
   expect(res.body).toMatchObject({ status: 'succeeded', kind: 'appointment.book', patientId: 'pat-0010' });
   const appointmentId = (res.body.resourceRef as string).replace('Appointment/', '');
 
-  const stored = await http('GET', `${gw.fhirBase}/Appointment/${appointmentId}`);
+  const stored = await http('GET', `${gw().fhirBase}/Appointment/${appointmentId}`);
   expect(stored.body).toMatchObject({
     status: 'booked',
     start: slot.start,
@@ -92,11 +77,11 @@ it('books a slot: the Appointment lands on it once, the slot turns busy and is n
   });
   expect(stored.body.participant.map((p: any) => p.actor.reference)).toContain('Patient/pat-0010');
   expect(stored.body.extension).toContainEqual(expect.objectContaining({ valueCode: 'video' }));
-  expect((await http('GET', `${gw.fhirBase}/Slot/${slot.id}`)).body.status).toBe('busy');
+  expect((await http('GET', `${gw().fhirBase}/Slot/${slot.id}`)).body.status).toBe('busy');
   expect(await appointmentsOnSlot(slot.id)).toHaveLength(1);
 
   // The same request again: the same operation, nothing booked twice.
-  const again = await http('POST', `${gw.url}/v1/appointments`, {
+  const again = await http('POST', `${gw().url}/v1/appointments`, {
     body: {
       patientId: 'pat-0010',
       slotId: slot.id,
@@ -110,7 +95,7 @@ it('books a slot: the Appointment lands on it once, the slot turns busy and is n
   expect(await appointmentsOnSlot(slot.id)).toHaveLength(1);
 
   // Taken now: another caller is told at once, and the slot is not offered any more.
-  const late = await http('POST', `${gw.url}/v1/appointments`, {
+  const late = await http('POST', `${gw().url}/v1/appointments`, {
     body: { patientId: 'pat-0011', slotId: slot.id },
   });
   expect(late.status).toBe(409);
@@ -118,7 +103,7 @@ it('books a slot: the Appointment lands on it once, the slot turns busy and is n
   const offered = await freeSlots(3, 20);
   expect(offered.map((s) => s.id)).not.toContain(slot.id);
 
-  const list = await http('GET', `${gw.url}/v1/patients/pat-0010/appointments?from=${slot.start}`);
+  const list = await http('GET', `${gw().url}/v1/patients/pat-0010/appointments?from=${slot.start}`);
   expect(list.body.appointments.map((a: { id: string }) => a.id)).toContain(appointmentId);
 });
 
@@ -127,7 +112,7 @@ it('lets exactly one of 20 callers racing for one slot book it; the others hear 
   if (!slot) throw new Error('no free slot');
   const answers = await Promise.all(
     Array.from({ length: 20 }, (_v, i) =>
-      http('POST', `${gw.url}/v1/appointments`, {
+      http('POST', `${gw().url}/v1/appointments`, {
         body: { patientId: `pat-${String(30 + i).padStart(4, '0')}`, slotId: slot.id },
         headers: { prefer: 'wait=10' },
       }),
@@ -138,7 +123,7 @@ it('lets exactly one of 20 callers racing for one slot book it; the others hear 
   expect(accepted.length + refused.length).toBe(20);
   for (const r of refused) expect(r.body.code).toBe('SLOT_TAKEN');
   const finals = await waitForFinal(
-    gw.url,
+    gw().url,
     accepted.map((a) => a.body.operationId as string),
   );
   const succeeded = finals.filter((r) => r.status === 'succeeded');
@@ -147,7 +132,7 @@ it('lets exactly one of 20 callers racing for one slot book it; the others hear 
     expect(r).toMatchObject({ status: 'failed', lastError: { code: 'SLOT_TAKEN' } });
   }
   expect(await appointmentsOnSlot(slot.id)).toHaveLength(1);
-  expect((await http('GET', `${gw.fhirBase}/Slot/${slot.id}`)).body.status).toBe('busy');
+  expect((await http('GET', `${gw().fhirBase}/Slot/${slot.id}`)).body.status).toBe('busy');
   console.log(
     `slot race: 20 callers, booked 1, refused at once ${refused.length}, failed receipts ${finals.length - 1}`,
   );
@@ -157,17 +142,17 @@ it('shows a booking taken during an outage as pending, then books it once the EH
   const [slot] = await freeSlots(7, 1);
   if (!slot) throw new Error('no free slot');
   const patient = 'pat-0060';
-  const live = await http('GET', `${gw.url}/v1/patients/${patient}/summary`);
+  const live = await http('GET', `${gw().url}/v1/patients/${patient}/summary`);
   expect(live.body.freshness.source).toBe('ehr');
 
-  await setFaults(gw.url, { mode: 'down', kind: 'refuse' });
-  const booked = await http('POST', `${gw.url}/v1/appointments`, {
+  await setFaults(gw().url, { mode: 'down', kind: 'refuse' });
+  const booked = await http('POST', `${gw().url}/v1/appointments`, {
     body: { patientId: patient, slotId: slot.id },
   });
   expect(booked.status).toBe(202);
   const operationId = booked.body.operationId as string;
 
-  const during = await http('GET', `${gw.url}/v1/patients/${patient}/summary`);
+  const during = await http('GET', `${gw().url}/v1/patients/${patient}/summary`);
   expect(during.status).toBe(200);
   expect(during.body.freshness.source).toBe('cache');
   const pending = during.body.upcomingAppointments.find((a: any) => a.pending?.operationId === operationId);
@@ -177,17 +162,17 @@ it('shows a booking taken during an outage as pending, then books it once the EH
     pending: { status: expect.stringMatching(/^(queued|sending)$/) },
   });
   // Another caller through the gateway cannot take the promised slot meanwhile.
-  const rival = await http('POST', `${gw.url}/v1/appointments`, {
+  const rival = await http('POST', `${gw().url}/v1/appointments`, {
     body: { patientId: 'pat-0061', slotId: slot.id },
   });
   expect(rival.status).toBe(409);
 
-  await setFaults(gw.url, { mode: 'up' });
-  const [final] = await waitForFinal(gw.url, [operationId]);
+  await setFaults(gw().url, { mode: 'up' });
+  const [final] = await waitForFinal(gw().url, [operationId]);
   expect(final.status).toBe('succeeded');
   const after = await waitFor(
     async () => {
-      const res = await http('GET', `${gw.url}/v1/patients/${patient}/summary`);
+      const res = await http('GET', `${gw().url}/v1/patients/${patient}/summary`);
       return res.body.freshness?.source === 'ehr' ? res : undefined;
     },
     { timeoutMs: 20000, what: 'a live summary after recovery' },
@@ -196,5 +181,5 @@ it('shows a booking taken during an outage as pending, then books it once the EH
   expect(ids).toContain((final.resourceRef as string).replace('Appointment/', ''));
   expect(after.body.upcomingAppointments.some((a: any) => a.pending !== undefined)).toBe(false);
   expect(await appointmentsOnSlot(slot.id)).toHaveLength(1);
-  expect((await receipt(gw.url, operationId)).attempts).toBeGreaterThanOrEqual(1);
+  expect((await receipt(gw().url, operationId)).attempts).toBeGreaterThanOrEqual(1);
 });

@@ -5,40 +5,22 @@
  * untouched when the new slot cannot be had.
  */
 import { http } from '../support/http';
-import { setFaults, waitForFinal } from '../support/pipeline';
-import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { setFaults, waitForFinal, useSandboxGateway } from '../support/pipeline';
 
-let gw: TestGateway;
-
-beforeAll(async () => {
-  gw = await startTestGateway({
-    overrides: {
-      sandbox: { enabled: true, patientCount: 220 },
-      connections: {
-        sandbox: { maxWritesPerSecond: 0, breaker: { failureThreshold: 3, probeIntervalMs: 400 } },
-      },
-    },
-  });
-});
-afterEach(async () => {
-  await setFaults(gw.url, { mode: 'up' });
-});
-afterAll(async () => {
-  await gw.stop();
-});
+const gw = useSandboxGateway();
 
 let dayOffset = 8;
 /** Two free slots on a day no other test here uses. */
 async function twoFreeSlots(): Promise<[string, string]> {
   const from = new Date(Date.now() + dayOffset++ * 86_400_000).toISOString().slice(0, 10);
-  const res = await http('GET', `${gw.url}/v1/slots?from=${from}&limit=2`);
+  const res = await http('GET', `${gw().url}/v1/slots?from=${from}&limit=2`);
   const [a, b] = res.body.slots as { id: string }[];
   if (!a || !b) throw new Error('not enough free slots');
   return [a.id, b.id];
 }
 
 async function book(patientId: string, slotId: string): Promise<string> {
-  const res = await http('POST', `${gw.url}/v1/appointments`, {
+  const res = await http('POST', `${gw().url}/v1/appointments`, {
     body: { patientId, slotId },
     headers: { prefer: 'wait=10' },
   });
@@ -46,13 +28,13 @@ async function book(patientId: string, slotId: string): Promise<string> {
   return (res.body.resourceRef as string).replace('Appointment/', '');
 }
 
-const ehr = async (path: string): Promise<any> => (await http('GET', `${gw.fhirBase}/${path}`)).body;
+const ehr = async (path: string): Promise<any> => (await http('GET', `${gw().fhirBase}/${path}`)).body;
 
 it('cancels with a coded reason and frees the slot; a second cancel changes nothing', async () => {
   const [slot] = await twoFreeSlots();
   const id = await book('pat-0070', slot);
 
-  const res = await http('POST', `${gw.url}/v1/appointments/${id}/cancel`, {
+  const res = await http('POST', `${gw().url}/v1/appointments/${id}/cancel`, {
     body: { reason: 'weather' },
     headers: { prefer: 'wait=10' },
   });
@@ -66,7 +48,7 @@ it('cancels with a coded reason and frees the slot; a second cancel changes noth
   expect((await ehr(`Slot/${slot}`)).status).toBe('free');
   const version = appointment.meta.versionId as string;
 
-  const again = await http('POST', `${gw.url}/v1/appointments/${id}/cancel`, {
+  const again = await http('POST', `${gw().url}/v1/appointments/${id}/cancel`, {
     body: { reason: 'weather', patientId: 'pat-0070' },
     headers: { prefer: 'wait=10', 'idempotency-key': `cancel-again-${id}` },
   });
@@ -78,7 +60,7 @@ it('cancels with a coded reason and frees the slot; a second cancel changes noth
 it("refuses a change named for another patient's appointment", async () => {
   const [slot] = await twoFreeSlots();
   const id = await book('pat-0071', slot);
-  const res = await http('POST', `${gw.url}/v1/appointments/${id}/cancel`, {
+  const res = await http('POST', `${gw().url}/v1/appointments/${id}/cancel`, {
     body: { patientId: 'pat-0072' },
   });
   expect(res.status).toBe(404);
@@ -87,7 +69,7 @@ it("refuses a change named for another patient's appointment", async () => {
 
 it('confirms a tentative appointment for the patient', async () => {
   const [slot] = await twoFreeSlots();
-  const created = await http('POST', `${gw.fhirBase}/Appointment`, {
+  const created = await http('POST', `${gw().fhirBase}/Appointment`, {
     body: {
       resourceType: 'Appointment',
       status: 'pending',
@@ -99,7 +81,7 @@ it('confirms a tentative appointment for the patient', async () => {
   });
   expect(created.status).toBe(201);
   const id = created.body.id as string;
-  const res = await http('POST', `${gw.url}/v1/appointments/${id}/confirm`, {
+  const res = await http('POST', `${gw().url}/v1/appointments/${id}/confirm`, {
     headers: { prefer: 'wait=10' },
   });
   expect(res.body.status).toBe('succeeded');
@@ -111,7 +93,7 @@ it('confirms a tentative appointment for the patient', async () => {
 it('reschedules as a saga: books the new slot, then cancels the old, each step on the receipt', async () => {
   const [oldSlot, newSlot] = await twoFreeSlots();
   const oldId = await book('pat-0074', oldSlot);
-  const res = await http('POST', `${gw.url}/v1/appointments/${oldId}/reschedule`, {
+  const res = await http('POST', `${gw().url}/v1/appointments/${oldId}/reschedule`, {
     body: { slotId: newSlot },
     headers: { prefer: 'wait=10' },
   });
@@ -136,7 +118,7 @@ it('leaves the old appointment untouched when the new slot is taken', async () =
   expect(taken).toBeDefined();
 
   // Told at once when the EHR can say.
-  const refused = await http('POST', `${gw.url}/v1/appointments/${oldId}/reschedule`, {
+  const refused = await http('POST', `${gw().url}/v1/appointments/${oldId}/reschedule`, {
     body: { slotId: newSlot },
   });
   expect(refused.status).toBe(409);
@@ -144,20 +126,20 @@ it('leaves the old appointment untouched when the new slot is taken', async () =
 
   // When it cannot say at acceptance, the saga finds out at its first step and stops there.
   const [, otherSlot] = await twoFreeSlots();
-  await setFaults(gw.url, { mode: 'down', kind: 'http503', paths: ['Appointment'] });
-  const queued = await http('POST', `${gw.url}/v1/appointments/${oldId}/reschedule`, {
+  await setFaults(gw().url, { mode: 'down', kind: 'http503', paths: ['Appointment'] });
+  const queued = await http('POST', `${gw().url}/v1/appointments/${oldId}/reschedule`, {
     body: { slotId: otherSlot, patientId: 'pat-0075' },
   });
   expect(queued.status).toBe(202);
   const slot = await ehr(`Slot/${otherSlot}`);
-  const busy = await http('PUT', `${gw.fhirBase}/Slot/${otherSlot}`, {
+  const busy = await http('PUT', `${gw().fhirBase}/Slot/${otherSlot}`, {
     body: { ...slot, status: 'busy' },
     headers: { 'content-type': 'application/fhir+json' },
   });
   expect(busy.status).toBe(200);
-  await setFaults(gw.url, { mode: 'up' });
+  await setFaults(gw().url, { mode: 'up' });
 
-  const [final] = await waitForFinal(gw.url, [queued.body.operationId as string]);
+  const [final] = await waitForFinal(gw().url, [queued.body.operationId as string]);
   expect(final).toMatchObject({ status: 'failed', lastError: { code: 'SLOT_TAKEN' } });
   expect((await ehr(`Appointment/${oldId}`)).status).toBe('booked');
   expect((await ehr(`Slot/${oldSlot}`)).status).toBe('busy');
@@ -167,10 +149,10 @@ it('shows a queued cancellation on the appointment as pending', async () => {
   const [slot] = await twoFreeSlots();
   const id = await book('pat-0077', slot);
   const start = (await ehr(`Appointment/${id}`)).start as string;
-  const listUrl = `${gw.url}/v1/patients/pat-0077/appointments?from=${encodeURIComponent(start)}`;
+  const listUrl = `${gw().url}/v1/patients/pat-0077/appointments?from=${encodeURIComponent(start)}`;
   expect((await http('GET', listUrl)).body.freshness.source).toBe('ehr');
-  await setFaults(gw.url, { mode: 'down', kind: 'refuse' });
-  const res = await http('POST', `${gw.url}/v1/appointments/${id}/cancel`, {
+  await setFaults(gw().url, { mode: 'down', kind: 'refuse' });
+  const res = await http('POST', `${gw().url}/v1/appointments/${id}/cancel`, {
     body: { patientId: 'pat-0077' },
   });
   expect(res.status).toBe(202);
@@ -181,8 +163,8 @@ it('shows a queued cancellation on the appointment as pending', async () => {
     status: 'booked',
     pending: { operationId: res.body.operationId, kind: 'appointment.cancel' },
   });
-  await setFaults(gw.url, { mode: 'up' });
-  const [final] = await waitForFinal(gw.url, [res.body.operationId as string]);
+  await setFaults(gw().url, { mode: 'up' });
+  const [final] = await waitForFinal(gw().url, [res.body.operationId as string]);
   expect(final.status).toBe('succeeded');
   expect((await ehr(`Appointment/${id}`)).status).toBe('cancelled');
 });

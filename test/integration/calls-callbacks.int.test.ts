@@ -4,31 +4,13 @@
  * a create whose answer was lost.
  */
 import { http } from '../support/http';
-import { receipt, setFaults, waitForFinal } from '../support/pipeline';
-import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { receipt, setFaults, waitForFinal, useSandboxGateway } from '../support/pipeline';
 import { waitFor } from '../support/wait-for';
 
-let gw: TestGateway;
-
-beforeAll(async () => {
-  gw = await startTestGateway({
-    overrides: {
-      sandbox: { enabled: true, patientCount: 220 },
-      connections: {
-        sandbox: { maxWritesPerSecond: 0, breaker: { failureThreshold: 50, probeIntervalMs: 400 } },
-      },
-    },
-  });
-});
-afterEach(async () => {
-  await setFaults(gw.url, { mode: 'up' });
-});
-afterAll(async () => {
-  await gw.stop();
-});
+const gw = useSandboxGateway({ failureThreshold: 50 });
 
 const search = async (query: string): Promise<any[]> =>
-  (((await http('GET', `${gw.fhirBase}/${query}`)).body.entry ?? []) as { resource: any }[]).map(
+  (((await http('GET', `${gw().fhirBase}/${query}`)).body.entry ?? []) as { resource: any }[]).map(
     (e) => e.resource,
   );
 
@@ -44,7 +26,7 @@ it('logs a call as a telephone Encounter with its Communication, once per call i
     disposition: 'appointment-booked',
     notes: 'Caller asked to move her visit; booked for next week.',
   };
-  const res = await http('POST', `${gw.url}/v1/calls`, {
+  const res = await http('POST', `${gw().url}/v1/calls`, {
     body,
     headers: { prefer: 'wait=10', 'x-contact-id': 'call-abc-1' },
   });
@@ -52,7 +34,7 @@ it('logs a call as a telephone Encounter with its Communication, once per call i
   expect(res.body).toMatchObject({ kind: 'call.log', status: 'succeeded', patientId: 'pat-0080' });
   const encounterId = (res.body.resourceRef as string).replace('Encounter/', '');
 
-  const encounter = (await http('GET', `${gw.fhirBase}/Encounter/${encounterId}`)).body;
+  const encounter = (await http('GET', `${gw().fhirBase}/Encounter/${encounterId}`)).body;
   expect(encounter).toMatchObject({
     status: 'finished',
     class: { code: 'VR' },
@@ -72,7 +54,10 @@ it('logs a call as a telephone Encounter with its Communication, once per call i
   });
 
   // The platform sends the same call again (its own retry): the same operation, nothing logged twice.
-  const again = await http('POST', `${gw.url}/v1/calls`, { body, headers: { 'x-contact-id': 'call-abc-1' } });
+  const again = await http('POST', `${gw().url}/v1/calls`, {
+    body,
+    headers: { 'x-contact-id': 'call-abc-1' },
+  });
   expect(again.body.operationId).toBe(res.body.operationId);
   const token = `${OPERATION_SYSTEM}|${res.body.operationId as string}`;
   expect(await search(`Encounter?identifier=${token}`)).toHaveLength(1);
@@ -80,18 +65,18 @@ it('logs a call as a telephone Encounter with its Communication, once per call i
 });
 
 it('logs a call from a caller nobody identified', async () => {
-  const res = await http('POST', `${gw.url}/v1/calls`, {
+  const res = await http('POST', `${gw().url}/v1/calls`, {
     body: { startedAt: '2026-11-27T15:00:00Z', endedAt: '2026-11-27T15:01:00Z', disposition: 'abandoned' },
     headers: { prefer: 'wait=10' },
   });
   expect(res.status).toBe(201);
   expect(res.body.patientId).toBeNull();
-  const encounter = (await http('GET', `${gw.fhirBase}/${res.body.resourceRef as string}`)).body;
+  const encounter = (await http('GET', `${gw().fhirBase}/${res.body.resourceRef as string}`)).body;
   expect(encounter.subject).toBeUndefined();
 });
 
 it('requests a callback as a Task with the number, the window and the priority', async () => {
-  const res = await http('POST', `${gw.url}/v1/callbacks`, {
+  const res = await http('POST', `${gw().url}/v1/callbacks`, {
     body: {
       patientId: 'pat-0081',
       phone: '(617) 555-0142',
@@ -103,7 +88,7 @@ it('requests a callback as a Task with the number, the window and the priority',
     headers: { prefer: 'wait=10' },
   });
   expect(res.status).toBe(201);
-  const task = (await http('GET', `${gw.fhirBase}/${res.body.resourceRef as string}`)).body;
+  const task = (await http('GET', `${gw().fhirBase}/${res.body.resourceRef as string}`)).body;
   expect(task).toMatchObject({
     resourceType: 'Task',
     status: 'requested',
@@ -116,15 +101,15 @@ it('requests a callback as a Task with the number, the window and the priority',
 });
 
 it('refuses what it cannot log, naming the field', async () => {
-  const badPhone = await http('POST', `${gw.url}/v1/callbacks`, { body: { phone: '555-12' } });
+  const badPhone = await http('POST', `${gw().url}/v1/callbacks`, { body: { phone: '555-12' } });
   expect(badPhone.status).toBe(400);
   expect(badPhone.body.errors).toEqual([expect.objectContaining({ field: 'phone' })]);
-  const backwards = await http('POST', `${gw.url}/v1/calls`, {
+  const backwards = await http('POST', `${gw().url}/v1/calls`, {
     body: { startedAt: '2026-11-27T15:00:00Z', endedAt: '2026-11-27T14:00:00Z' },
   });
   expect(backwards.status).toBe(400);
   expect(backwards.body.errors).toEqual([expect.objectContaining({ field: 'endedAt' })]);
-  const form = await http('POST', `${gw.url}/v1/calls`, {
+  const form = await http('POST', `${gw().url}/v1/calls`, {
     raw: 'startedAt=2026-11-27T15%3A00%3A00Z&direction=outbound&disposition=voicemail',
     headers: { 'content-type': 'application/x-www-form-urlencoded', prefer: 'wait=10' },
   });
@@ -132,24 +117,24 @@ it('refuses what it cannot log, naming the field', async () => {
 });
 
 it('logs a call once when the EHR committed the Encounter but its answer was lost', async () => {
-  await setFaults(gw.url, {
+  await setFaults(gw().url, {
     mode: 'flaky',
     failureRate: 1,
     afterCommitRate: 1,
     paths: ['Encounter'],
     seed: 5,
   });
-  const res = await http('POST', `${gw.url}/v1/calls`, {
+  const res = await http('POST', `${gw().url}/v1/calls`, {
     body: { patientId: 'pat-0082', startedAt: '2026-11-27T16:00:00Z', endedAt: '2026-11-27T16:02:00Z' },
   });
   expect(res.status).toBe(202);
   const operationId = res.body.operationId as string;
-  await waitFor(async () => ((await receipt(gw.url, operationId)).lastError !== null ? true : undefined), {
+  await waitFor(async () => ((await receipt(gw().url, operationId)).lastError !== null ? true : undefined), {
     timeoutMs: 20000,
     what: 'a failed first attempt',
   });
-  await setFaults(gw.url, { mode: 'up' });
-  const [final] = await waitForFinal(gw.url, [operationId]);
+  await setFaults(gw().url, { mode: 'up' });
+  const [final] = await waitForFinal(gw().url, [operationId]);
   expect(final.status).toBe('succeeded');
   expect(await search(`Encounter?identifier=${OPERATION_SYSTEM}|${operationId}`)).toHaveLength(1);
   expect(await search(`Communication?identifier=${OPERATION_SYSTEM}|${operationId}`)).toHaveLength(1);

@@ -4,35 +4,18 @@
  * as pending; once the EHR is back it lands, and reads are live again with nothing pending.
  */
 import { http } from '../support/http';
-import { setFaults, waitForFinal } from '../support/pipeline';
-import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { startTestGateway } from '../support/test-gateway';
+import { setFaults, waitForFinal, useSandboxGateway } from '../support/pipeline';
 import { waitFor } from '../support/wait-for';
 
-let gw: TestGateway;
-
-beforeAll(async () => {
-  gw = await startTestGateway({
-    overrides: {
-      sandbox: { enabled: true, patientCount: 220 },
-      connections: {
-        sandbox: { maxWritesPerSecond: 0, breaker: { failureThreshold: 3, probeIntervalMs: 400 } },
-      },
-    },
-  });
-});
-afterEach(async () => {
-  await setFaults(gw.url, { mode: 'up' });
-});
-afterAll(async () => {
-  await gw.stop();
-});
+const gw = useSandboxGateway();
 
 /** Two seeded patients with a phone number, straight from the EHR. */
 async function patientsWithPhones(): Promise<{ id: string; phone: string }[]> {
-  const bundle = await http('GET', `${gw.fhirBase}/Patient?_count=40`);
+  const bundle = await http('GET', `${gw().fhirBase}/Patient?_count=40`);
   const found: { id: string; phone: string }[] = [];
   for (const entry of bundle.body.entry as { resource: any }[]) {
-    const view = await http('GET', `${gw.url}/v1/patients/${entry.resource.id}`);
+    const view = await http('GET', `${gw().url}/v1/patients/${entry.resource.id}`);
     if (view.body.phones?.length > 0) found.push({ id: view.body.id, phone: view.body.phones[0] });
     if (found.length === 3) break;
   }
@@ -43,24 +26,24 @@ it('answers lookups and patient reads from the cache while the EHR is down, with
   const [seen, other, neverLookedUp] = await patientsWithPhones();
   if (!seen || !other || !neverLookedUp) throw new Error('seed has too few patients with phones');
 
-  const live = await http('GET', `${gw.url}/v1/patients/lookup?phone=${encodeURIComponent(seen.phone)}`);
+  const live = await http('GET', `${gw().url}/v1/patients/lookup?phone=${encodeURIComponent(seen.phone)}`);
   expect(live.status).toBe(200);
   expect(live.body.freshness.source).toBe('ehr');
-  const liveRead = await http('GET', `${gw.url}/v1/patients/${seen.id}`);
+  const liveRead = await http('GET', `${gw().url}/v1/patients/${seen.id}`);
   expect(liveRead.body).toMatchObject({ id: seen.id, freshness: { source: 'ehr' }, pending: [] });
 
-  await setFaults(gw.url, { mode: 'down', kind: 'refuse' });
+  await setFaults(gw().url, { mode: 'down', kind: 'refuse' });
 
   const cachedLookup = await http(
     'GET',
-    `${gw.url}/v1/patients/lookup?phone=${encodeURIComponent(seen.phone)}`,
+    `${gw().url}/v1/patients/lookup?phone=${encodeURIComponent(seen.phone)}`,
   );
   expect(cachedLookup.status).toBe(200);
   expect(cachedLookup.body.found).toBe(true);
   expect(cachedLookup.body.freshness.source).toBe('cache');
   expect(cachedLookup.body.matches.map((m: { id: string }) => m.id)).toContain(seen.id);
 
-  const cachedRead = await http('GET', `${gw.url}/v1/patients/${seen.id}`);
+  const cachedRead = await http('GET', `${gw().url}/v1/patients/${seen.id}`);
   expect(cachedRead.status).toBe(200);
   expect(cachedRead.body.freshness.source).toBe('cache');
   expect(cachedRead.body.freshness.asOf).toBe(liveRead.body.freshness.asOf);
@@ -68,34 +51,34 @@ it('answers lookups and patient reads from the cache while the EHR is down, with
 
   // A correction taken during the outage is queued and already shows, marked pending.
   const newPhone = '+16175550199';
-  const queued = await http('PATCH', `${gw.url}/v1/patients/${seen.id}`, { body: { phones: [newPhone] } });
+  const queued = await http('PATCH', `${gw().url}/v1/patients/${seen.id}`, { body: { phones: [newPhone] } });
   expect(queued.status).toBe(202);
-  const withPending = await http('GET', `${gw.url}/v1/patients/${seen.id}`);
+  const withPending = await http('GET', `${gw().url}/v1/patients/${seen.id}`);
   expect(withPending.body.phones).toEqual([newPhone]);
   expect(withPending.body.pending).toEqual([
     expect.objectContaining({ operationId: queued.body.operationId, fields: ['phones'] }),
   ]);
 
   // Nobody ever read this patient through the gateway: nothing to fall back on, and it says so.
-  const unknown = await http('GET', `${gw.url}/v1/patients/pat-0219`);
+  const unknown = await http('GET', `${gw().url}/v1/patients/pat-0219`);
   expect(unknown.status).toBe(503);
   expect(unknown.body.code).toBe('EHR_UNAVAILABLE');
 
-  await setFaults(gw.url, { mode: 'up' });
-  const [receipt] = await waitForFinal(gw.url, [queued.body.operationId as string]);
+  await setFaults(gw().url, { mode: 'up' });
+  const [receipt] = await waitForFinal(gw().url, [queued.body.operationId as string]);
   expect(receipt.status).toBe('succeeded');
 
   // Live again: the EHR holds the change, and nothing is pending. The breaker may need a probe first.
   const after = await waitFor(
     async () => {
-      const res = await http('GET', `${gw.url}/v1/patients/${seen.id}`);
+      const res = await http('GET', `${gw().url}/v1/patients/${seen.id}`);
       return res.body.freshness?.source === 'ehr' ? res : undefined;
     },
     { timeoutMs: 20000, what: 'a live read after recovery' },
   );
   expect(after.body.phones).toEqual([newPhone]);
   expect(after.body.pending).toEqual([]);
-  const ehr = await http('GET', `${gw.fhirBase}/Patient/${seen.id}`);
+  const ehr = await http('GET', `${gw().fhirBase}/Patient/${seen.id}`);
   const ehrPhones = (ehr.body.telecom as { system: string; value: string }[])
     .filter((t) => t.system === 'phone')
     .map((t) => t.value);
@@ -105,8 +88,8 @@ it('answers lookups and patient reads from the cache while the EHR is down, with
 it('keeps the agent waiting no longer than the read deadline when the EHR hangs', async () => {
   const [seen] = await patientsWithPhones();
   if (!seen) throw new Error('seed has no patient with a phone');
-  await setFaults(gw.url, { mode: 'slow', latencyMs: 4000 });
-  const res = await http('GET', `${gw.url}/v1/patients/${seen.id}`);
+  await setFaults(gw().url, { mode: 'slow', latencyMs: 4000 });
+  const res = await http('GET', `${gw().url}/v1/patients/${seen.id}`);
   expect(res.status).toBe(200);
   expect(res.body.freshness.source).toBe('cache');
 });

@@ -1,5 +1,6 @@
 /** Helpers for write-pipeline tests: fault switch, receipts, and the EHR's own record of changes. */
 import { http } from './http';
+import { startTestGateway, type TestGateway } from './test-gateway';
 import { waitFor } from './wait-for';
 
 export const FINAL = ['succeeded', 'failed', 'needs-review', 'cancelled'];
@@ -37,4 +38,38 @@ export async function history(fhirBase: string, ref: string): Promise<any[]> {
 
 export function emailOf(patient: any): string | undefined {
   return (patient.telecom ?? []).find((t: any) => t.system === 'email')?.value;
+}
+
+/**
+ * One gateway per test file on its in-process sandbox, set up for pipeline tests: writes uncapped,
+ * a breaker that opens after `failureThreshold` failures and probes every 400 ms, and the sandbox
+ * put back up after each test so a fault never leaks into the next. Call the returned function
+ * inside tests for the gateway.
+ */
+export function useSandboxGateway(options: { readonly failureThreshold?: number } = {}): () => TestGateway {
+  let gateway: TestGateway | undefined;
+  const current = (): TestGateway => {
+    if (gateway === undefined) throw new Error('the gateway is not started yet');
+    return gateway;
+  };
+  beforeAll(async () => {
+    gateway = await startTestGateway({
+      overrides: {
+        sandbox: { enabled: true, patientCount: 220 },
+        connections: {
+          sandbox: {
+            maxWritesPerSecond: 0,
+            breaker: { failureThreshold: options.failureThreshold ?? 3, probeIntervalMs: 400 },
+          },
+        },
+      },
+    });
+  });
+  afterEach(async () => {
+    await setFaults(current().url, { mode: 'up' });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+  return current;
 }

@@ -45,35 +45,26 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
   const connectionOf = (req: Request) =>
     resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined);
 
-  router.post(
-    '/:id/cancel',
-    route(async (req, res) => {
-      const parsed = cancelSchema.safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
-      const accepted = await acceptAppointmentChange(deps, connectionOf(req), writeContext(req, res), {
-        kind: 'appointment.cancel',
-        appointmentId: appointmentId(req.params.id),
-        patientId: parsed.data.patientId,
-        reason: parsed.data.reason,
-      });
-      await sendReceipt(deps, req, res, accepted);
-    }),
-  );
-
-  router.post(
-    '/:id/confirm',
-    route(async (req, res) => {
-      const parsed = confirmSchema.safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
-      const accepted = await acceptAppointmentChange(deps, connectionOf(req), writeContext(req, res), {
-        kind: 'appointment.confirm',
-        appointmentId: appointmentId(req.params.id),
-        patientId: parsed.data.patientId,
-        reason: undefined,
-      });
-      await sendReceipt(deps, req, res, accepted);
-    }),
-  );
+  // Cancel and confirm differ only in their body: a confirmation carries no reason.
+  for (const [path, kind, schema] of [
+    ['/:id/cancel', 'appointment.cancel', cancelSchema],
+    ['/:id/confirm', 'appointment.confirm', confirmSchema],
+  ] as const) {
+    router.post(
+      path,
+      route(async (req, res) => {
+        const parsed = schema.safeParse(writeBody(req));
+        if (!parsed.success) throw zodToValidationError(parsed.error);
+        const accepted = await acceptAppointmentChange(deps, connectionOf(req), writeContext(req, res), {
+          kind,
+          appointmentId: appointmentId(req.params.id),
+          patientId: parsed.data.patientId,
+          reason: (parsed.data as { readonly reason?: string }).reason,
+        });
+        await sendReceipt(deps, req, res, accepted);
+      }),
+    );
+  }
 
   router.post(
     '/:id/reschedule',
