@@ -17,11 +17,30 @@ export interface RedisReadCacheOptions {
 export function createRedisReadCache(options: RedisReadCacheOptions): ReadCache {
   const { redis, prefix, cipher, ttlSeconds } = options;
   const keyOf = (connection: string, key: string): string => `${prefix}:cache:${connection}:${key}`;
+  const groupOf = (connection: string, group: string): string =>
+    `${prefix}:cache-group:${connection}:${group}`;
   return {
-    async put(connection, key, value, asOf) {
+    async put(connection, key, value, asOf, group) {
       const name = keyOf(connection, key);
       const entry: CachedRead<unknown> = { value, asOf: asOf.toISOString() };
-      await redis.set(name, cipher.seal(JSON.stringify(entry), name), 'EX', ttlSeconds);
+      const sealed = cipher.seal(JSON.stringify(entry), name);
+      if (group === undefined) {
+        await redis.set(name, sealed, 'EX', ttlSeconds);
+        return;
+      }
+      const members = groupOf(connection, group);
+      await redis
+        .multi()
+        .set(name, sealed, 'EX', ttlSeconds)
+        .sadd(members, name)
+        .expire(members, ttlSeconds)
+        .exec();
+    },
+    async forgetGroup(connection, group) {
+      const members = groupOf(connection, group);
+      const names = await redis.smembers(members);
+      // An entry stored between these two steps is re-listed by its own put: it is then current.
+      await redis.del(members, ...names);
     },
     async get<T>(connection: string, key: string): Promise<CachedRead<T> | undefined> {
       const name = keyOf(connection, key);

@@ -164,8 +164,11 @@ export interface CachedRead<T> {
  * see patients and appointments while the EHR is down. Keys are per connection.
  */
 export interface ReadCache {
-  put(connection: string, key: string, value: unknown, asOf: Date): Promise<void>;
+  /** `group` names entries that one write makes stale together (a patient's appointment lists). */
+  put(connection: string, key: string, value: unknown, asOf: Date, group?: string): Promise<void>;
   get<T>(connection: string, key: string): Promise<CachedRead<T> | undefined>;
+  /** Drops every entry of the group: better no answer during an outage than a wrong one. */
+  forgetGroup(connection: string, group: string): Promise<void>;
 }
 
 /**

@@ -18,6 +18,7 @@ export async function readWithContinuity<T>(
   connection: ConnectionContext,
   cacheKey: string,
   fetch: () => Promise<T>,
+  options: { readonly group?: string } = {},
 ): Promise<FreshRead<T>> {
   let unavailable: ContinuumError | undefined;
   if (await connection.ehrAvailable()) {
@@ -26,7 +27,7 @@ export async function readWithContinuity<T>(
       const asOf = deps.clock.now();
       await Promise.all([
         withDeadline(
-          deps.readCache.put(connection.name, cacheKey, value, asOf),
+          deps.readCache.put(connection.name, cacheKey, value, asOf, options.group),
           CACHE_DEADLINE_MS,
           'the read cache',
         ).catch((error: unknown) => {

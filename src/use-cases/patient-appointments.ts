@@ -35,6 +35,11 @@ const DAY_MS = 86_400_000;
 
 const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
 
+/** The cached appointment lists of one patient, whatever their range: one write makes them all stale. */
+export function appointmentsCacheGroup(patientId: string): string {
+  return `appointments:${patientId}`;
+}
+
 /** Earliest first; entries whose time is not known yet (a booking taken during an outage) last. */
 export const byStart = (a: AppointmentModel, b: AppointmentModel): number =>
   (a.start === undefined ? Infinity : Date.parse(a.start)) -
@@ -80,20 +85,26 @@ export async function listPatientAppointments(
   const cacheKey = `appointments:${patientId}:${firstDay}:${afterLastDay}:${statuses.join(',')}`;
 
   const [read, operations] = await Promise.all([
-    readWithContinuity(deps, connection, cacheKey, async () => {
-      const found = await connection.ehr.search<Appointment>(
-        'Appointment',
-        {
-          patient: `Patient/${patientId}`,
-          date: [`ge${firstDay}`, `lt${afterLastDay}`],
-          ...(statuses.length > 0 ? { status: statuses.join(',') } : {}),
-          _sort: 'date',
-          _count: '100',
-        },
-        { deadlineMs: connection.readDeadline('appointments'), maxPages: MAX_PAGES },
-      );
-      return found.map((resource) => connection.mapping.readAppointment(resource));
-    }),
+    readWithContinuity(
+      deps,
+      connection,
+      cacheKey,
+      async () => {
+        const found = await connection.ehr.search<Appointment>(
+          'Appointment',
+          {
+            patient: `Patient/${patientId}`,
+            date: [`ge${firstDay}`, `lt${afterLastDay}`],
+            ...(statuses.length > 0 ? { status: statuses.join(',') } : {}),
+            _sort: 'date',
+            _count: '100',
+          },
+          { deadlineMs: connection.readDeadline('appointments'), maxPages: MAX_PAGES },
+        );
+        return found.map((resource) => connection.mapping.readAppointment(resource));
+      },
+      { group: appointmentsCacheGroup(patientId) },
+    ),
     pendingPatientWrites(deps, connection, patientId),
   ]);
 

@@ -22,6 +22,7 @@ import { applyCallbackRequest, applyCallLog } from './apply-call-writes';
 import { applyPatientCreate } from './apply-patient-create';
 import { applyPatientUpdate, NeedsReviewError, type AppliedWrite } from './apply-patient-update';
 import { continueLane } from './continue-lane';
+import { appointmentsCacheGroup } from './patient-appointments';
 import type { UseCaseDeps } from './use-case-deps';
 
 export class RetryLaterError extends Error {
@@ -148,6 +149,15 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
   // mistaken for an EHR failure. If this save fails the job runs again and finds the operation
   // still `sending` (the apply step is idempotent) or already final (only the lane moves on).
   await deps.store.save(op);
+  if (outcome === 'succeeded' && op.kind.startsWith('appointment.') && op.patientId !== undefined) {
+    // The cached appointment lists of this patient no longer match the EHR: during a later outage
+    // the agent must see "unknown" rather than the appointment as it was before this write.
+    await deps.readCache
+      .forgetGroup(op.connection, appointmentsCacheGroup(op.patientId))
+      .catch((error: unknown) => {
+        log.warn({ err: error }, 'stale appointment lists not dropped from the cache');
+      });
+  }
   const heldSlot = heldSlotOf(op.payload);
   if (heldSlot !== undefined) {
     // Booked or not, the slot is no longer promised by the queue: the EHR's own status says the rest.

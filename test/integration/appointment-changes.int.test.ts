@@ -168,3 +168,22 @@ it('shows a queued cancellation on the appointment as pending', async () => {
   expect(final.status).toBe('succeeded');
   expect((await ehr(`Appointment/${id}`)).status).toBe('cancelled');
 });
+
+it('never shows an appointment from before a change it knows landed: the stale list is dropped', async () => {
+  const [slot] = await twoFreeSlots();
+  const id = await book('pat-0078', slot);
+  const live = await http('GET', `${gw().url}/v1/patients/pat-0078/summary`);
+  expect(live.body.upcomingAppointments.map((a: { id: string }) => a.id)).toContain(id);
+
+  const cancelled = await http('POST', `${gw().url}/v1/appointments/${id}/cancel`, {
+    headers: { prefer: 'wait=10' },
+  });
+  expect(cancelled.body.status).toBe('succeeded');
+
+  await setFaults(gw().url, { mode: 'down', kind: 'refuse' });
+  const during = await http('GET', `${gw().url}/v1/patients/pat-0078/summary`);
+  expect(during.status).toBe(200);
+  expect(during.body.freshness.source).toBe('cache');
+  expect(during.body.appointmentsAvailable).toBe(false);
+  expect(during.body.upcomingAppointments.map((a: { id: string }) => a.id)).not.toContain(id);
+});

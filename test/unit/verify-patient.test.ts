@@ -211,6 +211,7 @@ describe('verifyPatient', () => {
           return Promise.resolve();
         },
         get: <T>(_c: string, key: string) => Promise.resolve(cache.get(key) as CachedRead<T> | undefined),
+        forgetGroup: () => Promise.resolve(),
       },
       clock: { now: () => new Date('2026-01-02T03:04:05Z') },
       logger,
