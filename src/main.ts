@@ -30,7 +30,7 @@ import { createApp } from './http/app';
 import { loadMappingProfile } from './mapping';
 import type { MappingProfile } from './mapping/mapping-profile';
 import { createLogger } from './observability/logger';
-import type { CountryCode } from './phone';
+import { createPhoneSearchValue, type CountryCode } from './phone';
 import { giveUpOperation } from './use-cases/give-up-operation';
 import { processOperation } from './use-cases/process-operation';
 import { ReplayRegistry } from './use-cases/replay-operations';
@@ -249,6 +249,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,
         writeTimeoutMs: connection.writeTimeoutMs,
         capabilities: connection.capabilities,
+        phoneSearchValue: createPhoneSearchValue(config.phone.defaultRegion as CountryCode),
         confirmedPatients: createConfirmedPatients({
           ttlMs: connection.confirmedPatientTtlSeconds * 1000,
           maxEntries: 100000,

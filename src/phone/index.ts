@@ -1,5 +1,5 @@
 export { createPhoneNormalizer, normalizePhone, parseValidPhone } from './normalize-phone';
 export type { PhoneNormalizer } from './normalize-phone';
 export type { CountryCode } from './normalize-phone';
-export { phoneSearchVariants } from './phone-search-variants';
+export { createPhoneSearchValue, phoneSearchVariants } from './phone-search-variants';
 export { escapeFhirSearchValue, fhirSearchAlternatives } from './fhir-search-escape';

@@ -7,7 +7,7 @@ import { ContinuumError, validationError } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import type { PatientModel } from '../domain/patient';
 import type { Freshness } from '../domain/freshness';
-import { fhirSearchAlternatives, normalizePhone, phoneSearchVariants } from '../phone';
+import { normalizePhone } from '../phone';
 import { patientCacheKey, rememberPatient, type PatientReadDeps } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -68,7 +68,7 @@ async function searchEhr(
     : await connection.ehr.search<Patient>(
         'Patient',
         {
-          phone: fhirSearchAlternatives(phoneSearchVariants(e164, deps.defaultRegion)),
+          phone: connection.phoneSearchValue(e164),
           _count: String(MAX_MATCHES),
         },
         { deadlineMs: connection.readDeadline('lookup') },

@@ -30,6 +30,8 @@ export interface ConnectionContext {
   /** The read deadline of one kind of read: its own when configured, else `readDeadlineMs`. */
   readDeadline(read: ReadKind): number;
   readonly writeTimeoutMs: number;
+  /** The `Patient?phone=` value for an E.164 number: every format the EHR may have stored it in. */
+  phoneSearchValue(e164: string): string;
   /** What this EHR supports: the FHIR interactions the use cases choose. */
   readonly capabilities: EhrCapabilities;
   /** Patients this EHR confirmed recently: writes for them skip the existence check. */

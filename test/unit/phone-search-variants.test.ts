@@ -1,4 +1,9 @@
-import { escapeFhirSearchValue, fhirSearchAlternatives, phoneSearchVariants } from '../../src/phone';
+import {
+  createPhoneSearchValue,
+  escapeFhirSearchValue,
+  fhirSearchAlternatives,
+  phoneSearchVariants,
+} from '../../src/phone';
 
 describe('phoneSearchVariants', () => {
   it('offers the common ways of writing a US number, E.164 first, without duplicates', () => {
@@ -63,5 +68,16 @@ describe('FHIR search escaping', () => {
 
   it('joins alternatives with commas, escaping commas inside them', () => {
     expect(fhirSearchAlternatives(['617-555-1234', 'x,y'])).toBe('617-555-1234,x\\,y');
+  });
+});
+
+describe('createPhoneSearchValue', () => {
+  it('gives the search value of every stored format, the same on a repeat', () => {
+    const searchValue = createPhoneSearchValue('US');
+    const first = searchValue('+13515550153');
+    expect(first).toBe(fhirSearchAlternatives(phoneSearchVariants('+13515550153', 'US')));
+    expect(first).toContain('1-351-555-0153');
+    expect(searchValue('+13515550153')).toBe(first);
+    expect(searchValue('+16175550100')).not.toBe(first);
   });
 });

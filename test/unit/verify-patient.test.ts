@@ -1,3 +1,4 @@
+import { createPhoneSearchValue } from '../../src/phone';
 import { DEFAULT_CAPABILITIES } from '../../src/domain/ehr-capabilities';
 import { join } from 'node:path';
 import { ContinuumError } from '../../src/domain/errors';
@@ -172,6 +173,7 @@ describe('verifyPatient', () => {
       readDeadline: () => 1000,
       writeTimeoutMs: 1000,
       capabilities: DEFAULT_CAPABILITIES,
+      phoneSearchValue: createPhoneSearchValue('US'),
       confirmedPatients: createConfirmedPatients({ ttlMs: 1000, maxEntries: 10 }),
       ehrAvailable: () => Promise.resolve(options.ehr !== 'breaker-open'),
       ehrAnswered: () => Promise.resolve(),
