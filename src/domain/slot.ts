@@ -1,4 +1,4 @@
-import type { ReferenceModel } from './appointment';
+import type { AppointmentMode, ReferenceModel } from './appointment';
 
 /** A bookable time in the call-center model: when, with whom, where. */
 export interface SlotModel {
@@ -13,4 +13,6 @@ export interface SlotModel {
   readonly serviceType: string | undefined;
   readonly practitioner: ReferenceModel | undefined;
   readonly location: ReferenceModel | undefined;
+  /** How a visit in this slot may happen; every mode when the EHR does not say. */
+  readonly modes: readonly AppointmentMode[];
 }

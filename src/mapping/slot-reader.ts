@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Schedule, Slot } from '../domain/fhir';
+import { APPOINTMENT_MODES, type AppointmentMode } from '../domain/appointment';
 import type { SlotModel } from '../domain/slot';
 import type { FhirPathExpression } from './fhirpath-expression';
 import { firstReference, firstText, type Evaluate } from './field-readers';
@@ -24,6 +25,7 @@ export const slotFileSchema = z.strictObject({
     practitioner: expression,
     location: expression,
     serviceType: expression,
+    modes: expression,
   }),
 });
 
@@ -34,6 +36,11 @@ export type ScheduleReadField = keyof SlotFile['schedule'];
 export interface SlotReadSpec {
   readonly read: Readonly<Record<SlotReadField, FhirPathExpression>>;
   readonly schedule: Readonly<Record<ScheduleReadField, FhirPathExpression>>;
+}
+
+function modesOf(values: readonly unknown[]): AppointmentMode[] {
+  const modes = APPOINTMENT_MODES.filter((mode) => values.includes(mode));
+  return modes.length > 0 ? modes : [...APPOINTMENT_MODES];
 }
 
 export function readSlotWith(
@@ -62,5 +69,6 @@ export function readSlotWith(
     serviceType: text('serviceType') ?? scheduleText('serviceType'),
     practitioner: scheduleReference('practitioner'),
     location: scheduleReference('location'),
+    modes: modesOf(schedule === undefined ? [] : evaluate('schedule.modes', spec.schedule.modes, schedule)),
   };
 }

@@ -6,7 +6,7 @@
  * outage the booking is queued and the worker settles it against the EHR when it is back.
  */
 import type { AppointmentMode } from '../domain/appointment';
-import { ContinuumError } from '../domain/errors';
+import { ContinuumError, validationError } from '../domain/errors';
 import type { Schedule, Slot } from '../domain/fhir';
 import type { OperationPayload } from '../domain/operation';
 import type { SlotModel } from '../domain/slot';
@@ -42,6 +42,7 @@ export async function acceptAppointmentBooking(
   let slot: SlotModel | undefined;
   if (await connection.ehrAvailable()) {
     slot = await freeSlotOrThrow(connection, input.slotId);
+    refuseMode(slot, input.mode);
     if (!connection.confirmedPatients.has(input.patientId))
       await patientExists(deps, connection, input.patientId);
   }
@@ -50,6 +51,13 @@ export async function acceptAppointmentBooking(
     ...input,
     slot,
   });
+}
+
+/** A visit mode the slot's calendar does not offer is refused before anything is queued. */
+export function refuseMode(slot: SlotModel | undefined, mode: AppointmentMode): void {
+  if (slot !== undefined && !slot.modes.includes(mode)) {
+    throw validationError([{ field: 'mode', message: `this slot does not offer ${mode} visits` }]);
+  }
 }
 
 /** The slot as the EHR has it now, refused at once when it is not free; undefined when the EHR cannot say. */

@@ -7,7 +7,12 @@ import type { AppointmentMode, AppointmentModel } from '../domain/appointment';
 import { ContinuumError, validationError } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
 import type { SlotModel } from '../domain/slot';
-import { acceptHoldingSlot, freeSlotOrThrow, type BookingDeps } from './accept-appointment-booking';
+import {
+  acceptHoldingSlot,
+  freeSlotOrThrow,
+  refuseMode,
+  type BookingDeps,
+} from './accept-appointment-booking';
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
 import type { ConnectionContext } from './use-case-deps';
 
@@ -103,6 +108,8 @@ export async function acceptAppointmentReschedule(
   }
   const slot: SlotModel | undefined =
     appointment !== undefined ? await freeSlotOrThrow(connection, input.slotId) : undefined;
+  const mode = input.mode ?? appointment?.mode ?? 'in-person';
+  refuseMode(slot, mode);
   return acceptHoldingSlot(deps, connection, context, request, input.slotId, slot !== undefined, {
     kind: 'appointment.reschedule',
     patientId,
@@ -111,7 +118,7 @@ export async function acceptAppointmentReschedule(
     booking: {
       slotId: input.slotId,
       slot,
-      mode: input.mode ?? appointment?.mode ?? 'in-person',
+      mode,
       appointmentType: input.appointmentType ?? appointment?.appointmentType,
       reason: appointment?.reason,
     },

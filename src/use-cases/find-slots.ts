@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Schedule, Slot } from '../domain/fhir';
 import type { Freshness } from '../domain/freshness';
+import type { AppointmentMode } from '../domain/appointment';
 import type { SlotModel } from '../domain/slot';
 import { readWithContinuity, type ContinuityDeps } from './continuity-read';
 import { checkRange } from './patient-appointments';
@@ -20,6 +21,8 @@ export interface SlotQuery {
   readonly practitioner: string | undefined;
   /** Location id. */
   readonly location: string | undefined;
+  /** Only slots that offer this kind of visit. */
+  readonly mode: AppointmentMode | undefined;
   readonly limit: number;
 }
 
@@ -29,6 +32,9 @@ export interface SlotList {
 }
 
 /** Slots a booking still waiting in Continuum's queue will take: not offered to the next caller. */
+/** Slots asked of the EHR in one search at most. */
+const MAX_COUNT = 300;
+
 export type HeldSlots = (connection: string) => Promise<ReadonlySet<string>>;
 
 export async function findFreeSlots(
@@ -38,16 +44,31 @@ export async function findFreeSlots(
 ): Promise<SlotList> {
   checkRange(query.from, query.to);
   const key = createHash('sha256')
-    .update(JSON.stringify([query.from, query.to, query.serviceType, query.practitioner, query.location]))
+    .update(
+      JSON.stringify([
+        query.from,
+        query.to,
+        query.serviceType,
+        query.practitioner,
+        query.location,
+        query.mode,
+      ]),
+    )
     .digest('base64url')
     .slice(0, 22);
   // Held slots are a few; ask for that many more so the page still fills after they are left out.
   const held = await deps.heldSlots(connection.name).catch(() => new Set<string>());
-  const read = await readWithContinuity(deps, connection, `slots:${key}:${query.limit + held.size}`, () =>
-    searchEhr(connection, query, query.limit + held.size),
+  // Slots of other modes are left out after the search: ask for more so the page still fills.
+  const count = Math.min(MAX_COUNT, (query.limit + held.size) * (query.mode === undefined ? 1 : 3));
+  const read = await readWithContinuity(deps, connection, `slots:${key}:${count}`, () =>
+    searchEhr(connection, query, count),
   );
+  const offered = (slot: SlotModel): boolean =>
+    !held.has(slot.id) &&
+    slot.status === 'free' &&
+    (query.mode === undefined || slot.modes.includes(query.mode));
   return {
-    slots: read.value.filter((slot) => !held.has(slot.id) && slot.status === 'free').slice(0, query.limit),
+    slots: read.value.filter(offered).slice(0, query.limit),
     freshness: read.freshness,
   };
 }

@@ -183,3 +183,45 @@ it('shows a booking taken during an outage as pending, then books it once the EH
   expect(await appointmentsOnSlot(slot.id)).toHaveLength(1);
   expect((await receipt(gw().url, operationId)).attempts).toBeGreaterThanOrEqual(1);
 });
+
+it('offers and books only the visit modes a calendar declares', async () => {
+  const schedule = await http('POST', `${gw().fhirBase}/Schedule`, {
+    body: {
+      resourceType: 'Schedule',
+      active: true,
+      actor: [{ reference: 'Practitioner/pr-0002' }],
+      extension: [
+        { url: 'https://continuum.example/fhir/StructureDefinition/visit-modes', valueCode: 'in-person' },
+      ],
+    },
+    headers: { 'content-type': 'application/fhir+json' },
+  });
+  expect(schedule.status).toBe(201);
+  // Far ahead of the seeded calendar, so this is the only slot in its hour.
+  const start = new Date(Date.UTC(2027, 5, 1, 3, 0, 0));
+  const slot = await http('POST', `${gw().fhirBase}/Slot`, {
+    body: {
+      resourceType: 'Slot',
+      schedule: { reference: `Schedule/${schedule.body.id as string}` },
+      status: 'free',
+      start: start.toISOString(),
+      end: new Date(start.getTime() + 30 * 60_000).toISOString(),
+    },
+    headers: { 'content-type': 'application/fhir+json' },
+  });
+  expect(slot.status).toBe(201);
+  const range = `from=${start.toISOString()}&to=${new Date(start.getTime() + 3600_000).toISOString()}`;
+
+  const video = await http('GET', `${gw().url}/v1/slots?${range}&mode=video`);
+  expect(video.body.slots).toEqual([]);
+  const inPerson = await http('GET', `${gw().url}/v1/slots?${range}&mode=in-person`);
+  expect(inPerson.body.slots.map((s: { id: string }) => s.id)).toEqual([slot.body.id]);
+  expect(inPerson.body.slots[0].modes).toEqual(['in-person']);
+
+  const refused = await http('POST', `${gw().url}/v1/appointments`, {
+    body: { patientId: 'pat-0062', slotId: slot.body.id, mode: 'video' },
+  });
+  expect(refused.status).toBe(400);
+  expect(refused.body.errors).toEqual([{ field: 'mode', message: 'this slot does not offer video visits' }]);
+  expect((await http('GET', `${gw().fhirBase}/Slot/${slot.body.id as string}`)).body.status).toBe('free');
+});

@@ -1,5 +1,6 @@
 /** GET /v1/slots: free slots, earliest first. */
 import { Router } from 'express';
+import { APPOINTMENT_MODES, type AppointmentMode } from '../../domain/appointment';
 import { validationError } from '../../domain/errors';
 import { findFreeSlots } from '../../use-cases/find-slots';
 import { resolveConnection } from '../../use-cases/resolve-connection';
@@ -31,6 +32,14 @@ function id(field: string, raw: string | undefined): string | undefined {
   return raw;
 }
 
+function mode(raw: string | undefined): AppointmentMode | undefined {
+  if (raw === undefined) return undefined;
+  if (!(APPOINTMENT_MODES as readonly string[]).includes(raw)) {
+    throw validationError([{ field: 'mode', message: `must be one of ${APPOINTMENT_MODES.join(', ')}` }]);
+  }
+  return raw as AppointmentMode;
+}
+
 export function slotsRoutes(deps: UseCaseDeps): Router {
   const router = Router();
   router.get(
@@ -57,6 +66,7 @@ export function slotsRoutes(deps: UseCaseDeps): Router {
           serviceType,
           practitioner: id('practitioner', text(req.query.practitioner)),
           location: id('location', text(req.query.location)),
+          mode: mode(text(req.query.mode)),
           limit,
         },
       );
