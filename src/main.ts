@@ -15,6 +15,9 @@ import { createRedisAttemptLimiter } from '../adapters/redis/attempt-limiter';
 import { createRedisPhoneIndex } from '../adapters/redis/phone-index';
 import { createRedisReadCache } from '../adapters/redis/read-cache';
 import { createRedisSlotHolds } from '../adapters/redis/slot-holds';
+import { createRedisNotificationLog } from '../adapters/redis/notification-log';
+import { createBullNotificationQueue, createNotificationWorker } from '../queue/notification-queue';
+import { processEhrNotification } from './use-cases/process-ehr-notification';
 import { createRecordCipher, loadOrCreateKey } from '../adapters/redis/record-cipher';
 import { createRedisConnection, targetFromUrl } from '../adapters/redis/redis-connections';
 import { createFhirR4Client } from '../adapters/ehr/fhir-r4/fhir-r4-client';
@@ -278,6 +281,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       connections: [...connections.keys()],
     });
     cleanups.push(() => writeQueue.close());
+    const notificationQueue = createBullNotificationQueue({ connection: producer, prefix });
+    cleanups.push(() => notificationQueue.close());
     const useCases: UseCaseDeps = {
       connections,
       defaultConnection: config.defaultConnection,
@@ -287,6 +292,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       readCache,
       attemptLimiter,
       slotHolds: createRedisSlotHolds({ redis, prefix }),
+      notificationLog: createRedisNotificationLog({ redis, prefix }),
+      notifications: notificationQueue,
       clock: { now: () => new Date() },
       logger,
       defaultRegion: config.phone.defaultRegion as CountryCode,
@@ -391,6 +398,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           timers.push(setTimeout(warm, FIRST_WARMUP_DELAY_MS), setInterval(warm, warmupIntervalMs));
         }
       }
+      // EHR notifications: one queue for every connection; each job names its connection.
+      workers.push(
+        createNotificationWorker({
+          redis: workerRedis,
+          prefix,
+          concurrency: 4,
+          process: (notification) => processEhrNotification(useCases, notification),
+          logger: logger.child({ component: 'notification-worker' }),
+        }),
+      );
       cleanups.push(async () => {
         for (const timer of timers) clearInterval(timer);
         warmupStop.abort();
@@ -403,7 +420,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes,
 
-      ...(role !== 'worker' ? { api: { useCases, monitor, replays } } : {}),
+      ...(role !== 'worker'
+        ? {
+            api: {
+              useCases,
+              monitor,
+              replays,
+              webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
+            },
+          }
+        : {}),
       ...(sandbox ? { sandboxRouter: sandbox.router, sandboxAdminRouter: sandbox.adminRouter } : {}),
       health: {
         isShuttingDown: () => shuttingDown,

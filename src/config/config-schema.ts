@@ -65,6 +65,52 @@ const connectionSchema = z
     mappingProfile: z.string().min(1).default('default'),
     /** Writes per second sent to this EHR at most, also while a backlog drains (0 = no cap). */
     maxWritesPerSecond: num(z.number().int().min(0).max(100000)).default(100),
+    /**
+     * How this EHR signs the notifications it pushes to POST /webhooks/ehr/<name>. Absent: the
+     * endpoint refuses every notification for this connection (nothing unsigned is ever accepted).
+     */
+    webhooks: z
+      .discriminatedUnion('scheme', [
+        z
+          .object({
+            /** HMAC-SHA256 of the raw body, hex, in a header (Medplum's `X-Signature`). */
+            scheme: z.literal('hmac-sha256'),
+            secret: z.string().min(16, 'must be at least 16 characters'),
+            header: z.string().min(1).default('x-signature'),
+          })
+          .strict(),
+        z
+          .object({
+            /** Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature; 5-minute window. */
+            scheme: z.literal('standard-webhooks'),
+            /** `whsec_` + base64, as the Standard Webhooks libraries take it. */
+            secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_ followed by base64'),
+          })
+          .strict(),
+        z
+          .object({
+            /** A static secret sent as `Authorization: Bearer <secret>`. */
+            scheme: z.literal('bearer'),
+            secret: z.string().min(16, 'must be at least 16 characters'),
+          })
+          .strict(),
+      ])
+      .optional(),
+    /**
+     * FHIR Subscriptions that `continuum subscriptions sync` keeps on the EHR, pointing at this
+     * gateway's webhook endpoint (`publicUrl`, as the EHR reaches the gateway).
+     */
+    subscriptions: z
+      .object({
+        publicUrl: z.url('must be a URL'),
+        /** Resource types to be notified of. */
+        resources: z
+          .array(z.enum(['Patient', 'Appointment', 'Encounter']))
+          .min(1)
+          .default(['Patient', 'Appointment', 'Encounter']),
+      })
+      .strict()
+      .optional(),
     /** What this EHR supports; the use cases choose their FHIR interactions from it. */
     capabilities: z
       .object({

@@ -16,6 +16,12 @@ export const ERROR_CODES = {
   },
   CONFLICT: { status: 409, retryable: false, title: 'The resource changed since it was read' },
   SLOT_TAKEN: { status: 409, retryable: false, title: 'The slot is no longer free' },
+  DUPLICATE_EVENT: { status: 409, retryable: false, title: 'This notification was already received' },
+  UNAUTHORIZED: {
+    status: 401,
+    retryable: false,
+    title: 'The request is not signed as this connection requires',
+  },
   TOO_MANY_ATTEMPTS: { status: 429, retryable: true, title: 'Too many failed attempts' },
   EHR_UNAVAILABLE: { status: 503, retryable: true, title: 'The EHR is unavailable' },
   EHR_REJECTED: { status: 422, retryable: false, title: 'The EHR rejected the request' },

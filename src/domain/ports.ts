@@ -190,6 +190,41 @@ export interface SlotHolds {
   heldSlots(connection: string): Promise<ReadonlySet<string>>;
 }
 
+/** A notification from an EHR, accepted and waiting to be acted on (no PHI: references only). */
+export interface QueuedNotification {
+  readonly connection: string;
+  readonly eventId: string;
+  readonly refs: readonly { readonly resourceType: string; readonly id: string; readonly version?: string }[];
+  /** Re-read what changed since then: an empty notification, or a gap in the event numbers. */
+  readonly rereadSince: string | undefined;
+  readonly receivedAt: string;
+}
+
+/** What Continuum remembers of the notifications each EHR pushed: for de-duplication and gaps. */
+export interface NotificationLog {
+  /** True the first time this event id is seen on the connection (kept for days). */
+  claim(connection: string, eventId: string): Promise<boolean>;
+  /** Gives a claim back when the notification could not be queued, so the EHR's retry is taken. */
+  release(connection: string, eventId: string): Promise<void>;
+  /**
+   * Records the highest event number seen for a subscription and returns what was seen before
+   * (number and time), so a jump in numbers shows notifications that never arrived.
+   */
+  advance(
+    connection: string,
+    subscription: string,
+    eventNumber: number,
+    at: Date,
+  ): Promise<{ readonly number: number; readonly at: string } | undefined>;
+  /** Records that a notification arrived now; returns when the one before it did. */
+  touch(connection: string, at: Date): Promise<string | undefined>;
+}
+
+/** The durable queue of accepted EHR notifications. */
+export interface NotificationQueue {
+  enqueue(notification: QueuedNotification): Promise<void>;
+}
+
 /** The durable queue the API hands accepted operations to. */
 export interface WriteQueue {
   /**

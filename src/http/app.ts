@@ -8,9 +8,11 @@ import type { Logger, PipelineMonitor } from '../domain/ports';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { bodyParsers } from './body-parsing';
+import type { WebhookScheme } from './webhook-signature';
 import { flatShape } from './flat-shape';
 import { problemHandler, sendProblem } from './problem';
 import { requestContext } from './request-context';
+import { ehrWebhookRoutes } from './routes/ehr-webhooks.routes';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
 import { appointmentsRoutes } from './routes/appointments.routes';
 import { callbacksRoutes, callsRoutes } from './routes/calls.routes';
@@ -29,6 +31,8 @@ export interface AppDeps {
     readonly useCases: UseCaseDeps;
     readonly monitor: PipelineMonitor;
     readonly replays: ReplayRegistry;
+    /** Each EHR connection's signature scheme for POST /webhooks/ehr/:connection. */
+    readonly webhookSchemes: ReadonlyMap<string, WebhookScheme | undefined>;
   };
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
   readonly sandboxRouter?: Router;
@@ -62,6 +66,7 @@ export function createApp(deps: AppDeps): Express {
     v1.use('/operations', operationsRoutes(useCases, replays));
     v1.use('/status', statusRoutes(useCases, monitor));
     app.use('/v1', v1);
+    app.use('/webhooks/ehr', ehrWebhookRoutes(useCases, deps.api.webhookSchemes, deps.bodyLimitBytes));
   }
 
   app.use((_req, res) => {

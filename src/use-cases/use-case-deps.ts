@@ -9,6 +9,8 @@ import type {
   Clock,
   EhrClient,
   Logger,
+  NotificationLog,
+  NotificationQueue,
   OperationStore,
   PhoneIndex,
   ReadCache,
@@ -52,6 +54,9 @@ export interface UseCaseDeps {
   readonly phoneIndex: PhoneIndex;
   /** The last good answer of each read, for when the EHR cannot answer. */
   readonly readCache: ReadCache;
+  /** EHR notifications: what was seen (de-duplication, gaps) and the queue of those accepted. */
+  readonly notificationLog: NotificationLog;
+  readonly notifications: NotificationQueue;
   /** Slots promised to bookings still waiting in the queue. */
   readonly slotHolds: SlotHolds;
   /** Failed identity verifications per caller: past the limit, verification is refused for a while. */

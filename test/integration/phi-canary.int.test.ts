@@ -145,6 +145,13 @@ it('keeps every canary value out of the logs on normal and error paths', async (
     await setFaults(gw.url, { mode: 'up' });
   }
 
+  // A notification pushed without a valid signature: refused, its body never logged.
+  const unsigned = await http('POST', `${gw.url}/webhooks/ehr/sandbox`, {
+    body: canaryPatient(),
+    headers: { 'x-signature': 'forged' },
+  });
+  expect(unsigned.status).toBe(401);
+
   // Error paths: invalid input, malformed bodies, unknown patients, queries carrying PHI.
   await http('PATCH', `${gw.url}/v1/patients/${id}`, {
     body: { phones: [`${CANARY.phoneDigits}99999`], email: CANARY.email },

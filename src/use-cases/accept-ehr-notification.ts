@@ -1,0 +1,77 @@
+/**
+ * POST /webhooks/ehr/:connection, after the signature was verified: de-duplicate, note gaps, and
+ * queue durably; the EHR gets its 2xx only once the notification is in Redis. A notification seen
+ * before (same event id, or same resource version) is refused as a replay and nothing is queued.
+ */
+import { createHash } from 'node:crypto';
+import { ContinuumError } from '../domain/errors';
+import { withDeadline } from '../domain/with-deadline';
+import { parseNotification } from './ehr-notification';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+
+export interface AcceptedNotification {
+  readonly eventId: string;
+  readonly refs: number;
+  readonly reread: boolean;
+}
+
+export async function acceptEhrNotification(
+  deps: Pick<UseCaseDeps, 'notificationLog' | 'notifications' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
+  connection: ConnectionContext,
+  rawBody: Buffer,
+  signedEventId: string | undefined,
+): Promise<AcceptedNotification> {
+  const parsed = parseNotification(rawBody);
+  const now = deps.clock.now();
+  // The sender's id when it signs one; else the resource version; else the bytes themselves.
+  const eventId =
+    signedEventId ?? parsed.bodyIdentity ?? `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+  const log = deps.notificationLog;
+  const within = <T>(work: Promise<T>): Promise<T> =>
+    withDeadline(work, deps.enqueueTimeoutMs, 'the notification log');
+
+  if (!(await within(log.claim(connection.name, eventId)))) {
+    throw new ContinuumError('DUPLICATE_EVENT', { detail: 'this notification was already received' });
+  }
+  try {
+    const previous = await within(log.touch(connection.name, now));
+    let rereadSince: string | undefined;
+    // An empty notification says only that something changed: re-read since the last one arrived.
+    if (parsed.ping) rereadSince = previous ?? now.toISOString();
+    const [first] = parsed.eventNumbers;
+    const last = parsed.eventNumbers.at(-1);
+    if (parsed.subscription !== undefined && first !== undefined && last !== undefined) {
+      const before = await within(log.advance(connection.name, parsed.subscription, last, now));
+      if (before !== undefined && first > before.number + 1) {
+        // Events before this one never arrived: re-read whatever changed since the last one did.
+        deps.logger.warn(
+          { connection: connection.name, missing: first - before.number - 1 },
+          'EHR notifications missing; re-reading what changed since the last one',
+        );
+        rereadSince = before.at;
+      }
+    }
+    await within(
+      deps.notifications.enqueue({
+        connection: connection.name,
+        eventId,
+        refs: parsed.refs,
+        rereadSince,
+        receivedAt: now.toISOString(),
+      }),
+    );
+    deps.logger.info(
+      {
+        connection: connection.name,
+        refs: parsed.refs.map((r) => `${r.resourceType}/${r.id}`),
+        reread: rereadSince !== undefined,
+      },
+      'EHR notification queued',
+    );
+    return { eventId, refs: parsed.refs.length, reread: rereadSince !== undefined };
+  } catch (error) {
+    // Not queued: the EHR will send it again, and that retry must be taken.
+    await log.release(connection.name, eventId).catch(() => undefined);
+    throw error;
+  }
+}

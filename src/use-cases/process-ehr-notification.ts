@@ -1,0 +1,84 @@
+/**
+ * The worker's side of an EHR notification: re-read what changed and bring Continuum's own
+ * copies up to date, so lookups and reads during a later outage show the EHR's latest: a patient's
+ * cache entry and phone numbers are refreshed; an appointment's patient loses its cached lists
+ * (they no longer match the EHR). Safe to run twice.
+ */
+import type { Resource } from '../domain/fhir';
+import { ContinuumError } from '../domain/errors';
+import type { QueuedNotification } from '../domain/ports';
+import { NOTIFIED_TYPES, type NotifiedType } from './ehr-notification';
+import { appointmentsCacheGroup } from './patient-appointments';
+import { rememberPatient } from './patient-read';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+
+/** Resources re-read for one gap or empty notification at most; a larger backlog is a resync. */
+const MAX_REREAD = 500;
+
+export interface NotificationOutcome {
+  readonly refreshed: number;
+  readonly gone: number;
+}
+
+export async function processEhrNotification(
+  deps: Pick<UseCaseDeps, 'connections' | 'phoneIndex' | 'readCache' | 'clock' | 'logger'>,
+  notification: QueuedNotification,
+): Promise<NotificationOutcome> {
+  const connection = deps.connections.get(notification.connection);
+  if (!connection)
+    throw new ContinuumError('VALIDATION', { detail: `unknown EHR connection ${notification.connection}` });
+  const deadline = { deadlineMs: connection.readDeadlineMs };
+  const resources: Resource[] = [];
+  let gone = 0;
+
+  for (const ref of notification.refs) {
+    try {
+      resources.push(await connection.ehr.read<Resource>(ref.resourceType as NotifiedType, ref.id, deadline));
+    } catch (error) {
+      if (!(error instanceof ContinuumError) || error.code !== 'NOT_FOUND') throw error;
+      gone++;
+      if (ref.resourceType === 'Patient') await deps.phoneIndex.replace(connection.name, ref.id, []);
+    }
+  }
+  if (notification.rereadSince !== undefined) {
+    resources.push(...(await changedSince(connection, notification.rereadSince)));
+  }
+  for (const resource of resources) await refresh(deps, connection, resource);
+  deps.logger.info(
+    { connection: connection.name, eventId: notification.eventId, refreshed: resources.length, gone },
+    'EHR notification applied',
+  );
+  return { refreshed: resources.length, gone };
+}
+
+async function changedSince(connection: ConnectionContext, since: string): Promise<Resource[]> {
+  const found: Resource[] = [];
+  for (const type of NOTIFIED_TYPES) {
+    const page = await connection.ehr.search<Resource>(
+      type,
+      { _lastUpdated: `ge${since}`, _count: '100' },
+      { deadlineMs: connection.readDeadlineMs, maxPages: Math.ceil(MAX_REREAD / 100) },
+    );
+    found.push(...page);
+  }
+  return found.slice(0, MAX_REREAD);
+}
+
+async function refresh(
+  deps: Pick<UseCaseDeps, 'phoneIndex' | 'readCache' | 'clock' | 'logger'>,
+  connection: ConnectionContext,
+  resource: Resource,
+): Promise<void> {
+  if (resource.resourceType === 'Patient') {
+    await rememberPatient(deps, connection, connection.mapping.readPatient(resource), {
+      cache: true,
+    });
+    return;
+  }
+  if (resource.resourceType === 'Appointment') {
+    const patientId = connection.mapping.readAppointment(resource).patientId;
+    if (patientId !== undefined) {
+      await deps.readCache.forgetGroup(connection.name, appointmentsCacheGroup(patientId));
+    }
+  }
+}
