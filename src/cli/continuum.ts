@@ -17,6 +17,7 @@ import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../
 import type { CountryCode } from '../phone';
 import { projectRoot } from '../project-root';
 import { opsCommand, OPS_USAGE } from './ops-command';
+import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-command';
 import { startGateway, StartupError } from '../main';
 
 const USAGE = `Usage:
@@ -25,6 +26,7 @@ const USAGE = `Usage:
   continuum config check                    validate the configuration and exit
   continuum mappings test [--profile NAME]  run a mapping profile's fixtures
   continuum ops status|list|show|retry|cancel|replay ...   operate the write pipeline (continuum ops --help)
+  continuum subscriptions sync [--connection NAME] [--ehr-url URL]   put the EHR's FHIR Subscriptions in place
 
 Configuration: continuum.config.yaml in the working directory, or the file named by
 CONTINUUM_CONFIG; PORT, REDIS_URL, CONTINUUM_DATA_DIR and LOG_LEVEL override it.`;
@@ -168,6 +170,14 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       return opsCommand(rest);
+    case 'subscriptions': {
+      if (rest[0] === undefined || rest[0] === '--help') {
+        process.stdout.write(`${SUBSCRIPTIONS_USAGE}\n`);
+        return;
+      }
+      process.exitCode = await subscriptionsCommand(rest, readConfig());
+      return;
+    }
     case 'mappings':
       if (rest[0] !== 'test') fail(USAGE, 2);
       return mappingsTestCommand(rest.slice(1));

@@ -9,7 +9,8 @@ import { getSearchParameters } from '@medplum/core';
 /**
  * What the sandbox serves: the seeded types plus the ones the gateway writes (call logs are Encounter +
  * Communication, callback requests are Task). Like a real EHR it refuses other types, so a gateway that
- * starts depending on one finds out here and not in production.
+ * starts depending on one finds out here and not in production. Subscriptions (rest-hook, to loopback
+ * endpoints) are delivered by subscription-delivery.ts.
  */
 export const SANDBOX_RESOURCE_TYPES: readonly ResourceType[] = [
   'Patient',
@@ -22,6 +23,7 @@ export const SANDBOX_RESOURCE_TYPES: readonly ResourceType[] = [
   'Encounter',
   'Communication',
   'Task',
+  'Subscription',
 ];
 
 const TYPE_INTERACTIONS = [
@@ -54,7 +56,7 @@ export function buildCapabilityStatement(baseUrl: string, date: string): Capabil
     rest: [
       {
         mode: 'server',
-        documentation: `Default page size 20, at most 1000 (_count, _offset); _include supported one level deep.`,
+        documentation: `Default page size 20, at most 1000 (_count, _offset); _include supported one level deep. Subscription: R4 rest-hook channels to loopback endpoints, criteria Type or Type?param=value; signed with X-Signature when the Medplum subscription-secret extension is set.`,
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
         resource: SANDBOX_RESOURCE_TYPES.map(resourceCapability),
       },

@@ -8,6 +8,7 @@ import { ensureFhirSchemaIndexed } from './fhir-schema';
 import { SandboxRepository } from './sandbox-repository';
 import { createSandboxRouter } from './sandbox-router';
 import { seedSandbox } from './seed';
+import { SubscriptionDelivery } from './subscription-delivery';
 import type { SandboxLogger } from './types';
 
 export interface SandboxEhrOptions {
@@ -30,6 +31,10 @@ export interface SandboxEhr {
   readonly faults: FaultControl;
   /** Counts by resource type, for logs and tests. */
   stats(): Record<string, number>;
+  /**
+   * Stops serving (every request is answered 503), drops pending subscription notifications and aborts
+   * those in flight, then clears the data. Resolves once no delivery is running.
+   */
   close(): Promise<void>;
 }
 
@@ -46,6 +51,12 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
     { counts: seeded.counts, seedMs: seeded.durationMs, schemaIndexMs: indexMs },
     'sandbox EHR seeded',
   );
+  // Rest-hook notifications for Subscriptions created through the FHIR API, after each committed write.
+  // Outbound only: the fault switch, which acts on inbound requests, does not reach them.
+  const delivery = new SubscriptionDelivery({ logger: options.logger });
+  repo.onCommit((resource) => {
+    delivery.committed(resource, repo.storedResources('Subscription'));
+  });
   let closed = false;
   const router = createSandboxRouter({
     repo,
@@ -58,10 +69,10 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
     adminRouter: createSandboxAdminRouter(faults),
     faults: { set: (mode) => faults.set(mode), get: () => faults.get(), reset: () => faults.reset() },
     stats: () => repo.counts(),
-    close: () => {
+    close: async () => {
       closed = true;
+      await delivery.close();
       repo.clear();
-      return Promise.resolve();
     },
   };
 }

@@ -8,11 +8,18 @@ import { RequiredCodes } from './required-codes';
 import { assertValidResource, localReferences } from './resource-validator';
 import { prepareSearchRequest } from './search-rules';
 import { searchResources } from './memory-search';
+import { activateSubscription, assertDeliverableSubscription } from './subscription-rules';
 
 const SUPPORTED_TYPES: ReadonlySet<string> = new Set(SANDBOX_RESOURCE_TYPES);
 
 type ResourceStore = Map<string, Map<string, Resource>>;
 type HistoryStore = Map<string, Map<string, Resource[]>>;
+
+/**
+ * Told of each stored version once it is committed, synchronously: must be quick, and must copy (or
+ * serialise) what it keeps, because the object goes back to the router afterwards.
+ */
+export type CommitListener = (resource: Resource) => void;
 
 interface Snapshot {
   readonly resources: ResourceStore;
@@ -35,6 +42,9 @@ export class SandboxRepository extends MemoryRepository {
   private readonly store: { readonly resources: ResourceStore; readonly history: HistoryStore };
   private readonly deleted = new Set<string>();
   private inTransaction = false;
+  private readonly commitListeners: CommitListener[] = [];
+  /** Versions written inside the open transaction: announced if it commits, forgotten if it rolls back. */
+  private uncommitted: Resource[] = [];
 
   constructor(private readonly codes: RequiredCodes = new RequiredCodes()) {
     super();
@@ -66,7 +76,13 @@ export class SandboxRepository extends MemoryRepository {
     toStore.meta = { ...resource.meta, versionId: String(versions + 1) };
     delete toStore.meta.lastUpdated;
     this.assertStorable(toStore);
-    return super.createResource(toStore);
+    if (toStore.resourceType === 'Subscription') {
+      assertDeliverableSubscription(toStore);
+      activateSubscription(toStore);
+    }
+    const stored = await super.createResource(toStore);
+    this.written(stored);
+    return stored;
   }
 
   override async updateResource<T extends Resource>(
@@ -130,13 +146,35 @@ export class SandboxRepository extends MemoryRepository {
     const snapshot = this.snapshot();
     this.inTransaction = true;
     try {
-      return await callback(undefined);
+      const result = await callback(undefined);
+      this.inTransaction = false;
+      const committed = this.uncommitted;
+      this.uncommitted = [];
+      committed.forEach((resource) => {
+        this.announce(resource);
+      });
+      return result;
     } catch (err) {
+      this.uncommitted = [];
       this.restore(snapshot);
       throw err;
     } finally {
       this.inTransaction = false;
     }
+  }
+
+  /**
+   * Calls `listener` with every version created or updated through the FHIR API once it is committed (at
+   * once, or when the enclosing transaction commits; never for a rolled-back one). Seed data is not
+   * announced. Subscription delivery hangs here, so it covers batches, transactions and conditional writes.
+   */
+  onCommit(listener: CommitListener): void {
+    this.commitListeners.push(listener);
+  }
+
+  /** The current versions of one type, uncloned: callers must not change them. */
+  storedResources(resourceType: string): Resource[] {
+    return [...(this.store.resources.get(resourceType)?.values() ?? [])];
   }
 
   /** Current (not deleted) resources per type. */
@@ -153,6 +191,29 @@ export class SandboxRepository extends MemoryRepository {
   override clear(): void {
     super.clear();
     this.deleted.clear();
+    this.uncommitted = [];
+  }
+
+  private written(resource: Resource): void {
+    if (this.commitListeners.length === 0) {
+      return;
+    }
+    if (this.inTransaction) {
+      // A copy: the router still works with the object it got back until the transaction ends.
+      this.uncommitted.push(deepClone(resource));
+    } else {
+      this.announce(resource);
+    }
+  }
+
+  private announce(resource: Resource): void {
+    for (const listener of this.commitListeners) {
+      try {
+        listener(resource);
+      } catch {
+        // A listener's failure is its own: the write has committed and stands.
+      }
+    }
   }
 
   private assertStorable(resource: Resource): void {
