@@ -18,6 +18,12 @@ import { createRedisSlotHolds } from '../adapters/redis/slot-holds';
 import { createRedisNotificationLog } from '../adapters/redis/notification-log';
 import { createBullNotificationQueue, createNotificationWorker } from '../queue/notification-queue';
 import { processEhrNotification } from './use-cases/process-ehr-notification';
+import { delivererFor } from '../adapters/callcenter/deliverers';
+import { createEventDelivery } from '../queue/event-delivery';
+import type { CallCenterEvent } from './domain/events';
+import { ContinuumError } from './domain/errors';
+import type { Task } from './domain/fhir';
+import { breakerEvent } from './use-cases/call-center-events';
 import { createRecordCipher, loadOrCreateKey } from '../adapters/redis/record-cipher';
 import { createRedisConnection, targetFromUrl } from '../adapters/redis/redis-connections';
 import { createFhirR4Client } from '../adapters/ehr/fhir-r4/fhir-r4-client';
@@ -206,6 +212,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       cleanups.push(() => stopSandbox.close());
     }
 
+    // Call-center events: one delivery queue per configured subscriber.
+    const eventDelivery = createEventDelivery({
+      connection: producer,
+      prefix,
+      subscribers: config.events.subscribers.map((subscriber) => ({
+        name: subscriber.name,
+        types: subscriber.types,
+        deliverer: delivererFor(subscriber, {
+          // Callback numbers and windows are not in events: platform deliverers read the Task.
+          readTask: (connectionName, taskId) => {
+            const context = connections.get(connectionName);
+            if (context === undefined) {
+              // A connection removed from the configuration will not come back: dead-letter the event.
+              throw new ContinuumError('NOT_FOUND', { detail: `no EHR connection ${connectionName}` });
+            }
+            return context.ehr.read<Task>('Task', taskId, { deadlineMs: context.readDeadlineMs });
+          },
+        }),
+      })),
+      logger,
+    });
+    cleanups.push(() => eventDelivery.close());
+    const publish = (event: CallCenterEvent): void => {
+      eventDelivery.publish(event).catch((error: unknown) => {
+        logger.error({ err: error, eventId: event.id, type: event.type }, 'event not published');
+      });
+    };
+
     const breakers = new Map<string, CircuitBreaker>();
     for (const connection of Object.values(config.connections)) {
       breakers.set(
@@ -217,6 +251,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           failureThreshold: connection.breaker.failureThreshold,
           probeIntervalMs: connection.breaker.probeIntervalMs,
           logger,
+          // Only the process whose failure or success changed the state is told: one event each.
+          onTransition: (state) => {
+            if (state === 'half-open') return;
+            publish(breakerEvent(connection.name, state, new Date().toISOString()));
+          },
         }),
       );
     }
@@ -293,6 +332,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       attemptLimiter,
       slotHolds: createRedisSlotHolds({ redis, prefix }),
       notificationLog: createRedisNotificationLog({ redis, prefix }),
+      events: eventDelivery,
       notifications: notificationQueue,
       clock: { now: () => new Date() },
       logger,
@@ -398,6 +438,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           timers.push(setTimeout(warm, FIRST_WARMUP_DELAY_MS), setInterval(warm, warmupIntervalMs));
         }
       }
+      workers.push(...eventDelivery.workers({ redis: workerRedis, logger }));
       // EHR notifications: one queue for every connection; each job names its connection.
       workers.push(
         createNotificationWorker({
@@ -426,6 +467,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
               useCases,
               monitor,
               replays,
+              events: eventDelivery,
               webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
             },
           }

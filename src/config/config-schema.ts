@@ -3,6 +3,7 @@
  * meaning. `continuum.config.yaml` and the environment are parsed against it once at start-up.
  */
 import { z } from 'zod';
+import { EVENT_TYPES } from '../domain/events';
 
 /** `${ENV}` interpolation yields strings: accept "2500" where a number is expected. */
 const num = <T extends z.ZodNumber>(inner: T) =>
@@ -156,6 +157,99 @@ const connectionSchema = z
 
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 
+const eventTypes = z.array(z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` })).min(1);
+
+/** A vendor API base URL: https, or http on loopback (local stand-ins). */
+const platformBaseUrl = () =>
+  z.string().refine((value) => checkBaseUrl(value, false) === undefined, 'must be an https URL');
+
+const GENESYS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Platform subscribers place calls, so they act on `callback.requested` only: its Task holds the
+ * number to call. Other events carry no number (and no PHI) to act on.
+ */
+const callbackEventTypes = z
+  .array(
+    z.enum(['callback.requested'], {
+      error: 'only callback.requested: platform subscribers call the number of the Task it names',
+    }),
+  )
+  .min(1)
+  .default(['callback.requested']);
+
+/** Where events go: a signed webhook (Standard Webhooks), or a platform's own API. */
+export const subscriberSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('webhook'),
+      name: z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and -'),
+      url: z.url('must be a URL'),
+      /** `whsec_` + base64: the subscriber verifies signatures with it. */
+      secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'must be whsec_ followed by base64'),
+      /** Event types sent; absent: all. */
+      types: eventTypes.optional(),
+      /** Sent as `tenant` in every event, for tools that serve several organisations. */
+      tenant: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      /** Genesys Cloud: each `callback.requested` becomes a callback in a queue (Conversations API). */
+      kind: z.literal('genesys-callback'),
+      name: z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and -'),
+      /** The org's region domain (`mypurecloud.com`, `usw2.pure.cloud`...): api.<region>, login.<region>. */
+      region: z
+        .string()
+        .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a region domain such as mypurecloud.com')
+        .optional(),
+      /** Instead of `region`, both base URLs (https, or http on loopback). */
+      apiBase: platformBaseUrl().optional(),
+      loginBase: platformBaseUrl().optional(),
+      /** An OAuth client with the client-credentials grant and a role that may create callbacks. */
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      queueId: z.string().regex(GENESYS_ID, 'must be a Genesys Cloud queue id (a UUID)'),
+      types: callbackEventTypes,
+    })
+    .strict()
+    .superRefine((subscriber, ctx) => {
+      const explicit = subscriber.apiBase !== undefined || subscriber.loginBase !== undefined;
+      if (explicit && subscriber.region !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['region'],
+          message: 'give region or apiBase and loginBase, not both',
+        });
+      } else if (!explicit && subscriber.region === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['region'], message: 'required (or apiBase and loginBase)' });
+      }
+      for (const key of ['apiBase', 'loginBase'] as const) {
+        if (explicit && subscriber[key] === undefined) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'required with apiBase or loginBase' });
+        }
+      }
+    }),
+  z
+    .object({
+      /** Twilio Studio: each `callback.requested` starts an Execution of a Flow, To the callback number. */
+      kind: z.literal('twilio-studio'),
+      name: z.string().regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and -'),
+      apiBase: platformBaseUrl().default('https://studio.twilio.com'),
+      accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be an account SID (AC and 32 hex digits)'),
+      authToken: z.string().min(1),
+      flowSid: z.string().regex(/^FW[0-9a-fA-F]{32}$/, 'must be a Flow SID (FW and 32 hex digits)'),
+      /** The Twilio number the Flow calls from (E.164), or a Messaging Service SID. */
+      from: z
+        .string()
+        .regex(/^(\+[1-9]\d{1,14}|MG[0-9a-fA-F]{32})$/, 'must be an E.164 number or a Messaging Service SID'),
+      types: callbackEventTypes,
+    })
+    .strict(),
+]);
+
+export type SubscriberConfig = z.infer<typeof subscriberSchema>;
+
 /** A connection with every default: the built-in sandbox when no connection is configured. */
 export function defaultConnectionConfig(): ConnectionConfig {
   return connectionSchema.parse({});
@@ -279,6 +373,13 @@ export const configSchema = z
             .min(1)
             .max(24 * 60),
         ).default(15),
+      })
+      .strict()
+      .prefault({}),
+    events: z
+      .object({
+        /** Call-center tools told of changes and of the fate of writes (see README, "Events"). */
+        subscribers: z.array(subscriberSchema).default([]),
       })
       .strict()
       .prefault({}),

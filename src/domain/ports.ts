@@ -2,6 +2,7 @@
  * Ports: what use cases need from the outside world. Adapters implement them; only the
  * composition root (src/main.ts) wires one to the other.
  */
+import type { CallCenterEvent } from './events';
 import type { Bundle, CapabilityStatement, Resource } from './fhir';
 import type { Operation, OperationStatus } from './operation';
 
@@ -223,6 +224,28 @@ export interface NotificationLog {
 /** The durable queue of accepted EHR notifications. */
 export interface NotificationQueue {
   enqueue(notification: QueuedNotification): Promise<void>;
+}
+
+/** A subscriber as operators see it: enabled or not, and what waits for it. */
+export interface SubscriberStatus {
+  readonly name: string;
+  /** Set when the subscriber answered 410 Gone: nothing is sent until it is enabled again. */
+  readonly disabled: { readonly at: string; readonly reason: string } | undefined;
+  readonly waiting: number;
+  /** Events given up on (refused for good, or retried for days): replayable. */
+  readonly deadLetters: number;
+}
+
+/** Operator actions on event delivery. */
+export interface EventOperations {
+  states(): Promise<readonly SubscriberStatus[]>;
+  /** Enables the subscriber again and re-queues its dead letters, oldest first; returns how many. */
+  replay(subscriber: string): Promise<number>;
+}
+
+/** Hands call-center events to every subscriber that wants them, durably. */
+export interface EventPublisher {
+  publish(event: CallCenterEvent): Promise<void>;
 }
 
 /** The durable queue the API hands accepted operations to. */

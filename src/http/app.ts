@@ -4,7 +4,7 @@
  */
 import express, { type Express, type Router } from 'express';
 import { ContinuumError } from '../domain/errors';
-import type { Logger, PipelineMonitor } from '../domain/ports';
+import type { EventOperations, Logger, PipelineMonitor } from '../domain/ports';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { bodyParsers } from './body-parsing';
@@ -13,6 +13,7 @@ import { flatShape } from './flat-shape';
 import { problemHandler, sendProblem } from './problem';
 import { requestContext } from './request-context';
 import { ehrWebhookRoutes } from './routes/ehr-webhooks.routes';
+import { eventsRoutes } from './routes/events.routes';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
 import { appointmentsRoutes } from './routes/appointments.routes';
 import { callbacksRoutes, callsRoutes } from './routes/calls.routes';
@@ -31,6 +32,8 @@ export interface AppDeps {
     readonly useCases: UseCaseDeps;
     readonly monitor: PipelineMonitor;
     readonly replays: ReplayRegistry;
+    /** Subscribers' state and the replay of their dead letters. */
+    readonly events: EventOperations;
     /** Each EHR connection's signature scheme for POST /webhooks/ehr/:connection. */
     readonly webhookSchemes: ReadonlyMap<string, WebhookScheme | undefined>;
   };
@@ -64,7 +67,8 @@ export function createApp(deps: AppDeps): Express {
     v1.use('/calls', callsRoutes(useCases));
     v1.use('/callbacks', callbacksRoutes(useCases));
     v1.use('/operations', operationsRoutes(useCases, replays));
-    v1.use('/status', statusRoutes(useCases, monitor));
+    v1.use('/status', statusRoutes(useCases, monitor, deps.api.events));
+    v1.use('/events', eventsRoutes(deps.api.events));
     app.use('/v1', v1);
     app.use('/webhooks/ehr', ehrWebhookRoutes(useCases, deps.api.webhookSchemes, deps.bodyLimitBytes));
   }

@@ -9,6 +9,7 @@ import { ContinuumError } from '../domain/errors';
 import type { QueuedNotification } from '../domain/ports';
 import { NOTIFIED_TYPES, type NotifiedType } from './ehr-notification';
 import { appointmentsCacheGroup } from './patient-appointments';
+import { ehrChangeEvent, publishEvents } from './call-center-events';
 import { rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -21,7 +22,7 @@ export interface NotificationOutcome {
 }
 
 export async function processEhrNotification(
-  deps: Pick<UseCaseDeps, 'connections' | 'phoneIndex' | 'readCache' | 'clock' | 'logger'>,
+  deps: Pick<UseCaseDeps, 'connections' | 'phoneIndex' | 'readCache' | 'clock' | 'logger' | 'events'>,
   notification: QueuedNotification,
 ): Promise<NotificationOutcome> {
   const connection = deps.connections.get(notification.connection);
@@ -43,7 +44,11 @@ export async function processEhrNotification(
   if (notification.rereadSince !== undefined) {
     resources.push(...(await changedSince(connection, notification.rereadSince)));
   }
-  for (const resource of resources) await refresh(deps, connection, resource);
+  for (const resource of resources) {
+    const facts = await refresh(deps, connection, resource);
+    const event = ehrChangeEvent(connection.name, resource, facts, deps.clock.now().toISOString());
+    if (event !== undefined) await publishEvents(deps, [event]);
+  }
   deps.logger.info(
     { connection: connection.name, eventId: notification.eventId, refreshed: resources.length, gone },
     'EHR notification applied',
@@ -68,17 +73,18 @@ async function refresh(
   deps: Pick<UseCaseDeps, 'phoneIndex' | 'readCache' | 'clock' | 'logger'>,
   connection: ConnectionContext,
   resource: Resource,
-): Promise<void> {
+): Promise<{ readonly patientId: string | undefined; readonly appointmentStatus?: string }> {
   if (resource.resourceType === 'Patient') {
-    await rememberPatient(deps, connection, connection.mapping.readPatient(resource), {
-      cache: true,
-    });
-    return;
+    const model = connection.mapping.readPatient(resource);
+    await rememberPatient(deps, connection, model, { cache: true });
+    return { patientId: model.id };
   }
   if (resource.resourceType === 'Appointment') {
-    const patientId = connection.mapping.readAppointment(resource).patientId;
-    if (patientId !== undefined) {
-      await deps.readCache.forgetGroup(connection.name, appointmentsCacheGroup(patientId));
+    const appointment = connection.mapping.readAppointment(resource);
+    if (appointment.patientId !== undefined) {
+      await deps.readCache.forgetGroup(connection.name, appointmentsCacheGroup(appointment.patientId));
     }
+    return { patientId: appointment.patientId, appointmentStatus: appointment.status };
   }
+  return { patientId: undefined };
 }

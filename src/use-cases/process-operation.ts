@@ -21,6 +21,7 @@ import {
 import { applyCallbackRequest, applyCallLog } from './apply-call-writes';
 import { applyPatientCreate } from './apply-patient-create';
 import { applyPatientUpdate, NeedsReviewError, type AppliedWrite } from './apply-patient-update';
+import { operationEvents, publishEvents } from './call-center-events';
 import { continueLane } from './continue-lane';
 import { appointmentsCacheGroup } from './patient-appointments';
 import type { UseCaseDeps } from './use-case-deps';
@@ -158,6 +159,7 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
         log.warn({ err: error }, 'stale appointment lists not dropped from the cache');
       });
   }
+  await publishEvents(deps, operationEvents(op));
   const heldSlot = heldSlotOf(op.payload);
   if (heldSlot !== undefined) {
     // Booked or not, the slot is no longer promised by the queue: the EHR's own status says the rest.

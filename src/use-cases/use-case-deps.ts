@@ -8,6 +8,7 @@ import type {
   AttemptLimiter,
   Clock,
   EhrClient,
+  EventPublisher,
   Logger,
   NotificationLog,
   NotificationQueue,
@@ -54,6 +55,8 @@ export interface UseCaseDeps {
   readonly phoneIndex: PhoneIndex;
   /** The last good answer of each read, for when the EHR cannot answer. */
   readonly readCache: ReadCache;
+  /** Call-center events out: handed to every subscriber that wants them. */
+  readonly events: EventPublisher;
   /** EHR notifications: what was seen (de-duplication, gaps) and the queue of those accepted. */
   readonly notificationLog: NotificationLog;
   readonly notifications: NotificationQueue;

@@ -1,16 +1,17 @@
-/** GET /v1/status: the write pipeline per EHR connection. */
+/** GET /v1/status: the write pipeline per EHR connection, and each event subscriber. */
 import { Router } from 'express';
-import type { PipelineMonitor } from '../../domain/ports';
+import type { EventOperations, PipelineMonitor } from '../../domain/ports';
 import { pipelineStatus } from '../../use-cases/pipeline-status';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
 
-export function statusRoutes(deps: UseCaseDeps, monitor: PipelineMonitor): Router {
+export function statusRoutes(deps: UseCaseDeps, monitor: PipelineMonitor, events: EventOperations): Router {
   const router = Router();
   router.get(
     '/',
     route(async (_req, res) => {
-      res.json({ connections: await pipelineStatus(deps, monitor) });
+      const [connections, subscribers] = await Promise.all([pipelineStatus(deps, monitor), events.states()]);
+      res.json({ connections, subscribers });
     }),
   );
   return router;

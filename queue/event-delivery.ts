@@ -1,0 +1,178 @@
+/**
+ * Delivery of call-center events: one BullMQ queue per subscriber, one job per event, worked one
+ * at a time across every process (global concurrency 1), so a subscriber hears events in the order
+ * they happened. A failed attempt does not let later events overtake it: the job goes back to the
+ * head of its queue and the queue waits out the backoff (BullMQ's rate limit), for up to three
+ * days; then, or when the subscriber refuses the event for good, it is dead-lettered (failed) for
+ * an operator to replay. A subscriber answering 410 Gone is disabled: nothing more is sent to it
+ * until an operator enables it again.
+ */
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { DeliveryError, type EventDeliverer } from '../adapters/callcenter/event-deliverer';
+import type { CallCenterEvent } from '../src/domain/events';
+import type { EventOperations, EventPublisher, Logger } from '../src/domain/ports';
+import { ContinuumError } from '../src/domain/errors';
+import { retryDelayMs } from './retry-policy';
+
+export interface EventJob {
+  readonly event: CallCenterEvent;
+  readonly attempts: number;
+  readonly firstTriedAt: string | undefined;
+}
+
+export interface Subscriber {
+  readonly name: string;
+  readonly types: readonly string[] | undefined;
+  readonly deliverer: EventDeliverer;
+}
+
+/** How long an event is retried before it is dead-lettered: a subscriber down over a weekend still gets it. */
+const GIVE_UP_AFTER_MS = 3 * 86_400_000;
+
+export const eventQueueName = (subscriber: string): string => `events-${subscriber}`;
+
+export interface EventDelivery extends EventPublisher, EventOperations {
+  workers(options: { readonly redis: Redis; readonly logger: Logger }): Worker<EventJob>[];
+  close(): Promise<void>;
+}
+
+export function createEventDelivery(options: {
+  readonly connection: Redis;
+  readonly prefix: string;
+  readonly subscribers: readonly Subscriber[];
+  readonly logger: Logger;
+}): EventDelivery {
+  const { connection, prefix } = options;
+  const disabledKey = (name: string): string => `${prefix}:subscriber-disabled:${name}`;
+  const queues = new Map(
+    options.subscribers.map((s) => [
+      s.name,
+      new Queue<EventJob>(eventQueueName(s.name), { connection, prefix, skipWaitingForReady: true }),
+    ]),
+  );
+  const queueOf = (name: string): Queue<EventJob> => {
+    const queue = queues.get(name);
+    if (queue === undefined) throw new Error(`no subscriber ${name}`);
+    return queue;
+  };
+  let concurrencySet: Promise<unknown> | undefined;
+
+  return {
+    async publish(event) {
+      concurrencySet ??= Promise.all([...queues.values()].map((q) => q.setGlobalConcurrency(1)));
+      await concurrencySet;
+      await Promise.all(
+        options.subscribers
+          .filter((s) => s.types === undefined || s.types.includes(event.type))
+          .map((s) =>
+            queueOf(s.name).add(
+              event.type,
+              { event, attempts: 0, firstTriedAt: undefined },
+              // The event id makes a second publish of the same event a no-op.
+              { jobId: event.id, removeOnComplete: { age: 7 * 86400, count: 10000 }, removeOnFail: false },
+            ),
+          ),
+      );
+    },
+
+    workers({ redis, logger }) {
+      return options.subscribers.map((subscriber) => {
+        const queue = queueOf(subscriber.name);
+        const log = logger.child({ component: 'event-delivery', subscriber: subscriber.name });
+        const worker: Worker<EventJob> = new Worker<EventJob>(
+          eventQueueName(subscriber.name),
+          async (job: Job<EventJob>) => {
+            if ((await redis.exists(disabledKey(subscriber.name))) === 1) return 'subscriber disabled';
+            try {
+              await subscriber.deliverer.deliver(job.data.event);
+              return 'delivered';
+            } catch (error) {
+              const failure =
+                error instanceof DeliveryError
+                  ? error
+                  : new DeliveryError('retry', 'delivery failed unexpectedly');
+              if (failure.outcome === 'gone') {
+                await redis.set(
+                  disabledKey(subscriber.name),
+                  JSON.stringify({ at: new Date().toISOString(), reason: failure.message }),
+                );
+                log.warn({ status: failure.status }, 'subscriber gone (410): disabled');
+                throw new UnrecoverableError(failure.message);
+              }
+              if (failure.outcome === 'rejected') {
+                log.warn(
+                  { status: failure.status, eventId: job.data.event.id },
+                  'subscriber refused an event',
+                );
+                throw new UnrecoverableError(failure.message);
+              }
+              const firstTriedAt = job.data.firstTriedAt ?? new Date().toISOString();
+              if (Date.now() - Date.parse(firstTriedAt) > GIVE_UP_AFTER_MS) {
+                throw new UnrecoverableError(
+                  `gave up after ${job.data.attempts + 1} attempts: ${failure.message}`,
+                );
+              }
+              const attempts = job.data.attempts + 1;
+              await job.updateData({ ...job.data, attempts, firstTriedAt });
+              const delay = retryDelayMs(attempts, failure.retryAfterSeconds);
+              log.info(
+                { status: failure.status, attempts, delayMs: delay },
+                'subscriber unavailable; will retry',
+              );
+              // Back to the head of the queue, which waits: later events must not overtake this one.
+              await queue.rateLimit(delay);
+              throw Worker.RateLimitError();
+            }
+          },
+          { connection: redis, prefix, concurrency: 1 },
+        );
+        worker.on('error', (error) => {
+          log.error({ err: error }, 'event worker error');
+        });
+        return worker;
+      });
+    },
+
+    async states() {
+      return Promise.all(
+        options.subscribers.map(async (s) => {
+          const queue = queueOf(s.name);
+          const [counts, disabled] = await Promise.all([
+            queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'failed'),
+            connection.get(disabledKey(s.name)),
+          ]);
+          return {
+            name: s.name,
+            disabled:
+              disabled === null ? undefined : (JSON.parse(disabled) as { at: string; reason: string }),
+            waiting:
+              (counts.waiting ?? 0) +
+              (counts.delayed ?? 0) +
+              (counts.active ?? 0) +
+              (counts.prioritized ?? 0),
+            deadLetters: counts.failed ?? 0,
+          };
+        }),
+      );
+    },
+
+    async replay(name) {
+      const queue = queues.get(name);
+      if (queue === undefined) throw new ContinuumError('NOT_FOUND', { detail: `no subscriber ${name}` });
+      await connection.del(disabledKey(name));
+      const failed = await queue.getFailed(0, 10000);
+      // Oldest first, as they happened.
+      failed.sort((a, b) => a.timestamp - b.timestamp);
+      for (const job of failed) {
+        await job.updateData({ ...job.data, attempts: 0, firstTriedAt: undefined });
+        await job.retry('failed');
+      }
+      return failed.length;
+    },
+
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

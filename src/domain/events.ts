@@ -1,0 +1,35 @@
+/**
+ * What call-center tools hear from Continuum: changes in the EHR and the fate of their own writes.
+ * `data` carries references and the least detail a desk needs to refresh (ids, statuses, times),
+ * never PHI: a subscriber that needs more reads it through the API.
+ */
+export const EVENT_TYPES = [
+  'appointment.booked',
+  'appointment.cancelled',
+  'appointment.rescheduled',
+  'patient.updated',
+  'operation.succeeded',
+  'operation.failed',
+  'operation.needs-review',
+  'ehr.unavailable',
+  'ehr.recovered',
+  'callback.requested',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface CallCenterEvent {
+  /** Unique per event; the Standard Webhooks `webhook-id`, stable across redeliveries. */
+  readonly id: string;
+  readonly type: EventType;
+  readonly timestamp: string;
+  readonly data: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/** Events of one patient go out in order; others may interleave. */
+export function orderingKeyOf(event: CallCenterEvent): string {
+  const patientId = event.data.patientId;
+  return typeof patientId === 'string'
+    ? `patient:${patientId}`
+    : `connection:${String(event.data.connection ?? '')}`;
+}
