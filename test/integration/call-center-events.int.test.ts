@@ -234,3 +234,50 @@ it('turns a cancellation made in the sandbox into a signed appointment.cancelled
   expect(event.data).toMatchObject({ source: 'ehr', connection: 'sandbox' });
   expect(() => new Webhook(SECRET).verify(event.raw, event.headers)).not.toThrow();
 });
+
+it('turns a patient changed in the sandbox into a fresh cache, a fresh phone index and a signed patient.updated', async () => {
+  const subscription = await http('POST', `${gw.fhirBase}/Subscription`, {
+    body: {
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: 'Continuum',
+      criteria: 'Patient',
+      channel: {
+        type: 'rest-hook',
+        endpoint: `${gw.url}/webhooks/ehr/sandbox`,
+        payload: 'application/fhir+json',
+      },
+      extension: [
+        {
+          url: 'https://www.medplum.com/fhir/StructureDefinition/subscription-secret',
+          valueString: EHR_SECRET,
+        },
+      ],
+    },
+    headers: { 'content-type': 'application/fhir+json' },
+  });
+  expect(subscription.status).toBe(201);
+  const patient = (await http('GET', `${gw.fhirBase}/Patient/pat-0114`)).body;
+  const changed = await http('PUT', `${gw.fhirBase}/Patient/pat-0114`, {
+    body: { ...patient, telecom: [{ system: 'phone', value: '(617) 555-0166' }] },
+    headers: { 'content-type': 'application/fhir+json' },
+  });
+  expect(changed.status).toBe(200);
+  const event = await until('patient.updated from the sandbox', () =>
+    received.find(
+      (r) =>
+        r.type === 'patient.updated' && r.data.resourceRef === 'Patient/pat-0114' && r.data.source === 'ehr',
+    ),
+  );
+  expect(() => new Webhook(SECRET).verify(event.raw, event.headers)).not.toThrow();
+
+  // The event follows the refresh: with the EHR down, the new number finds the patient from the cache.
+  await http('POST', `${gw.url}/sandbox/admin/faults`, { body: { mode: 'down', kind: 'refuse' } });
+  try {
+    const lookup = await http('GET', `${gw.url}/v1/patients/lookup?phone=6175550166`);
+    expect(lookup.body).toMatchObject({ found: true, freshness: { source: 'cache' } });
+    expect(lookup.body.matches[0]).toMatchObject({ id: 'pat-0114', phones: ['+16175550166'] });
+  } finally {
+    await http('POST', `${gw.url}/sandbox/admin/faults`, { body: { mode: 'up' } });
+  }
+});
