@@ -16,6 +16,8 @@ export const OPS_USAGE = `Usage:
   continuum ops replay [--status failed|needs-review] [--since ISO] [--connection NAME] [--limit N]
                        [--rate PER_SECOND] [--dry-run]
   continuum ops replay-status REPLAY_ID | replay-stop REPLAY_ID
+  continuum ops events                                  event subscribers: disabled?, waiting, dead letters
+  continuum ops events-replay SUBSCRIBER                enable a subscriber again, re-send its dead letters
 Options: --url http://host:port (default http://127.0.0.1:$PORT or :8080), --json for raw JSON.`;
 
 interface Receipt {
@@ -157,6 +159,38 @@ export async function opsCommand(args: string[]): Promise<void> {
         `${base}/v1/operations/replay/${needId()}${action === 'replay-stop' ? '/stop' : ''}`,
       )) as Record<string, unknown>;
       print(run, () => JSON.stringify(run, null, 2));
+      return;
+    }
+    case 'events': {
+      const result = (await call('GET', `${base}/v1/events/subscribers`)) as {
+        subscribers: {
+          name: string;
+          disabled?: { at: string; reason: string };
+          waiting: number;
+          deadLetters: number;
+        }[];
+      };
+      print(
+        result,
+        () =>
+          result.subscribers
+            .map(
+              (s) =>
+                `${s.name.padEnd(20)} ${s.disabled ? `DISABLED since ${s.disabled.at} (${s.disabled.reason})` : 'enabled'}  waiting ${s.waiting}  dead letters ${s.deadLetters}`,
+            )
+            .join('\n') || 'no event subscribers configured',
+      );
+      return;
+    }
+    case 'events-replay': {
+      const result = (await call(
+        'POST',
+        `${base}/v1/events/subscribers/${encodeURIComponent(needId())}/replay`,
+      )) as {
+        subscriber: string;
+        requeued: number;
+      };
+      print(result, () => `${result.subscriber}: enabled, ${result.requeued} dead letters re-sent`);
       return;
     }
     default:

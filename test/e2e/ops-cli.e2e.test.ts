@@ -55,3 +55,12 @@ it('shows status, lists and shows receipts, and dry-runs a replay', async () => 
   expect(dry.code).toBe(0);
   expect(dry.output).toMatch(/^dry run: \d+ operation\(s\) would be re-sent/m);
 });
+
+it('lists event subscribers and refuses to replay one that does not exist', async () => {
+  const events = await ops('events');
+  expect(events.code).toBe(0);
+  expect(events.output).toContain('no event subscribers configured');
+  const replay = await ops('events-replay', 'nobody');
+  expect(replay.code).not.toBe(0);
+  expect(replay.output).toContain('404 NOT_FOUND');
+});
