@@ -42,10 +42,13 @@ export async function acceptEhrNotification(
     const last = parsed.eventNumbers.at(-1);
     if (parsed.subscription !== undefined && first !== undefined && last !== undefined) {
       const before = await within(log.advance(connection.name, parsed.subscription, last, now));
-      if (before !== undefined && first > before.number + 1) {
+      // A heartbeat's count above the last event seen, or an event number past the next one.
+      const missing =
+        before === undefined ? 0 : parsed.countOnly ? first - before.number : first - before.number - 1;
+      if (before !== undefined && missing > 0) {
         // Events before this one never arrived: re-read whatever changed since the last one did.
         deps.logger.warn(
-          { connection: connection.name, missing: first - before.number - 1 },
+          { connection: connection.name, missing },
           'EHR notifications missing; re-reading what changed since the last one',
         );
         rereadSince = before.at;

@@ -21,6 +21,11 @@ export interface ParsedNotification {
   readonly subscription: string | undefined;
   /** Event numbers carried (R4B/R5), lowest first; empty for rest-hook bodies. */
   readonly eventNumbers: readonly number[];
+  /**
+   * True when the number is the subscription's count of events so far (a heartbeat), not an
+   * event of this notification: any count above the last seen means events went missing.
+   */
+  readonly countOnly: boolean;
   /** An empty rest-hook body: something changed, the EHR does not say what. */
   readonly ping: boolean;
   /** A stable identity when the body gives one (resource version), for de-duplication. */
@@ -52,10 +57,23 @@ function refFromResource(resource: Json): NotifiedRef | undefined {
 }
 
 /** R5 SubscriptionStatus, or the R4B backport's Parameters with the same parts. */
-function statusOf(resource: Json): { subscription?: string; events: { number: number; focus?: unknown }[] } {
+interface StatusParts {
+  subscription?: string;
+  /** `event-notification`, `heartbeat`, `handshake`, `query-status`, ... */
+  type?: string;
+  /** Events the subscription has produced so far: a heartbeat's way of showing what was missed. */
+  sinceStart?: number;
+  events: { number: number; focus?: unknown }[];
+}
+
+function statusOf(resource: Json): StatusParts {
   if (resource.resourceType === 'SubscriptionStatus') {
     const events = Array.isArray(resource.notificationEvent) ? resource.notificationEvent : [];
     return {
+      ...(typeof resource.type === 'string' ? { type: resource.type } : {}),
+      ...(resource.eventsSinceSubscriptionStart !== undefined
+        ? { sinceStart: Number(resource.eventsSinceSubscriptionStart) }
+        : {}),
       ...(isObject(resource.subscription) && typeof resource.subscription.reference === 'string'
         ? { subscription: resource.subscription.reference }
         : {}),
@@ -81,13 +99,29 @@ function statusOf(resource: Json): { subscription?: string; events: { number: nu
   const reference = isObject(subscription?.valueReference)
     ? subscription.valueReference.reference
     : undefined;
-  return { ...(typeof reference === 'string' ? { subscription: reference } : {}), events };
+  const type = parameters.find((p) => p.name === 'type')?.valueCode;
+  const since = parameters.find((p) => p.name === 'events-since-subscription-start');
+  const sinceStart = Number(since?.valueString ?? since?.valueInteger64 ?? since?.valueInteger);
+  return {
+    ...(typeof reference === 'string' ? { subscription: reference } : {}),
+    ...(typeof type === 'string' ? { type } : {}),
+    ...(Number.isInteger(sinceStart) ? { sinceStart } : {}),
+    events,
+  };
 }
 
 export function parseNotification(rawBody: Buffer): ParsedNotification {
   const text = rawBody.toString('utf8').trim();
-  if (text === '')
-    return { refs: [], subscription: undefined, eventNumbers: [], ping: true, bodyIdentity: undefined };
+  if (text === '') {
+    return {
+      refs: [],
+      subscription: undefined,
+      eventNumbers: [],
+      countOnly: false,
+      ping: true,
+      bodyIdentity: undefined,
+    };
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -105,7 +139,7 @@ export function parseNotification(rawBody: Buffer): ParsedNotification {
     if (status === undefined) {
       throw validationError([{ field: 'body', message: 'is a Bundle without a subscription status' }]);
     }
-    const { subscription, events } = statusOf(status);
+    const { subscription, events, type, sinceStart } = statusOf(status);
     const refs = new Map<string, NotifiedRef>();
     for (const event of events) {
       const ref = refFromReference(event.focus);
@@ -115,15 +149,19 @@ export function parseNotification(rawBody: Buffer): ParsedNotification {
       const ref = refFromResource(resource);
       if (ref !== undefined) refs.set(`${ref.resourceType}/${ref.id}`, ref);
     }
-    const eventNumbers = events
-      .map((e) => e.number)
-      .filter((n) => Number.isInteger(n) && n >= 0)
-      .sort((a, b) => a - b);
+    const numbers = events.map((e) => e.number).filter((n) => Number.isInteger(n) && n >= 0);
+    // A heartbeat or handshake names no event, but its count since the start shows any missed.
+    const countOnly = numbers.length === 0 && sinceStart !== undefined && sinceStart > 0;
+    if (countOnly) numbers.push(sinceStart);
+    const eventNumbers = numbers.sort((a, b) => a - b);
+    // Only an event notification without resources means "something changed"; a heartbeat does not.
+    const notification = type === undefined || type === 'event-notification';
     return {
       refs: [...refs.values()],
       subscription,
       eventNumbers,
-      ping: refs.size === 0,
+      countOnly,
+      ping: notification && refs.size === 0,
       bodyIdentity: undefined,
     };
   }
@@ -138,6 +176,7 @@ export function parseNotification(rawBody: Buffer): ParsedNotification {
     refs: [ref],
     subscription: undefined,
     eventNumbers: [],
+    countOnly: false,
     ping: false,
     bodyIdentity:
       ref.version === undefined ? undefined : `${ref.resourceType}/${ref.id}/_history/${ref.version}`,

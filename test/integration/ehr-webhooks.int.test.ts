@@ -168,6 +168,24 @@ it('takes R5 id-only notification bundles and re-reads what a gap in event numbe
   expect(afterGap.status).toBe(202);
   expect(afterGap.body).toMatchObject({ refs: 1, reread: true });
   expect(hmacGw.logs.text()).toContain('EHR notifications missing');
+  // Heartbeats carry no event, only the count so far: equal to the last seen is quiet, above it is a gap.
+  const heartbeat = (count: number) => ({
+    resourceType: 'Bundle',
+    type: 'history',
+    entry: [
+      {
+        resource: {
+          resourceType: 'SubscriptionStatus',
+          status: 'active',
+          type: 'heartbeat',
+          eventsSinceSubscriptionStart: String(count),
+          subscription: { reference: 'Subscription/sub-1' },
+        },
+      },
+    ],
+  });
+  expect((await send(heartbeat(7))).body).toMatchObject({ refs: 0, reread: false });
+  expect((await send(heartbeat(8))).body).toMatchObject({ refs: 0, reread: true });
   const noBody = await post(hmacGw, '', { 'x-signature': sign(''), 'x-event-id': randomUUID() });
   expect(noBody.status).toBe(202);
   expect(noBody.body).toMatchObject({ refs: 0, reread: true });
