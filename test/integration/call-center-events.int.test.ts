@@ -70,6 +70,31 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+/** The sandbox pushes to the gateway, as an EHR's rest-hook Subscription would. */
+async function subscribeGateway(criteria: string): Promise<void> {
+  const subscription = await http('POST', `${gw.fhirBase}/Subscription`, {
+    body: {
+      resourceType: 'Subscription',
+      status: 'requested',
+      reason: 'Continuum',
+      criteria,
+      channel: {
+        type: 'rest-hook',
+        endpoint: `${gw.url}/webhooks/ehr/sandbox`,
+        payload: 'application/fhir+json',
+      },
+      extension: [
+        {
+          url: 'https://www.medplum.com/fhir/StructureDefinition/subscription-secret',
+          valueString: EHR_SECRET,
+        },
+      ],
+    },
+    headers: { 'content-type': 'application/fhir+json' },
+  });
+  expect(subscription.status).toBe(201);
+}
+
 const ofOperation = (operationId: string) => received.filter((r) => r.data.operationId === operationId);
 const until = <T>(what: string, check: () => T | undefined, timeoutMs = 30000): Promise<T> =>
   waitFor(() => Promise.resolve(check()), { timeoutMs, what });
@@ -190,28 +215,7 @@ it('disables a subscriber that answers 410, reports it, and enables it again on 
 });
 
 it('turns a cancellation made in the sandbox into a signed appointment.cancelled at the subscriber', async () => {
-  // The sandbox pushes to the gateway, as an EHR's rest-hook Subscription would.
-  const subscription = await http('POST', `${gw.fhirBase}/Subscription`, {
-    body: {
-      resourceType: 'Subscription',
-      status: 'requested',
-      reason: 'Continuum',
-      criteria: 'Appointment',
-      channel: {
-        type: 'rest-hook',
-        endpoint: `${gw.url}/webhooks/ehr/sandbox`,
-        payload: 'application/fhir+json',
-      },
-      extension: [
-        {
-          url: 'https://www.medplum.com/fhir/StructureDefinition/subscription-secret',
-          valueString: EHR_SECRET,
-        },
-      ],
-    },
-    headers: { 'content-type': 'application/fhir+json' },
-  });
-  expect(subscription.status).toBe(201);
+  await subscribeGateway('Appointment');
   const bundle = await http(
     'GET',
     `${gw.fhirBase}/Appointment?status=booked&date=ge${new Date().toISOString().slice(0, 10)}&_count=1`,
@@ -236,27 +240,7 @@ it('turns a cancellation made in the sandbox into a signed appointment.cancelled
 });
 
 it('turns a patient changed in the sandbox into a fresh cache, a fresh phone index and a signed patient.updated', async () => {
-  const subscription = await http('POST', `${gw.fhirBase}/Subscription`, {
-    body: {
-      resourceType: 'Subscription',
-      status: 'requested',
-      reason: 'Continuum',
-      criteria: 'Patient',
-      channel: {
-        type: 'rest-hook',
-        endpoint: `${gw.url}/webhooks/ehr/sandbox`,
-        payload: 'application/fhir+json',
-      },
-      extension: [
-        {
-          url: 'https://www.medplum.com/fhir/StructureDefinition/subscription-secret',
-          valueString: EHR_SECRET,
-        },
-      ],
-    },
-    headers: { 'content-type': 'application/fhir+json' },
-  });
-  expect(subscription.status).toBe(201);
+  await subscribeGateway('Patient');
   const patient = (await http('GET', `${gw.fhirBase}/Patient/pat-0114`)).body;
   const changed = await http('PUT', `${gw.fhirBase}/Patient/pat-0114`, {
     body: { ...patient, telecom: [{ system: 'phone', value: '(617) 555-0166' }] },

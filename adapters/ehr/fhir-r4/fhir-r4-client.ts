@@ -58,6 +58,19 @@ function versionFromEtag(etag: string | null | undefined): string | undefined {
   return match?.[1];
 }
 
+/** An update's answer may carry its new version only in the ETag: put it where callers look. */
+function withEtagVersion<T extends Resource>(data: T): T {
+  const version = versionFromEtag(responseOf(data)?.headers.get('etag'));
+  if (version !== undefined && data.meta?.versionId === undefined) {
+    return { ...data, meta: { ...data.meta, versionId: version } };
+  }
+  return data;
+}
+
+function ifMatchHeader(version: string | undefined): Record<string, string> | undefined {
+  return version !== undefined ? { 'if-match': `W/"${version}"` } : undefined;
+}
+
 function toQuery(params: SearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(params)) {
@@ -186,8 +199,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     ): Promise<T> {
       if (resource.id === undefined)
         throw new ContinuumError('VALIDATION', { detail: 'update needs a resource id' });
-      const headers =
-        call_?.ifMatchVersion !== undefined ? { 'if-match': `W/"${call_.ifMatchVersion}"` } : undefined;
+      const headers = ifMatchHeader(call_?.ifMatchVersion);
       const id = resource.id;
       const data = await call(
         () =>
@@ -198,11 +210,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
             options: requestOptions(call_, headers),
           }) as Promise<T>,
       );
-      const version = versionFromEtag(responseOf(data)?.headers.get('etag'));
-      if (version !== undefined && data.meta?.versionId === undefined) {
-        return { ...data, meta: { ...data.meta, versionId: version } };
-      }
-      return data;
+      return withEtagVersion(data);
     },
 
     async patch<T extends Resource>(
@@ -211,8 +219,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       operations: readonly JsonPatchOperation[],
       call_?: RequestOptions & { readonly ifMatchVersion?: string },
     ): Promise<T> {
-      const headers =
-        call_?.ifMatchVersion !== undefined ? { 'if-match': `W/"${call_.ifMatchVersion}"` } : undefined;
+      const headers = ifMatchHeader(call_?.ifMatchVersion);
       const data = await call(
         () =>
           client.patch({
@@ -223,11 +230,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
             options: requestOptions(call_, headers),
           }) as Promise<T>,
       );
-      const version = versionFromEtag(responseOf(data)?.headers.get('etag'));
-      if (version !== undefined && data.meta?.versionId === undefined) {
-        return { ...data, meta: { ...data.meta, versionId: version } };
-      }
-      return data;
+      return withEtagVersion(data);
     },
 
     async capabilities(call_?: RequestOptions): Promise<CapabilityStatement> {
