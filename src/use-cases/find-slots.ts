@@ -10,7 +10,7 @@ import type { AppointmentMode } from '../domain/appointment';
 import type { SlotModel } from '../domain/slot';
 import { readWithContinuity, type ContinuityDeps } from './continuity-read';
 import { checkRange } from './patient-appointments';
-import type { ConnectionContext } from './use-case-deps';
+import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface SlotQuery {
   readonly from: Date;
@@ -31,14 +31,11 @@ export interface SlotList {
   readonly freshness: Freshness;
 }
 
-/** Slots a booking still waiting in Continuum's queue will take: not offered to the next caller. */
 /** Slots asked of the EHR in one search at most. */
 const MAX_COUNT = 300;
 
-export type HeldSlots = (connection: string) => Promise<ReadonlySet<string>>;
-
 export async function findFreeSlots(
-  deps: ContinuityDeps & { readonly heldSlots: HeldSlots },
+  deps: ContinuityDeps & Pick<UseCaseDeps, 'slotHolds'>,
   connection: ConnectionContext,
   query: SlotQuery,
 ): Promise<SlotList> {
@@ -56,8 +53,9 @@ export async function findFreeSlots(
     )
     .digest('base64url')
     .slice(0, 22);
-  // Held slots are a few; ask for that many more so the page still fills after they are left out.
-  const held = await deps.heldSlots(connection.name).catch(() => new Set<string>());
+  // Slots promised to bookings still in the queue are not offered to the next caller; they are a
+  // few, so asking for that many more still fills the page.
+  const held = await deps.slotHolds.heldSlots(connection.name).catch(() => new Set<string>());
   // Slots of other modes are left out after the search: ask for more so the page still fills.
   const count = Math.min(MAX_COUNT, (query.limit + held.size) * (query.mode === undefined ? 1 : 3));
   const read = await readWithContinuity(deps, connection, `slots:${key}:${count}`, () =>

@@ -76,6 +76,8 @@ export async function listPatientAppointments(
   connection: ConnectionContext,
   patientId: string,
   query: AppointmentQuery,
+  /** The patient's queued writes when the caller has read them already. */
+  queued: Promise<readonly Operation[]> = pendingPatientWrites(deps, connection, patientId),
 ): Promise<AppointmentList> {
   checkRange(query.from, query.to);
   const firstDay = utcDay(query.from);
@@ -105,7 +107,7 @@ export async function listPatientAppointments(
       },
       { group: appointmentsCacheGroup(patientId) },
     ),
-    pendingPatientWrites(deps, connection, patientId),
+    queued,
   ]);
 
   const appointments = [

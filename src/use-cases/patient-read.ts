@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Patient } from '../domain/fhir';
+import type { Operation } from '../domain/operation';
 import type { Freshness } from '../domain/freshness';
 import type { PatientModel } from '../domain/patient';
 import { withDeadline } from '../domain/with-deadline';
@@ -52,6 +53,8 @@ export async function readPatient(
   deps: PatientReadDeps,
   connection: ConnectionContext,
   patientId: string,
+  /** The patient's queued writes when the caller has read them already (a summary reads them once). */
+  queued: Promise<readonly Operation[]> = pendingPatientWrites(deps, connection, patientId),
 ): Promise<PatientView> {
   const [read, operations] = await Promise.all([
     readWithContinuity(deps, connection, patientCacheKey(patientId), async () => {
@@ -63,7 +66,7 @@ export async function readPatient(
       await rememberPatient(deps, connection, model, { cache: false });
       return model;
     }),
-    pendingPatientWrites(deps, connection, patientId),
+    queued,
   ]);
   const { patient, pending } = overlayPatientWrites(read.value, operations);
   return { ...patient, freshness: read.freshness, pending };

@@ -49,9 +49,11 @@ export async function patientSummary(
     to: new Date(now.getTime() + options.days * 86_400_000),
     statuses: UPCOMING_STATUSES,
   };
+  // One read of the patient's queued writes serves both overlays.
+  const queued = pendingPatientWrites(deps, connection, patientId);
   const [patient, upcoming] = await Promise.all([
-    readPatient(deps, connection, patientId),
-    listPatientAppointments(deps, connection, patientId, window).catch((error: unknown) => {
+    readPatient(deps, connection, patientId, queued),
+    listPatientAppointments(deps, connection, patientId, window, queued).catch((error: unknown) => {
       // The patient alone still answers the agent's first question: who is calling.
       if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return undefined;
       throw error;
@@ -59,10 +61,10 @@ export async function patientSummary(
   ]);
   if (upcoming === undefined) {
     // What the EHR holds is unknown, but bookings taken here and still queued are not.
-    const queued = overlayBookings(await pendingPatientWrites(deps, connection, patientId), window);
+    const bookings = overlayBookings(await queued, window);
     return {
       ...patient,
-      upcomingAppointments: queued.sort(byStart).slice(0, options.limit),
+      upcomingAppointments: bookings.sort(byStart).slice(0, options.limit),
       appointmentsAvailable: false,
     };
   }

@@ -124,14 +124,9 @@ export function matchesCriteria(criteria: string, resource: Resource): boolean {
   return !request.filters?.length || searchResources([resource], request).total > 0;
 }
 
-const compiled = new Map<string, SearchRequest>();
-const MAX_COMPILED = 1000;
-
+// Compiled per write, not cached: a module-level cache would be state shared by every sandbox in
+// the process, and parsing one criteria string costs microseconds.
 function compileCriteria(criteria: string): SearchRequest {
-  const known = compiled.get(criteria);
-  if (known) {
-    return known;
-  }
   const type = criteria.split('?')[0] ?? '';
   if (!CRITERIA_TYPES.has(type)) {
     throw invalid(
@@ -156,10 +151,6 @@ function compileCriteria(criteria: string): SearchRequest {
       'Subscription.criteria',
     );
   }
-  if (compiled.size >= MAX_COMPILED) {
-    compiled.clear();
-  }
-  compiled.set(criteria, request);
   return request;
 }
 

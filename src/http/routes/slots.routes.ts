@@ -57,19 +57,15 @@ export function slotsRoutes(deps: UseCaseDeps): Router {
       if (serviceType !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(serviceType)) {
         throw validationError([{ field: 'serviceType', message: 'must be a service type code' }]);
       }
-      const list = await findFreeSlots(
-        { ...deps, heldSlots: (name) => deps.slotHolds.heldSlots(name) },
-        connection,
-        {
-          from,
-          to,
-          serviceType,
-          practitioner: id('practitioner', text(req.query.practitioner)),
-          location: id('location', text(req.query.location)),
-          mode: mode(text(req.query.mode)),
-          limit,
-        },
-      );
+      const list = await findFreeSlots(deps, connection, {
+        from,
+        to,
+        serviceType,
+        practitioner: id('practitioner', text(req.query.practitioner)),
+        location: id('location', text(req.query.location)),
+        mode: mode(text(req.query.mode)),
+        limit,
+      });
       res.json(list);
     }),
   );
