@@ -34,6 +34,9 @@ export type {
   Task,
 };
 
+/** What FHIR allows as a resource id: up to 64 letters, digits, '-' and '.'. */
+export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
 /** `Patient/123` style reference; what logs and receipts carry instead of PHI. */
 export type ResourceRef = `${string}/${string}`;
 

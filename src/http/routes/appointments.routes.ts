@@ -1,6 +1,5 @@
 /** /v1/appointments: book, cancel, confirm, reschedule; all through the durable write pipeline with receipts. */
 import { Router, type Request } from 'express';
-import { validationError } from '../../domain/errors';
 import { acceptAppointmentBooking } from '../../use-cases/accept-appointment-booking';
 import {
   acceptAppointmentChange,
@@ -9,6 +8,7 @@ import {
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { fhirIdParam } from '../query-params';
 import { bookingSchema, cancelSchema, confirmSchema, rescheduleSchema } from '../schemas/booking.schema';
 import { sendReceipt } from '../send-receipt';
 import { zodToValidationError } from '../validation';
@@ -36,12 +36,8 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
       await sendReceipt(deps, req, res, accepted);
     }),
   );
-  const appointmentId = (raw: unknown): string => {
-    if (typeof raw !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(raw)) {
-      throw validationError([{ field: 'id', message: 'is not a valid FHIR id' }]);
-    }
-    return raw;
-  };
+  const appointmentId = (raw: unknown): string => fhirIdParam('id', raw);
+
   const connectionOf = (req: Request) =>
     resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined);
 

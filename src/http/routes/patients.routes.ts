@@ -3,7 +3,6 @@
  * `200 {"found": false}`: IVR flows branch on the body and send any 4xx to a failure path unread.
  */
 import { Router } from 'express';
-import { validationError } from '../../domain/errors';
 import { acceptPatientCreate } from '../../use-cases/accept-patient-create';
 import { acceptPatientUpdate } from '../../use-cases/accept-patient-update';
 import { lookupPatientsByPhone } from '../../use-cases/patient-lookup';
@@ -13,6 +12,7 @@ import { patientSummary, SUMMARY_DAYS, SUMMARY_LIMIT } from '../../use-cases/pat
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { dateParam, fhirIdParam, intParam } from '../query-params';
 import { sendReceipt } from '../send-receipt';
 import {
   newPatientSchema as newPatientSchemaFor,
@@ -21,45 +21,14 @@ import {
 import { zodToValidationError } from '../validation';
 import { ifMatchVersion, writeBody, writeContext } from '../write-context';
 
-const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 /** An appointment list without `to` covers this many days from `from`. */
 const LIST_DAYS = 90;
-
-/** A date (`2026-12-01`, read as UTC midnight) or an ISO instant; undefined when absent. */
-function dateParam(field: string, raw: string | undefined): Date | undefined {
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const value = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? new Date(`${raw}T00:00:00Z`) : new Date(raw);
-  if (Number.isNaN(value.getTime())) {
-    throw validationError([{ field, message: 'must be a date (YYYY-MM-DD) or an ISO 8601 instant' }]);
-  }
-  return value;
-}
-
-function intParam(
-  field: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw validationError([{ field, message: `must be a whole number from ${min} to ${max}` }]);
-  }
-  return value;
-}
 
 function queryString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function patientId(raw: string | undefined): string {
-  if (raw === undefined || !PATIENT_ID.test(raw)) {
-    throw validationError([{ field: 'id', message: 'is not a valid FHIR id' }]);
-  }
-  return raw;
-}
+const patientId = (raw: string | undefined): string => fhirIdParam('id', raw);
 
 export function patientsRoutes(deps: UseCaseDeps): Router {
   const router = Router();

@@ -1,8 +1,7 @@
 /** The body of POST /v1/appointments, in the call-center model; form bodies arrive as strings. */
 import { z } from 'zod';
+import { fhirId } from './fhir-id.schema';
 import { APPOINTMENT_MODES, type AppointmentMode } from '../../domain/appointment';
-
-const fhirId = z.string('must be a string').regex(/^[A-Za-z0-9\-.]{1,64}$/, 'is not a valid FHIR id');
 
 const mode = z.enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]], {
   error: `must be one of ${APPOINTMENT_MODES.join(', ')}`,

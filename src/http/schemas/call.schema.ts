@@ -1,9 +1,9 @@
 /** Bodies of POST /v1/calls and POST /v1/callbacks, in the call-center model; forms send strings. */
 import { z } from 'zod';
+import { fhirId } from './fhir-id.schema';
 import { CALLBACK_PRIORITIES, type CallbackPriority } from '../../domain/call';
 import { normalizePhone, type CountryCode } from '../../phone';
 
-const fhirId = z.string('must be a string').regex(/^[A-Za-z0-9\-.]{1,64}$/, 'is not a valid FHIR id');
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' });
 const code = z.string().trim().min(1).max(64);
 const notes = z.string().trim().min(1, 'must not be empty').max(4000, 'must be at most 4000 characters');

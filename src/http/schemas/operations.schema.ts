@@ -1,5 +1,6 @@
 /** Query and body shapes of /v1/operations. */
 import { z } from 'zod';
+import { FHIR_ID } from '../../domain/fhir';
 import { OPERATION_STATUSES } from '../../domain/operation';
 
 const isoDate = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with offset' });
@@ -8,10 +9,7 @@ export const listOperationsQuery = z
   .object({
     status: z.enum(OPERATION_STATUSES, 'must be one of ' + OPERATION_STATUSES.join(', ')),
     since: isoDate.optional(),
-    patient: z
-      .string()
-      .regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a FHIR id')
-      .optional(),
+    patient: z.string().regex(FHIR_ID, 'must be a FHIR id').optional(),
     connection: z.string().optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
   })

@@ -9,6 +9,7 @@
  * different countries. Form bodies send empty fields for unset variables: empty is absent.
  */
 import { z } from 'zod';
+import { FHIR_ID } from '../../domain/fhir';
 import { normalizePhone, type CountryCode } from '../../phone';
 import { foldName } from '../../use-cases/verify-patient';
 
@@ -88,9 +89,7 @@ export function verifyRequestSchema(defaultRegion: CountryCode) {
         family: optional(text(100).refine((v) => foldName(v) !== '', 'must contain a letter')),
         mrn: optional(text(64)),
         phone: optional(phone),
-        patientId: optional(
-          z.string('must be a string').regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a FHIR id'),
-        ),
+        patientId: optional(z.string('must be a string').regex(FHIR_ID, 'must be a FHIR id')),
         callerId: optional(text(128)),
       })
       .catchall(z.unknown())
