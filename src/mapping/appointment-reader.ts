@@ -12,7 +12,8 @@ import { firstReference, firstText, type Evaluate } from './field-readers';
 
 const expression = z.string().trim().min(1, 'must not be empty');
 
-const codeTable = z.strictObject({
+/** A profile's code table: the EHR's codes -> call-center values, read both ways. */
+export const codeTable = z.strictObject({
   /** The code system of the EHR's codes, sent with them on writes. */
   system: z.string().min(1).optional(),
   /** Used when the EHR gives no code at all. */

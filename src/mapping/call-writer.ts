@@ -6,14 +6,8 @@
 import { z } from 'zod';
 import type { CallbackRequest, CallLog } from '../domain/call';
 import type { CodeableConcept, Communication, Encounter, Reference, Task } from '../domain/fhir';
-import { lookUpCode, type CodeTable } from './appointment-reader';
+import { codeTable, lookUpCode, type CodeTable } from './appointment-reader';
 import type { CompiledTemplate } from './jsonata-template';
-
-const codeTable = z.strictObject({
-  system: z.string().min(1).optional(),
-  default: z.string().min(1).optional(),
-  map: z.record(z.string(), z.string().min(1)).default({}),
-});
 
 export const callFileSchema = z.strictObject({
   codes: z.strictObject({ reason: codeTable.prefault({}), disposition: codeTable.prefault({}) }),

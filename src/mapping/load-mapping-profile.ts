@@ -182,7 +182,10 @@ export async function loadMappingProfile(
         typeof json !== 'object' ||
         (json as { resourceType?: unknown }).resourceType !== resourceType
       ) {
-        throw new TypeError(`the template must produce a ${resourceType}`);
+        const article = /^[AEIOU]/.test(resourceType) ? 'an' : 'a';
+        throw new TypeError(
+          `the ${field.split('.')[0] ?? ''} template must produce ${article} ${resourceType}`,
+        );
       }
       return json as T;
     });
@@ -217,65 +220,35 @@ export async function loadMappingProfile(
         text: reason,
       };
     },
-    buildAppointment: (resource, schedule, booking) =>
-      guardAsync('book.template', async () => {
-        const reference = (field: 'practitioner' | 'location'): unknown =>
-          schedule === undefined ? undefined : slot.schedule[field].evaluate(schedule)[0];
-        const codes = appointmentFile.value.codes;
-        const value = {
-          patient: { reference: `Patient/${booking.patientId}` },
-          slot: { reference: `Slot/${resource.id ?? ''}`, start: resource.start, end: resource.end },
-          practitioner: reference('practitioner'),
-          location: reference('location'),
-          serviceType: resource.serviceType ?? schedule?.serviceType,
-          mode: lookUpCode(codes.mode, booking.mode),
-          appointmentType: lookUpCode(codes.appointmentType, booking.appointmentType),
-          reason: booking.reason,
-        };
-        const output = await bookTemplate.evaluate(value, {
-          ...constants,
-          value,
-          existing: undefined,
-          index: 0,
-        });
-        const json = JSON.parse(JSON.stringify(output ?? null)) as unknown;
-        if (
-          json === null ||
-          typeof json !== 'object' ||
-          (json as { resourceType?: unknown }).resourceType !== 'Appointment'
-        ) {
-          throw new TypeError('the book template must produce an Appointment');
-        }
-        return json as Appointment;
-      }),
+    buildAppointment: (resource, schedule, booking) => {
+      const reference = (field: 'practitioner' | 'location'): unknown =>
+        schedule === undefined ? undefined : evaluate(`schedule.${field}`, slot.schedule[field], schedule)[0];
+      const codes = appointmentFile.value.codes;
+      const value = {
+        patient: { reference: `Patient/${booking.patientId}` },
+        slot: { reference: `Slot/${resource.id ?? ''}`, start: resource.start, end: resource.end },
+        practitioner: reference('practitioner'),
+        location: reference('location'),
+        serviceType: resource.serviceType ?? schedule?.serviceType,
+        mode: lookUpCode(codes.mode, booking.mode),
+        appointmentType: lookUpCode(codes.appointmentType, booking.appointmentType),
+        reason: booking.reason,
+      };
+      return runTemplate<Appointment>('book.template', bookTemplate, value, 'Appointment');
+    },
     applyPatientChanges: (resource, changes) => applyPatientChangesWith(write, writer, resource, changes),
     touchedElements: (changes) => touchedElementsWith(write, changes),
     buildPatient: async (input) => {
-      const core = await guardAsync('create.template', async () => {
-        const output = await create.evaluate(input, {
-          ...constants,
-          value: input,
-          existing: undefined,
-          index: 0,
-        });
-        const json = JSON.parse(JSON.stringify(output ?? null)) as unknown;
-        if (
-          json === null ||
-          typeof json !== 'object' ||
-          (json as { resourceType?: unknown }).resourceType !== 'Patient'
-        ) {
-          throw new TypeError('the create template must produce a Patient');
-        }
-        return json as Patient;
-      });
+      const core = await runTemplate<Patient>('create.template', create, { ...input }, 'Patient');
       const { phones, email, address, preferredLanguage } = input;
       return applyPatientChangesWith(write, writer, core, { phones, email, address, preferredLanguage });
     },
   };
   await tryProfile(profile, patientLabel, problems);
-  const trySample = (file: string, what: string, run: () => unknown): void => {
+  /** A mistake only visible when an expression runs stops the start-up, named once per field. */
+  const trySample = async (file: string, what: string, run: () => unknown): Promise<void> => {
     try {
-      run();
+      await run();
     } catch (error) {
       if (!(error instanceof MappingEvaluationError)) throw error;
       if (problems.some((problem) => problem.file === file && problem.field === error.field)) return;
@@ -292,9 +265,9 @@ export async function loadMappingProfile(
     participant: [],
   };
   for (const sample of [SAMPLE_APPOINTMENT, bareAppointment]) {
-    trySample(appointmentLabel, 'Appointment', () => profile.readAppointment(sample));
+    await trySample(appointmentLabel, 'Appointment', () => profile.readAppointment(sample));
   }
-  trySample(slotLabel, 'Slot', () => profile.readSlot(SAMPLE_SLOT, SAMPLE_SCHEDULE));
+  await trySample(slotLabel, 'Slot', () => profile.readSlot(SAMPLE_SLOT, SAMPLE_SCHEDULE));
   const sampleCall = {
     patientId: 'sample',
     direction: 'inbound' as const,
@@ -305,53 +278,31 @@ export async function loadMappingProfile(
     disposition: 'resolved',
     notes: 'Sample notes',
   };
-  for (const [what, run] of [
-    ['call', () => profile.buildCallEncounter(sampleCall)],
-    ['call', () => profile.buildCallCommunication(sampleCall, 'sample')],
-    [
-      'callback',
-      () =>
-        profile.buildCallbackTask(
-          {
-            patientId: undefined,
-            phone: '+16175550100',
-            windowStart: undefined,
-            windowEnd: undefined,
-            priority: 'routine',
-            reason: undefined,
-            notes: undefined,
-          },
-          '2024-01-02T09:00:00Z',
-        ),
-    ],
-  ] as const) {
-    try {
-      await run();
-    } catch (error) {
-      if (!(error instanceof MappingEvaluationError)) throw error;
-      problems.push({
-        file: callLabel,
-        field: error.field,
-        message: `fails on a sample ${what}: ${firstLine(error.cause)}`,
-      });
-    }
-  }
-  try {
-    await profile.buildAppointment(SAMPLE_SLOT, SAMPLE_SCHEDULE, {
+  await trySample(callLabel, 'call', () => profile.buildCallEncounter(sampleCall));
+  await trySample(callLabel, 'call', () => profile.buildCallCommunication(sampleCall, 'sample'));
+  await trySample(callLabel, 'callback', () =>
+    profile.buildCallbackTask(
+      {
+        patientId: undefined,
+        phone: '+16175550100',
+        windowStart: undefined,
+        windowEnd: undefined,
+        priority: 'routine',
+        reason: undefined,
+        notes: undefined,
+      },
+      '2024-01-02T09:00:00Z',
+    ),
+  );
+  await trySample(appointmentLabel, 'booking', () =>
+    profile.buildAppointment(SAMPLE_SLOT, SAMPLE_SCHEDULE, {
       patientId: 'sample',
       mode: 'video',
       appointmentType: 'routine',
       reason: 'Sample reason',
-    });
-  } catch (error) {
-    if (!(error instanceof MappingEvaluationError)) throw error;
-    problems.push({
-      file: appointmentLabel,
-      field: error.field,
-      message: `fails on a sample booking: ${firstLine(error.cause)}`,
-    });
-  }
-  trySample(slotLabel, 'Slot', () =>
+    }),
+  );
+  await trySample(slotLabel, 'Slot', () =>
     profile.readSlot({ resourceType: 'Slot', schedule: {}, status: 'free', start: '', end: '' }, undefined),
   );
   if (problems.length > 0) throw new MappingProfileError(problems);
