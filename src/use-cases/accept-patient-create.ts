@@ -3,7 +3,7 @@
  * like every write, so a registration taken during an outage is created once the EHR is back.
  */
 import type { NewPatient } from '../domain/patient';
-import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
+import { acceptPlainWrite, type AcceptedWrite, type WriteContext } from './accept-write';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export async function acceptPatientCreate(
@@ -12,8 +12,5 @@ export async function acceptPatientCreate(
   context: WriteContext,
   patient: NewPatient,
 ): Promise<AcceptedWrite> {
-  const request = { kind: 'patient.create', connection: connection.name, patient };
-  const existing = await findExistingWrite(deps, connection, context, request);
-  if (existing) return existing;
-  return acceptWrite(deps, connection, context, request, { kind: 'patient.create', patient });
+  return acceptPlainWrite(deps, connection, context, { kind: 'patient.create', patient });
 }

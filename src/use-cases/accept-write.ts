@@ -125,3 +125,20 @@ export async function acceptWrite(
   );
   return { operation, created: true };
 }
+
+/**
+ * A write whose request is its payload and that needs no check against the EHR first
+ * (a registration, a call log, a callback): an earlier submission under the same key wins, else
+ * it is stored and queued.
+ */
+export async function acceptPlainWrite(
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
+  connection: ConnectionContext,
+  context: WriteContext,
+  payload: OperationPayload,
+): Promise<AcceptedWrite> {
+  const request = { ...payload, connection: connection.name };
+  const existing = await findExistingWrite(deps, connection, context, request);
+  if (existing) return existing;
+  return acceptWrite(deps, connection, context, request, payload);
+}

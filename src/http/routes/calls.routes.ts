@@ -1,6 +1,10 @@
-/** POST /v1/calls (log a call) and POST /v1/callbacks (request one), through the write pipeline. */
+/**
+ * POST /v1/calls (log a call) and POST /v1/callbacks (request one): durable writes like the rest,
+ * on the patient's lane when the caller was identified, else on a lane of their own. A call log
+ * must never be lost to an outage: it is what the clinic later reads to know the patient called.
+ */
 import { Router, type Request } from 'express';
-import { acceptCallbackRequest, acceptCallLog } from '../../use-cases/accept-call-writes';
+import { acceptPlainWrite } from '../../use-cases/accept-write';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
@@ -20,15 +24,19 @@ export function callsRoutes(deps: UseCaseDeps): Router {
       const parsed = callSchema.safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error);
       const { agentName, agentPractitionerId, ...call } = parsed.data;
-      const accepted = await acceptCallLog(deps, connectionOf(deps, req), writeContext(req, res), {
-        patientId: call.patientId,
-        direction: call.direction,
-        startedAt: call.startedAt,
-        endedAt: call.endedAt,
-        agent: agentName === undefined ? undefined : { name: agentName, practitionerId: agentPractitionerId },
-        reason: call.reason,
-        disposition: call.disposition,
-        notes: call.notes,
+      const accepted = await acceptPlainWrite(deps, connectionOf(deps, req), writeContext(req, res), {
+        kind: 'call.log',
+        call: {
+          patientId: call.patientId,
+          direction: call.direction,
+          startedAt: call.startedAt,
+          endedAt: call.endedAt,
+          agent:
+            agentName === undefined ? undefined : { name: agentName, practitionerId: agentPractitionerId },
+          reason: call.reason,
+          disposition: call.disposition,
+          notes: call.notes,
+        },
       });
       await sendReceipt(deps, req, res, accepted);
     }),
@@ -45,14 +53,17 @@ export function callbacksRoutes(deps: UseCaseDeps): Router {
       const parsed = schema.safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error);
       const c = parsed.data;
-      const accepted = await acceptCallbackRequest(deps, connectionOf(deps, req), writeContext(req, res), {
-        patientId: c.patientId,
-        phone: c.phone,
-        windowStart: c.windowStart,
-        windowEnd: c.windowEnd,
-        priority: c.priority,
-        reason: c.reason,
-        notes: c.notes,
+      const accepted = await acceptPlainWrite(deps, connectionOf(deps, req), writeContext(req, res), {
+        kind: 'callback.request',
+        callback: {
+          patientId: c.patientId,
+          phone: c.phone,
+          windowStart: c.windowStart,
+          windowEnd: c.windowEnd,
+          priority: c.priority,
+          reason: c.reason,
+          notes: c.notes,
+        },
       });
       await sendReceipt(deps, req, res, accepted);
     }),
