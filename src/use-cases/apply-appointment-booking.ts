@@ -68,7 +68,7 @@ export async function applyAppointmentBooking(
     return done(resource, created ? undefined : 'the EHR already held this booking; nothing new was created');
   } catch (error) {
     if (error instanceof ContinuumError && !error.retryable)
-      await freeSlot(connection, op.id, payload.slotId);
+      await freeSlot(connection, payload.slotId, op.id);
     throw error;
   }
 }
@@ -106,16 +106,32 @@ async function takeSlot(connection: ConnectionContext, operationId: string, slot
   }
 }
 
-/** Undo of takeSlot, when the Appointment can never be created: the time is offered again. */
-async function freeSlot(connection: ConnectionContext, operationId: string, slotId: string): Promise<void> {
+/**
+ * Offers the time again. With `takenBy`, only if that operation holds the slot (the undo of
+ * takeSlot when its Appointment can never be created); without, whoever marked it busy (the slot
+ * of a cancelled appointment). Booking marks go with it; concurrent edits are re-read.
+ */
+export async function freeSlot(
+  connection: ConnectionContext,
+  slotId: string,
+  takenBy?: string,
+): Promise<void> {
   const deadline = { deadlineMs: connection.writeTimeoutMs };
-  const slot = await connection.ehr.read<Slot>('Slot', slotId, deadline);
-  if (slot.status !== 'busy' || !ours(slot, operationId)) return;
-  await writeChange<Slot>(connection, slot, {
-    ...slot,
-    status: 'free',
-    identifier: (slot.identifier ?? []).filter(
-      (i) => !(i.system === OPERATION_IDENTIFIER_SYSTEM && i.value === operationId),
-    ),
-  });
+  const isMark = (i: { system?: string; value?: string }): boolean =>
+    i.system === OPERATION_IDENTIFIER_SYSTEM && (takenBy === undefined || i.value === takenBy);
+  for (let round = 1; round <= MAX_SLOT_ROUNDS; round++) {
+    const slot = await connection.ehr.read<Slot>('Slot', slotId, deadline);
+    if (slot.status === 'free') return;
+    if (takenBy !== undefined && (slot.status !== 'busy' || !ours(slot, takenBy))) return;
+    try {
+      await writeChange<Slot>(connection, slot, {
+        ...slot,
+        status: 'free',
+        identifier: (slot.identifier ?? []).filter((i) => !isMark(i)),
+      });
+      return;
+    } catch (error) {
+      if (!(error instanceof ContinuumError) || error.code !== 'CONFLICT') throw error;
+    }
+  }
 }

@@ -5,14 +5,9 @@
  * leaves the patient with the visit they had.
  */
 import { ContinuumError } from '../domain/errors';
-import type { Appointment, Slot } from '../domain/fhir';
-import {
-  OPERATION_IDENTIFIER_SYSTEM,
-  type AppointmentChangePayload,
-  type AppointmentReschedulePayload,
-  type Operation,
-} from '../domain/operation';
-import { applyAppointmentBooking } from './apply-appointment-booking';
+import type { Appointment } from '../domain/fhir';
+import type { AppointmentChangePayload, AppointmentReschedulePayload, Operation } from '../domain/operation';
+import { applyAppointmentBooking, freeSlot } from './apply-appointment-booking';
 import type { AppliedWrite } from './apply-patient-update';
 import { writeChange } from './ehr-writes';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
@@ -111,24 +106,6 @@ async function cancel(
     if (slotId !== undefined) await freeSlot(connection, slotId);
   }
   return result;
-}
-
-async function freeSlot(connection: ConnectionContext, slotId: string): Promise<void> {
-  for (let round = 1; round <= MAX_ROUNDS; round++) {
-    const slot = await connection.ehr.read<Slot>('Slot', slotId, { deadlineMs: connection.writeTimeoutMs });
-    if (slot.status === 'free') return;
-    try {
-      await writeChange<Slot>(connection, slot, {
-        ...slot,
-        status: 'free',
-        // A booking's mark on the slot goes with it.
-        identifier: (slot.identifier ?? []).filter((i) => i.system !== OPERATION_IDENTIFIER_SYSTEM),
-      });
-      return;
-    } catch (error) {
-      if (!(error instanceof ContinuumError) || error.code !== 'CONFLICT') throw error;
-    }
-  }
 }
 
 export async function applyAppointmentConfirm(
