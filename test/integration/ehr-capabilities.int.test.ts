@@ -4,6 +4,11 @@
  * front of the sandbox shows what was actually sent; the sandbox shows the resulting state.
  */
 import { createServer, request, type Server } from 'node:http';
+import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
+import { DEFAULT_CAPABILITIES } from '../../src/domain/ehr-capabilities';
+import type { Patient } from '../../src/domain/fhir';
+import { writeChange } from '../../src/use-cases/ehr-writes';
+import type { ConnectionContext } from '../../src/use-cases/use-case-deps';
 import { http } from '../support/http';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -116,4 +121,35 @@ it('finds callers through the phone index alone, without a phone search', async 
   expect(lookup.body.matches.map((m: { id: string }) => m.id)).toContain('pat-0092');
   expect(seen.some((s) => /\/Patient\?/.test(s.url) && s.url.includes('phone='))).toBe(false);
   expect(sent('GET', /\/Patient\/pat-0092$/)).toHaveLength(1);
+});
+
+it('refuses to change a resource read without a version when the EHR requires If-Match', async () => {
+  const connection = {
+    name: 'strict',
+    ehr: createFhirR4Client({
+      connection: 'strict',
+      baseUrl: gw.fhirBase,
+      auth: { type: 'none' },
+      defaultDeadlineMs: 2000,
+    }),
+    writeTimeoutMs: 2000,
+    capabilities: { ...DEFAULT_CAPABILITIES, update: 'patch', ifMatchRequired: true },
+  } as unknown as ConnectionContext;
+  const before = (await http('GET', `${gw.fhirBase}/Patient/pat-0093`)).body;
+  const { meta: _meta, ...unversioned } = before as Patient;
+
+  await expect(
+    writeChange<Patient>(connection, unversioned, { ...unversioned, gender: 'unknown' }),
+  ).rejects.toMatchObject({ code: 'EHR_REJECTED' });
+  expect((await http('GET', `${gw.fhirBase}/Patient/pat-0093`)).body.meta.versionId).toBe(
+    before.meta.versionId,
+  );
+
+  // The same change with the version read goes through, as a JSON Patch under If-Match.
+  const changed = await writeChange<Patient>(connection, before as Patient, {
+    ...(before as Patient),
+    gender: 'unknown',
+  });
+  expect(changed.gender).toBe('unknown');
+  expect(changed.meta?.versionId).not.toBe(before.meta.versionId);
 });
