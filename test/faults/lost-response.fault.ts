@@ -5,11 +5,11 @@
  * (conditional create on the operation's identifier, read back after an ambiguous failure) alike.
  */
 import {
+  acceptEmailBacklog,
   call,
   drainedReceipts,
   FaultRig,
   mapLimit,
-  patientId,
   printResult,
   resultLine,
   statusCounts,
@@ -57,24 +57,15 @@ it('applies each write once when the EHR commits it but the answer is lost', asy
   const registrations: { operationId: string; family: string }[] = [];
   const tag = rig.prefix.slice(-8).replace(/[^a-z]/g, 'q');
   await Promise.all([
-    ...Array.from({ length: PATIENTS }, async (_v, p) => {
-      const id = patientId(80 + p);
-      for (let k = 0; k < WRITES_PER_PATIENT; k++) {
-        const email = `lost-${p}-${k}@example.org`;
-        const sentAt = performance.now();
-        const res = await call('PATCH', `${gateway.url}/v1/patients/${id}`, {
-          body: { email },
-          headers: { 'idempotency-key': `${rig.prefix}-u-${p}-${k}` },
-        });
-        expect(res.status).toBe(202);
-        updates.push({
-          operationId: res.body.operationId,
-          patientId: id,
-          email,
-          sentAt,
-          ackAt: performance.now(),
-        });
-      }
+    acceptEmailBacklog({
+      url: gateway.url,
+      tag: 'lost',
+      keyPrefix: `${rig.prefix}-u`,
+      patients: PATIENTS,
+      perPatient: WRITES_PER_PATIENT,
+      firstPatient: 80,
+    }).then((written) => {
+      updates.push(...written);
     }),
     mapLimit(
       Array.from({ length: REGISTRATIONS }, (_v, r) => r),

@@ -6,17 +6,15 @@
  * lane sweeper wakes the next one.
  */
 import {
-  call,
+  acceptEmailBacklog,
   drainedReceipts,
   FaultRig,
-  patientId,
   pipelineStatus,
   printResult,
   resultLine,
   statusCounts,
   waitUntil,
   auditEmailWrites,
-  type AcceptedEmailWrite,
   type AofRedis,
   type GatewayProcess,
   type SandboxProcess,
@@ -42,28 +40,14 @@ afterAll(async () => {
 });
 
 it('applies every write once and in order when Redis is slower than the enqueue deadline', async () => {
-  const accepted: AcceptedEmailWrite[] = [];
-  await Promise.all(
-    Array.from({ length: PATIENTS }, async (_v, p) => {
-      const id = patientId(20 + p);
-      for (let k = 0; k < WRITES_PER_PATIENT; k++) {
-        const email = `slowredis-${p}-${k}@example.org`;
-        const sentAt = performance.now();
-        const res = await call('PATCH', `${api.url}/v1/patients/${id}`, {
-          body: { email },
-          headers: { 'idempotency-key': `${rig.prefix}-${p}-${k}` },
-        });
-        expect(res.status).toBe(202);
-        accepted.push({
-          operationId: res.body.operationId,
-          patientId: id,
-          email,
-          sentAt,
-          ackAt: performance.now(),
-        });
-      }
-    }),
-  );
+  const accepted = await acceptEmailBacklog({
+    url: api.url,
+    tag: 'slowredis',
+    keyPrefix: rig.prefix,
+    patients: PATIENTS,
+    perPatient: WRITES_PER_PATIENT,
+    firstPatient: 20,
+  });
   expect((await pipelineStatus(api.url)).queue.queued).toBe(TOTAL);
 
   // 150 ms a command against a 100 ms enqueue deadline, until a few writes have hit the deadline.

@@ -10,16 +10,14 @@
  * 30 to 60 s after the kill. Both are fixed in queue/write.worker.ts (BullMQ defaults), not config.
  */
 import {
-  call,
+  acceptEmailBacklog,
   drainedReceipts,
   FaultRig,
-  patientId,
   pipelineStatus,
   printResult,
   resultLine,
   statusCounts,
   auditEmailWrites,
-  type AcceptedEmailWrite,
   type AofRedis,
   type GatewayProcess,
   type SandboxProcess,
@@ -47,28 +45,14 @@ afterAll(async () => {
 
 it('loses, repeats and reorders nothing when a worker is killed mid-drain and a new one takes over', async () => {
   // The backlog: 40 patients, 10 writes each, accepted by the API while no worker runs.
-  const accepted: AcceptedEmailWrite[] = [];
-  await Promise.all(
-    Array.from({ length: PATIENTS }, async (_v, p) => {
-      const id = patientId(10 + p);
-      for (let k = 0; k < WRITES_PER_PATIENT; k++) {
-        const email = `kill-${p}-${k}@example.org`;
-        const sentAt = performance.now();
-        const res = await call('PATCH', `${api.url}/v1/patients/${id}`, {
-          body: { email },
-          headers: { 'idempotency-key': `${rig.prefix}-${p}-${k}` },
-        });
-        expect(res.status).toBe(202);
-        accepted.push({
-          operationId: res.body.operationId,
-          patientId: id,
-          email,
-          sentAt,
-          ackAt: performance.now(),
-        });
-      }
-    }),
-  );
+  const accepted = await acceptEmailBacklog({
+    url: api.url,
+    tag: 'kill',
+    keyPrefix: rig.prefix,
+    patients: PATIENTS,
+    perPatient: WRITES_PER_PATIENT,
+    firstPatient: 10,
+  });
   expect((await pipelineStatus(api.url)).queue.queued).toBe(TOTAL);
 
   await sandbox.setFaults({ mode: 'slow', latencyMs: 50 });

@@ -574,6 +574,46 @@ export function statusCounts(receipts: readonly any[]): Record<string, number> {
 // The checker: accepted writes against the EHR's own history
 
 /** A write Continuum answered 202 for; times are this process's clock (ms). */
+/**
+ * A backlog of email corrections: `perPatient` writes for each of `patients` patients (from
+ * `firstPatient` on), sent one after another per patient and all patients at once, each with its
+ * own Idempotency-Key; every one must be accepted (202). Emails are unique, so the EHR's history
+ * shows which write landed.
+ */
+export async function acceptEmailBacklog(options: {
+  readonly url: string;
+  /** Makes emails and keys unique to the scenario. */
+  readonly tag: string;
+  readonly keyPrefix: string;
+  readonly patients: number;
+  readonly perPatient: number;
+  readonly firstPatient: number;
+}): Promise<AcceptedEmailWrite[]> {
+  const accepted: AcceptedEmailWrite[] = [];
+  await Promise.all(
+    Array.from({ length: options.patients }, async (_v, p) => {
+      const id = patientId(options.firstPatient + p);
+      for (let k = 0; k < options.perPatient; k++) {
+        const email = `${options.tag}-${p}-${k}@example.org`;
+        const sentAt = performance.now();
+        const res = await call('PATCH', `${options.url}/v1/patients/${id}`, {
+          body: { email },
+          headers: { 'idempotency-key': `${options.keyPrefix}-${p}-${k}` },
+        });
+        if (res.status !== 202) throw new Error(`write ${p}/${k} answered ${res.status}, not 202`);
+        accepted.push({
+          operationId: res.body.operationId,
+          patientId: id,
+          email,
+          sentAt,
+          ackAt: performance.now(),
+        });
+      }
+    }),
+  );
+  return accepted;
+}
+
 export interface AcceptedEmailWrite {
   readonly operationId: string;
   readonly patientId: string;
