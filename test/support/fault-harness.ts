@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { CLI, freePort } from './child-gateway';
 import { emailOf, history } from './pipeline';
+import { redisAnswers } from './redis-server';
 import { waitFor } from './wait-for';
 
 const OUTPUT_LIMIT = 2_000_000;
@@ -152,27 +153,6 @@ export async function mapLimit<I, O>(items: readonly I[], limit: number, work: (
 
 // ---------------------------------------------------------------------------------------------
 // Processes: Redis, sandbox EHR, gateways
-
-async function redisAnswers(port: number): Promise<boolean> {
-  const client = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    // PING answers LOADING (an error) while the AOF is replayed; an answer means the data is back.
-    await client.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 /** A private redis-server with AOF everysec and noeviction, restartable on the same port and directory. */
 export class AofRedis {

@@ -7,6 +7,27 @@ import { Redis } from 'ioredis';
 import { freePort } from './child-gateway';
 import { waitFor } from './wait-for';
 
+/** True once a redis-server on the port answers PING (it answers LOADING while replaying its AOF). */
+export async function redisAnswers(port: number): Promise<boolean> {
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
 export interface OwnRedis {
   readonly url: string;
   readonly port: number;
@@ -28,23 +49,7 @@ export async function startOwnRedis(
     },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(async () => {
-    const client = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      return true;
-    } finally {
-      client.disconnect();
-    }
-  });
+  await waitFor(async () => ((await redisAnswers(port)) ? true : undefined));
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
