@@ -1,9 +1,10 @@
 /**
- * HTTP plumbing shared by the platform deliverers (Genesys Cloud, Twilio Studio): the same
- * classification as the webhook deliverer, and error texts that carry a status and the vendor's
+ * HTTP plumbing shared by the deliverers (webhooks, Genesys Cloud, Twilio Studio): one
+ * classification of failures, and error texts that carry a status and the vendor's
  * error code only. A vendor's error message may echo what it was sent (a callback number), so it
  * is never read into an error.
  */
+import { parseRetryAfter } from '../ehr/fhir-r4/ehr-error-normalizer';
 import { DeliveryError } from './event-deliverer';
 
 export function basicAuthorization(user: string, password: string): string {
@@ -14,14 +15,6 @@ export function trimSlashes(base: string): string {
   return base.replace(/\/+$/, '');
 }
 
-/** `Retry-After` as seconds (RFC 9110: delay-seconds or an HTTP-date). */
-export function retryAfterSeconds(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds : undefined;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
-}
 
 const SAFE_CODE = /^[A-Za-z0-9._:-]{1,80}$/;
 
@@ -51,7 +44,7 @@ export function unreachable(platform: string, error: unknown): DeliveryError {
 }
 
 /**
- * A non-2xx answer, classified as the webhook deliverer does: 410 gone; other 4xx but 408 and 429
+ * A non-2xx answer, classified: 410 gone; other 4xx but 408 and 429
  * refused for good; 408, 429, 5xx and anything else tried again (with `Retry-After` when given).
  */
 export async function classifyFailure(
@@ -71,6 +64,6 @@ export async function classifyFailure(
     'retry',
     detail,
     status,
-    retryAfterSeconds(response.headers.get('retry-after'), now),
+    parseRetryAfter(response.headers.get('retry-after'), now),
   );
 }

@@ -1,23 +1,18 @@
 /**
  * Generic subscribers: the event as JSON `{type, timestamp, data}`, signed per the Standard
  * Webhooks spec with the `standardwebhooks` library (`webhook-id`, `webhook-timestamp`,
- * `webhook-signature`), POSTed with a deadline. 2xx delivered; 410 gone; other 4xx (but 408 and
- * 429) refused for good; anything else is tried again later.
+ * `webhook-signature`), POSTed with a deadline; failures are classified as for every deliverer
+ * (platform-http.ts): 410 gone, other 4xx but 408 and 429 refused for good, the rest tried again.
  */
 import { Webhook } from 'standardwebhooks';
 import type { CallCenterEvent } from '../../src/domain/events';
-import { DeliveryError, type EventDeliverer } from './event-deliverer';
+import type { EventDeliverer } from './event-deliverer';
+import { classifyFailure, unreachable } from './platform-http';
 
 export interface WebhookSubscriber {
   readonly url: string;
   readonly secret: string;
   readonly tenant?: string | undefined;
-}
-
-function retryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  const seconds = Number(value);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
 }
 
 export function createWebhookDeliverer(subscriber: WebhookSubscriber, deadlineMs = 10_000): EventDeliverer {
@@ -45,25 +40,14 @@ export function createWebhookDeliverer(subscriber: WebhookSubscriber, deadlineMs
           signal: AbortSignal.timeout(deadlineMs),
         });
       } catch (error) {
-        throw new DeliveryError(
-          'retry',
-          `subscriber unreachable: ${error instanceof Error ? error.name : 'error'}`,
-        );
+        throw unreachable('subscriber', error);
       }
-      // The body is never read: a subscriber's answer carries nothing we act on.
-      await response.body?.cancel();
-      if (response.ok) return;
-      const { status } = response;
-      if (status === 410) throw new DeliveryError('gone', 'subscriber answered 410 Gone', status);
-      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-        throw new DeliveryError('rejected', `subscriber refused the event (${status})`, status);
+      if (response.ok) {
+        // A subscriber's answer carries nothing we act on.
+        await response.body?.cancel();
+        return;
       }
-      throw new DeliveryError(
-        'retry',
-        `subscriber answered ${status}`,
-        status,
-        retryAfter(response.headers.get('retry-after')),
-      );
+      throw await classifyFailure('subscriber', 'the event', response, Date.now());
     },
   };
 }
