@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { CLI, freePort } from './child-gateway';
 import { emailOf, history } from './pipeline';
+import { http, type JsonResponse } from './http';
 import { redisAnswers } from './redis-server';
 import { waitFor } from './wait-for';
 
@@ -102,38 +103,15 @@ function spawnOwned(name: string, command: string, args: string[], env: NodeJS.P
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-export interface Answer<T = any> {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: T;
-}
+export type Answer<T = any> = JsonResponse<T>;
 
-/** One HTTP exchange with a deadline; network errors and timeouts throw. */
-export async function call<T = any>(
+/** Requests from the scenarios: the tests' own helper, with a 15 s deadline unless given another. */
+export function call<T = any>(
   method: string,
   url: string,
   options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Answer<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const response = await fetch(url, {
-    method,
-    headers,
-    body,
-    signal: AbortSignal.timeout(options.timeoutMs ?? 15000),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: response.status, headers: response.headers, body: parsed as T };
+  return http<T>(method, url, { ...options, timeoutMs: options.timeoutMs ?? 15000 });
 }
 
 /** Runs `work` over `items` with at most `limit` in flight, keeping the order of the results. */

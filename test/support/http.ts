@@ -8,7 +8,7 @@ export interface JsonResponse<T = any> {
 export async function http<T = any>(
   method: string,
   url: string,
-  options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  options: { body?: unknown; raw?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
@@ -17,7 +17,12 @@ export async function http<T = any>(
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(url, { method, headers, body });
+  const response = await fetch(url, {
+    method,
+    headers,
+    body,
+    ...(options.timeoutMs !== undefined ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {
