@@ -15,7 +15,6 @@ export function trimSlashes(base: string): string {
   return base.replace(/\/+$/, '');
 }
 
-
 const SAFE_CODE = /^[A-Za-z0-9._:-]{1,80}$/;
 
 /**
