@@ -64,16 +64,28 @@ export async function patientSummary(
     const bookings = overlayBookings(await queued, window);
     return {
       ...patient,
-      upcomingAppointments: bookings.sort(byStart).slice(0, options.limit),
+      upcomingAppointments: bookings.sort(byStart),
       appointmentsAvailable: false,
     };
   }
   return {
     ...patient,
-    upcomingAppointments: upcoming.appointments.slice(0, options.limit),
+    upcomingAppointments: withinLimit(upcoming.appointments, options.limit),
     appointmentsAvailable: true,
     freshness: older(patient.freshness, upcoming.freshness),
   };
+}
+
+/**
+ * The next `limit` visits, plus every booking still queued: the agent who just took one must see
+ * it, even when its time is unknown (taken during an outage) or later than the first few.
+ */
+function withinLimit(appointments: readonly AppointmentModel[], limit: number): AppointmentModel[] {
+  const queued = appointments.filter(
+    (a) => a.pending?.kind === 'appointment.book' || a.pending?.kind === 'appointment.reschedule',
+  );
+  const rest = appointments.filter((a) => !queued.includes(a)).slice(0, limit);
+  return [...rest, ...queued].sort(byStart);
 }
 
 /** The summary is as fresh as its stalest part. */
