@@ -10,7 +10,7 @@
 import { isContinuumError } from '../../src/domain/errors';
 import type { CallCenterEvent } from '../../src/domain/events';
 import type { Task } from '../../src/domain/fhir';
-import { DeliveryError } from './event-deliverer';
+import { DeliveryError } from '../../src/domain/event-deliverer';
 
 /** Reads a Task from the EHR behind a connection (the platform deliverers' only EHR access). */
 export type ReadTask = (connection: string, taskId: string) => Promise<Task>;

@@ -21,7 +21,7 @@
  */
 import type { CallCenterEvent, EventType } from '../../src/domain/events';
 import { readCallbackRequest, referencesOf, type ReadTask } from './callback-task';
-import { DeliveryError, type EventDeliverer } from './event-deliverer';
+import { DeliveryError, type EventDeliverer } from '../../src/domain/event-deliverer';
 import { basicAuthorization, classifyFailure, trimSlashes, unreachable } from './platform-http';
 
 export interface GenesysCallbackSubscriber {

@@ -4,8 +4,8 @@
  * error code only. A vendor's error message may echo what it was sent (a callback number), so it
  * is never read into an error.
  */
-import { parseRetryAfter } from '../ehr/fhir-r4/ehr-error-normalizer';
-import { DeliveryError } from './event-deliverer';
+import { parseRetryAfter } from '../../src/domain/retry-after';
+import { DeliveryError } from '../../src/domain/event-deliverer';
 
 export function basicAuthorization(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;

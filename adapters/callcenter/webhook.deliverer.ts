@@ -6,7 +6,7 @@
  */
 import { Webhook } from 'standardwebhooks';
 import type { CallCenterEvent } from '../../src/domain/events';
-import type { EventDeliverer } from './event-deliverer';
+import type { EventDeliverer } from '../../src/domain/event-deliverer';
 import { classifyFailure, unreachable } from './platform-http';
 
 export interface WebhookSubscriber {

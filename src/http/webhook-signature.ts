@@ -7,9 +7,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook } from 'standardwebhooks';
-import type { ConnectionConfig } from '../config/config-schema';
+import type { WebhookScheme } from '../domain/webhook-scheme';
 
-export type WebhookScheme = NonNullable<ConnectionConfig['webhooks']>;
+export type { WebhookScheme };
 
 export type SignatureCheck =
   | { readonly ok: true; readonly eventId: string | undefined }

@@ -1,4 +1,4 @@
-export type { MappingProfile } from './mapping-profile';
+export type { MappingProfile } from '../domain/mapping-profile';
 export { loadMappingProfile } from './load-mapping-profile';
 export type { LoadMappingProfileOptions } from './load-mapping-profile';
 export { MappingProfileError, formatProblem } from './mapping-profile-error';

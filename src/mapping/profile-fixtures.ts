@@ -6,7 +6,7 @@ import type { Appointment, Patient, Schedule, Slot } from '../domain/fhir';
 import type { PatientChanges } from '../domain/patient';
 import { firstLine } from './fhirpath-expression';
 import { asJson, jsonDiff } from './json-diff';
-import type { MappingProfile } from './mapping-profile';
+import type { MappingProfile } from '../domain/mapping-profile';
 
 /** The outcome of one fixture; `diff` says what differs (or why it could not run) when it failed. */
 export interface FixtureResult {

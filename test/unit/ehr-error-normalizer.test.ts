@@ -1,4 +1,5 @@
-import { normalizeEhrError, parseRetryAfter } from '../../adapters/ehr/fhir-r4/ehr-error-normalizer';
+import { normalizeEhrError } from '../../adapters/ehr/fhir-r4/ehr-error-normalizer';
+import { parseRetryAfter } from '../../src/domain/retry-after';
 
 const headers = (values: Record<string, string>) => ({
   get: (name: string) => values[name.toLowerCase()] ?? null,
@@ -58,7 +59,7 @@ describe('EHR error normalisation', () => {
       { response: { status: 429, data: {} }, config: { headers: headers({ 'retry-after': '7' }) } },
       'epic',
     ).error;
-    expect(throttled.code).toBe('EHR_UNAVAILABLE');
+    expect(throttled.code).toBe('EHR_THROTTLED');
     expect(throttled.retryAfterSeconds).toBe(7);
     const bare = normalizeEhrError({ response: { status: 429, data: {} }, config: {} }, 'epic').error;
     expect(bare.retryable).toBe(true);

@@ -6,6 +6,7 @@
  */
 import { ContinuumError } from '../../../src/domain/errors';
 import type { OperationOutcome } from '../../../src/domain/fhir';
+import { parseRetryAfter } from '../../../src/domain/retry-after';
 
 /** OperationOutcome issue codes that mean "try again later" (Medplum answers 400 with these when its database is down). */
 const TRANSIENT_ISSUE_CODES = new Set([
@@ -81,16 +82,6 @@ function isOperationOutcome(data: unknown): data is OperationOutcome {
   );
 }
 
-/** `Retry-After` as seconds: either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (value === null || value === undefined || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - now) / 1000));
-}
-
 export interface NormalizedEhrError {
   readonly error: ContinuumError;
   readonly ambiguity: Ambiguity;
@@ -108,11 +99,11 @@ export function normalizeEhrError(error: unknown, connection: string): Normalize
     const base = { outcome, cause: error };
     if (status === 429) {
       return {
-        error: new ContinuumError('EHR_UNAVAILABLE', {
+        error: new ContinuumError('EHR_THROTTLED', {
           ...base,
           detail: `EHR ${connection} is throttling requests (429)`,
           retryAfterSeconds,
-          extra: { ehrStatus: status, throttled: true },
+          extra: { ehrStatus: status },
         }),
         ambiguity: 'answered',
       };

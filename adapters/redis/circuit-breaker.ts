@@ -6,22 +6,9 @@
  * the first failure opens it again.
  */
 import type { Redis } from 'ioredis';
-import type { BreakerSnapshot, BreakerState, Logger } from '../src/domain/ports';
-import { withDeadline } from '../src/domain/with-deadline';
-import { luaScript } from '../adapters/redis/lua-script';
-
-export type { BreakerSnapshot, BreakerState };
-
-export interface CircuitBreaker {
-  readonly connection: string;
-  snapshot(): Promise<BreakerSnapshot>;
-  /** Hot-path check; state is re-read from Redis at most every `cacheMs`. */
-  allowsRequests(): Promise<boolean>;
-  recordSuccess(): Promise<void>;
-  recordFailure(): Promise<void>;
-  /** When open and a probe is due, runs `check`; success moves the breaker to half-open. */
-  probeIfDue(check: () => Promise<unknown>): Promise<void>;
-}
+import type { BreakerSnapshot, BreakerState, CircuitBreaker, Logger } from '../../src/domain/ports';
+import { withDeadline } from '../../src/domain/with-deadline';
+import { luaScript } from './lua-script';
 
 // KEYS: breaker hash. ARGV: threshold, now (ms). Returns 1 when this failure opened the breaker.
 const RECORD_FAILURE = luaScript(`

@@ -1,12 +1,12 @@
 /** The deliverer for each configured subscriber, by kind. */
-import type { SubscriberConfig } from '../../src/config/config-schema';
-import type { ReadTask } from './callback-task';
-import type { EventDeliverer } from './event-deliverer';
-import { createGenesysCallbackDeliverer } from './genesys-callback.deliverer';
-import { createTwilioStudioDeliverer } from './twilio-studio.deliverer';
-import { createWebhookDeliverer } from './webhook.deliverer';
+import type { SubscriberConfig } from '../config/config-schema';
+import type { ReadTask } from '../../adapters/callcenter/callback-task';
+import type { EventDeliverer } from '../domain/event-deliverer';
+import { createGenesysCallbackDeliverer } from '../../adapters/callcenter/genesys-callback.deliverer';
+import { createTwilioStudioDeliverer } from '../../adapters/callcenter/twilio-studio.deliverer';
+import { createWebhookDeliverer } from '../../adapters/callcenter/webhook.deliverer';
 
-export type { ReadTask } from './callback-task';
+export type { ReadTask } from '../../adapters/callcenter/callback-task';
 
 /** What platform deliverers need from the rest of the gateway. */
 export interface DelivererDeps {

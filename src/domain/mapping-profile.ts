@@ -2,8 +2,8 @@
  * What the rest of Continuum needs from a mapping profile. The engine in this folder loads a
  * profile folder (mappings/<name>/) and implements this; use cases depend on this interface only.
  */
-import type { AppointmentModel } from '../domain/appointment';
-import type { CallbackRequest, CallLog } from '../domain/call';
+import type { AppointmentModel } from './appointment';
+import type { CallbackRequest, CallLog } from './call';
 import type {
   Appointment,
   CodeableConcept,
@@ -13,10 +13,10 @@ import type {
   Schedule,
   Slot,
   Task,
-} from '../domain/fhir';
-import type { SlotModel } from '../domain/slot';
-import type { AppointmentMode } from '../domain/appointment';
-import type { NewPatient, PatientChanges, PatientModel } from '../domain/patient';
+} from './fhir';
+import type { SlotModel } from './slot';
+import type { AppointmentMode } from './appointment';
+import type { NewPatient, PatientChanges, PatientModel } from './patient';
 
 /** What a caller asks for when booking, in the call-center model. */
 export interface BookingRequest {

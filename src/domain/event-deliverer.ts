@@ -3,7 +3,7 @@
  * (Genesys Cloud callbacks, Twilio Studio executions). A deliverer either returns (delivered) or
  * throws a DeliveryError saying whether to try again later, or to stop for good.
  */
-import type { CallCenterEvent } from '../../src/domain/events';
+import type { CallCenterEvent } from './events';
 
 export type DeliveryOutcome =
   /** Try again later (network, timeout, 5xx, 429): `retryAfterSeconds` when the tool says. */
