@@ -7,30 +7,21 @@
  * an operator to replay. A subscriber answering 410 Gone is disabled: nothing more is sent to it
  * until an operator enables it again.
  */
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DeliveryError, type EventDeliverer } from '../adapters/callcenter/event-deliverer';
-import type { CallCenterEvent } from '../src/domain/events';
+import { DeliveryError, type EventDeliverer } from '../src/domain/event-deliverer';
 import type { EventOperations, EventPublisher, Logger } from '../src/domain/ports';
 import { ContinuumError } from '../src/domain/errors';
-import { retryDelayMs } from './retry-policy';
+import { EVENT_GIVE_UP_AFTER_MS, eventJobs, type EventJob } from './catalog/event.jobs';
+import { createCatalogQueue, parseJobData, type CatalogQueue } from './job-catalog';
 
-export interface EventJob {
-  readonly event: CallCenterEvent;
-  readonly attempts: number;
-  readonly firstTriedAt: string | undefined;
-}
+export type { EventJob };
 
 export interface Subscriber {
   readonly name: string;
   readonly types: readonly string[] | undefined;
   readonly deliverer: EventDeliverer;
 }
-
-/** How long an event is retried before it is dead-lettered: a subscriber down over a weekend still gets it. */
-const GIVE_UP_AFTER_MS = 3 * 86_400_000;
-
-export const eventQueueName = (subscriber: string): string => `events-${subscriber}`;
 
 export interface EventDelivery extends EventPublisher, EventOperations {
   workers(options: { readonly redis: Redis; readonly logger: Logger }): Worker<EventJob>[];
@@ -45,17 +36,19 @@ export function createEventDelivery(options: {
 }): EventDelivery {
   const { connection, prefix } = options;
   const disabledKey = (name: string): string => `${prefix}:subscriber-disabled:${name}`;
-  const queues = new Map(
+  const producers = new Map<string, CatalogQueue<EventJob>>(
     options.subscribers.map((s) => [
       s.name,
-      new Queue<EventJob>(eventQueueName(s.name), { connection, prefix, skipWaitingForReady: true }),
+      createCatalogQueue(eventJobs, { connection, prefix, partition: s.name, requestDeadlineMs: 0 }),
     ]),
   );
-  const queueOf = (name: string): Queue<EventJob> => {
-    const queue = queues.get(name);
-    if (queue === undefined) throw new Error(`no subscriber ${name}`);
-    return queue;
+  const queues = new Map([...producers].map(([name, p]) => [name, p.queue]));
+  const producerOf = (name: string): CatalogQueue<EventJob> => {
+    const producer = producers.get(name);
+    if (producer === undefined) throw new Error(`no subscriber ${name}`);
+    return producer;
   };
+  const queueOf = (name: string): Queue<EventJob> => producerOf(name).queue;
   let concurrencySet: Promise<unknown> | undefined;
 
   return {
@@ -65,14 +58,7 @@ export function createEventDelivery(options: {
       await Promise.all(
         options.subscribers
           .filter((s) => s.types === undefined || s.types.includes(event.type))
-          .map((s) =>
-            queueOf(s.name).add(
-              event.type,
-              { event, attempts: 0, firstTriedAt: undefined },
-              // The event id makes a second publish of the same event a no-op.
-              { jobId: event.id, removeOnComplete: { age: 7 * 86400, count: 10000 }, removeOnFail: false },
-            ),
-          ),
+          .map((s) => producerOf(s.name).enqueue(event.type, { event, attempts: 0 })),
       );
     },
 
@@ -81,11 +67,12 @@ export function createEventDelivery(options: {
         const queue = queueOf(subscriber.name);
         const log = logger.child({ component: 'event-delivery', subscriber: subscriber.name });
         const worker: Worker<EventJob> = new Worker<EventJob>(
-          eventQueueName(subscriber.name),
+          eventJobs.queueName(subscriber.name),
           async (job: Job<EventJob>) => {
+            const data = parseJobData(eventJobs, job);
             if ((await redis.exists(disabledKey(subscriber.name))) === 1) return 'subscriber disabled';
             try {
-              await subscriber.deliverer.deliver(job.data.event);
+              await subscriber.deliverer.deliver(data.event);
               return 'delivered';
             } catch (error) {
               const failure =
@@ -101,21 +88,18 @@ export function createEventDelivery(options: {
                 throw new UnrecoverableError(failure.message);
               }
               if (failure.outcome === 'rejected') {
-                log.warn(
-                  { status: failure.status, eventId: job.data.event.id },
-                  'subscriber refused an event',
-                );
+                log.warn({ status: failure.status, eventId: data.event.id }, 'subscriber refused an event');
                 throw new UnrecoverableError(failure.message);
               }
-              const firstTriedAt = job.data.firstTriedAt ?? new Date().toISOString();
-              if (Date.now() - Date.parse(firstTriedAt) > GIVE_UP_AFTER_MS) {
+              const firstTriedAt = data.firstTriedAt ?? new Date().toISOString();
+              if (Date.now() - Date.parse(firstTriedAt) > EVENT_GIVE_UP_AFTER_MS) {
                 throw new UnrecoverableError(
-                  `gave up after ${job.data.attempts + 1} attempts: ${failure.message}`,
+                  `gave up after ${data.attempts + 1} attempts: ${failure.message}`,
                 );
               }
-              const attempts = job.data.attempts + 1;
-              await job.updateData({ ...job.data, attempts, firstTriedAt });
-              const delay = retryDelayMs(attempts, failure.retryAfterSeconds);
+              const attempts = data.attempts + 1;
+              await job.updateData({ ...data, attempts, firstTriedAt });
+              const delay = eventJobs.backoffMs(attempts, failure.retryAfterSeconds);
               log.info(
                 { status: failure.status, attempts, delayMs: delay },
                 'subscriber unavailable; will retry',
@@ -165,7 +149,7 @@ export function createEventDelivery(options: {
       // Oldest first, as they happened.
       failed.sort((a, b) => a.timestamp - b.timestamp);
       for (const job of failed) {
-        await job.updateData({ ...job.data, attempts: 0, firstTriedAt: undefined });
+        await job.updateData({ event: job.data.event, attempts: 0 });
         await job.retry('failed');
       }
       return failed.length;

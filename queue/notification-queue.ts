@@ -1,45 +1,30 @@
-/**
- * The durable queue of accepted EHR notifications: one BullMQ queue for all connections (jobs
- * carry references only, never PHI), the job id derived from the connection and event id so a
- * notification is queued once however often it arrives.
- */
-import { createHash } from 'node:crypto';
-import { Queue, Worker, type Job } from 'bullmq';
+/** The durable queue of accepted EHR notifications and its worker, per the catalog's `notificationJobs`. */
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger, NotificationQueue, QueuedNotification } from '../src/domain/ports';
-import { retryDelayMs } from './retry-policy';
-
-export const NOTIFICATION_QUEUE = 'ehr-notifications';
-/** Days of retries at most, as for writes: an EHR that notified is usually up, but Redis may not be. */
-const ATTEMPTS = 200;
+import { notificationJobs } from './catalog';
+import { catalogSettings, createCatalogQueue, failJob, parseJobData } from './job-catalog';
 
 export interface BullNotificationQueue extends NotificationQueue {
+  /** Makes every worker of the queue wait (the EHR asked for fewer requests). */
+  pause(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export function createBullNotificationQueue(options: {
   readonly connection: Redis;
   readonly prefix: string;
+  readonly enqueueTimeoutMs: number;
 }): BullNotificationQueue {
-  const queue = new Queue<QueuedNotification>(NOTIFICATION_QUEUE, {
+  const producer = createCatalogQueue(notificationJobs, {
     connection: options.connection,
     prefix: options.prefix,
-    skipWaitingForReady: true,
+    requestDeadlineMs: options.enqueueTimeoutMs,
   });
   return {
-    async enqueue(notification) {
-      const jobId = createHash('sha256')
-        .update(`${notification.connection}\n${notification.eventId}`)
-        .digest('hex');
-      await queue.add('notification', notification, {
-        jobId,
-        attempts: ATTEMPTS,
-        backoff: { type: 'continuum' },
-        removeOnComplete: { age: 24 * 3600, count: 10000 },
-        removeOnFail: { age: 14 * 24 * 3600 },
-      });
-    },
-    close: () => queue.close(),
+    enqueue: (notification) => producer.enqueue('notification', notification),
+    pause: (ms) => producer.queue.rateLimit(ms),
+    close: () => producer.queue.close(),
   };
 }
 
@@ -48,16 +33,26 @@ export function createNotificationWorker(options: {
   readonly prefix: string;
   readonly concurrency: number;
   readonly process: (notification: QueuedNotification) => Promise<unknown>;
+  /** Pauses every worker of the queue (BullMQ's queue-level rate limit). */
+  readonly pauseQueue: (ms: number) => Promise<void>;
   readonly logger: Logger;
 }): Worker<QueuedNotification> {
+  const name = notificationJobs.queueName();
   const worker = new Worker<QueuedNotification>(
-    NOTIFICATION_QUEUE,
-    async (job: Job<QueuedNotification>) => options.process(job.data),
+    name,
+    async (job: Job<QueuedNotification>) => {
+      const notification = parseJobData(notificationJobs, job);
+      try {
+        return await options.process(notification);
+      } catch (error) {
+        return failJob(error, { pauseQueue: options.pauseQueue });
+      }
+    },
     {
       connection: options.redis,
       prefix: options.prefix,
       concurrency: options.concurrency,
-      settings: { backoffStrategy: (attemptsMade) => retryDelayMs(attemptsMade, undefined) },
+      settings: catalogSettings(notificationJobs),
     },
   );
   worker.on('failed', (job, error) => {

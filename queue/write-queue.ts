@@ -1,24 +1,16 @@
 /**
- * The producer side of the write pipeline: one BullMQ queue per EHR connection, so a sick EHR is
- * paused alone. Jobs carry only the operation id, and the job id is the operation id, so enqueueing
- * one operation twice is a no-op. `add` is raced against a deadline because an ioredis command can
- * hang for a whole Redis outage even with the offline queue off.
+ * The producer side of the write pipeline, per the catalog's `writeJobs`: one queue per EHR
+ * connection. Both roles produce: the API for new writes, workers to wake the next write of a lane.
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ContinuumError } from '../src/domain/errors';
 import type { Operation } from '../src/domain/operation';
 import type { WriteQueue } from '../src/domain/ports';
-import { withDeadline } from '../src/domain/with-deadline';
-import { WRITE_ATTEMPTS } from './retry-policy';
+import { writeJobs, type WriteJobData } from './catalog';
+import { createCatalogQueue, type CatalogQueue } from './job-catalog';
 
-export interface WriteJobData {
-  readonly operationId: string;
-}
-
-export function writeQueueName(connection: string): string {
-  return `writes-${connection}`;
-}
+export type { WriteJobData };
 
 export interface BullWriteQueueOptions {
   readonly connection: Redis;
@@ -33,47 +25,35 @@ export interface BullWriteQueue extends WriteQueue {
 }
 
 export function createBullWriteQueue(options: BullWriteQueueOptions): BullWriteQueue {
-  const queues = new Map<string, Queue<WriteJobData>>();
-  for (const name of options.connections) {
-    queues.set(
+  const producers = new Map<string, CatalogQueue<WriteJobData>>(
+    options.connections.map((name) => [
       name,
-      new Queue<WriteJobData>(writeQueueName(name), {
+      createCatalogQueue(writeJobs, {
         connection: options.connection,
         prefix: options.prefix,
-        skipWaitingForReady: true,
+        partition: name,
+        requestDeadlineMs: options.enqueueTimeoutMs,
       }),
-    );
-  }
-  const queueFor = (op: Operation): Queue<WriteJobData> => {
-    const queue = queues.get(op.connection);
-    if (!queue) throw new ContinuumError('VALIDATION', { detail: `unknown EHR connection ${op.connection}` });
-    return queue;
+    ]),
+  );
+  const producerFor = (op: Operation): CatalogQueue<WriteJobData> => {
+    const producer = producers.get(op.connection);
+    if (!producer)
+      throw new ContinuumError('VALIDATION', { detail: `unknown EHR connection ${op.connection}` });
+    return producer;
   };
 
   return {
-    queues,
+    queues: new Map([...producers].map(([name, p]) => [name, p.queue])),
 
     async enqueue(op, enqueueOptions) {
-      const queue = queueFor(op);
-      const add = async (): Promise<void> => {
-        if (enqueueOptions?.fresh === true) await queue.remove(op.id);
-        await queue.add(
-          op.kind,
-          { operationId: op.id },
-          {
-            jobId: op.id,
-            attempts: WRITE_ATTEMPTS,
-            backoff: { type: 'continuum' },
-            removeOnComplete: { age: 24 * 3600, count: 50000 },
-            removeOnFail: { age: 14 * 24 * 3600 },
-          },
-        );
-      };
-      await withDeadline(add(), options.enqueueTimeoutMs, 'the write queue');
+      const producer = producerFor(op);
+      if (enqueueOptions?.fresh === true) await producer.queue.remove(op.id);
+      await producer.enqueue(op.kind, { operationId: op.id });
     },
 
     async jobPresence(op) {
-      const job = await queueFor(op).getJob(op.id);
+      const job = await producerFor(op).queue.getJob(op.id);
       if (!job) return 'missing';
       const state = await job.getState();
       if (state === 'failed') return 'exhausted';
@@ -86,7 +66,7 @@ export function createBullWriteQueue(options: BullWriteQueueOptions): BullWriteQ
     },
 
     async close() {
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      await Promise.all([...producers.values()].map((p) => p.queue.close()));
     },
   };
 }

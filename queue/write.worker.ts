@@ -1,16 +1,15 @@
 /**
- * Consumes one connection's write queue. The processor translates between the use case and BullMQ:
- * return = done, throw = retry with our backoff, `RateLimitError` = wait without spending an
- * attempt (breaker open, EHR throttling). It never catches and logs: a swallowed error is a write
- * that silently never happens.
+ * Consumes one connection's write queue. The processor translates between the use case and BullMQ
+ * through the catalog: return = done; a failure goes through the one failure policy (pause without
+ * spending an attempt, retry with backoff, or stop). It never catches and logs: a swallowed error is
+ * a write that silently never happens.
  */
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../src/domain/ports';
-import { RetryLaterError, type ProcessOutcome } from '../src/use-cases/process-operation';
-import type { CircuitBreaker } from './circuit-breaker';
-import { retryDelayMs, WRITE_ATTEMPTS } from './retry-policy';
-import { writeQueueName, type WriteJobData } from './write-queue';
+import type { ProcessOutcome } from '../src/domain/operation';
+import type { CircuitBreaker, Logger } from '../src/domain/ports';
+import { writeJobs, type WriteJobData } from './catalog';
+import { catalogSettings, failJob, parseJobData } from './job-catalog';
 
 export interface WriteWorkerOptions {
   readonly connectionName: string;
@@ -32,37 +31,30 @@ export interface WriteWorkerOptions {
   readonly logger: Logger;
 }
 
-function retryAfterOf(error: Error | undefined): number | undefined {
-  const value = (error as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-  return typeof value === 'number' ? value : undefined;
-}
-
 export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobData, ProcessOutcome> {
   const { breaker } = options;
-  const pauseMs = options.probeIntervalMs;
   const worker: Worker<WriteJobData, ProcessOutcome> = new Worker<WriteJobData, ProcessOutcome>(
-    writeQueueName(options.connectionName),
+    writeJobs.queueName(options.connectionName),
     async (job: Job<WriteJobData, ProcessOutcome>) => {
+      const { operationId } = parseJobData(writeJobs, job);
       if (!(await breaker.allowsRequests())) {
         // No request storm against a dead EHR: the whole queue waits, no attempt is spent.
-        await options.pauseQueue(pauseMs);
+        await options.pauseQueue(options.probeIntervalMs);
         throw Worker.RateLimitError();
       }
       try {
-        const outcome = await options.process(job.data.operationId);
+        const outcome = await options.process(operationId);
         // Any answer from the EHR, even a refusal, shows it is up.
         if (outcome !== 'skipped') await breaker.recordSuccess();
         options.onFinished?.(outcome);
         return outcome;
       } catch (error) {
-        if (error instanceof RetryLaterError && error.error.code === 'EHR_UNAVAILABLE') {
-          if (error.error.extra?.throttled === true) {
-            await options.pauseQueue((error.retryAfterSeconds ?? 1) * 1000);
-            throw Worker.RateLimitError();
-          }
-          await breaker.recordFailure();
-        }
-        throw error;
+        return failJob(error, {
+          pauseQueue: options.pauseQueue,
+          onRetry: async (failure) => {
+            if (failure.code === 'EHR_UNAVAILABLE') await breaker.recordFailure();
+          },
+        });
       }
     },
     {
@@ -75,13 +67,11 @@ export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobD
       // A worker dying mid-write is survivable (the use case is idempotent); a job that kills
       // workers again and again is parked as failed for an operator instead of looping.
       maxStalledCount: 3,
-      settings: {
-        backoffStrategy: (attemptsMade, _type, error) => retryDelayMs(attemptsMade, retryAfterOf(error)),
-      },
+      settings: catalogSettings(writeJobs),
     },
   );
   worker.on('failed', (job, error) => {
-    if (job && job.attemptsMade >= WRITE_ATTEMPTS) {
+    if (job && job.attemptsMade >= writeJobs.attempts) {
       options.logger.error(
         { operationId: job.data.operationId, err: error },
         'write gave up after all attempts',

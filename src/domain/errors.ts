@@ -24,7 +24,13 @@ export const ERROR_CODES = {
   },
   TOO_MANY_ATTEMPTS: { status: 429, retryable: true, title: 'Too many failed attempts' },
   EHR_UNAVAILABLE: { status: 503, retryable: true, title: 'The EHR is unavailable' },
+  EHR_THROTTLED: { status: 503, retryable: true, title: 'The EHR asked for fewer requests' },
   EHR_REJECTED: { status: 422, retryable: false, title: 'The EHR rejected the request' },
+  MAPPING_FAILED: {
+    status: 500,
+    retryable: false,
+    title: 'The mapping profile failed on this record',
+  },
   QUEUE_UNAVAILABLE: { status: 503, retryable: true, title: 'The write queue is unavailable' },
   NOT_READY: { status: 503, retryable: true, title: 'The gateway is not ready' },
   INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
@@ -90,4 +96,11 @@ export function validationError(problems: readonly FieldProblem[]): ContinuumErr
 
 export function isContinuumError(value: unknown): value is ContinuumError {
   return value instanceof ContinuumError;
+}
+
+/** The EHR could not answer now: down, timing out, or asking for fewer requests. Reads fall back to the cache. */
+export function isEhrUnavailable(error: unknown): error is ContinuumError {
+  return (
+    error instanceof ContinuumError && (error.code === 'EHR_UNAVAILABLE' || error.code === 'EHR_THROTTLED')
+  );
 }

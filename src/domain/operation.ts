@@ -56,6 +56,9 @@ export function ownLane(
   return `${connection}/${label}/${operation.id}`;
 }
 
+/** How one run of a write job ended: `skipped` when there was nothing left to send. */
+export type ProcessOutcome = 'succeeded' | 'failed' | 'needs-review' | 'skipped';
+
 export interface OperationError {
   readonly code: ErrorCode;
   readonly status: number;
@@ -63,6 +66,21 @@ export interface OperationError {
   readonly detail: string | undefined;
   /** The EHR's OperationOutcome, kept for the receipt (encrypted at rest like the rest). */
   readonly outcome?: unknown;
+  /** Where a mapping profile failed on this record; names and expressions only, never values. */
+  readonly mapping?: MappingFailure;
+}
+
+/** The PHI-free cause of a MAPPING_FAILED write: enough for an integration engineer to find the rule. */
+export interface MappingFailure {
+  readonly profile: string;
+  /** The profile file holding the rule, e.g. `patient.yaml`. */
+  readonly file: string;
+  /** The rule, e.g. `write.address.template`. */
+  readonly field: string;
+  /** The rule's FHIRPath or JSONata source, when known (profile text, not patient data). */
+  readonly expression?: string;
+  /** The class of the error the rule threw (`TypeError`, or a JSONata code such as `T2002`). */
+  readonly errorClass: string;
 }
 
 export interface OperationEvent {

@@ -197,7 +197,7 @@ export interface QueuedNotification {
   readonly eventId: string;
   readonly refs: readonly { readonly resourceType: string; readonly id: string; readonly version?: string }[];
   /** Re-read what changed since then: an empty notification, or a gap in the event numbers. */
-  readonly rereadSince: string | undefined;
+  readonly rereadSince?: string;
   readonly receivedAt: string;
 }
 
@@ -273,4 +273,21 @@ export interface PipelineMonitor {
   breaker(connection: string): Promise<BreakerSnapshot>;
   /** Operations finished per second over the last minute. */
   drainRate(connection: string): Promise<number>;
+}
+
+/** One EHR connection's circuit breaker, shared by every process through Redis. */
+export interface CircuitBreaker {
+  readonly connection: string;
+  snapshot(): Promise<BreakerSnapshot>;
+  /** Hot-path check; state is re-read from Redis at most every `cacheMs`. */
+  allowsRequests(): Promise<boolean>;
+  recordSuccess(): Promise<void>;
+  recordFailure(): Promise<void>;
+  /** When open and a probe is due, runs `check`; success moves the breaker to half-open. */
+  probeIfDue(check: () => Promise<unknown>): Promise<void>;
+}
+
+/** A lease shared by every process: `claim` is true for exactly one claimer until `ms` pass. */
+export interface RunLock {
+  claim(name: string, ms: number): Promise<boolean>;
 }

@@ -9,7 +9,7 @@ import { compileFhirPath, firstLine } from './fhirpath-expression';
 import type { FhirPathExpression } from './fhirpath-expression';
 import { compileTemplate } from './jsonata-template';
 import type { CompiledTemplate } from './jsonata-template';
-import type { MappingProfile } from './mapping-profile';
+import type { MappingProfile } from '../domain/mapping-profile';
 import { MappingEvaluationError } from './mapping-evaluation-error';
 import { MappingProfileError } from './mapping-profile-error';
 import type { MappingProblem } from './mapping-profile-error';
@@ -140,12 +140,25 @@ export async function loadMappingProfile(
   }
 
   const name = basename(dir);
+  // Rules by the names errors give them (`write.phones.template`), so a failure can quote its source.
+  const rules = {
+    read,
+    write,
+    create,
+    appointment,
+    slot,
+    schedule: slot.schedule,
+    book: bookTemplate,
+    ...callTemplates,
+  };
+  const failed = (field: string, error: unknown): MappingEvaluationError =>
+    new MappingEvaluationError(name, field, error, sourceAt(rules, field));
   const guard = <T>(field: string, run: () => T): T => {
     try {
       return run();
     } catch (error) {
       if (isContinuumError(error)) throw error;
-      throw new MappingEvaluationError(name, field, error);
+      throw failed(field, error);
     }
   };
   const guardAsync = async <T>(field: string, run: () => Promise<T>): Promise<T> => {
@@ -153,7 +166,7 @@ export async function loadMappingProfile(
       return await run();
     } catch (error) {
       if (isContinuumError(error)) throw error;
-      throw new MappingEvaluationError(name, field, error);
+      throw failed(field, error);
     }
   };
   const evaluate = (field: string, expression: FhirPathExpression, focus: unknown): unknown[] =>
@@ -520,4 +533,17 @@ async function tryProfile(profile: MappingProfile, file: string, problems: Mappi
       await attempt(() => profile.applyPatientChanges(sample, { [field]: field === 'phones' ? [] : null }));
     }
   }
+}
+
+/** The source text of the compiled rule a dotted field names, or of the nearest rule above it. */
+function sourceAt(rules: Readonly<Record<string, unknown>>, field: string): string | undefined {
+  let node: unknown = rules;
+  let source: string | undefined;
+  for (const part of field.split('.')) {
+    if (node === null || typeof node !== 'object') break;
+    node = (node as Record<string, unknown>)[part];
+    const own = (node as { source?: unknown } | undefined)?.source;
+    if (typeof own === 'string') source = own;
+  }
+  return source;
 }

@@ -6,7 +6,7 @@
  * outage the booking is queued and the worker settles it against the EHR when it is back.
  */
 import type { AppointmentMode } from '../domain/appointment';
-import { ContinuumError, validationError } from '../domain/errors';
+import { ContinuumError, validationError, isEhrUnavailable } from '../domain/errors';
 import type { Schedule, Slot } from '../domain/fhir';
 import type { OperationPayload } from '../domain/operation';
 import type { SlotModel } from '../domain/slot';
@@ -117,7 +117,7 @@ async function currentSlot(connection: ConnectionContext, slotId: string): Promi
         : await connection.ehr.read<Schedule>('Schedule', scheduleId, deadline);
     return connection.mapping.readSlot(slot, schedule);
   } catch (error) {
-    if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return undefined;
+    if (isEhrUnavailable(error)) return undefined;
     if (error instanceof ContinuumError && error.code === 'NOT_FOUND') {
       throw new ContinuumError('NOT_FOUND', { detail: `no slot ${slotId} in EHR ${connection.name}` });
     }

@@ -4,7 +4,7 @@
  * it is down the caller must name the patient, since the lane is the patient's.
  */
 import type { AppointmentMode, AppointmentModel } from '../domain/appointment';
-import { ContinuumError, validationError } from '../domain/errors';
+import { ContinuumError, validationError, isEhrUnavailable } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
 import type { SlotModel } from '../domain/slot';
 import {
@@ -45,7 +45,7 @@ async function currentAppointment(
     });
     return connection.mapping.readAppointment(resource);
   } catch (error) {
-    if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return undefined;
+    if (isEhrUnavailable(error)) return undefined;
     if (error instanceof ContinuumError && error.code === 'NOT_FOUND') {
       throw new ContinuumError('NOT_FOUND', {
         detail: `no appointment ${appointmentId} in EHR ${connection.name}`,

@@ -3,7 +3,7 @@
  * it answers (an unknown patient is refused before anything is queued); during an outage the
  * write is still accepted, because taking the agent's correction is the point of the queue.
  */
-import { ContinuumError } from '../domain/errors';
+import { isEhrUnavailable } from '../domain/errors';
 import { withDeadline } from '../domain/with-deadline';
 import type { Patient } from '../domain/fhir';
 import type { PatientChanges } from '../domain/patient';
@@ -70,7 +70,7 @@ export async function patientExists(
     ).catch(() => undefined);
     return true;
   } catch (error) {
-    if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return false;
+    if (isEhrUnavailable(error)) return false;
     throw error;
   }
 }

@@ -6,8 +6,9 @@
  * - a re-run after a crash finds the change already in place and does not write again.
  */
 import { ContinuumError } from '../domain/errors';
+import { NeedsReviewError } from '../domain/failure-policy';
 import type { Patient } from '../domain/fhir';
-import type { PatientUpdatePayload, ReviewDiff } from '../domain/operation';
+import type { PatientUpdatePayload } from '../domain/operation';
 import type { PatientChangeField, PatientChanges } from '../domain/patient';
 import { canonicalJson } from './request-hash';
 import { writeChange } from './ehr-writes';
@@ -24,13 +25,6 @@ export interface AppliedWrite {
 
 function changedFields(changes: PatientChanges): PatientChangeField[] {
   return (Object.keys(changes) as PatientChangeField[]).filter((f) => changes[f] !== undefined);
-}
-
-export class NeedsReviewError extends ContinuumError {
-  constructor(readonly diff: ReviewDiff) {
-    super('CONFLICT', { detail: `${diff.reason}: ${diff.fields.map((f) => f.element).join(', ')}` });
-    this.name = 'NeedsReviewError';
-  }
 }
 
 /** Retried in-process before handing back to the queue: concurrent edits settle quickly. */

@@ -3,7 +3,7 @@
  * and when the EHR cannot answer (down, slow past the deadline, breaker open) the last good answer
  * is served instead, marked with its age. An agent in a crisis still sees the patient.
  */
-import { ContinuumError } from '../domain/errors';
+import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { FreshRead } from '../domain/freshness';
 import { withDeadline } from '../domain/with-deadline';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
@@ -37,7 +37,7 @@ export async function readWithContinuity<T>(
       ]);
       return { value, freshness: { source: 'ehr', asOf: asOf.toISOString() } };
     } catch (error) {
-      if (!(error instanceof ContinuumError) || error.code !== 'EHR_UNAVAILABLE') throw error;
+      if (!isEhrUnavailable(error)) throw error;
       unavailable = error;
       await connection.ehrFailed();
     }

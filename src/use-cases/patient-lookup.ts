@@ -3,7 +3,7 @@
  * some cannot search by phone at all, so the lookup asks for every format the number may have
  * been stored in, keeps only true E.164 matches, and adds what Continuum's own phone index knows.
  */
-import { ContinuumError, validationError } from '../domain/errors';
+import { ContinuumError, validationError, isEhrUnavailable } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import type { PatientModel } from '../domain/patient';
 import type { Freshness } from '../domain/freshness';
@@ -49,7 +49,7 @@ export async function lookupPatientsByPhone(
     const now = deps.clock.now().toISOString();
     return { found: matches.length > 0, phone: e164, matches, freshness: { source: 'ehr', asOf: now } };
   } catch (error) {
-    if (!(error instanceof ContinuumError) || error.code !== 'EHR_UNAVAILABLE') throw error;
+    if (!isEhrUnavailable(error)) throw error;
     if (error.extra?.breaker !== true) await connection.ehrFailed();
     return lookupFromCache(deps, connection, e164, indexed, error);
   }

@@ -3,7 +3,7 @@
  * parallel, each falling back to the continuity cache on its own.
  */
 import type { AppointmentModel } from '../domain/appointment';
-import { ContinuumError } from '../domain/errors';
+import { isEhrUnavailable } from '../domain/errors';
 import type { Freshness } from '../domain/freshness';
 import { byStart, listPatientAppointments, overlayBookings } from './patient-appointments';
 import { pendingPatientWrites } from './pending-writes';
@@ -55,7 +55,7 @@ export async function patientSummary(
     readPatient(deps, connection, patientId, queued),
     listPatientAppointments(deps, connection, patientId, window, queued).catch((error: unknown) => {
       // The patient alone still answers the agent's first question: who is calling.
-      if (error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE') return undefined;
+      if (isEhrUnavailable(error)) return undefined;
       throw error;
     }),
   ]);

@@ -1,15 +1,23 @@
 /**
  * The worker's use case: take one operation from `queued` to a final state, or hand it back for
- * a later attempt. It never swallows a failure: a retryable one is recorded and rethrown as
- * RetryLaterError so the queue schedules the next attempt; a final one is recorded and returned.
+ * a later attempt. It never swallows a failure: what happens next is the failure policy's call
+ * (`decideFailure`); a failure to retry is recorded and rethrown for the queue to schedule, a
+ * final one is recorded and returned.
  */
 import { ContinuumError } from '../domain/errors';
+import {
+  asContinuumError,
+  decideFailure,
+  MappingFailedError,
+  NeedsReviewError,
+} from '../domain/failure-policy';
 import {
   heldSlotOf,
   TERMINAL_STATUSES,
   transition,
   type Operation,
   type OperationError,
+  type ProcessOutcome,
 } from '../domain/operation';
 import { applyAppointmentBooking } from './apply-appointment-booking';
 import {
@@ -20,22 +28,11 @@ import {
 } from './apply-appointment-change';
 import { applyCallbackRequest, applyCallLog } from './apply-call-writes';
 import { applyPatientCreate } from './apply-patient-create';
-import { applyPatientUpdate, NeedsReviewError, type AppliedWrite } from './apply-patient-update';
+import { applyPatientUpdate, type AppliedWrite } from './apply-patient-update';
 import { operationEvents, publishEvents } from './call-center-events';
 import { continueLane } from './continue-lane';
 import { appointmentsCacheGroup } from './patient-appointments';
 import type { UseCaseDeps } from './use-case-deps';
-
-export class RetryLaterError extends Error {
-  readonly retryAfterSeconds: number | undefined;
-  constructor(readonly error: ContinuumError) {
-    super(`${error.code}: retry later`, { cause: error });
-    this.name = 'RetryLaterError';
-    this.retryAfterSeconds = error.retryAfterSeconds;
-  }
-}
-
-export type ProcessOutcome = 'succeeded' | 'failed' | 'needs-review' | 'skipped';
 
 function toOperationError(error: ContinuumError): OperationError {
   return {
@@ -44,6 +41,7 @@ function toOperationError(error: ContinuumError): OperationError {
     retryable: error.retryable,
     detail: error.detail,
     ...(error.outcome !== undefined ? { outcome: error.outcome } : {}),
+    ...(error instanceof MappingFailedError ? { mapping: error.mapping } : {}),
   };
 }
 
@@ -111,22 +109,9 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
     outcome = 'succeeded';
     log.info({ kind: op.kind, ref: result.resourceRef, attempts: op.attempts }, 'write succeeded');
   } catch (caught) {
-    const error =
-      caught instanceof ContinuumError
-        ? caught
-        : new ContinuumError('INTERNAL', {
-            cause: caught,
-            detail: 'unexpected failure while sending the write',
-          });
-    if (error instanceof NeedsReviewError) {
-      op = transition(
-        op,
-        { status: 'needs-review', error: toOperationError(error), review: error.diff },
-        deps.clock.now(),
-      );
-      outcome = 'needs-review';
-      log.warn({ kind: op.kind, err: error }, 'write needs review');
-    } else if (error.retryable) {
+    const error = asContinuumError(caught, 'unexpected failure while sending the write');
+    const decision = decideFailure(error);
+    if (decision.action !== 'final') {
       // The lane stays blocked behind this operation: later writes for the patient must not overtake it.
       op = transition(
         op,
@@ -135,7 +120,27 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
       );
       await deps.store.save(op);
       log.warn({ kind: op.kind, err: error, attempts: op.attempts }, 'write attempt failed; will retry');
-      throw new RetryLaterError(error);
+      throw error;
+    }
+    if (decision.status === 'needs-review') {
+      op = transition(
+        op,
+        {
+          status: 'needs-review',
+          error: toOperationError(error),
+          ...(error instanceof NeedsReviewError ? { review: error.diff } : {}),
+        },
+        deps.clock.now(),
+      );
+      outcome = 'needs-review';
+      log.warn(
+        {
+          kind: op.kind,
+          err: error,
+          ...(error instanceof MappingFailedError ? { mapping: error.mapping } : {}),
+        },
+        'write needs review',
+      );
     } else {
       op = transition(op, { status: 'failed', error: toOperationError(error) }, deps.clock.now());
       // Later writes for a patient the EHR no longer has are checked again at acceptance.

@@ -6,7 +6,7 @@
  * caller. When the EHR cannot answer, a candidate the agent already has (`patientId`) is checked
  * against the continuity cache; without one there is nothing safe to check against.
  */
-import { ContinuumError } from '../domain/errors';
+import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import type { Freshness } from '../domain/freshness';
 import type { SearchParams } from '../domain/ports';
@@ -247,7 +247,7 @@ async function decide(
     await connection.ehrAnswered();
     return outcome;
   } catch (error) {
-    if (!(error instanceof ContinuumError) || error.code !== 'EHR_UNAVAILABLE') throw error;
+    if (!isEhrUnavailable(error)) throw error;
     await connection.ehrFailed();
     return fromCache(deps, connection, request, error);
   }

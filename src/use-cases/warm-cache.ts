@@ -6,7 +6,7 @@
  * outage then still finds the day's patients, their visits, and (through the phone index the reads
  * refresh) their callers' numbers.
  */
-import { ContinuumError } from '../domain/errors';
+import { isEhrUnavailable } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
 import { listPatientAppointments } from './patient-appointments';
 import type { PatientReadDeps } from './patient-read';
@@ -59,8 +59,7 @@ export interface WarmupResult {
   readonly stoppedEarly?: WarmupStop;
 }
 
-const isUnavailable = (error: unknown): boolean =>
-  error instanceof ContinuumError && error.code === 'EHR_UNAVAILABLE';
+const isUnavailable = (error: unknown): boolean => isEhrUnavailable(error);
 
 /** The summary's appointment window as a read on the day after `now` asks for it (same cache key). */
 function windowOnNextDay(now: Date, days: number) {

@@ -216,7 +216,7 @@ it('waits out an EHR that throttles (429 + Retry-After) without opening the brea
   const [done] = await waitForFinal(gw().url, [id]);
   expect(done.status).toBe('succeeded');
   expect(done.attempts).toBeGreaterThan(1);
-  expect(done.history.some((h: any) => h.error?.code === 'EHR_UNAVAILABLE')).toBe(true);
+  expect(done.history.some((h: any) => h.error?.code === 'EHR_THROTTLED')).toBe(true);
   expect((await http('GET', `${gw().url}/v1/status`)).body.connections.sandbox.breaker.state).toBe('closed');
 
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
