@@ -5,9 +5,9 @@
  * `/sandbox/fhir`.
  */
 import { parseArgs } from 'node:util';
-import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
 import type { Config, ResolvedConnection } from '../config/load-config';
 import { formatSyncResult, syncSubscriptions } from '../use-cases/sync-subscriptions';
+import { createEhrClient, ehrBaseUrl } from '../wiring/ehr-client';
 
 export const SUBSCRIPTIONS_USAGE = `Usage:
   continuum subscriptions sync [--connection NAME] [--ehr-url FHIR_BASE]
@@ -82,14 +82,11 @@ async function run(args: string[], config: Config): Promise<number> {
       failed++;
       continue;
     }
-    const baseUrl =
-      ehrUrl ?? connection.baseUrl ?? `http://127.0.0.1:${String(config.server.port)}/sandbox/fhir`;
-    const ehr = createFhirR4Client({
-      connection: connection.name,
-      baseUrl: baseUrl.replace(/\/+$/, ''),
-      auth: connection.auth,
-      defaultDeadlineMs: connection.writeTimeoutMs,
-    });
+    const ehr = createEhrClient(
+      connection,
+      ehrUrl ?? ehrBaseUrl(connection, config.server.port),
+      connection.writeTimeoutMs,
+    );
     const results = await syncSubscriptions(ehr, {
       connection: connection.name,
       publicUrl: subscriptions.publicUrl,

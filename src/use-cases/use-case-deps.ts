@@ -3,7 +3,7 @@
  * connection name, so one gateway can front several EHRs.
  */
 import type { EhrCapabilities } from '../domain/ehr-capabilities';
-import type { MappingProfile } from '../mapping/mapping-profile';
+import type { MappingProfile } from '../domain/mapping-profile';
 import type {
   AttemptLimiter,
   Clock,

@@ -5,7 +5,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
+import { TEST_REDIS_URL } from '../support/redis';
 import { http } from '../support/http';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait-for';
@@ -202,6 +205,22 @@ it('disables a subscriber that answers 410, reports it, and enables it again on 
     headers: { prefer: 'wait=10' },
   });
   expect(quiet.body.status).toBe('succeeded');
+  // The receipt is final before its events are published: wait until the disabled subscriber's
+  // worker has passed over them, or the replay below would race them.
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue('events-desk', { connection, prefix: `{${gw.prefix}}` });
+  try {
+    await waitFor(
+      async () => {
+        const job = await queue.getJob(`${quiet.body.operationId as string}.operation.succeeded`);
+        return job !== undefined && (await job.getState()) === 'completed' ? true : undefined;
+      },
+      { timeoutMs: 30000, what: 'the events of the write made while disabled to be passed over' },
+    );
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
 
   const replay = await http('POST', `${gw.url}/v1/events/subscribers/desk/replay`);
   expect(replay.body).toMatchObject({ subscriber: 'desk', requeued: 1, enabled: true });

@@ -1,0 +1,67 @@
+/**
+ * The worker role's timers, per EHR connection: the breaker probe, the lane sweeper and the cache
+ * warm-up. Every worker process runs them; Redis claims make one process act at a time.
+ */
+import type { Config } from '../config/load-config';
+import type { Logger } from '../domain/ports';
+import type { ScheduledWarmup } from '../use-cases/scheduled-warmup';
+import { sweepLanes } from '../use-cases/sweep-lanes';
+import type { Closeables } from './closeables';
+import { StartupError } from './startup-error';
+import type { UseCaseRuntime } from './use-case-deps';
+
+/** Workers warm the cache this long after start, then every `cache.warmup.intervalMinutes`. */
+const FIRST_WARMUP_DELAY_MS = 30_000;
+
+export function startBackgroundJobs(
+  config: Config,
+  runtime: UseCaseRuntime,
+  warmup: ScheduledWarmup,
+  logger: Logger,
+  closeables: Closeables,
+): void {
+  const timers: NodeJS.Timeout[] = [];
+  for (const connection of Object.values(config.connections)) {
+    const name = connection.name;
+    const breaker = runtime.breakers.get(name);
+    const context = runtime.deps.connections.get(name);
+    const queue = runtime.writeQueue.queues.get(name);
+    if (!breaker || !context || !queue) throw new StartupError(`connection ${name} is not wired`);
+    const probe = (): void => {
+      breaker
+        .probeIfDue(() => context.ehr.capabilities({ deadlineMs: 2000 }))
+        .then(async () => {
+          // Writes that failed before the breaker opened sit in backoff: recovered, send them now, oldest first.
+          if ((await breaker.snapshot()).state === 'half-open') await queue.promoteJobs();
+        })
+        .catch((error: unknown) => {
+          logger.warn({ err: error, connection: name }, 'breaker probe error');
+        });
+    };
+    const sweep = (): void => {
+      sweepLanes(runtime.deps, name).catch((error: unknown) => {
+        logger.warn({ err: error, connection: name }, 'lane sweep error');
+      });
+    };
+    timers.push(
+      setInterval(probe, Math.max(250, Math.round(connection.breaker.probeIntervalMs / 4))),
+      setInterval(sweep, config.queue.sweepIntervalMs),
+    );
+    if (config.cache.warmup.enabled) {
+      const warm = (): void => {
+        warmup.run(name).catch((error: unknown) => {
+          logger.warn({ err: error, connection: name }, 'cache warm-up error');
+        });
+      };
+      // clearInterval clears a timeout too.
+      timers.push(
+        setTimeout(warm, FIRST_WARMUP_DELAY_MS),
+        setInterval(warm, config.cache.warmup.intervalMinutes * 60_000),
+      );
+    }
+  }
+  closeables.add('intake', 'timers', () => {
+    for (const timer of timers) clearInterval(timer);
+    return Promise.resolve();
+  });
+}

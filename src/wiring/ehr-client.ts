@@ -1,0 +1,22 @@
+/** The FHIR client of one EHR connection: the gateway's and the CLI's, built the same way. */
+import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
+import type { ResolvedConnection } from '../config/load-config';
+import type { EhrClient } from '../domain/ports';
+
+export function createEhrClient(
+  connection: ResolvedConnection,
+  baseUrl: string,
+  defaultDeadlineMs = connection.readDeadlineMs,
+): EhrClient {
+  return createFhirR4Client({
+    connection: connection.name,
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    auth: connection.auth,
+    defaultDeadlineMs,
+  });
+}
+
+/** Where a connection's EHR is: its configured URL, else the built-in sandbox on this gateway's port. */
+export function ehrBaseUrl(connection: ResolvedConnection, sandboxPort: number): string {
+  return connection.baseUrl ?? `http://127.0.0.1:${sandboxPort}/sandbox/fhir`;
+}

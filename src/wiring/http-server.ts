@@ -1,0 +1,60 @@
+/**
+ * The HTTP server listens before the rest is built (the sandbox connection's URL needs the port)
+ * and answers 503 NOT_READY until the app is served.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Config } from '../config/load-config';
+import type { Logger } from '../domain/ports';
+import { createStartingApp } from '../http/starting-app';
+import type { Closeables } from './closeables';
+
+export interface HttpServer {
+  readonly url: string;
+  readonly port: number;
+  /** From now on requests go to `app`. */
+  serve(app: (req: IncomingMessage, res: ServerResponse) => void): void;
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolveListen(typeof address === 'object' && address !== null ? address.port : port);
+    });
+  });
+}
+
+async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolveClose) => {
+    server.close(() => {
+      resolveClose();
+    });
+    // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+    server.closeIdleConnections();
+  });
+}
+
+export async function startHttpServer(
+  config: Config,
+  logger: Logger,
+  closeables: Closeables,
+): Promise<HttpServer> {
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = createStartingApp(logger);
+  const server = createServer((req, res) => {
+    handler(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  const port = await listen(server, config.server.port, config.server.host);
+  closeables.add('intake', 'http', () => closeServer(server));
+  const host =
+    config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    serve(app) {
+      handler = app;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Everything the use cases need, built from the configuration and a Redis: the gateway, the CLI
+ * and tests share this, so a use case runs the same without HTTP, workers or timers around it.
+ */
+import { createRedisAttemptLimiter } from '../../adapters/redis/attempt-limiter';
+import { createDrainMeter, type DrainMeter } from '../../adapters/redis/drain-meter';
+import { createRedisNotificationLog } from '../../adapters/redis/notification-log';
+import { createRedisOperationStore } from '../../queue/operation-store';
+import { createRedisPhoneIndex } from '../../adapters/redis/phone-index';
+import { createRedisReadCache } from '../../adapters/redis/read-cache';
+import { createRecordCipher, loadOrCreateKey } from '../../adapters/redis/record-cipher';
+import { createRedisSlotHolds } from '../../adapters/redis/slot-holds';
+import { createBullNotificationQueue, type BullNotificationQueue } from '../../queue/notification-queue';
+import { createBullWriteQueue, type BullWriteQueue } from '../../queue/write-queue';
+import type { EventDelivery } from '../../queue/event-delivery';
+import type { Config } from '../config/load-config';
+import type { CallCenterEvent } from '../domain/events';
+import type { CircuitBreaker, Clock, Logger } from '../domain/ports';
+import type { CountryCode } from '../phone';
+import type { UseCaseDeps } from '../use-cases/use-case-deps';
+import type { Closeables } from './closeables';
+import { buildConnections } from './connections';
+import { buildEventDelivery } from './event-delivery';
+import type { RedisWiring } from './redis';
+
+export interface UseCaseRuntime {
+  readonly deps: UseCaseDeps;
+  readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+  readonly writeQueue: BullWriteQueue;
+  readonly notificationQueue: BullNotificationQueue;
+  readonly eventDelivery: EventDelivery;
+  readonly drainMeter: DrainMeter;
+}
+
+export interface UseCaseDepsOptions {
+  readonly logger: Logger;
+  /** The port of the gateway that serves the built-in sandbox EHR (for connections without a URL). */
+  readonly sandboxPort: number;
+  /** Where the queues' closing is registered. */
+  readonly closeables: Closeables;
+  readonly clock?: Clock;
+}
+
+export async function buildUseCaseDeps(
+  config: Config,
+  redis: RedisWiring,
+  options: UseCaseDepsOptions,
+): Promise<UseCaseRuntime> {
+  const { logger, closeables } = options;
+  const { client, producer, prefix } = redis;
+  const cipher = createRecordCipher(loadOrCreateKey(config.encryption.key, config.dataDir));
+
+  // Events and connections need each other: breakers publish, platform deliverers read Tasks.
+  let connections: UseCaseDeps['connections'] = new Map();
+  const eventDelivery = buildEventDelivery(config, {
+    connection: producer,
+    prefix,
+    logger,
+    connections: () => connections,
+  });
+  closeables.add('queues', 'event queues', () => eventDelivery.close());
+  const publish = (event: CallCenterEvent): void => {
+    eventDelivery.publish(event).catch((error: unknown) => {
+      logger.error({ err: error, eventId: event.id, type: event.type }, 'event not published');
+    });
+  };
+  const wired = await buildConnections(config, {
+    redis: client,
+    prefix,
+    logger,
+    sandboxPort: options.sandboxPort,
+    publish,
+  });
+  connections = wired.connections;
+
+  const writeQueue = createBullWriteQueue({
+    connection: producer,
+    prefix,
+    enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
+    connections: [...connections.keys()],
+  });
+  closeables.add('queues', 'write queues', () => writeQueue.close());
+  const notificationQueue = createBullNotificationQueue({
+    connection: producer,
+    prefix,
+    enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
+  });
+  closeables.add('queues', 'notification queue', () => notificationQueue.close());
+
+  const deps: UseCaseDeps = {
+    connections,
+    defaultConnection: config.defaultConnection,
+    store: createRedisOperationStore({
+      redis: client,
+      prefix,
+      cipher,
+      retentionSeconds: Math.round(config.queue.retentionDays * 86400),
+    }),
+    queue: writeQueue,
+    phoneIndex: createRedisPhoneIndex({ redis: client, prefix, cipher, ttlSeconds: 90 * 86400 }),
+    readCache: createRedisReadCache({
+      redis: client,
+      prefix,
+      cipher,
+      ttlSeconds: Math.round(config.cache.ttlHours * 3600),
+    }),
+    attemptLimiter: createRedisAttemptLimiter({
+      redis: client,
+      prefix,
+      cipher,
+      maxFailedAttempts: config.verify.maxFailedAttempts,
+      windowMs: config.verify.windowMinutes * 60_000,
+    }),
+    slotHolds: createRedisSlotHolds({ redis: client, prefix }),
+    notificationLog: createRedisNotificationLog({ redis: client, prefix }),
+    events: eventDelivery,
+    notifications: notificationQueue,
+    clock: options.clock ?? { now: () => new Date() },
+    logger,
+    defaultRegion: config.phone.defaultRegion as CountryCode,
+    enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
+  };
+  return {
+    deps,
+    breakers: wired.breakers,
+    writeQueue,
+    notificationQueue,
+    eventDelivery,
+    drainMeter: createDrainMeter(client, prefix),
+  };
+}

@@ -1,0 +1,62 @@
+/** The worker role: one write worker per EHR connection, the notification worker, one event worker per subscriber. */
+import type { Worker } from 'bullmq';
+import { createNotificationWorker } from '../../queue/notification-queue';
+import { createWriteWorker } from '../../queue/write.worker';
+import type { Config } from '../config/load-config';
+import type { Logger } from '../domain/ports';
+import { giveUpOperation } from '../use-cases/give-up-operation';
+import { processEhrNotification } from '../use-cases/process-ehr-notification';
+import { processOperation } from '../use-cases/process-operation';
+import type { Closeables } from './closeables';
+import type { RedisWiring } from './redis';
+import { StartupError } from './startup-error';
+import type { UseCaseRuntime } from './use-case-deps';
+
+export function startWorkers(
+  config: Config,
+  runtime: UseCaseRuntime,
+  redis: RedisWiring,
+  logger: Logger,
+  closeables: Closeables,
+): void {
+  const { deps, breakers, writeQueue, drainMeter } = runtime;
+  const workers: Worker[] = [];
+  for (const connection of Object.values(config.connections)) {
+    const name = connection.name;
+    const breaker = breakers.get(name);
+    const queue = writeQueue.queues.get(name);
+    if (!breaker || !queue) throw new StartupError(`connection ${name} is not wired`);
+    workers.push(
+      createWriteWorker({
+        connectionName: name,
+        redis: redis.worker,
+        prefix: redis.prefix,
+        concurrency: config.queue.concurrency,
+        maxWritesPerSecond: connection.maxWritesPerSecond,
+        breaker,
+        probeIntervalMs: connection.breaker.probeIntervalMs,
+        pauseQueue: (ms) => queue.rateLimit(ms),
+        process: (operationId) => processOperation(deps, operationId),
+        giveUp: (operationId) => giveUpOperation(deps, operationId),
+        onFinished: (outcome) => {
+          if (outcome !== 'skipped') drainMeter.record(name);
+        },
+        logger: logger.child({ component: 'write-worker', connection: name }),
+      }),
+    );
+  }
+  workers.push(...runtime.eventDelivery.workers({ redis: redis.worker, logger }));
+  // EHR notifications: one queue for every connection; each job names its connection.
+  workers.push(
+    createNotificationWorker({
+      redis: redis.worker,
+      prefix: redis.prefix,
+      concurrency: 4,
+      process: (notification) => processEhrNotification(deps, notification),
+      pauseQueue: (ms) => runtime.notificationQueue.pause(ms),
+      logger: logger.child({ component: 'notification-worker' }),
+    }),
+  );
+  // In-flight jobs finish before the queues and Redis close.
+  closeables.add('work', 'workers', () => Promise.all(workers.map((w) => w.close())));
+}
