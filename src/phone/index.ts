@@ -3,3 +3,4 @@ export type { PhoneNormalizer } from './normalize-phone';
 export type { CountryCode } from './normalize-phone';
 export { createPhoneSearchValue, phoneSearchVariants } from './phone-search-variants';
 export { escapeFhirSearchValue, fhirSearchAlternatives } from './fhir-search-escape';
+export { regionCodeSchema } from './region-code';
