@@ -39,7 +39,7 @@ import { createApp } from './http/app';
 import { loadMappingProfile } from './mapping';
 import type { MappingProfile } from './mapping/mapping-profile';
 import { createLogger } from './observability/logger';
-import { createPhoneSearchValue, type CountryCode } from './phone';
+import { createPhoneSearchValue } from './phone';
 import { giveUpOperation } from './use-cases/give-up-operation';
 import { processOperation } from './use-cases/process-operation';
 import { ReplayRegistry } from './use-cases/replay-operations';
@@ -271,7 +271,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       let mapping = profiles.get(connection.mappingProfile);
       if (!mapping) {
         mapping = await loadMappingProfile(join(config.mappingsDir, connection.mappingProfile), {
-          defaultRegion: config.phone.defaultRegion as CountryCode,
+          defaultRegion: config.phone.defaultRegion,
         });
         profiles.set(connection.mappingProfile, mapping);
       }
@@ -291,7 +291,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,
         writeTimeoutMs: connection.writeTimeoutMs,
         capabilities: connection.capabilities,
-        phoneSearchValue: createPhoneSearchValue(config.phone.defaultRegion as CountryCode),
+        phoneRegion: mapping.phoneRegion,
+        phoneSearchValue: createPhoneSearchValue(mapping.phoneRegion),
         confirmedPatients: createConfirmedPatients({
           ttlMs: connection.confirmedPatientTtlSeconds * 1000,
           maxEntries: 100000,
@@ -336,7 +337,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       notifications: notificationQueue,
       clock: { now: () => new Date() },
       logger,
-      defaultRegion: config.phone.defaultRegion as CountryCode,
       enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
     };
 
