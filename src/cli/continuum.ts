@@ -14,7 +14,6 @@ import {
 } from '../../adapters/ehr/sandbox';
 import { ConfigError, loadConfig, type Config } from '../config/load-config';
 import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../mapping';
-import type { CountryCode } from '../phone';
 import { projectRoot } from '../project-root';
 import { opsCommand, OPS_USAGE } from './ops-command';
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-command';
@@ -136,9 +135,7 @@ async function mappingsTestCommand(args: string[]): Promise<void> {
   let failed = 0;
   for (const name of names) {
     const dir = join(config.mappingsDir, name);
-    const profile = await loadMappingProfile(dir, {
-      defaultRegion: config.phone.defaultRegion as CountryCode,
-    });
+    const profile = await loadMappingProfile(dir, { defaultRegion: config.phone.defaultRegion });
     const results = await runProfileFixtures(dir, profile);
     process.stdout.write(`profile ${name} (${profile.hash.slice(0, 12)}):\n`);
     for (const result of results) {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/events';
+import { regionCodeSchema } from '../phone';
 
 /** `${ENV}` interpolation yields strings: accept "2500" where a number is expected. */
 const num = <T extends z.ZodNumber>(inner: T) =>
@@ -289,10 +290,7 @@ export const configSchema = z
     phone: z
       .object({
         /** Region used to read numbers written without a country code (ISO 3166 alpha-2). */
-        defaultRegion: z
-          .string()
-          .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as US')
-          .default('US'),
+        defaultRegion: regionCodeSchema.default('US'),
       })
       .strict()
       .prefault({}),

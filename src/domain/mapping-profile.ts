@@ -17,6 +17,7 @@ import type {
 import type { SlotModel } from './slot';
 import type { AppointmentMode } from './appointment';
 import type { NewPatient, PatientChanges, PatientModel } from './patient';
+import type { CountryCode } from 'libphonenumber-js';
 
 /** What a caller asks for when booking, in the call-center model. */
 export interface BookingRequest {
@@ -31,6 +32,11 @@ export interface MappingProfile {
   readonly name: string;
   /** sha256 (hex) over the profile's files: recorded on every operation it produces. */
   readonly hash: string;
+  /**
+   * The region of numbers written without a country code: the profile's own when it pins one, else
+   * the gateway's. Stored numbers are read with it, and so are the numbers the API takes for this EHR.
+   */
+  readonly phoneRegion: CountryCode;
   /** FHIR Patient -> call-center model. Pure. */
   readPatient(resource: Patient): PatientModel;
   /** The patient's phone numbers in E.164, as `readPatient` gives them. Pure. */
@@ -54,8 +60,9 @@ export interface MappingProfile {
   cancellationReason(reason: string | undefined): CodeableConcept | undefined;
   /**
    * Apply a demographic correction to a FHIR Patient and return the new resource (pure: the
-   * input is not modified). Fields the change does not name stay exactly as they were. Async
-   * because write templates are JSONata, which evaluates asynchronously.
+   * input is not modified). Fields the change does not name stay exactly as they were. Phones come
+   * in E.164 (a number in any other form is a VALIDATION error); the template writes them as this
+   * EHR stores them. Async because write templates are JSONata, which evaluates asynchronously.
    */
   applyPatientChanges(resource: Patient, changes: PatientChanges): Promise<Patient>;
   /**

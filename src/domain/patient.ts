@@ -33,6 +33,7 @@ export interface PatientModel {
  * left alone; `phones` replaces the patient's phone numbers; null clears email or address.
  */
 export interface PatientChanges {
+  /** E.164 only: numbers are read once, where they enter the API. */
   readonly phones?: readonly string[];
   readonly email?: string | null;
   readonly address?: PostalAddress | null;

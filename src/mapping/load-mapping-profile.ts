@@ -97,9 +97,9 @@ export async function loadMappingProfile(
   }
 
   const problems: MappingProblem[] = [];
-  const defaultRegion = resolveRegion(profileFile.value, options, profileLabel, problems);
+  const phoneRegion = resolveRegion(profileFile.value, options, profileLabel, problems);
   const constants = { mrnSystems: profileFile.value.identifiers.mrn.systems };
-  const toE164 = createPhoneNormalizer(defaultRegion);
+  const toE164 = createPhoneNormalizer(phoneRegion);
   const compiler = new ExpressionCompiler(patientLabel, constants, phoneFunctions(toE164), problems);
   const read = compileRead(patientFile.value.read, compiler);
   const write = compileWrite(patientFile.value.write, compiler);
@@ -171,7 +171,7 @@ export async function loadMappingProfile(
   };
   const evaluate = (field: string, expression: FhirPathExpression, focus: unknown): unknown[] =>
     guard(field, () => expression.evaluate(focus));
-  const writer = { defaultRegion, toE164, constants, guard, guardAsync };
+  const writer = { constants, guard, guardAsync };
 
   const calls: CallWriteSpec = {
     codes: callFile.value.codes,
@@ -206,6 +206,7 @@ export async function loadMappingProfile(
   const profile: MappingProfile = {
     name,
     hash: hashProfileFiles(files),
+    phoneRegion,
     readPatient: (resource) => readPatientWith(read, toE164, evaluate, resource),
     readPhones: (resource) => readPhonesWith(read, toE164, evaluate, resource),
     readAppointment: (resource) => readAppointmentWith(appointment, evaluate, resource),

@@ -1,7 +1,7 @@
 import type { Patient } from '../domain/fhir';
 import { validationError } from '../domain/errors';
 import type { PatientChanges } from '../domain/patient';
-import type { CountryCode, PhoneNormalizer } from '../phone';
+import { isE164 } from '../phone';
 import type { FhirPathExpression } from './fhirpath-expression';
 import { isTrue } from './fhirpath-expression';
 import type { CompiledTemplate } from './jsonata-template';
@@ -26,8 +26,6 @@ export type Guard = <T>(field: string, run: () => T) => T;
 export type AsyncGuard = <T>(field: string, run: () => Promise<T>) => Promise<T>;
 
 export interface WriterContext {
-  readonly defaultRegion: CountryCode;
-  readonly toE164: PhoneNormalizer;
   /** Profile constants, bound as `$name` in templates. */
   readonly constants: Readonly<Record<string, unknown>>;
   readonly guard: Guard;
@@ -50,29 +48,24 @@ export async function applyPatientChangesWith(
   // A deep copy: the caller's resource is never modified and shares nothing with the result.
   const next = structuredClone(resource) as Patient & Record<string, unknown>;
   for (const field of WRITE_FIELDS) {
-    const values = changeValues(field, changes, context.toE164);
+    const values = changeValues(field, changes);
     if (values !== undefined) await applyRule(next, field, spec[field], values, context);
   }
   return next;
 }
 
 /** The new values of one field: undefined when the change leaves it alone, [] when it clears it. */
-function changeValues(
-  field: PatientWriteField,
-  changes: PatientChanges,
-  toE164: PhoneNormalizer,
-): readonly unknown[] | undefined {
+function changeValues(field: PatientWriteField, changes: PatientChanges): readonly unknown[] | undefined {
   switch (field) {
     case 'phones': {
       if (changes.phones === undefined) return undefined;
-      const numbers = changes.phones.map((raw, index) => {
-        const e164 = toE164(raw);
-        if (e164 === undefined) {
-          throw validationError([{ field: `phones[${index}]`, message: 'is not a valid phone number' }]);
-        }
-        return e164;
-      });
-      return [...new Set(numbers)];
+      // Numbers were read once, at the API, with the connection's region: reading them again here
+      // could only disagree. Anything else is refused rather than stored as the EHR's number.
+      const stray = changes.phones.findIndex((value) => !isE164(value));
+      if (stray !== -1) {
+        throw validationError([{ field: `phones[${stray}]`, message: 'is not an E.164 number' }]);
+      }
+      return [...new Set(changes.phones)];
     }
     case 'email':
     case 'address':

@@ -1,5 +1,5 @@
-import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
+import { regionCodeSchema } from '../phone';
 
 /**
  * The shape of a profile's files (see mappings/README.md). Expressions are only checked to be present
@@ -20,10 +20,7 @@ export const profileFileSchema = z
     }),
     phone: z
       .strictObject({
-        defaultRegion: z
-          .string()
-          .refine(isSupportedCountry, 'is not a region code libphonenumber knows (ISO 3166 alpha-2, e.g. US)')
-          .optional(),
+        defaultRegion: regionCodeSchema.optional(),
         pinRegion: z.boolean().default(false),
       })
       .default({ pinRegion: false }),

@@ -3,13 +3,12 @@
  * some cannot search by phone at all, so the lookup asks for every format the number may have
  * been stored in, keeps only true E.164 matches, and adds what Continuum's own phone index knows.
  */
-import { ContinuumError, validationError, isEhrUnavailable } from '../domain/errors';
+import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import type { PatientModel } from '../domain/patient';
 import type { Freshness } from '../domain/freshness';
-import { normalizePhone } from '../phone';
 import { patientCacheKey, rememberPatient, type PatientReadDeps } from './patient-read';
-import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+import type { ConnectionContext } from './use-case-deps';
 
 export interface LookupResult {
   readonly found: boolean;
@@ -24,17 +23,12 @@ export interface LookupResult {
 /** A family line can be shared; past this many matches the agent must verify identity anyway. */
 const MAX_MATCHES = 20;
 
+/** `e164`: the caller's number as the API read it, in the connection's region. */
 export async function lookupPatientsByPhone(
-  deps: PatientReadDeps & Pick<UseCaseDeps, 'defaultRegion'>,
+  deps: PatientReadDeps,
   connection: ConnectionContext,
-  rawPhone: string | undefined,
+  e164: string,
 ): Promise<LookupResult> {
-  if (rawPhone === undefined || rawPhone.trim() === '') {
-    throw validationError([{ field: 'phone', message: 'is required' }]);
-  }
-  const e164 = normalizePhone(rawPhone, deps.defaultRegion);
-  if (e164 === undefined) throw validationError([{ field: 'phone', message: 'is not a valid phone number' }]);
-
   const indexed = await deps.phoneIndex.find(connection.name, e164);
   try {
     if (!(await connection.ehrAvailable())) {
@@ -57,7 +51,7 @@ export async function lookupPatientsByPhone(
 
 /** The EHR's answer: a search over every stored format, plus what the index knows, confirmed by reads. */
 async function searchEhr(
-  deps: PatientReadDeps & Pick<UseCaseDeps, 'defaultRegion'>,
+  deps: PatientReadDeps,
   connection: ConnectionContext,
   e164: string,
   indexed: readonly string[],

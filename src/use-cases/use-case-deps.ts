@@ -33,6 +33,12 @@ export interface ConnectionContext {
   /** The read deadline of one kind of read: its own when configured, else `readDeadlineMs`. */
   readDeadline(read: ReadKind): number;
   readonly writeTimeoutMs: number;
+  /**
+   * The region numbers without a country code are read in, for this EHR: its mapping profile's
+   * when the profile pins one, else the gateway's `phone.defaultRegion`. The API validates numbers
+   * with it, so a number it accepts is one the profile can store.
+   */
+  readonly phoneRegion: CountryCode;
   /** The `Patient?phone=` value for an E.164 number: every format the EHR may have stored it in. */
   phoneSearchValue(e164: string): string;
   /** What this EHR supports: the FHIR interactions the use cases choose. */
@@ -66,7 +72,6 @@ export interface UseCaseDeps {
   readonly attemptLimiter: AttemptLimiter;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly defaultRegion: CountryCode;
   /** How long an API write waits for Redis before answering 503. */
   readonly enqueueTimeoutMs: number;
 }

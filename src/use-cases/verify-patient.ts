@@ -12,13 +12,7 @@ import type { Freshness } from '../domain/freshness';
 import type { SearchParams } from '../domain/ports';
 import type { PatientModel } from '../domain/patient';
 import { withDeadline } from '../domain/with-deadline';
-import {
-  escapeFhirSearchValue,
-  fhirSearchAlternatives,
-  normalizePhone,
-  phoneSearchVariants,
-  type CountryCode,
-} from '../phone';
+import { escapeFhirSearchValue, fhirSearchAlternatives, normalizePhone, type CountryCode } from '../phone';
 import { patientCacheKey, rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -50,7 +44,7 @@ export type VerifyResult =
 
 export type VerifyDeps = Pick<
   UseCaseDeps,
-  'attemptLimiter' | 'phoneIndex' | 'readCache' | 'clock' | 'logger' | 'defaultRegion' | 'enqueueTimeoutMs'
+  'attemptLimiter' | 'phoneIndex' | 'readCache' | 'clock' | 'logger' | 'enqueueTimeoutMs'
 >;
 
 /** Why an attempt failed: logged (never answered) so that support can tell a typo from a shared line. */
@@ -115,11 +109,11 @@ export function matchesClaim(model: PatientModel, claim: IdentityClaim): boolean
  * The attempt-limit key of a caller. A calling number counts the same however it is written;
  * the limiter stores only a keyed hash of it.
  */
-export function callerKeyOf(caller: CallerKey, defaultRegion: CountryCode): string {
+export function callerKeyOf(caller: CallerKey, region: CountryCode): string {
   switch (caller.kind) {
     case 'caller-id': {
       const value = caller.value.trim();
-      return `ani:${normalizePhone(value, defaultRegion) ?? value.toLowerCase()}`;
+      return `ani:${normalizePhone(value, region) ?? value.toLowerCase()}`;
     }
     case 'contact':
       return `contact:${caller.value}`;
@@ -148,7 +142,7 @@ function familySearchValue(family: string): string {
  */
 export function candidateSearch(
   claim: IdentityClaim,
-  defaultRegion: CountryCode,
+  phoneSearchValue: (e164: string) => string,
   phoneSearch = true,
 ): SearchParams {
   const base = { birthdate: claim.birthDate, _count: String(SEARCH_LIMIT) };
@@ -159,7 +153,7 @@ export function candidateSearch(
     return claim.family !== undefined ? { ...base, family: familySearchValue(claim.family) } : base;
   }
   if (claim.phone !== undefined) {
-    return { ...base, phone: fhirSearchAlternatives(phoneSearchVariants(claim.phone, defaultRegion)) };
+    return { ...base, phone: phoneSearchValue(claim.phone) };
   }
   if (claim.family !== undefined) return { ...base, family: familySearchValue(claim.family) };
   throw new ContinuumError('VALIDATION', {
@@ -173,7 +167,7 @@ export async function verifyPatient(
   connection: ConnectionContext,
   request: VerifyRequest,
 ): Promise<VerifyResult> {
-  const key = callerKeyOf(request.caller, deps.defaultRegion);
+  const key = callerKeyOf(request.caller, connection.phoneRegion);
   const log = { connection: connection.name, caller: request.caller.kind };
   // Fails closed: without the limiter, attempts could not be counted.
   const decision = await withDeadline(
@@ -296,7 +290,11 @@ async function searchCandidates(
   connection: ConnectionContext,
   claim: IdentityClaim,
 ): Promise<Decision> {
-  const params = candidateSearch(claim, deps.defaultRegion, connection.capabilities.phoneSearch);
+  const params = candidateSearch(
+    claim,
+    (e164) => connection.phoneSearchValue(e164),
+    connection.capabilities.phoneSearch,
+  );
   const found = await connection.ehr.search<Patient>('Patient', params, {
     deadlineMs: connection.readDeadline('verify'),
     maxPages: 1,

@@ -11,7 +11,7 @@ import type { MappingProfile } from '../domain/mapping-profile';
 import type { CircuitBreaker, Logger } from '../domain/ports';
 import { withDeadline } from '../domain/with-deadline';
 import { loadMappingProfile } from '../mapping';
-import { createPhoneSearchValue, type CountryCode } from '../phone';
+import { createPhoneSearchValue } from '../phone';
 import { breakerEvent } from '../use-cases/call-center-events';
 import { createConfirmedPatients } from '../use-cases/confirmed-patients';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
@@ -34,7 +34,6 @@ export async function buildConnections(
   },
 ): Promise<ConnectionsWiring> {
   const { logger } = options;
-  const region = config.phone.defaultRegion as CountryCode;
   const breakers = new Map<string, CircuitBreaker>();
   const profiles = new Map<string, MappingProfile>();
   const connections = new Map<string, ConnectionContext>();
@@ -65,7 +64,7 @@ export async function buildConnections(
     let mapping = profiles.get(connection.mappingProfile);
     if (!mapping) {
       mapping = await loadMappingProfile(join(config.mappingsDir, connection.mappingProfile), {
-        defaultRegion: region,
+        defaultRegion: config.phone.defaultRegion,
       });
       profiles.set(connection.mappingProfile, mapping);
     }
@@ -77,7 +76,9 @@ export async function buildConnections(
       readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,
       writeTimeoutMs: connection.writeTimeoutMs,
       capabilities: connection.capabilities,
-      phoneSearchValue: createPhoneSearchValue(region),
+      // A profile may pin the region its EHR's numbers are written in; else the gateway's default.
+      phoneRegion: mapping.phoneRegion,
+      phoneSearchValue: createPhoneSearchValue(mapping.phoneRegion),
       confirmedPatients: createConfirmedPatients({
         ttlMs: connection.confirmedPatientTtlSeconds * 1000,
         maxEntries: 100000,

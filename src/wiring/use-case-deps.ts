@@ -16,7 +16,6 @@ import type { EventDelivery } from '../../queue/event-delivery';
 import type { Config } from '../config/load-config';
 import type { CallCenterEvent } from '../domain/events';
 import type { CircuitBreaker, Clock, Logger } from '../domain/ports';
-import type { CountryCode } from '../phone';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import type { Closeables } from './closeables';
 import { buildConnections } from './connections';
@@ -117,7 +116,6 @@ export async function buildUseCaseDeps(
     notifications: notificationQueue,
     clock: options.clock ?? { now: () => new Date() },
     logger,
-    defaultRegion: config.phone.defaultRegion as CountryCode,
     enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
   };
   return {

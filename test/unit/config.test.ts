@@ -157,6 +157,15 @@ connections:
     ).toEqual(['(file): does not exist (CONTINUUM_CONFIG)']);
   });
 
+  it('takes only a phone region libphonenumber has a numbering plan for', () => {
+    for (const region of ['XX', 'us', 'USA']) {
+      const { cwd } = withFile(`phone:\n  defaultRegion: ${region}\n`);
+      expect(problemsOf(() => loadConfig({ env: {}, cwd, builtInMappingsDir: MAPPINGS }))).toEqual([
+        'phone.defaultRegion: is not a region code libphonenumber knows (ISO 3166-1 alpha-2, e.g. US)',
+      ]);
+    }
+  });
+
   it('allows plain http to loopback and, when asked, to a trusted private host', () => {
     const { cwd } = withFile(`
 connections:

@@ -191,12 +191,14 @@ describe('loading a mapping profile', () => {
     it('comes from the caller when the profile does not pin one', async () => {
       const profile = await loadMappingProfile(dir, { defaultRegion: 'GB' });
       expect(profile.readPatient(ukPatient).phones).toEqual(['+442079460958']);
+      expect(profile.phoneRegion).toBe('GB');
     });
 
     it('comes from the profile when the caller gives none', async () => {
       await edit('profile.yaml', 'defaultRegion: US', 'defaultRegion: GB');
       const profile = await loadMappingProfile(dir);
       expect(profile.readPatient(ukPatient).phones).toEqual(['+442079460958']);
+      expect(profile.phoneRegion).toBe('GB');
     });
 
     it('comes from the profile, whatever the caller says, when pinned', async () => {
@@ -204,6 +206,7 @@ describe('loading a mapping profile', () => {
       await edit('profile.yaml', 'pinRegion: false', 'pinRegion: true');
       const profile = await loadMappingProfile(dir, { defaultRegion: 'US' });
       expect(profile.readPatient(ukPatient).phones).toEqual(['+442079460958']);
+      expect(profile.phoneRegion).toBe('GB');
     });
 
     it('must be a region libphonenumber knows', async () => {

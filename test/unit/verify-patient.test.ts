@@ -80,15 +80,22 @@ describe('callerKeyOf', () => {
 });
 
 describe('candidateSearch', () => {
+  const usSearch = createPhoneSearchValue('US');
   it('asks by birth date and the most selective factor', () => {
     expect(
-      candidateSearch({ birthDate: '1980-02-29', family: 'X', mrn: 'A,1|b', phone: '+16175551234' }, 'US'),
+      candidateSearch(
+        { birthDate: '1980-02-29', family: 'X', mrn: 'A,1|b', phone: '+16175551234' },
+        usSearch,
+      ),
     ).toEqual({
       birthdate: '1980-02-29',
       _count: '100',
       identifier: 'A\\,1\\|b',
     });
-    const byPhone = candidateSearch({ birthDate: '1980-02-29', family: 'X', phone: '+16175551234' }, 'US');
+    const byPhone = candidateSearch(
+      { birthDate: '1980-02-29', family: 'X', phone: '+16175551234' },
+      usSearch,
+    );
     expect(String(byPhone.phone).split(',')).toEqual(
       expect.arrayContaining(['+16175551234', '617-555-1234']),
     );
@@ -96,8 +103,10 @@ describe('candidateSearch', () => {
   });
 
   it('asks for family names by their initial, so no spelling of a compound name is missed', () => {
-    expect(candidateSearch({ birthDate: '1980-02-29', family: ' Élodie-Dupont' }, 'US').family).toBe('É,E');
-    expect(candidateSearch({ birthDate: '1980-02-29', family: "O'Brien" }, 'US').family).toBe('O');
+    expect(candidateSearch({ birthDate: '1980-02-29', family: ' Élodie-Dupont' }, usSearch).family).toBe(
+      'É,E',
+    );
+    expect(candidateSearch({ birthDate: '1980-02-29', family: "O'Brien" }, usSearch).family).toBe('O');
   });
 });
 
@@ -173,6 +182,7 @@ describe('verifyPatient', () => {
       readDeadline: () => 1000,
       writeTimeoutMs: 1000,
       capabilities: DEFAULT_CAPABILITIES,
+      phoneRegion: 'US',
       phoneSearchValue: createPhoneSearchValue('US'),
       confirmedPatients: createConfirmedPatients({ ttlMs: 1000, maxEntries: 10 }),
       ehrAvailable: () => Promise.resolve(options.ehr !== 'breaker-open'),
@@ -217,7 +227,6 @@ describe('verifyPatient', () => {
       },
       clock: { now: () => new Date('2026-01-02T03:04:05Z') },
       logger,
-      defaultRegion: 'US',
       enqueueTimeoutMs: 200,
     };
     return { deps, connection, searches, reads, attempts, logs };

@@ -8,6 +8,7 @@ import { acceptPlainWrite } from '../../use-cases/accept-write';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { byRegion } from '../schemas/by-region';
 import { callbackSchema, callSchema } from '../schemas/call.schema';
 import { sendReceipt } from '../send-receipt';
 import { zodToValidationError } from '../validation';
@@ -46,14 +47,15 @@ export function callsRoutes(deps: UseCaseDeps): Router {
 
 export function callbacksRoutes(deps: UseCaseDeps): Router {
   const router = Router();
-  const schema = callbackSchema(deps.defaultRegion);
+  const schema = byRegion(callbackSchema);
   router.post(
     '/',
     route(async (req, res) => {
-      const parsed = schema.safeParse(writeBody(req));
+      const connection = connectionOf(deps, req);
+      const parsed = schema(connection.phoneRegion).safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error);
       const c = parsed.data;
-      const accepted = await acceptPlainWrite(deps, connectionOf(deps, req), writeContext(req, res), {
+      const accepted = await acceptPlainWrite(deps, connection, writeContext(req, res), {
         kind: 'callback.request',
         callback: {
           patientId: c.patientId,

@@ -12,12 +12,11 @@ import { patientSummary, SUMMARY_DAYS, SUMMARY_LIMIT } from '../../use-cases/pat
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
-import { dateParam, fhirIdParam, intParam } from '../query-params';
+import { dateParam, fhirIdParam, intParam, text } from '../query-params';
 import { sendReceipt } from '../send-receipt';
-import {
-  newPatientSchema as newPatientSchemaFor,
-  patientChangesSchema,
-} from '../schemas/patient-changes.schema';
+import { byRegion } from '../schemas/by-region';
+import { lookupQuerySchema } from '../schemas/lookup-query.schema';
+import { newPatientSchema, patientChangesSchema } from '../schemas/patient-changes.schema';
 import { zodToValidationError } from '../validation';
 import { ifMatchVersion, writeBody, writeContext } from '../write-context';
 
@@ -32,14 +31,17 @@ const patientId = (raw: string | undefined): string => fhirIdParam('id', raw);
 
 export function patientsRoutes(deps: UseCaseDeps): Router {
   const router = Router();
-  const changesSchema = patientChangesSchema(deps.defaultRegion);
-  const newPatientSchema = newPatientSchemaFor(deps.defaultRegion);
+  const changesSchema = byRegion(patientChangesSchema);
+  const registrationSchema = byRegion(newPatientSchema);
+  const lookupSchema = byRegion(lookupQuerySchema);
 
   router.get(
     '/lookup',
     route(async (req, res) => {
       const connection = resolveConnection(deps, queryString(req.query.connection));
-      const result = await lookupPatientsByPhone(deps, connection, queryString(req.query.phone));
+      const query = lookupSchema(connection.phoneRegion).safeParse({ phone: text(req.query.phone) });
+      if (!query.success) throw zodToValidationError(query.error);
+      const result = await lookupPatientsByPhone(deps, connection, query.data.phone);
       res.json(result);
     }),
   );
@@ -90,7 +92,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   const update = route(async (req, res) => {
     const connection = resolveConnection(deps, queryString(req.query.connection));
     const id = patientId(queryString(req.params.id));
-    const parsed = changesSchema.safeParse(writeBody(req));
+    const parsed = changesSchema(connection.phoneRegion).safeParse(writeBody(req));
     if (!parsed.success) throw zodToValidationError(parsed.error);
     const accepted = await acceptPatientUpdate(deps, connection, writeContext(req, res), {
       patientId: id,
@@ -103,7 +105,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
     '/',
     route(async (req, res) => {
       const connection = resolveConnection(deps, queryString(req.query.connection));
-      const parsed = newPatientSchema.safeParse(writeBody(req));
+      const parsed = registrationSchema(connection.phoneRegion).safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error);
       const accepted = await acceptPatientCreate(deps, connection, writeContext(req, res), parsed.data);
       await sendReceipt(deps, req, res, accepted);

@@ -9,6 +9,7 @@ import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { verifyPatient, type CallerKey } from '../../use-cases/verify-patient';
 import { route } from '../async-route';
+import { byRegion } from '../schemas/by-region';
 import { verifyRequestSchema } from '../schemas/verify.schema';
 import { zodToValidationError } from '../validation';
 import { writeBody, writeContext } from '../write-context';
@@ -26,13 +27,13 @@ function callerOf(callerId: string | undefined, contactId: string | undefined, r
 
 export function verifyRoutes(deps: UseCaseDeps): Router {
   const router = Router();
-  const schema = verifyRequestSchema(deps.defaultRegion);
+  const schema = byRegion(verifyRequestSchema);
 
   router.post(
     '/',
     route(async (req, res) => {
       const connection = resolveConnection(deps, queryString(req.query.connection));
-      const parsed = schema.safeParse(writeBody(req));
+      const parsed = schema(connection.phoneRegion).safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error);
       const { callerId, ...claim } = parsed.data;
       const caller = callerOf(callerId, writeContext(req, res).correlationId, req);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { fhirId } from './fhir-id.schema';
 import { CALLBACK_PRIORITIES, type CallbackPriority } from '../../domain/call';
-import { normalizePhone, type CountryCode } from '../../phone';
+import { phoneSchema, type CountryCode } from '../../phone';
 
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' });
 const code = z.string().trim().min(1).max(64);
@@ -27,18 +27,12 @@ export const callSchema = z
     message: 'must not be before startedAt',
   });
 
-export function callbackSchema(defaultRegion: CountryCode) {
+/** Numbers without a country code are read in `region`, the EHR connection's. */
+export function callbackSchema(region: CountryCode) {
   return z
     .object({
       patientId: fhirId.optional(),
-      phone: z.string('must be a string').transform((value, ctx) => {
-        const e164 = normalizePhone(value, defaultRegion);
-        if (e164 === undefined) {
-          ctx.addIssue({ code: 'custom', message: 'is not a valid phone number' });
-          return z.NEVER;
-        }
-        return e164;
-      }),
+      phone: phoneSchema(region),
       windowStart: instant.optional(),
       windowEnd: instant.optional(),
       priority: z

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { NewPatient, PatientChanges } from '../../domain/patient';
-import { normalizePhone, type CountryCode } from '../../phone';
+import { phoneSchema, type CountryCode } from '../../phone';
 
 const text = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
@@ -31,15 +31,9 @@ const languageTag = z
 const nullable = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? null : v), schema.nullable());
 
-export function patientChangesSchema(defaultRegion: CountryCode) {
-  const phone = z.string('must be a string').transform((value, ctx) => {
-    const e164 = normalizePhone(value, defaultRegion);
-    if (e164 === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'is not a valid phone number' });
-      return z.NEVER;
-    }
-    return e164;
-  });
+/** Numbers without a country code are read in `region`, the EHR connection's. */
+export function patientChangesSchema(region: CountryCode) {
+  const phone = phoneSchema(region);
   return z
     .object({
       phones: listOf(phone).pipe(z.array(z.string()).max(10, 'at most 10 phone numbers')).optional(),
@@ -73,8 +67,8 @@ export function patientChangesSchema(defaultRegion: CountryCode) {
 }
 
 /** The body of POST /v1/patients: who the caller is, plus optional contact details. */
-export function newPatientSchema(defaultRegion: CountryCode) {
-  const changes = patientChangesSchema(defaultRegion);
+export function newPatientSchema(region: CountryCode) {
+  const changes = patientChangesSchema(region);
   return z
     .object({
       name: z

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { FHIR_ID } from '../../domain/fhir';
-import { normalizePhone, type CountryCode } from '../../phone';
+import { phoneSchema, type CountryCode } from '../../phone';
 import { foldName } from '../../use-cases/verify-patient';
 
 const BIRTH_DATE_MESSAGE = 'must be a date such as 1980-02-29 (or MMDDYYYY digits)';
@@ -53,7 +53,8 @@ const FIELDS = new Set(['birthDate', 'family', 'mrn', 'phone', 'patientId', 'cal
 
 export type VerifyInput = z.infer<ReturnType<typeof verifyRequestSchema>>;
 
-export function verifyRequestSchema(defaultRegion: CountryCode) {
+/** Numbers without a country code are read in `region`, the EHR connection's. */
+export function verifyRequestSchema(region: CountryCode) {
   const birthDate = z
     .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
     .transform((value, ctx) => {
@@ -74,14 +75,7 @@ export function verifyRequestSchema(defaultRegion: CountryCode) {
       }
       return date;
     });
-  const phone = z.string('must be a string').transform((value, ctx) => {
-    const e164 = normalizePhone(value, defaultRegion);
-    if (e164 === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'is not a valid phone number' });
-      return z.NEVER;
-    }
-    return e164;
-  });
+  const phone = phoneSchema(region);
   return (
     z
       .object({
