@@ -91,7 +91,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
     const connection = resolveConnection(deps, queryString(req.query.connection));
     const id = patientId(queryString(req.params.id));
     const parsed = changesSchema.safeParse(writeBody(req));
-    if (!parsed.success) throw zodToValidationError(parsed.error);
+    if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field that can be changed here');
     const accepted = await acceptPatientUpdate(deps, connection, writeContext(req, res), {
       patientId: id,
       changes: parsed.data,
@@ -104,7 +104,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
     route(async (req, res) => {
       const connection = resolveConnection(deps, queryString(req.query.connection));
       const parsed = newPatientSchema.safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a new patient');
       const accepted = await acceptPatientCreate(deps, connection, writeContext(req, res), parsed.data);
       await sendReceipt(deps, req, res, accepted);
     }),
