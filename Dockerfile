@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile TypeScript with the dev dependencies.
-FROM node:20-slim AS build
+FROM node:22-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
@@ -12,7 +12,7 @@ COPY bench ./bench
 RUN npm run build
 
 # Runtime stage: production dependencies, compiled code and mapping profiles; runs as non-root.
-FROM node:20-slim
+FROM node:22-slim
 ENV NODE_ENV=production PORT=8080 CONTINUUM_DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,7 +1,7 @@
 /**
  * Delivery of call-center events: one BullMQ queue per subscriber, one job per event, worked one
  * at a time across every process (global concurrency 1), so a subscriber hears events in the order
- * they happened. A failed attempt does not let later events overtake it: the job goes back to the
+ * they were published. A failed attempt does not let later events overtake it: the job goes back to the
  * head of its queue and the queue waits out the backoff (BullMQ's rate limit), for up to three
  * days; then, or when the subscriber refuses the event for good, it is dead-lettered (failed) for
  * an operator to replay. A subscriber answering 410 Gone is disabled: nothing more is sent to it

@@ -25,11 +25,3 @@ export interface CallCenterEvent {
   readonly timestamp: string;
   readonly data: Readonly<Record<string, string | number | boolean | null>>;
 }
-
-/** Events of one patient go out in order; others may interleave. */
-export function orderingKeyOf(event: CallCenterEvent): string {
-  const patientId = event.data.patientId;
-  return typeof patientId === 'string'
-    ? `patient:${patientId}`
-    : `connection:${String(event.data.connection ?? '')}`;
-}

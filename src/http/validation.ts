@@ -9,14 +9,15 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-export function zodToValidationError(error: z.ZodError): ContinuumError {
+/**
+ * `unknownField` is what an unknown key is told, in the words of the route's own body ("is not a
+ * field of a call log"): one sentence for every route would read wrong on most of them.
+ */
+export function zodToValidationError(error: z.ZodError, unknownField: string): ContinuumError {
   return validationError(
     error.issues.flatMap((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => ({
-          field: fieldPath([...issue.path, key]),
-          message: 'is not a field that can be changed here',
-        }));
+        return issue.keys.map((key) => ({ field: fieldPath([...issue.path, key]), message: unknownField }));
       }
       return [{ field: fieldPath(issue.path) || '(body)', message: issue.message }];
     }),

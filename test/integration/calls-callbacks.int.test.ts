@@ -109,6 +109,18 @@ it('refuses what it cannot log, naming the field', async () => {
   });
   expect(backwards.status).toBe(400);
   expect(backwards.body.errors).toEqual([expect.objectContaining({ field: 'endedAt' })]);
+  const unknownCall = await http('POST', `${gw().url}/v1/calls`, {
+    body: { startedAt: '2026-11-27T15:00:00Z', mood: 'calm' },
+  });
+  expect(unknownCall.status).toBe(400);
+  expect(unknownCall.body.errors).toEqual([{ field: 'mood', message: 'is not a field of a call log' }]);
+  const unknownCallback = await http('POST', `${gw().url}/v1/callbacks`, {
+    body: { phone: '617-555-0123', mood: 'calm' },
+  });
+  expect(unknownCallback.status).toBe(400);
+  expect(unknownCallback.body.errors).toEqual([
+    { field: 'mood', message: 'is not a field of a callback request' },
+  ]);
   const form = await http('POST', `${gw().url}/v1/calls`, {
     raw: 'startedAt=2026-11-27T15%3A00%3A00Z&direction=outbound&disposition=voicemail',
     headers: { 'content-type': 'application/x-www-form-urlencoded', prefer: 'wait=10' },

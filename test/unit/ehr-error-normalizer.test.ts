@@ -11,14 +11,13 @@ const outcome = (code: string) => ({
 
 describe('EHR error normalisation', () => {
   it('reads fhir-kit-client 1.x plain-object rejections (no Error, no stack)', () => {
-    const { error, ambiguity } = normalizeEhrError(
+    const error = normalizeEhrError(
       { response: { status: 422, data: outcome('invalid') }, config: {} },
       'epic',
     );
     expect(error.code).toBe('EHR_REJECTED');
     expect(error.retryable).toBe(false);
     expect(error.outcome).toEqual(outcome('invalid'));
-    expect(ambiguity).toBe('answered');
   });
 
   it('reads fhir-kit-client 2.x Error rejections carrying the same fields', () => {
@@ -26,61 +25,55 @@ describe('EHR error normalisation', () => {
       response: { status: 503, data: {} },
       config: {},
     });
-    const { error, ambiguity } = normalizeEhrError(thrown, 'epic');
+    const error = normalizeEhrError(thrown, 'epic');
     expect(error.code).toBe('EHR_UNAVAILABLE');
     expect(error.retryable).toBe(true);
-    expect(ambiguity).toBe('maybe-applied');
   });
 
-  it('treats a refused connection as unavailable and certainly not applied', () => {
+  it('treats a refused or reset connection and a deadline as an unavailable EHR, to be retried', () => {
     const refused = new TypeError('fetch failed', {
       cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
     });
-    const { error, ambiguity } = normalizeEhrError(refused, 'epic');
-    expect(error.code).toBe('EHR_UNAVAILABLE');
-    expect(ambiguity).toBe('not-sent');
-  });
-
-  it('treats a reset connection and a deadline as possibly applied', () => {
     const reset = new TypeError('fetch failed', {
       cause: Object.assign(new Error('socket'), { code: 'ECONNRESET' }),
     });
-    expect(normalizeEhrError(reset, 'epic').ambiguity).toBe('maybe-applied');
     const timeout = Object.assign(new Error('The operation was aborted due to timeout'), {
       name: 'TimeoutError',
     });
-    const normalized = normalizeEhrError(timeout, 'epic');
-    expect(normalized.error.code).toBe('EHR_UNAVAILABLE');
-    expect(normalized.ambiguity).toBe('maybe-applied');
+    for (const thrown of [refused, reset, timeout]) {
+      const error = normalizeEhrError(thrown, 'epic');
+      expect(error.code).toBe('EHR_UNAVAILABLE');
+      expect(error.retryable).toBe(true);
+    }
   });
 
   it('honours Retry-After on 429 and treats 429 without it as retryable too', () => {
     const throttled = normalizeEhrError(
       { response: { status: 429, data: {} }, config: { headers: headers({ 'retry-after': '7' }) } },
       'epic',
-    ).error;
+    );
     expect(throttled.code).toBe('EHR_THROTTLED');
     expect(throttled.retryAfterSeconds).toBe(7);
-    const bare = normalizeEhrError({ response: { status: 429, data: {} }, config: {} }, 'epic').error;
+    const bare = normalizeEhrError({ response: { status: 429, data: {} }, config: {} }, 'epic');
     expect(bare.retryable).toBe(true);
     expect(bare.retryAfterSeconds).toBeUndefined();
   });
 
   it('classifies by OperationOutcome issue code, not status alone (Medplum answers 400 when its database is down)', () => {
     for (const code of ['transient', 'exception', 'timeout', 'throttled', 'lock-error']) {
-      expect(normalizeEhrError({ response: { status: 400, data: outcome(code) } }, 'm').error.code).toBe(
+      expect(normalizeEhrError({ response: { status: 400, data: outcome(code) } }, 'm').code).toBe(
         'EHR_UNAVAILABLE',
       );
     }
-    expect(normalizeEhrError({ response: { status: 400, data: outcome('required') } }, 'm').error.code).toBe(
+    expect(normalizeEhrError({ response: { status: 400, data: outcome('required') } }, 'm').code).toBe(
       'EHR_REJECTED',
     );
   });
 
   it('maps version conflicts to CONFLICT and missing resources to NOT_FOUND', () => {
-    expect(normalizeEhrError({ response: { status: 412, data: {} } }, 'm').error.code).toBe('CONFLICT');
-    expect(normalizeEhrError({ response: { status: 409, data: {} } }, 'm').error.code).toBe('CONFLICT');
-    expect(normalizeEhrError({ response: { status: 404, data: outcome('not-found') } }, 'm').error.code).toBe(
+    expect(normalizeEhrError({ response: { status: 412, data: {} } }, 'm').code).toBe('CONFLICT');
+    expect(normalizeEhrError({ response: { status: 409, data: {} } }, 'm').code).toBe('CONFLICT');
+    expect(normalizeEhrError({ response: { status: 404, data: outcome('not-found') } }, 'm').code).toBe(
       'NOT_FOUND',
     );
   });
@@ -90,7 +83,7 @@ describe('EHR error normalisation', () => {
       resourceType: 'OperationOutcome',
       issue: [{ severity: 'error', code: 'invalid', diagnostics: 'Jane Doe 1980-02-03' }],
     };
-    const { error } = normalizeEhrError({ response: { status: 400, data } }, 'm');
+    const error = normalizeEhrError({ response: { status: 400, data } }, 'm');
     expect(error.detail).not.toContain('Jane');
     expect(error.message).not.toContain('Jane');
   });

@@ -6,7 +6,8 @@ const schema = patientChangesSchema('US');
 function problems(body: unknown) {
   const result = schema.safeParse(body);
   if (result.success) throw new Error('expected a validation failure');
-  return (zodToValidationError(result.error).extra?.errors ?? []) as { field: string; message: string }[];
+  return (zodToValidationError(result.error, 'is not a field that can be changed here').extra?.errors ??
+    []) as { field: string; message: string }[];
 }
 
 describe('PATCH /v1/patients body', () => {

@@ -6,7 +6,7 @@ import { phoneSchema, type CountryCode } from '../../src/phone';
 function refusal(region: CountryCode, input: unknown): readonly unknown[] {
   const result = z.object({ phone: phoneSchema(region) }).safeParse({ phone: input });
   if (result.success) throw new Error(`expected ${JSON.stringify(input)} to be refused in ${region}`);
-  return (zodToValidationError(result.error).extra?.errors ?? []) as unknown[];
+  return (zodToValidationError(result.error, 'is not a field here').extra?.errors ?? []) as unknown[];
 }
 
 describe('phoneSchema', () => {

@@ -26,6 +26,25 @@ describe('buildSeedData', () => {
     );
   });
 
+  it('keeps every birth date from one day to the next (callers prove who they are with it)', () => {
+    const birthDates = (today: Date) =>
+      buildSeedData({ today, seed: 42, patientCount: 60 })
+        .filter((r) => r.resourceType === 'Patient')
+        .map((p) => [p.id, (p as { birthDate?: string }).birthDate]);
+    const thisYear = birthDates(new Date('2026-12-02T12:00:00Z'));
+    expect(birthDates(new Date('2027-07-15T12:00:00Z'))).toEqual(thisYear);
+    expect(birthDates(new Date('2031-01-05T12:00:00Z'))).toEqual(thisYear);
+  });
+
+  it('has no one born after the day the data is built for', () => {
+    const future = data.filter(
+      (r) =>
+        r.resourceType === 'Patient' &&
+        ((r as { birthDate?: string }).birthDate ?? '') >= TODAY.toISOString().slice(0, 10),
+    );
+    expect(future).toEqual([]);
+  });
+
   it('gives every resource a unique, readable id and version metadata', () => {
     const keys = data.map((r) => `${r.resourceType}/${r.id ?? ''}`);
     expect(new Set(keys).size).toBe(data.length);

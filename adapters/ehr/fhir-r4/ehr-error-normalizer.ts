@@ -34,9 +34,6 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
-/** Whether the request may have reached the EHR and been applied: the worker must read back before retrying. */
-export type Ambiguity = 'not-sent' | 'maybe-applied' | 'answered';
-
 interface ResponseShape {
   readonly status: number;
   readonly data: unknown;
@@ -82,13 +79,8 @@ function isOperationOutcome(data: unknown): data is OperationOutcome {
   );
 }
 
-export interface NormalizedEhrError {
-  readonly error: ContinuumError;
-  readonly ambiguity: Ambiguity;
-}
-
-export function normalizeEhrError(error: unknown, connection: string): NormalizedEhrError {
-  if (error instanceof ContinuumError) return { error, ambiguity: 'answered' };
+export function normalizeEhrError(error: unknown, connection: string): ContinuumError {
+  if (error instanceof ContinuumError) return error;
 
   const response = responseOf(error);
   if (response) {
@@ -98,93 +90,63 @@ export function normalizeEhrError(error: unknown, connection: string): Normalize
     const retryAfterSeconds = parseRetryAfter(headersOf(error)?.get('retry-after'));
     const base = { outcome, cause: error };
     if (status === 429) {
-      return {
-        error: new ContinuumError('EHR_THROTTLED', {
-          ...base,
-          detail: `EHR ${connection} is throttling requests (429)`,
-          retryAfterSeconds,
-          extra: { ehrStatus: status },
-        }),
-        ambiguity: 'answered',
-      };
+      return new ContinuumError('EHR_THROTTLED', {
+        ...base,
+        detail: `EHR ${connection} is throttling requests (429)`,
+        retryAfterSeconds,
+        extra: { ehrStatus: status },
+      });
     }
     if (status >= 500 || issueCodes.some((c) => TRANSIENT_ISSUE_CODES.has(c))) {
-      return {
-        error: new ContinuumError('EHR_UNAVAILABLE', {
-          ...base,
-          detail: `EHR ${connection} answered ${status}`,
-          retryAfterSeconds,
-          extra: { ehrStatus: status },
-        }),
-        // A 5xx may come after the EHR committed (a proxy timing out in front of it).
-        ambiguity: status >= 500 ? 'maybe-applied' : 'answered',
-      };
+      return new ContinuumError('EHR_UNAVAILABLE', {
+        ...base,
+        detail: `EHR ${connection} answered ${status}`,
+        retryAfterSeconds,
+        extra: { ehrStatus: status },
+      });
     }
     if (status === 409 || status === 412) {
-      return {
-        error: new ContinuumError('CONFLICT', {
-          ...base,
-          detail: `EHR ${connection} reports a version conflict (${status})`,
-          extra: { ehrStatus: status },
-        }),
-        ambiguity: 'answered',
-      };
+      return new ContinuumError('CONFLICT', {
+        ...base,
+        detail: `EHR ${connection} reports a version conflict (${status})`,
+        extra: { ehrStatus: status },
+      });
     }
     if (status === 404 || status === 410) {
-      return {
-        error: new ContinuumError('NOT_FOUND', {
-          ...base,
-          detail: `EHR ${connection} has no such resource (${status})`,
-          extra: { ehrStatus: status },
-        }),
-        ambiguity: 'answered',
-      };
-    }
-    return {
-      error: new ContinuumError('EHR_REJECTED', {
+      return new ContinuumError('NOT_FOUND', {
         ...base,
-        detail: `EHR ${connection} rejected the request (${status})`,
-        extra: { ehrStatus: status, issues: issueCodes },
-      }),
-      ambiguity: 'answered',
-    };
+        detail: `EHR ${connection} has no such resource (${status})`,
+        extra: { ehrStatus: status },
+      });
+    }
+    return new ContinuumError('EHR_REJECTED', {
+      ...base,
+      detail: `EHR ${connection} rejected the request (${status})`,
+      extra: { ehrStatus: status, issues: issueCodes },
+    });
   }
 
   const name = error !== null && typeof error === 'object' ? (error as { name?: unknown }).name : undefined;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return {
-      error: new ContinuumError('EHR_UNAVAILABLE', {
-        cause: error,
-        detail: `EHR ${connection} did not answer in time`,
-        extra: { timeout: true },
-      }),
-      ambiguity: 'maybe-applied',
-    };
+    return new ContinuumError('EHR_UNAVAILABLE', {
+      cause: error,
+      detail: `EHR ${connection} did not answer in time`,
+      extra: { timeout: true },
+    });
   }
   const code = causeCode(error);
   if (
     (code !== undefined && NETWORK_CODES.has(code)) ||
     (error instanceof TypeError && error.message === 'fetch failed')
   ) {
-    const notSent =
-      code === 'ECONNREFUSED' ||
-      code === 'ENOTFOUND' ||
-      code === 'EAI_AGAIN' ||
-      code === 'UND_ERR_CONNECT_TIMEOUT';
-    return {
-      error: new ContinuumError('EHR_UNAVAILABLE', {
-        cause: error,
-        detail: `EHR ${connection} is unreachable (${code ?? 'network error'})`,
-        extra: { network: code ?? 'unknown' },
-      }),
-      ambiguity: notSent ? 'not-sent' : 'maybe-applied',
-    };
-  }
-  return {
-    error: new ContinuumError('INTERNAL', {
+    return new ContinuumError('EHR_UNAVAILABLE', {
       cause: error,
-      detail: `Unexpected failure calling EHR ${connection}`,
-    }),
-    ambiguity: 'maybe-applied',
-  };
+      detail: `EHR ${connection} is unreachable (${code ?? 'network error'})`,
+      extra: { network: code ?? 'unknown' },
+    });
+  }
+  return new ContinuumError('INTERNAL', {
+    cause: error,
+    detail: `Unexpected failure calling EHR ${connection}`,
+  });
 }

@@ -8,7 +8,7 @@ import Client from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, Resource } from '../../../src/domain/fhir';
 import type { EhrClient, JsonPatchOperation, RequestOptions, SearchParams } from '../../../src/domain/ports';
 import { ContinuumError } from '../../../src/domain/errors';
-import { normalizeEhrError, type Ambiguity } from './ehr-error-normalizer';
+import { normalizeEhrError } from './ehr-error-normalizer';
 
 export type EhrAuth =
   | { readonly type: 'none' }
@@ -21,23 +21,6 @@ export interface FhirR4ClientOptions {
   readonly auth: EhrAuth;
   /** Used when a call gives no deadline of its own. */
   readonly defaultDeadlineMs: number;
-}
-
-/** The error a worker needs: ours, plus whether the request may have been applied anyway. */
-export class EhrCallError extends ContinuumError {
-  readonly ambiguity: Ambiguity;
-  constructor(base: ContinuumError, ambiguity: Ambiguity) {
-    super(base.code, {
-      detail: base.detail,
-      cause: base.cause,
-      status: base.status,
-      retryAfterSeconds: base.retryAfterSeconds,
-      extra: base.extra,
-      outcome: base.outcome,
-    });
-    this.name = 'EhrCallError';
-    this.ambiguity = ambiguity;
-  }
 }
 
 interface FetchResponseLike {
@@ -102,8 +85,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     try {
       return await run();
     } catch (error) {
-      const normalized = normalizeEhrError(error, options.connection);
-      throw new EhrCallError(normalized.error, normalized.ambiguity);
+      throw normalizeEhrError(error, options.connection);
     }
   }
 

@@ -16,7 +16,8 @@ export interface PatientSeedInput {
   readonly phones: PhoneNumbers;
   readonly formats: PhoneFormatDeck;
   readonly count: number;
-  readonly today: LocalDate;
+  /** The day ages are counted to. */
+  readonly birthDatesAsOf: LocalDate;
   /** Primary-care practitioners, for `generalPractitioner`: adults get `adult`, children `paediatric`. */
   readonly primaryCare: {
     readonly adult: readonly Reference<Practitioner>[];
@@ -122,7 +123,7 @@ function buildPatient(
   context: HouseholdContext,
   member: { id: string; adult: boolean; mrn: string },
 ): SeedPatient {
-  const { random, today } = input;
+  const { random, birthDatesAsOf: asOf } = input;
   const gender = random.weighted([
     ['female', 49],
     ['male', 49],
@@ -134,10 +135,7 @@ function buildPatient(
     given.push(random.pick(gender === 'male' ? context.origin.male : context.origin.female));
   }
   const age = member.adult ? adultAge(random) : random.int(0, 17);
-  const birthDate = addDays(
-    { year: today.year - age, month: today.month, day: today.day },
-    -random.int(1, 364),
-  );
+  const birthDate = addDays({ year: asOf.year - age, month: asOf.month, day: asOf.day }, -random.int(1, 364));
   const family = context.family;
   const primaryCare = member.adult ? input.primaryCare.adult : input.primaryCare.paediatric;
 

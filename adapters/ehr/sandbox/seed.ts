@@ -5,11 +5,11 @@ import { SERVICE_TYPES } from './seed-codes';
 import { buildPatients } from './seed-patients';
 import { PhoneFormatDeck, PhoneNumbers } from './seed-phones';
 import { SeededRandom } from './seed-random';
-import { ZonedCalendar, addDays } from './seed-time';
+import { ZonedCalendar, addDays, isoDate, type LocalDate } from './seed-time';
 import type { SandboxRepository } from './sandbox-repository';
 
 export interface SeedOptions {
-  /** "Now" for the demo: slots start from it, birth dates and past encounters count back from it. */
+  /** "Now" for the demo: slots start from it, past encounters count back from it. */
   readonly today?: Date;
   readonly seed?: number;
   readonly patientCount?: number;
@@ -23,6 +23,14 @@ export const MAX_PATIENT_COUNT = 5000;
 export const SCHEDULE_DAYS = 28;
 /** The clinics are in Massachusetts; clinic hours (09:00 to 17:00) are local time in this zone. */
 export const CLINIC_TIME_ZONE = 'America/New_York';
+/**
+ * Birth dates count back from this fixed day, not from `today`: a birth date is what a caller gives to
+ * prove who they are, so a demo patient's must be the same on every day the sandbox is started. A
+ * `today` before it is used instead, so no one is born after the data's own today.
+ */
+export const BIRTH_DATES_AS_OF: LocalDate = { year: 2026, month: 11, day: 27 };
+
+const earlier = (a: LocalDate, b: LocalDate): LocalDate => (isoDate(a) <= isoDate(b) ? a : b);
 
 /**
  * The whole demo data set, in an order that satisfies referential integrity (organisation, locations,
@@ -60,7 +68,7 @@ export function buildSeedData(options: SeedOptions = {}): Resource[] {
     phones,
     formats: new PhoneFormatDeck(random),
     count: patientCount,
-    today: localToday,
+    birthDatesAsOf: earlier(localToday, BIRTH_DATES_AS_OF),
     primaryCare: {
       adult: primaryCareOf(SERVICE_TYPES.generalPractice),
       paediatric: primaryCareOf(SERVICE_TYPES.paediatrics),

@@ -24,7 +24,7 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
         typeof req.query.connection === 'string' ? req.query.connection : undefined,
       );
       const parsed = bookingSchema.safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a booking');
       const { patientId, slotId, mode, appointmentType, reason } = parsed.data;
       const accepted = await acceptAppointmentBooking(deps, connection, writeContext(req, res), {
         patientId,
@@ -42,15 +42,15 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
     resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined);
 
   // Cancel and confirm differ only in their body: a confirmation carries no reason.
-  for (const [path, kind, schema] of [
-    ['/:id/cancel', 'appointment.cancel', cancelSchema],
-    ['/:id/confirm', 'appointment.confirm', confirmSchema],
+  for (const [path, kind, schema, unknownField] of [
+    ['/:id/cancel', 'appointment.cancel', cancelSchema, 'is not a field of a cancellation'],
+    ['/:id/confirm', 'appointment.confirm', confirmSchema, 'is not a field of a confirmation'],
   ] as const) {
     router.post(
       path,
       route(async (req, res) => {
         const parsed = schema.safeParse(writeBody(req));
-        if (!parsed.success) throw zodToValidationError(parsed.error);
+        if (!parsed.success) throw zodToValidationError(parsed.error, unknownField);
         const accepted = await acceptAppointmentChange(deps, connectionOf(req), writeContext(req, res), {
           kind,
           appointmentId: appointmentId(req.params.id),
@@ -66,7 +66,7 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
     '/:id/reschedule',
     route(async (req, res) => {
       const parsed = rescheduleSchema.safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a reschedule');
       const { slotId, patientId, mode, appointmentType, reason } = parsed.data;
       const accepted = await acceptAppointmentReschedule(deps, connectionOf(req), writeContext(req, res), {
         appointmentId: appointmentId(req.params.id),

@@ -23,7 +23,7 @@ export function callsRoutes(deps: UseCaseDeps): Router {
     '/',
     route(async (req, res) => {
       const parsed = callSchema.safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a call log');
       const { agentName, agentPractitionerId, ...call } = parsed.data;
       const accepted = await acceptPlainWrite(deps, connectionOf(deps, req), writeContext(req, res), {
         kind: 'call.log',
@@ -53,7 +53,7 @@ export function callbacksRoutes(deps: UseCaseDeps): Router {
     route(async (req, res) => {
       const connection = connectionOf(deps, req);
       const parsed = schema(connection.phoneRegion).safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a callback request');
       const c = parsed.data;
       const accepted = await acceptPlainWrite(deps, connection, writeContext(req, res), {
         kind: 'callback.request',

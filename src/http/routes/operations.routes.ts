@@ -26,7 +26,7 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
     '/',
     route(async (req, res) => {
       const parsed = listOperationsQuery.safeParse(req.query);
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a filter of this list');
       const q = parsed.data;
       const connection = resolveConnection(deps, q.connection);
       const ops = await deps.store.query({
@@ -44,7 +44,7 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
     '/replay',
     route(async (req, res) => {
       const parsed = replayBody.safeParse(req.body ?? {});
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a replay');
       const body = parsed.data;
       const filter = {
         connection: resolveConnection(deps, body.connection).name,

@@ -40,7 +40,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
     route(async (req, res) => {
       const connection = resolveConnection(deps, queryString(req.query.connection));
       const query = lookupSchema(connection.phoneRegion).safeParse({ phone: text(req.query.phone) });
-      if (!query.success) throw zodToValidationError(query.error);
+      if (!query.success) throw zodToValidationError(query.error, 'is not a lookup parameter');
       const result = await lookupPatientsByPhone(deps, connection, query.data.phone);
       res.json(result);
     }),
@@ -93,7 +93,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
     const connection = resolveConnection(deps, queryString(req.query.connection));
     const id = patientId(queryString(req.params.id));
     const parsed = changesSchema(connection.phoneRegion).safeParse(writeBody(req));
-    if (!parsed.success) throw zodToValidationError(parsed.error);
+    if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field that can be changed here');
     const accepted = await acceptPatientUpdate(deps, connection, writeContext(req, res), {
       patientId: id,
       changes: parsed.data,
@@ -106,7 +106,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
     route(async (req, res) => {
       const connection = resolveConnection(deps, queryString(req.query.connection));
       const parsed = registrationSchema(connection.phoneRegion).safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a new patient');
       const accepted = await acceptPatientCreate(deps, connection, writeContext(req, res), parsed.data);
       await sendReceipt(deps, req, res, accepted);
     }),

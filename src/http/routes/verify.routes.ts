@@ -34,7 +34,7 @@ export function verifyRoutes(deps: UseCaseDeps): Router {
     route(async (req, res) => {
       const connection = resolveConnection(deps, queryString(req.query.connection));
       const parsed = schema(connection.phoneRegion).safeParse(writeBody(req));
-      if (!parsed.success) throw zodToValidationError(parsed.error);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of an identity check');
       const { callerId, ...claim } = parsed.data;
       const caller = callerOf(callerId, writeContext(req, res).correlationId, req);
       // The request's logger: outcomes carry the request id, for audit.
