@@ -30,7 +30,7 @@ import { createFhirR4Client } from '../adapters/ehr/fhir-r4/fhir-r4-client';
 import { createSandboxEhr, type SandboxEhr } from '../adapters/ehr/sandbox';
 import { createCircuitBreaker, type CircuitBreaker } from '../queue/circuit-breaker';
 import { createDrainMeter } from '../queue/drain-meter';
-import { createRedisOperationStore } from '../queue/operation-store';
+import { createRedisOperationStore } from '../adapters/redis/operation-store';
 import { createBullWriteQueue, type BullWriteQueue } from '../queue/write-queue';
 import { createWriteWorker } from '../queue/write.worker';
 import type { Config } from './config/load-config';

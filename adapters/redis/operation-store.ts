@@ -6,15 +6,15 @@
  * retention period. All keys share one hash tag (the prefix), so this works on Redis Cluster.
  */
 import type { Redis } from 'ioredis';
-import type { RecordCipher } from '../adapters/redis/record-cipher';
+import type { RecordCipher } from './record-cipher';
 import {
   OPERATION_STATUSES,
   TERMINAL_STATUSES,
   type Operation,
   type OperationStatus,
-} from '../src/domain/operation';
-import type { OperationStore } from '../src/domain/ports';
-import { luaScript } from '../adapters/redis/lua-script';
+} from '../../src/domain/operation';
+import type { OperationStore } from '../../src/domain/ports';
+import { luaScript } from './lua-script';
 
 // KEYS: record, idempotency key (or ''), queued index, lane, lane set. ARGV: id, sealed, score, lane name.
 const INSERT = luaScript(`
