@@ -166,6 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const prefix = `{${config.redis.keyPrefix}}`;
     const store = createRedisOperationStore({
       redis,
+      acceptRedis: producer,
       prefix,
       cipher,
       retentionSeconds: Math.round(config.queue.retentionDays * 86400),
