@@ -42,7 +42,7 @@ export interface KeySample {
 /**
  * Mean `MEMORY USAGE` and value length of up to `max` string keys matching `pattern` that have no
  * TTL (those of queued writes: finished ones carry the retention TTL): where a queued write's
- * bytes go. The patterns follow queue/operation-store.ts's key names; when those change the
+ * bytes go. The patterns follow adapters/redis/operation-store.ts's key names; when those change the
  * sample is empty and the report says so.
  */
 export async function sampleKeys(redis: Redis, pattern: string, max = 50): Promise<KeySample> {

@@ -105,11 +105,19 @@ export interface Logger {
 }
 
 export interface InsertResult {
+  readonly refused?: undefined;
   readonly operation: Operation;
   /** False when an earlier request with the same idempotency key already stored it. */
   readonly created: boolean;
   /** 1 when the operation is at the head of its lane (nothing before it waits on the patient). */
   readonly lanePosition: number;
+}
+
+/** The insert reached the store after its deadline: nothing was stored, not even the idempotency key. */
+export interface InsertRefused {
+  readonly refused: 'late';
+  /** How far past the deadline, by the store's clock: a steady value hints at clock skew. */
+  readonly lateByMs: number;
 }
 
 export interface OperationQuery {
@@ -128,9 +136,11 @@ export interface OperationQuery {
 export interface OperationStore {
   /**
    * Store a new operation and append it to its lane, atomically. With an idempotency key, an
-   * existing operation under that key wins: it is returned instead and nothing is stored.
+   * existing operation under that key wins: it is returned instead and nothing is stored. Past
+   * `deadline`, by the store's own clock, nothing is stored at all: the caller has given up by
+   * then and told its client so, and a late insert would join the lane behind newer writes.
    */
-  insert(op: Operation): Promise<InsertResult>;
+  insert(op: Operation, deadline: Date): Promise<InsertResult | InsertRefused>;
   get(id: string): Promise<Operation | undefined>;
   findByIdempotencyKey(connection: string, key: string): Promise<Operation | undefined>;
   save(op: Operation): Promise<void>;

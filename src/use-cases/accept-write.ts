@@ -66,6 +66,18 @@ export async function findExistingWrite(
   return existing ? sameRequestOrThrow(existing, hash) : undefined;
 }
 
+const MAX_DEADLINE_MARGIN_MS = 500;
+
+/**
+ * The instant after which the store must refuse the insert, a margin before the API gives up and
+ * answers 503. The margin covers what can make a stored write look refused: Redis's clock ahead of
+ * ours, and a reply still on its way (or waiting behind a busy event loop) when the timer fires.
+ */
+function storeDeadline(acceptedAt: Date, enqueueTimeoutMs: number): Date {
+  const margin = Math.min(MAX_DEADLINE_MARGIN_MS, enqueueTimeoutMs / 4);
+  return new Date(acceptedAt.getTime() + enqueueTimeoutMs - margin);
+}
+
 export async function acceptWrite(
   deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
   connection: ConnectionContext,
@@ -106,7 +118,22 @@ export async function acceptWrite(
     updatedAt: now.toISOString(),
   };
   // Stored and in its lane = accepted: from here on the write survives any crash.
-  const stored = await withDeadline(deps.store.insert(operation), deps.enqueueTimeoutMs, 'the write store');
+  const stored = await withDeadline(
+    deps.store.insert(operation, storeDeadline(now, deps.enqueueTimeoutMs)),
+    deps.enqueueTimeoutMs,
+    'the write store',
+  );
+  if (stored.refused !== undefined) {
+    // The same answer as a store that did not answer in time: nothing was taken, try again.
+    deps.logger.warn(
+      { operationId: id, lateByMs: stored.lateByMs },
+      'write refused: it reached the store after its deadline (a slow Redis, or clocks apart)',
+    );
+    throw new ContinuumError('QUEUE_UNAVAILABLE', {
+      detail: 'the write store did not answer in time',
+      retryAfterSeconds: 2,
+    });
+  }
   if (!stored.created) return sameRequestOrThrow(stored.operation, hash);
   if (stored.lanePosition === 1) {
     // Head of its lane: wake a worker. If Redis refuses the job now, the lane sweeper enqueues it.

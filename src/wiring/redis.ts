@@ -1,10 +1,12 @@
 /** The Redis a gateway runs on: the configured one or a private embedded one, checked for durability. */
+import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { checkRedisDurability } from '../../adapters/redis/durability-check';
 import { startEmbeddedRedis, type RedisTarget } from '../../adapters/redis/embedded-redis';
 import { createRedisConnection, targetFromUrl } from '../../adapters/redis/redis-connections';
 import type { Config } from '../config/load-config';
 import type { Logger } from '../domain/ports';
+import { withDeadline } from '../domain/with-deadline';
 import type { Closeables } from './closeables';
 import { StartupError } from './startup-error';
 
@@ -63,6 +65,13 @@ export async function connectRedis(
   await client.ping().catch((error: unknown) => {
     throw new StartupError(`Redis did not answer: ${(error as Error).message}`);
   });
+  // Without an offline queue the producer refuses commands until connected: a write arriving
+  // right after start-up must not get a 503 for that.
+  if (producer.status !== 'ready') {
+    await withDeadline(once(producer, 'ready'), 10_000, 'the Redis producer connection').catch(() => {
+      throw new StartupError('the Redis producer connection did not become ready');
+    });
+  }
   const durability = await checkRedisDurability(client, config.redis.requireDurability);
   if (durability.problems.length > 0) throw new StartupError(durability.problems.join(' '));
   if (durability.appendonly === false) {

@@ -5,7 +5,7 @@
 import { createRedisAttemptLimiter } from '../../adapters/redis/attempt-limiter';
 import { createDrainMeter, type DrainMeter } from '../../adapters/redis/drain-meter';
 import { createRedisNotificationLog } from '../../adapters/redis/notification-log';
-import { createRedisOperationStore } from '../../queue/operation-store';
+import { createRedisOperationStore } from '../../adapters/redis/operation-store';
 import { createRedisPhoneIndex } from '../../adapters/redis/phone-index';
 import { createRedisReadCache } from '../../adapters/redis/read-cache';
 import { createRecordCipher, loadOrCreateKey } from '../../adapters/redis/record-cipher';
@@ -91,6 +91,8 @@ export async function buildUseCaseDeps(
     defaultConnection: config.defaultConnection,
     store: createRedisOperationStore({
       redis: client,
+      // No offline queue on the accept path: an insert must never run after its 503 was answered.
+      acceptRedis: producer,
       prefix,
       cipher,
       retentionSeconds: Math.round(config.queue.retentionDays * 86400),

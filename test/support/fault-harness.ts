@@ -15,9 +15,12 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { CLI, freePort } from './child-gateway';
 import { emailOf, history } from './pipeline';
+import { auditedVersion, auditHistories, type Audit, type AuditedVersion } from './history-audit';
 import { http, type JsonResponse } from './http';
 import { redisAnswers } from './redis-server';
 import { waitFor } from './wait-for';
+
+export type { Audit } from './history-audit';
 
 const OUTPUT_LIMIT = 2_000_000;
 
@@ -583,79 +586,36 @@ export interface AcceptedEmailWrite {
   readonly ackAt: number;
 }
 
-export interface Audit {
-  readonly accepted: number;
-  /** Accepted writes the EHR never applied. */
-  readonly lost: number;
-  /** Accepted writes the EHR applied more than once. */
-  readonly duplicated: number;
-  /** Writes applied (first or again) after a write of the same patient accepted after them. */
-  readonly outOfOrder: number;
-  /** Patients whose final email is not one of their last accepted writes. */
-  readonly stale: number;
-  /** One line per anomaly: the write, and the patient's emails version by version. */
-  readonly evidence: string[];
+/**
+ * Each patient's versions from the EHR's own `_history`, reduced to the audited field and the
+ * content that tells an identical extra version apart.
+ */
+export async function patientHistories(
+  fhirBase: string,
+  patientIds: Iterable<string>,
+  valueOf: (patient: any) => string | undefined,
+): Promise<Map<string, AuditedVersion[]>> {
+  const fetched = await mapLimit([...new Set(patientIds)], 8, async (id) => ({
+    id,
+    versions: (await history(fhirBase, `Patient/${id}`)).map((p) => auditedVersion(p, valueOf)),
+  }));
+  return new Map(fetched.map(({ id, versions }) => [id, versions]));
 }
 
-/**
- * Reads each patient's `_history` and finds every accepted write in it: a write is applied when a
- * version's email becomes its (unique) value. Order is checked against real time: when X's 202 came
- * back before Y was sent, X was accepted first, so no application of X may follow one of Y (writes
- * in flight at the same time may go either way).
- */
+/** Accepted email corrections against the EHR's history (see `auditHistories`). */
 export async function auditEmailWrites(
   fhirBase: string,
   writes: readonly AcceptedEmailWrite[],
 ): Promise<Audit> {
-  const byPatient = new Map<string, AcceptedEmailWrite[]>();
-  for (const w of writes) byPatient.set(w.patientId, [...(byPatient.get(w.patientId) ?? []), w]);
-  let lost = 0;
-  let duplicated = 0;
-  let outOfOrder = 0;
-  let stale = 0;
-  const evidence: string[] = [];
-  const histories = await mapLimit([...byPatient.keys()], 8, async (id) => ({
-    id,
-    emails: (await history(fhirBase, `Patient/${id}`)).map((p) => emailOf(p)),
-  }));
-  for (const { id, emails } of histories) {
-    const timeline = `history of Patient/${id} (version: email): ${emails.map((e, i) => `${i + 1}: ${e ?? '-'}`).join(', ')}`;
-    const patientWrites = byPatient.get(id)!;
-    // Positions in the history where the email changed, and to what.
-    const changes = emails.flatMap((e, i) =>
-      i > 0 && e !== emails[i - 1] && e !== undefined ? [[i, e]] : [],
-    );
-    const positions = new Map<string, number[]>();
-    for (const [i, e] of changes as [number, string][]) positions.set(e, [...(positions.get(e) ?? []), i]);
-    for (const w of patientWrites) {
-      const seen = positions.get(w.email) ?? [];
-      if (seen.length === 0) lost++;
-      if (seen.length > 1) duplicated++;
-      if (seen.length !== 1) {
-        evidence.push(`${w.operationId} (${w.email}) applied ${seen.length} times; ${timeline}`);
-      }
-    }
-    // Out of order: a write applied (first or again) after a write that was accepted after it.
-    for (const x of patientWrites) {
-      const xLast = positions.get(x.email)?.at(-1);
-      if (xLast === undefined) continue;
-      const overtaken = patientWrites.some((y) => {
-        const yFirst = positions.get(y.email)?.[0];
-        return x.ackAt < y.sentAt && yFirst !== undefined && yFirst < xLast;
-      });
-      if (overtaken) {
-        outOfOrder++;
-        evidence.push(`${x.operationId} (${x.email}) applied after a write accepted later; ${timeline}`);
-      }
-    }
-    const last = emails[emails.length - 1];
-    const finals = patientWrites.filter((x) => !patientWrites.some((y) => x.ackAt < y.sentAt));
-    if (!finals.some((w) => w.email === last)) {
-      stale++;
-      evidence.push(`Patient/${id} ends with ${last ?? '-'}, not its last accepted write; ${timeline}`);
-    }
-  }
-  return { accepted: writes.length, lost, duplicated, outOfOrder, stale, evidence };
+  const histories = await patientHistories(
+    fhirBase,
+    writes.map((w) => w.patientId),
+    emailOf,
+  );
+  return auditHistories(
+    histories,
+    writes.map((w) => ({ ...w, value: w.email })),
+  );
 }
 
 /** The one line each scenario prints. */

@@ -6,28 +6,39 @@
  * retention period. All keys share one hash tag (the prefix), so this works on Redis Cluster.
  */
 import type { Redis } from 'ioredis';
-import type { RecordCipher } from '../adapters/redis/record-cipher';
+import type { RecordCipher } from './record-cipher';
 import {
   OPERATION_STATUSES,
   TERMINAL_STATUSES,
   type Operation,
   type OperationStatus,
-} from '../src/domain/operation';
-import type { OperationStore } from '../src/domain/ports';
-import { luaScript } from '../adapters/redis/lua-script';
+} from '../../src/domain/operation';
+import type { OperationStore } from '../../src/domain/ports';
+import { luaScript } from './lua-script';
 
-// KEYS: record, idempotency key (or ''), queued index, lane, lane set. ARGV: id, sealed, score, lane name.
+// KEYS: record, idempotency key (or ''), queued index, lane, lane set.
+// ARGV: id, sealed, score, lane name, deadline (ms since the epoch).
+// Returns {'created', lane position} | {'exists', id} | {'late', ms past the deadline}.
+// The deadline is checked against Redis's own clock before anything is written. An insert can
+// reach Redis long after the API answered 503 (resent by the client after a reconnect, or read
+// from a socket buffer after a stall); storing it then would apply a write its caller was told
+// failed, behind writes accepted since. Redis >= 5 replicates and logs a script by its effects,
+// so an AOF replay re-applies what was stored and does not run this check again.
 const INSERT = luaScript(`
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local deadline = tonumber(ARGV[5])
+if now > deadline then return {'late', now - deadline} end
 if KEYS[2] ~= '' then
   local existing = redis.call('GET', KEYS[2])
-  if existing then return {existing, 0} end
+  if existing then return {'exists', existing} end
   redis.call('SET', KEYS[2], ARGV[1])
 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 local position = redis.call('RPUSH', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[4])
-return {'', position}
+return {'created', position}
 `);
 
 // KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or '').
@@ -71,6 +82,12 @@ return position
 
 export interface RedisOperationStoreOptions {
   readonly redis: Redis;
+  /**
+   * The connection `insert` uses: one without an offline queue (`enableOfflineQueue: false`, the
+   * producers'), so a write is refused at once while Redis is away instead of waiting to be sent
+   * when it returns.
+   */
+  readonly acceptRedis: Redis;
   /** Hash-tagged prefix, e.g. `{continuum}`. */
   readonly prefix: string;
   readonly cipher: RecordCipher;
@@ -78,7 +95,7 @@ export interface RedisOperationStoreOptions {
 }
 
 export function createRedisOperationStore(options: RedisOperationStoreOptions): OperationStore {
-  const { redis, prefix, cipher } = options;
+  const { redis, acceptRedis, prefix, cipher } = options;
   const recordKey = (id: string): string => `${prefix}:op:${id}`;
   const idemKeyFor = (connection: string, key: string): string => `${prefix}:idem:${connection}:${key}`;
   const idemKey = (op: Operation): string =>
@@ -115,9 +132,9 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
   }
 
   return {
-    async insert(op) {
-      const [existingId, position] = (await INSERT.run(
-        redis,
+    async insert(op, deadline) {
+      const reply = (await INSERT.run(
+        acceptRedis,
         [
           recordKey(op.id),
           idemKey(op),
@@ -125,14 +142,15 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
           laneKey(op.lane),
           laneSetKey(op.connection),
         ],
-        [op.id, seal(op), String(Date.parse(op.createdAt)), op.lane],
-      )) as [string, number];
-      if (existingId === '') return { operation: op, created: true, lanePosition: position };
-      const existing = await get(existingId);
+        [op.id, seal(op), String(Date.parse(op.createdAt)), op.lane, String(deadline.getTime())],
+      )) as ['created', number] | ['exists', string] | ['late', number];
+      if (reply[0] === 'late') return { refused: 'late', lateByMs: reply[1] };
+      if (reply[0] === 'created') return { operation: op, created: true, lanePosition: reply[1] };
+      const existing = await get(reply[1]);
       // The key outlived its record (retention): treat the request as new under the same key.
       if (existing === undefined) {
-        await redis.del(idemKey(op));
-        return this.insert(op);
+        await acceptRedis.del(idemKey(op));
+        return this.insert(op, deadline);
       }
       return { operation: existing, created: false, lanePosition: 0 };
     },
