@@ -45,7 +45,7 @@ async function rawEntries(prefix: string): Promise<{ key: string; values: Buffer
         hash: () => redis.hgetallBuffer(key),
         list: () => redis.lrangeBuffer(key, 0, -1),
         set: () => redis.smembersBuffer(key),
-        zset: () => redis.zrangeBuffer(key, 0, -1, 'WITHSCORES'),
+        zset: () => redis.callBuffer('ZRANGE', key, '0', '-1', 'WITHSCORES'),
         stream: () => redis.callBuffer('XRANGE', key, '-', '+'),
       };
       const value = await (read[type] ?? (() => Promise.resolve(null)))();
