@@ -3,8 +3,10 @@
  * nested names, query strings and error messages, so three layers apply:
  *  1. call sites log references and ids only (`Patient/123`, operation ids), never bodies;
  *  2. serializers for `req` and `err` drop query strings and free-text error messages;
- *  3. `redact` censors the field names that carry PHI wherever they appear, as a last net.
- * test/integration/phi-canary.int.test.ts proves it on normal and error paths.
+ *  3. `redact` censors the field names that carry PHI at the top level and two levels down, as a
+ *     last net (pino paths have no recursive wildcard).
+ * test/integration/phi-canary.int.test.ts proves it on normal and error paths;
+ * test/unit/logger-redaction.test.ts feeds each net canaries on its own.
  */
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { Logger } from '../domain/ports';
@@ -55,7 +57,15 @@ interface RequestLike {
 export function serializeError(err: unknown): Record<string, unknown> {
   if (err === null || typeof err !== 'object') return { type: typeof err };
   const e = err as { name?: unknown; code?: unknown; status?: unknown; retryable?: unknown; stack?: unknown };
-  const frames = typeof e.stack === 'string' ? e.stack.split('\n').slice(1, 8).join('\n') : undefined;
+  // The stack opens with the message, which may run over several lines: keep the frames only.
+  const frames =
+    typeof e.stack === 'string'
+      ? e.stack
+          .split('\n')
+          .filter((line) => /^\s+at /.test(line))
+          .slice(0, 7)
+          .join('\n')
+      : undefined;
   return {
     type: typeof e.name === 'string' ? e.name : (err.constructor as { name?: string } | undefined)?.name,
     code: typeof e.code === 'string' || typeof e.code === 'number' ? e.code : undefined,

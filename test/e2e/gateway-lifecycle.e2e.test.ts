@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, freePort, runCli, startChildGateway } from '../support/child-gateway';
+import { cleanEnv, freePort, runCli, startChildGateway, stopChildren } from '../support/child-gateway';
 import { http, phoneDigits } from '../support/http';
 import { waitFor } from '../support/wait-for';
 
@@ -18,6 +18,8 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(workdir, { recursive: true, force: true });
 });
+// A failed assertion may leave a gateway or CLI child running: stop it, or the runner never ends.
+afterEach(stopChildren);
 
 it('runs the slice, stops cleanly on SIGTERM and finds the operation again after a restart', async () => {
   const dataDir = join(workdir, 'var');

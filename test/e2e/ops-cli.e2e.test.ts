@@ -4,7 +4,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, freePort, runCli, startChildGateway, type ChildGateway } from '../support/child-gateway';
+import {
+  cleanEnv,
+  freePort,
+  runCli,
+  startChildGateway,
+  stopChildren,
+  type ChildGateway,
+} from '../support/child-gateway';
 import { http } from '../support/http';
 import { waitFor } from '../support/wait-for';
 
@@ -18,6 +25,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gateway.stop();
+  // A CLI run a failed test did not wait out.
+  await stopChildren();
   rmSync(workdir, { recursive: true, force: true });
 });
 

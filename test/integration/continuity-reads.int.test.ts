@@ -85,6 +85,45 @@ it('answers lookups and patient reads from the cache while the EHR is down, with
   expect(ehrPhones).toEqual([newPhone]);
 });
 
+it('answers 503, never "not found", for a number it knows nothing of while the EHR is down or behind an open breaker', async () => {
+  // Outside the seed's area codes: no patient has it, as the live answer confirms.
+  const unknown = '+19075550142';
+  const lookup = () => http('GET', `${gw().url}/v1/patients/lookup?phone=${encodeURIComponent(unknown)}`);
+  const live = await lookup();
+  expect(live.body).toMatchObject({ found: false, freshness: { source: 'ehr' } });
+
+  await setFaults(gw().url, { mode: 'down', kind: 'refuse' });
+  const down = await lookup();
+  expect({ status: down.status, code: down.body.code, found: down.body.found }).toEqual({
+    status: 503,
+    code: 'EHR_UNAVAILABLE',
+    found: undefined,
+  });
+  expect(down.headers.get('content-type')).toContain('application/problem+json');
+
+  // Failed lookups open the breaker; then the EHR is not even asked, and the answer is the same.
+  await waitFor(
+    async () => {
+      await lookup();
+      const status = (await http('GET', `${gw().url}/v1/status`)).body.connections.sandbox;
+      return status.breaker.state === 'open' ? true : undefined;
+    },
+    { what: 'the breaker to open' },
+  );
+  const behindBreaker = await lookup();
+  expect({ status: behindBreaker.status, code: behindBreaker.body.code }).toEqual({
+    status: 503,
+    code: 'EHR_UNAVAILABLE',
+  });
+
+  // The next tests expect a closed breaker: the EHR back, a probe and a live answer close it.
+  await setFaults(gw().url, { mode: 'up' });
+  await waitFor(async () => ((await lookup()).body.freshness?.source === 'ehr' ? true : undefined), {
+    timeoutMs: 20000,
+    what: 'live lookups again',
+  });
+});
+
 it('keeps the agent waiting no longer than the read deadline when the EHR hangs', async () => {
   const [seen] = await patientsWithPhones();
   if (!seen) throw new Error('seed has no patient with a phone');

@@ -3,75 +3,33 @@
  * phone search, without conditional create and with updates by JSON Patch. A recording proxy in
  * front of the sandbox shows what was actually sent; the sandbox shows the resulting state.
  */
-import { createServer, request, type Server } from 'node:http';
 import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
 import { DEFAULT_CAPABILITIES } from '../../src/domain/ehr-capabilities';
 import type { Patient } from '../../src/domain/fhir';
 import { writeChange } from '../../src/use-cases/ehr-writes';
 import type { ConnectionContext } from '../../src/use-cases/use-case-deps';
 import { http } from '../support/http';
-import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';
+import type { SeenRequest } from '../support/recording-proxy';
+import type { TestGateway } from '../support/test-gateway';
 
-interface Seen {
-  method: string;
-  url: string;
-  ifMatch: string | undefined;
-  ifNoneExist: string | undefined;
-}
-
-let proxy: Server;
-let proxyPort = 0;
-let target: URL | undefined;
-const seen: Seen[] = [];
+let proxied: ProxiedGateway;
 let gw: TestGateway;
+let seen: SeenRequest[];
 
 beforeAll(async () => {
-  // Forwards to the gateway's own sandbox once the gateway is up (its port is known only then).
-  proxy = createServer((req, res) => {
-    seen.push({
-      method: req.method ?? '',
-      url: req.url ?? '',
-      ifMatch: req.headers['if-match'],
-      ifNoneExist: req.headers['if-none-exist'] as string | undefined,
-    });
-    if (target === undefined) {
-      res.writeHead(503).end();
-      return;
-    }
-    const upstream = request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
+  proxied = await startProxiedGateway({
+    name: 'acme',
+    connection: { capabilities: { phoneSearch: false, conditionalCreate: false, update: 'patch' } },
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const address = proxy.address();
-  proxyPort = typeof address === 'object' && address ? address.port : 0;
-  gw = await startTestGateway({
-    overrides: {
-      sandbox: { enabled: true, patientCount: 220 },
-      connections: {
-        acme: {
-          baseUrl: `http://127.0.0.1:${proxyPort}/sandbox/fhir`,
-          maxWritesPerSecond: 0,
-          capabilities: { phoneSearch: false, conditionalCreate: false, update: 'patch' },
-        },
-      },
-    },
-  });
-  target = new URL(gw.url);
+  gw = proxied.gw;
+  seen = proxied.proxy.seen;
 });
 afterAll(async () => {
-  await gw.stop();
-  await new Promise((resolve) => proxy.close(resolve));
+  await proxied.stop();
 });
 
-const sent = (method: string, path: RegExp): Seen[] =>
-  seen.filter((s) => s.method === method && path.test(s.url));
+const sent = (method: string, path: RegExp): SeenRequest[] => proxied.sent(method, path);
 
 it('sends a correction as a JSON Patch under If-Match, never a PUT', async () => {
   seen.length = 0;
@@ -107,7 +65,7 @@ it('creates once by searching the identifier first, without If-None-Exist', asyn
   expect(creates[0]?.ifNoneExist).toBeUndefined();
   const search = seen.findIndex((s) => s.method === 'GET' && /\/Appointment\?identifier=/.test(s.url));
   expect(search).toBeGreaterThanOrEqual(0);
-  expect(search).toBeLessThan(seen.indexOf(creates[0] as Seen));
+  expect(search).toBeLessThan(seen.indexOf(creates[0] as SeenRequest));
   expect(sent('PATCH', new RegExp(`/Slot/${slotId}$`))).toHaveLength(1);
   expect((await http('GET', `${gw.fhirBase}/Slot/${slotId}`)).body.status).toBe('busy');
 });

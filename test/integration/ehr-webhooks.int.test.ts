@@ -191,6 +191,42 @@ it('takes R5 id-only notification bundles and re-reads what a gap in event numbe
   expect(noBody.body).toMatchObject({ refs: 0, reread: true });
 });
 
+it("answers 503 while its queue refuses the notification, and takes the EHR's retry once it works again", async () => {
+  const patient = (await http('GET', `${hmacGw.fhirBase}/Patient/pat-0106`)).body;
+  const body = JSON.stringify(patient);
+  // Earlier notifications finish first: the refusal below must not catch one of them mid-flight.
+  await waitFor(async () => {
+    const queue = new Queue('ehr-notifications', { connection: redis, prefix: `{${hmacGw.prefix}}` });
+    const counts = await queue.getJobCounts('active', 'wait', 'delayed');
+    await queue.close();
+    return Object.values(counts).every((n) => n === 0) ? true : undefined;
+  });
+  const before = await queued(hmacGw);
+  // The queue's own Redis keys turned unusable: every insert into it fails, while the notification
+  // log, on other keys, keeps working.
+  const meta = `{${hmacGw.prefix}}:ehr-notifications:meta`;
+  await redis.set(meta, 'not a queue');
+  let refused;
+  try {
+    refused = await post(hmacGw, body, { 'x-signature': sign(body) });
+  } finally {
+    await redis.del(meta);
+  }
+  expect({ status: refused.status, code: refused.body.code, retryable: refused.body.retryable }).toEqual({
+    status: 503,
+    code: 'QUEUE_UNAVAILABLE',
+    retryable: true,
+  });
+  expect(await queued(hmacGw)).toBe(before);
+
+  // The EHR sends the same notification again: it is new to the gateway, since it was never queued.
+  const retried = await post(hmacGw, body, { 'x-signature': sign(body) });
+  expect({ status: retried.status, code: retried.body.code }).toEqual({ status: 202, code: undefined });
+  expect(await queued(hmacGw)).toBe(before + 1);
+  const replayed = await post(hmacGw, body, { 'x-signature': sign(body) });
+  expect(replayed.body.code).toBe('DUPLICATE_EVENT');
+});
+
 it('refuses notifications for a connection that has no signature scheme', async () => {
   const plain = await startTestGateway();
   try {

@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cleanEnv, freePort, runCli } from '../support/child-gateway';
+import { CLI, cleanEnv, freePort, runCli, stopChildren } from '../support/child-gateway';
 import { http } from '../support/http';
 import { waitFor } from '../support/wait-for';
 
@@ -19,6 +19,8 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(workdir, { recursive: true, force: true });
 });
+// A sandbox that should have refused to start, or a test that failed before its own stop.
+afterEach(stopChildren);
 
 it('starts in the mode --faults gives, and the admin API brings it back up', async () => {
   const port = await freePort();

@@ -1,6 +1,8 @@
 /**
  * The built gateway (`dist/`) as a child process, as `npm start` runs it. Output is kept for
- * assertions; the process is stopped by its own PID.
+ * assertions; the process is stopped by its own PID. Every child is remembered until it exits, so
+ * a test file's afterEach/afterAll can stop what a failing test left running (`stopChildren`):
+ * an open child keeps the runner waiting for ever.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -32,9 +34,34 @@ export interface ChildGateway {
   readonly child: ChildProcess;
   readonly url: string;
   output(): string;
-  /** SIGTERM by PID; resolves with the exit code. */
+  /** SIGTERM by PID, SIGKILL after the grace period; resolves with the exit code (null if killed). */
   stop(): Promise<number | null>;
   exited: Promise<number | null>;
+}
+
+/** A graceful stop drains queues and stops the embedded Redis; past this, the child is killed. */
+const STOP_GRACE_MS = 20000;
+
+const running = new Set<ChildGateway>();
+
+/** Stops every child still running (by PID), e.g. after a test failed before its own clean-up. */
+export async function stopChildren(): Promise<void> {
+  await Promise.all([...running].map((run) => run.stop()));
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<number | null> {
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  if (!alive() || child.pid === undefined) return exited;
+  process.kill(child.pid, 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), STOP_GRACE_MS);
+  });
+  const first = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (first !== 'late') return first;
+  if (alive()) process.kill(child.pid, 'SIGKILL');
+  return exited;
 }
 
 export function runCli(
@@ -50,16 +77,10 @@ export function runCli(
   child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
   child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    url: '',
-    output: () => output,
-    exited,
-    stop: async () => {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-      return exited;
-    },
-  };
+  const run = { child, url: '', output: () => output, exited, stop: () => stopChild(child, exited) };
+  running.add(run);
+  void exited.then(() => running.delete(run));
+  return run;
 }
 
 export async function startChildGateway(options: {
@@ -72,13 +93,18 @@ export async function startChildGateway(options: {
     env: cleanEnv({ PORT: String(options.port), CONTINUUM_DATA_DIR: options.dataDir, LOG_LEVEL: 'info' }),
   });
   const url = `http://127.0.0.1:${options.port}`;
-  await waitFor(
-    async () => {
-      if (run.child.exitCode !== null) throw new Error(`gateway exited early:\n${run.output()}`);
-      const res = await fetch(`${url}/readyz`).catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    },
-    { timeoutMs: 60000, intervalMs: 200, what: 'the gateway to be ready' },
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (run.child.exitCode !== null) throw new Error(`gateway exited early:\n${run.output()}`);
+        const res = await fetch(`${url}/readyz`).catch(() => undefined);
+        return res?.status === 200 ? true : undefined;
+      },
+      { timeoutMs: 60000, intervalMs: 200, what: 'the gateway to be ready' },
+    );
+  } catch (error) {
+    await run.stop();
+    throw error;
+  }
   return { ...run, url };
 }

@@ -1,7 +1,8 @@
 /**
  * A stand-in FHIR server that behaves like a careless EHR: it serves one patient, and its errors
  * quote the request (query string and body) in OperationOutcome diagnostics. Used to prove that
- * EHR error text never reaches Continuum's logs.
+ * EHR error text never reaches Continuum's logs. Given `searchResults`, it answers every Patient
+ * search with them, as an EHR with a loose (fuzzy) search would.
  */
 import { createServer, type Server } from 'node:http';
 
@@ -11,7 +12,10 @@ export interface EchoEhr {
   close(): Promise<void>;
 }
 
-export async function startEchoEhr(patient: Record<string, unknown>): Promise<EchoEhr> {
+export async function startEchoEhr(
+  patient: Record<string, unknown>,
+  options: { readonly searchResults?: readonly Record<string, unknown>[] } = {},
+): Promise<EchoEhr> {
   const requests: { method: string; url: string }[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -30,6 +34,14 @@ export async function startEchoEhr(patient: Record<string, unknown>): Promise<Ec
       if (url.startsWith('/metadata'))
         return send(200, { resourceType: 'CapabilityStatement', status: 'active', fhirVersion: '4.0.1' });
       if (req.method === 'GET' && url.startsWith(`/Patient/${String(patient.id)}`)) return send(200, patient);
+      if (req.method === 'GET' && url.startsWith('/Patient?') && options.searchResults !== undefined) {
+        return send(200, {
+          resourceType: 'Bundle',
+          type: 'searchset',
+          total: options.searchResults.length,
+          entry: options.searchResults.map((resource) => ({ resource, search: { mode: 'match' } })),
+        });
+      }
       if (req.method === 'GET') return send(400, outcome(decodeURIComponent(url)));
       return send(422, outcome(body));
     });

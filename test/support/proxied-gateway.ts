@@ -1,0 +1,54 @@
+/**
+ * A test gateway whose one EHR connection reaches the gateway's own sandbox through a recording
+ * proxy: the sandbox keeps its fault switch and its state, and the proxy shows every request the
+ * gateway sent it.
+ */
+import { startRecordingProxy, type RecordingProxy } from './recording-proxy';
+import { startTestGateway, type TestGateway } from './test-gateway';
+
+export interface ProxiedGateway {
+  readonly gw: TestGateway;
+  readonly proxy: RecordingProxy;
+  /** Requests the gateway sent with this method and a path (query included) matching `path`. */
+  sent(method: string, path: RegExp): SentRequest[];
+  stop(): Promise<void>;
+}
+
+type SentRequest = RecordingProxy['seen'][number];
+
+export async function startProxiedGateway(
+  options: { readonly name?: string; readonly connection?: Record<string, unknown> } = {},
+): Promise<ProxiedGateway> {
+  const proxy = await startRecordingProxy();
+  let gw: TestGateway;
+  try {
+    gw = await startTestGateway({
+      overrides: {
+        sandbox: { enabled: true, patientCount: 220 },
+        connections: {
+          [options.name ?? 'ehr']: {
+            baseUrl: `${proxy.origin}/sandbox/fhir`,
+            maxWritesPerSecond: 0,
+            ...options.connection,
+          },
+        },
+      },
+    });
+  } catch (error) {
+    await proxy.close();
+    throw error;
+  }
+  proxy.setTarget(gw.url);
+  return {
+    gw,
+    proxy,
+    sent: (method, path) => proxy.seen.filter((s) => s.method === method && path.test(s.url)),
+    stop: async () => {
+      try {
+        await gw.stop();
+      } finally {
+        await proxy.close();
+      }
+    },
+  };
+}
