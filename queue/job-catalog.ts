@@ -3,10 +3,19 @@
  * `JobSpec`, and producers and workers go through the helpers here, so attempts, backoff, removal,
  * the enqueue deadline, job-data validation and what a failure means are the same everywhere.
  */
-import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import {
+  Queue,
+  RateLimitError,
+  UnrecoverableError,
+  Worker,
+  type Job,
+  type JobsOptions,
+  type WorkerOptions,
+} from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { ContinuumError } from '../src/domain/errors';
+import type { Logger } from '../src/domain/ports';
 import { asContinuumError, decideFailure } from '../src/domain/failure-policy';
 import { withDeadline } from '../src/domain/with-deadline';
 
@@ -108,7 +117,8 @@ export interface FailureHooks {
  * attempt spent), retry with backoff, or stop for good. Always throws.
  */
 export async function failJob(caught: unknown, hooks: FailureHooks): Promise<never> {
-  if (caught instanceof UnrecoverableError) throw caught;
+  // BullMQ's own verdicts (stop, wait without spending an attempt) pass through as they are.
+  if (caught instanceof UnrecoverableError || caught instanceof RateLimitError) throw caught;
   const error = asContinuumError(caught, 'unexpected failure while processing a job');
   const decision = decideFailure(error);
   switch (decision.action) {
@@ -121,4 +131,50 @@ export async function failJob(caught: unknown, hooks: FailureHooks): Promise<nev
     case 'final':
       throw new UnrecoverableError(`${error.code}: ${error.detail ?? error.title}`);
   }
+}
+
+export interface CatalogWorkerOptions<Data, Result> {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly partition?: string;
+  readonly concurrency: number;
+  /** The job's work, on data already checked against the spec's schema. */
+  process(data: Data, job: Job<Data, Result>): Promise<Result>;
+  readonly hooks: FailureHooks;
+  readonly logger: Logger;
+  /** BullMQ options beyond the catalog's (a rate limiter, stalled-job handling). */
+  readonly extra?: Pick<WorkerOptions, 'limiter' | 'maxStalledCount'>;
+}
+
+/**
+ * A worker for one catalog queue: job data parsed by the spec, the spec's backoff, and every
+ * failure turned into pause, retry or stop by the one failure policy. It never swallows an error:
+ * a swallowed error is work that silently never happens.
+ */
+export function createCatalogWorker<Data, Result>(
+  spec: JobSpec<Data>,
+  options: CatalogWorkerOptions<Data, Result>,
+): Worker<Data, Result> {
+  const worker = new Worker<Data, Result>(
+    spec.queueName(options.partition),
+    async (job: Job<Data, Result>) => {
+      const data = parseJobData(spec, job);
+      try {
+        return await options.process(data, job);
+      } catch (error) {
+        return failJob(error, options.hooks);
+      }
+    },
+    {
+      connection: options.redis,
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      ...options.extra,
+      settings: catalogSettings(spec),
+    },
+  );
+  worker.on('error', (error) => {
+    options.logger.error({ err: error, queue: worker.name }, 'worker error');
+  });
+  return worker;
 }

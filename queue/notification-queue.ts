@@ -1,9 +1,9 @@
 /** The durable queue of accepted EHR notifications and its worker, per the catalog's `notificationJobs`. */
-import { Worker, type Job } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger, NotificationQueue, QueuedNotification } from '../src/domain/ports';
 import { notificationJobs } from './catalog';
-import { catalogSettings, createCatalogQueue, failJob, parseJobData } from './job-catalog';
+import { createCatalogQueue, createCatalogWorker } from './job-catalog';
 
 export interface BullNotificationQueue extends NotificationQueue {
   /** Makes every worker of the queue wait (the EHR asked for fewer requests). */
@@ -37,24 +37,14 @@ export function createNotificationWorker(options: {
   readonly pauseQueue: (ms: number) => Promise<void>;
   readonly logger: Logger;
 }): Worker<QueuedNotification> {
-  const name = notificationJobs.queueName();
-  const worker = new Worker<QueuedNotification>(
-    name,
-    async (job: Job<QueuedNotification>) => {
-      const notification = parseJobData(notificationJobs, job);
-      try {
-        return await options.process(notification);
-      } catch (error) {
-        return failJob(error, { pauseQueue: options.pauseQueue });
-      }
-    },
-    {
-      connection: options.redis,
-      prefix: options.prefix,
-      concurrency: options.concurrency,
-      settings: catalogSettings(notificationJobs),
-    },
-  );
+  const worker = createCatalogWorker(notificationJobs, {
+    redis: options.redis,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    process: options.process,
+    hooks: { pauseQueue: options.pauseQueue },
+    logger: options.logger,
+  });
   worker.on('failed', (job, error) => {
     options.logger.warn(
       {
@@ -65,9 +55,6 @@ export function createNotificationWorker(options: {
       },
       'EHR notification not applied yet',
     );
-  });
-  worker.on('error', (error) => {
-    options.logger.error({ err: error }, 'notification worker error');
   });
   return worker;
 }

@@ -4,12 +4,12 @@
  * spending an attempt, retry with backoff, or stop). It never catches and logs: a swallowed error is
  * a write that silently never happens.
  */
-import { Worker, type Job } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ProcessOutcome } from '../src/domain/operation';
 import type { CircuitBreaker, Logger } from '../src/domain/ports';
 import { writeJobs, type WriteJobData } from './catalog';
-import { catalogSettings, failJob, parseJobData } from './job-catalog';
+import { createCatalogWorker } from './job-catalog';
 
 export interface WriteWorkerOptions {
   readonly connectionName: string;
@@ -33,43 +33,39 @@ export interface WriteWorkerOptions {
 
 export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobData, ProcessOutcome> {
   const { breaker } = options;
-  const worker: Worker<WriteJobData, ProcessOutcome> = new Worker<WriteJobData, ProcessOutcome>(
-    writeJobs.queueName(options.connectionName),
-    async (job: Job<WriteJobData, ProcessOutcome>) => {
-      const { operationId } = parseJobData(writeJobs, job);
+  const worker = createCatalogWorker<WriteJobData, ProcessOutcome>(writeJobs, {
+    redis: options.redis,
+    prefix: options.prefix,
+    partition: options.connectionName,
+    concurrency: options.concurrency,
+    async process({ operationId }) {
       if (!(await breaker.allowsRequests())) {
         // No request storm against a dead EHR: the whole queue waits, no attempt is spent.
         await options.pauseQueue(options.probeIntervalMs);
         throw Worker.RateLimitError();
       }
-      try {
-        const outcome = await options.process(operationId);
-        // Any answer from the EHR, even a refusal, shows it is up.
-        if (outcome !== 'skipped') await breaker.recordSuccess();
-        options.onFinished?.(outcome);
-        return outcome;
-      } catch (error) {
-        return failJob(error, {
-          pauseQueue: options.pauseQueue,
-          onRetry: async (failure) => {
-            if (failure.code === 'EHR_UNAVAILABLE') await breaker.recordFailure();
-          },
-        });
-      }
+      const outcome = await options.process(operationId);
+      // Any answer from the EHR, even a refusal, shows it is up.
+      if (outcome !== 'skipped') await breaker.recordSuccess();
+      options.onFinished?.(outcome);
+      return outcome;
     },
-    {
-      connection: options.redis,
-      prefix: options.prefix,
-      concurrency: options.concurrency,
+    hooks: {
+      pauseQueue: options.pauseQueue,
+      onRetry: async (failure) => {
+        if (failure.code === 'EHR_UNAVAILABLE') await breaker.recordFailure();
+      },
+    },
+    logger: options.logger,
+    extra: {
       ...(options.maxWritesPerSecond > 0
         ? { limiter: { max: options.maxWritesPerSecond, duration: 1000 } }
         : {}),
       // A worker dying mid-write is survivable (the use case is idempotent); a job that kills
       // workers again and again is parked as failed for an operator instead of looping.
       maxStalledCount: 3,
-      settings: catalogSettings(writeJobs),
     },
-  );
+  });
   worker.on('failed', (job, error) => {
     if (job && job.attemptsMade >= writeJobs.attempts) {
       options.logger.error(
@@ -83,9 +79,6 @@ export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobD
         );
       });
     }
-  });
-  worker.on('error', (error) => {
-    options.logger.error({ err: error, connection: options.connectionName }, 'write worker error');
   });
   return worker;
 }

@@ -8,11 +8,11 @@ import { createSandboxEhr } from '../adapters/ehr/sandbox';
 import { createRedisRunLock } from '../adapters/redis/run-lock';
 import type { Config } from './config/load-config';
 import type { Logger } from './domain/ports';
-import { createApp } from './http/app';
 import { createLogger } from './observability/logger';
 import { createReadiness } from './use-cases/readiness';
 import { ReplayRegistry } from './use-cases/replay-operations';
 import { createScheduledWarmup, type WarmupRun } from './use-cases/scheduled-warmup';
+import { buildApp } from './wiring/app';
 import { startBackgroundJobs } from './wiring/background-jobs';
 import { Closeables } from './wiring/closeables';
 import { startHttpServer } from './wiring/http-server';
@@ -101,29 +101,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       breaker: (name) => runtime.breakers.get(name)?.snapshot(),
     });
     http.serve(
-      createApp({
+      buildApp(config, {
         logger,
-        bodyLimitBytes: config.server.bodyLimitBytes,
-        health: { isShuttingDown: () => shuttingDown, ...readiness },
-        ...(role !== 'worker'
-          ? {
-              api: {
-                useCases: runtime.deps,
-                monitor: {
-                  breaker: (name) => {
-                    const breaker = runtime.breakers.get(name);
-                    if (!breaker) throw new Error(`no breaker for ${name}`);
-                    return breaker.snapshot();
-                  },
-                  drainRate: (name) => runtime.drainMeter.ratePerSecond(name),
-                },
-                replays,
-                events: runtime.eventDelivery,
-                webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
-              },
-            }
-          : {}),
-        ...(sandbox ? { sandboxRouter: sandbox.router, sandboxAdminRouter: sandbox.adminRouter } : {}),
+        serveApi: role !== 'worker',
+        runtime,
+        readiness,
+        isShuttingDown: () => shuttingDown,
+        replays,
+        sandbox,
       }),
     );
     logger.info(

@@ -1,0 +1,47 @@
+/** The express app of this process's role: health always, the API unless a worker, the sandbox when mounted. */
+import type { Express, Router } from 'express';
+import type { Config } from '../config/load-config';
+import type { Logger } from '../domain/ports';
+import { createApp } from '../http/app';
+import type { Readiness } from '../use-cases/readiness';
+import type { ReplayRegistry } from '../use-cases/replay-operations';
+import type { UseCaseRuntime } from './use-case-deps';
+
+export function buildApp(
+  config: Config,
+  options: {
+    readonly logger: Logger;
+    readonly serveApi: boolean;
+    readonly runtime: UseCaseRuntime;
+    readonly readiness: Readiness;
+    readonly isShuttingDown: () => boolean;
+    readonly replays: ReplayRegistry;
+    readonly sandbox: { readonly router: Router; readonly adminRouter: Router } | undefined;
+  },
+): Express {
+  const { runtime, sandbox } = options;
+  return createApp({
+    logger: options.logger,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    health: { isShuttingDown: options.isShuttingDown, ...options.readiness },
+    ...(options.serveApi
+      ? {
+          api: {
+            useCases: runtime.deps,
+            monitor: {
+              breaker: (name) => {
+                const breaker = runtime.breakers.get(name);
+                if (!breaker) throw new Error(`no breaker for ${name}`);
+                return breaker.snapshot();
+              },
+              drainRate: (name) => runtime.drainMeter.ratePerSecond(name),
+            },
+            replays: options.replays,
+            events: runtime.eventDelivery,
+            webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
+          },
+        }
+      : {}),
+    ...(sandbox ? { sandboxRouter: sandbox.router, sandboxAdminRouter: sandbox.adminRouter } : {}),
+  });
+}
