@@ -14,7 +14,7 @@ import {
   syncSubscriptions,
   type SubscriptionTarget,
 } from '../../src/use-cases/sync-subscriptions';
-import { CLI, cleanEnv, freePort, runCli } from '../support/child-gateway';
+import { CLI, cleanEnv, freePort, runCli, stopChildren } from '../support/child-gateway';
 import { http } from '../support/http';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -50,6 +50,10 @@ beforeAll(async () => {
     auth: { type: 'none' },
     defaultDeadlineMs: 5000,
   });
+});
+afterEach(async () => {
+  // A CLI child left running by a failing test would keep the runner waiting.
+  await stopChildren();
 });
 afterAll(async () => {
   await gateway.stop();
