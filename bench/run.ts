@@ -348,54 +348,56 @@ async function main(): Promise<void> {
     const bareRatio = bare.load.perSecond / rawAdd.load.perSecond;
     const drainRatio = drain.perSecond / direct.perSecond;
     const memoryRatio = memory.bytesPerWrite / bodyBytes;
+    // Verdicts only for the goals in bench/README.md that these runs measure; the sandbox answers in
+    // about a millisecond, so ratios against it are diagnostics (the goals assume an EHR at 40 ms).
     const rows: GoalRow[] = [
       {
-        measure: 'lookup p50, gateway / direct search',
-        result: `${fmt(lookupRatio)}x (+${fmt(lookupAdded)} ms)`,
-        goal: '<= 1.5x and <= 2 ms added',
-        met: lookupRatio <= 1.5 && lookupAdded <= 2,
+        measure: 'write acceptance / bare express validate + add',
+        result: `${fmt(acceptRatio / bareRatio)}x`,
+        goal: '>= 0.9x',
+        met: acceptRatio / bareRatio >= 0.9,
       },
       {
-        measure: 'cached lookup p99, EHR down',
-        result: `${fmt(cachedLookup.load.p99, 1)} ms (p50 ${fmt(cachedLookup.load.p50, 1)} ms)${cachedLookup.load.errors > 0 ? `, ${cachedLookup.load.errors} errors` : ''}`,
-        goal: '<= 20 ms',
-        met: cachedLookup.load.errors === 0 && cachedLookup.load.p99 <= 20,
-      },
-      {
-        measure: 'API write acceptance / raw BullMQ add',
-        result: `${fmt(acceptRatio)}x`,
-        goal: '>= 0.15x',
-        met: acceptRatio >= 0.15,
-      },
-      {
-        measure: 'API write acceptance p99',
+        measure: 'write acceptance p99',
         result: `${fmt(apiPatch.load.p99, 1)} ms`,
         goal: '<= 50 ms',
         met: apiPatch.load.p99 <= 50,
       },
       {
-        measure: '  bare express validate + add (yardstick)',
-        result: `${fmt(bareRatio)}x, p99 ${fmt(bare.load.p99, 1)} ms; API = ${fmt(acceptRatio / bareRatio)}x of it`,
-        goal: '(~0.17x on the reference machine)',
-        met: undefined,
-      },
-      {
-        measure: '  same, EHR read failing fast (diagnosis)',
-        result: `${fmt(fastRatio)}x, p99 ${fmt(apiEhrFailingFast.load.p99, 1)} ms`,
-        goal: '(>= 0.15x, <= 50 ms)',
-        met: undefined,
-      },
-      {
-        measure: 'backlog drain / direct sandbox writes',
-        result: `${fmt(drainRatio)}x${drain.timedOut ? ' (deadline)' : ''}`,
-        goal: '>= 0.8x',
-        met: !drain.timedOut && drainRatio >= 0.8,
+        measure: 'cached lookup p99, EHR down',
+        result: `${fmt(cachedLookup.load.p99, 1)} ms (p50 ${fmt(cachedLookup.load.p50, 1)} ms)${cachedLookup.load.errors > 0 ? `, ${cachedLookup.load.errors} errors` : ''}`,
+        goal: '<= 50 ms',
+        met: cachedLookup.load.errors === 0 && cachedLookup.load.p99 <= 50,
       },
       {
         measure: 'Redis memory per queued write / payload',
         result: `${fmt(memoryRatio)}x (${fmt(memory.bytesPerWrite, 0)} B)`,
         goal: '<= 3x',
         met: memoryRatio <= 3,
+      },
+      {
+        measure: '  lookup p50, gateway / direct search',
+        result: `${fmt(lookupRatio)}x (+${fmt(lookupAdded)} ms)`,
+        goal: '(diagnostic: 1 ms sandbox)',
+        met: undefined,
+      },
+      {
+        measure: '  API write acceptance / raw BullMQ add',
+        result: `${fmt(acceptRatio)}x; bare endpoint ${fmt(bareRatio)}x, p99 ${fmt(bare.load.p99, 1)} ms`,
+        goal: '(diagnostic)',
+        met: undefined,
+      },
+      {
+        measure: '  same, EHR read failing fast',
+        result: `${fmt(fastRatio)}x, p99 ${fmt(apiEhrFailingFast.load.p99, 1)} ms`,
+        goal: '(diagnostic)',
+        met: undefined,
+      },
+      {
+        measure: '  backlog drain / direct sandbox writes',
+        result: `${fmt(drainRatio)}x${drain.timedOut ? ' (deadline)' : ''}`,
+        goal: '(diagnostic: 1 ms sandbox)',
+        met: undefined,
       },
     ];
     console.log('\nsummary (ratios from this run; a miss is reported, it does not fail the run)');
