@@ -123,7 +123,14 @@ const BAD_HEADERS: Readonly<Record<string, Record<string, string>>> = {
   'X-Request-Id garbage': { 'x-request-id': '<script>' },
 };
 
-const BAD_QUERIES = ['connection=nowhere', 'limit=-1', 'limit=1e9', 'from=yesterday', 'phone=%ff', 'a=1&a=2&a=3'];
+const BAD_QUERIES = [
+  'connection=nowhere',
+  'limit=-1',
+  'limit=1e9',
+  'from=yesterday',
+  'phone=%ff',
+  'a=1&a=2&a=3',
+];
 
 /** A body each write route accepts, so header checks further down are reached. */
 const VALID_BODY: Readonly<Record<string, string>> = {
