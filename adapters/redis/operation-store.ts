@@ -4,6 +4,7 @@
  * entry are written together, so ten concurrent requests with one key store exactly one operation
  * and no accepted operation can be missing from its lane. Finished operations expire after the
  * retention period. All keys share one hash tag (the prefix), so this works on Redis Cluster.
+ * Idempotency keys are stored as keyed hashes, never in clear.
  */
 import type { Redis } from 'ioredis';
 import type { RecordCipher } from './record-cipher';
@@ -97,7 +98,10 @@ export interface RedisOperationStoreOptions {
 export function createRedisOperationStore(options: RedisOperationStoreOptions): OperationStore {
   const { redis, acceptRedis, prefix, cipher } = options;
   const recordKey = (id: string): string => `${prefix}:op:${id}`;
-  const idemKeyFor = (connection: string, key: string): string => `${prefix}:idem:${connection}:${key}`;
+  // Keyed hashes, like phone numbers: callers put call ids and other identifiers in these keys,
+  // and key names are in clear in Redis, its AOF and its logs. A lookup hashes the key the same way.
+  const idemKeyFor = (connection: string, key: string): string =>
+    `${prefix}:idem:${connection}:${cipher.blind(`idempotency-key\n${key}`)}`;
   const idemKey = (op: Operation): string =>
     op.idempotencyKey === undefined ? '' : idemKeyFor(op.connection, op.idempotencyKey);
   const statusKey = (connection: string, status: OperationStatus): string =>

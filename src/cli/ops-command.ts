@@ -13,8 +13,9 @@ export const OPS_USAGE = `Usage:
   continuum ops show OPERATION_ID
   continuum ops retry OPERATION_ID
   continuum ops cancel OPERATION_ID
-  continuum ops replay [--status failed|needs-review] [--since ISO] [--connection NAME] [--limit N]
-                       [--rate PER_SECOND] [--dry-run]
+  continuum ops replay (--status failed|needs-review | --since ISO | --connection NAME | --all)
+                       [--limit N] [--rate PER_SECOND] [--apply]
+                                                        lists what would be re-sent; --apply re-sends it
   continuum ops replay-status REPLAY_ID | replay-stop REPLAY_ID
   continuum ops events                                  event subscribers: disabled?, waiting, dead letters
   continuum ops events-replay SUBSCRIBER                enable a subscriber again, re-send its dead letters
@@ -68,7 +69,8 @@ export async function opsCommand(args: string[]): Promise<void> {
       connection: { type: 'string' },
       limit: { type: 'string' },
       rate: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+      apply: { type: 'boolean', default: false },
     },
   });
   const [action, id] = positionals;
@@ -124,15 +126,16 @@ export async function opsCommand(args: string[]): Promise<void> {
     }
     case 'replay': {
       const body = {
-        status: values.status ?? ['failed'],
-        dryRun: values['dry-run'],
+        ...(values.status ? { status: values.status } : {}),
+        ...(values.all ? { all: true } : {}),
+        dryRun: !values.apply,
         ...(values.since ? { since: values.since } : {}),
         ...(values.connection ? { connection: values.connection } : {}),
         ...(values.limit ? { limit: Number(values.limit) } : {}),
         ...(values.rate ? { ratePerSecond: Number(values.rate) } : {}),
       };
       const result = await call('POST', `${base}/v1/operations/replay`, body);
-      if (values['dry-run']) {
+      if (!values.apply) {
         const plan = result as ReplayPlan;
         print(plan, () =>
           [

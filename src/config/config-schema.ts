@@ -15,6 +15,16 @@ const num = <T extends z.ZodNumber>(inner: T) =>
 /** ...and "true"/"false" where a boolean is (z.coerce.boolean would read "false" as true). */
 const bool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
+/** A browser origin exactly as browsers send it: scheme, host and port, no path. */
+const origin = () =>
+  z.string().refine((value) => {
+    try {
+      return new URL(value).origin === value;
+    } catch {
+      return false;
+    }
+  }, 'must be an origin such as https://desk.example.org (scheme, host, port; no path)');
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /** EHR base URLs must be https; plain http only on loopback or where explicitly allowed. */
@@ -266,8 +276,33 @@ export const configSchema = z
         bodyLimitBytes: num(z.number().int().min(1024).max(10_000_000)).default(1_000_000),
         /** How long a SIGTERM waits for in-flight requests and jobs before forcing exit, in ms. */
         shutdownGraceMs: num(z.number().int().min(1000).max(600_000)).default(25_000),
+        /**
+         * Longest wait for a request's headers, in ms. Node's own default (a minute) lets a client
+         * that sends half a request hold a socket that long.
+         */
+        headersTimeoutMs: num(z.number().int().min(200).max(120_000)).default(10_000),
+        /**
+         * Longest wait for a whole request, headers and body, in ms: a body shorter than its
+         * Content-Length is cut off after this, not after Node's default of 300 s. Answers may
+         * take longer (`Prefer: wait`); only receiving the request is timed.
+         */
+        requestTimeoutMs: num(z.number().int().min(200).max(300_000)).default(15_000),
+        cors: z
+          .object({
+            /**
+             * Browser origins (`https://desk.example.org`) allowed to call the API. Empty: no CORS
+             * headers at all, so no web page can read an answer.
+             */
+            allowOrigins: z.array(origin()).default([]),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
+      .refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, {
+        path: ['headersTimeoutMs'],
+        message: 'must not be more than requestTimeoutMs',
+      })
       .prefault({}),
     /** Where the embedded Redis and generated keys live. */
     dataDir: z.string().min(1).default('./var'),

@@ -34,8 +34,11 @@ export type {
   Task,
 };
 
-/** What FHIR allows as a resource id: up to 64 letters, digits, '-' and '.'. */
-export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/**
+ * What FHIR allows as a resource id (up to 64 letters, digits, '-' and '.'), except `.` and `..`:
+ * FHIR's pattern admits them, but in a URL they are dot segments, and `Patient/..` is the base.
+ */
+export const FHIR_ID = /^(?!\.{1,2}$)[A-Za-z0-9\-.]{1,64}$/;
 
 /** `Patient/123` style reference; what logs and receipts carry instead of PHI. */
 export type ResourceRef = `${string}/${string}`;

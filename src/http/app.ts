@@ -8,10 +8,12 @@ import type { EventOperations, Logger, PipelineMonitor } from '../domain/ports';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { bodyParsers } from './body-parsing';
+import { cors } from './cors';
 import type { WebhookScheme } from './webhook-signature';
 import { flatShape } from './flat-shape';
 import { problemHandler, sendProblem } from './problem';
 import { requestContext } from './request-context';
+import { noStore, securityHeaders } from './security-headers';
 import { ehrWebhookRoutes } from './routes/ehr-webhooks.routes';
 import { eventsRoutes } from './routes/events.routes';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
@@ -27,6 +29,8 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly health: HealthChecks;
   readonly bodyLimitBytes: number;
+  /** Browser origins allowed to call the API; empty: no CORS headers at all. */
+  readonly corsAllowOrigins?: readonly string[];
   /** The API; absent in the worker role, which serves health only. */
   readonly api?: {
     readonly useCases: UseCaseDeps;
@@ -49,6 +53,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
+  app.use(securityHeaders());
+  app.use(cors(deps.corsAllowOrigins ?? []));
   app.use(healthRoutes(deps.health));
 
   // The sandbox parses its own FHIR bodies; mounted before the API's parsers.
@@ -58,6 +64,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.api) {
     const { useCases, monitor, replays } = deps.api;
     const v1 = express.Router();
+    v1.use(noStore());
     v1.use(...bodyParsers(deps.bodyLimitBytes));
     v1.use(flatShape());
     v1.use('/patients/verify', verifyRoutes(useCases));

@@ -12,7 +12,13 @@ import type { WebhookScheme } from '../domain/webhook-scheme';
 export type { WebhookScheme };
 
 export type SignatureCheck =
-  | { readonly ok: true; readonly eventId: string | undefined }
+  | {
+      readonly ok: true;
+      /** The sender's event id when the signature covers it (Standard Webhooks), else undefined. */
+      readonly signedEventId: string | undefined;
+      /** An id the sender sent beside the signature (`X-Event-Id`): anyone replaying may change it. */
+      readonly unsignedEventId: string | undefined;
+    }
   | { readonly ok: false; readonly reason: string };
 
 const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
@@ -40,14 +46,14 @@ export function checkSignature(
       if (given === undefined) return { ok: false, reason: `missing ${scheme.header}` };
       const expected = createHmac('sha256', scheme.secret).update(rawBody).digest('hex');
       return sameSecret(given.trim().toLowerCase(), expected)
-        ? { ok: true, eventId: header(headers, 'x-event-id') }
+        ? { ok: true, signedEventId: undefined, unsignedEventId: header(headers, 'x-event-id') }
         : { ok: false, reason: 'signature does not match' };
     }
     case 'bearer': {
       const given = header(headers, 'authorization');
       if (given === undefined) return { ok: false, reason: 'missing authorization' };
       return sameSecret(given, `Bearer ${scheme.secret}`)
-        ? { ok: true, eventId: header(headers, 'x-event-id') }
+        ? { ok: true, signedEventId: undefined, unsignedEventId: header(headers, 'x-event-id') }
         : { ok: false, reason: 'secret does not match' };
     }
     case 'standard-webhooks': {
@@ -63,7 +69,7 @@ export function checkSignature(
           'webhook-timestamp': timestamp,
           'webhook-signature': signature,
         });
-        return { ok: true, eventId: id };
+        return { ok: true, signedEventId: id, unsignedEventId: undefined };
       } catch (error) {
         return { ok: false, reason: error instanceof Error ? error.message : 'signature does not verify' };
       }

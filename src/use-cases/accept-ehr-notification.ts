@@ -2,11 +2,15 @@
  * POST /webhooks/ehr/:connection, after the signature was verified: de-duplicate, note gaps, and
  * queue durably; the EHR gets its 2xx only once the notification is in Redis. A notification seen
  * before (same event id, or same resource version) is refused as a replay and nothing is queued.
+ *
+ * What identifies a notification must be covered by its signature, or a replay with a fresh id
+ * would be taken as new: the sender's id only where the scheme signs it (Standard Webhooks);
+ * otherwise the resource version or the signed bytes themselves.
  */
 import { createHash } from 'node:crypto';
 import { ContinuumError } from '../domain/errors';
 import { withDeadline } from '../domain/with-deadline';
-import { parseNotification } from './ehr-notification';
+import { parseNotification, type ParsedNotification } from './ehr-notification';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface AcceptedNotification {
@@ -15,17 +19,36 @@ export interface AcceptedNotification {
   readonly reread: boolean;
 }
 
+const digest = (rawBody: Buffer): string => `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+
+/**
+ * Notifications that name no resource (an empty rest-hook body, a heartbeat) repeat the same bytes,
+ * so only the sender's id tells two apart. Taking it unsigned is safe for them: they carry nothing
+ * to apply, at most they make the worker re-read from the EHR what changed since the last one. Its
+ * own namespace keeps a made-up id from claiming the identity of a real notification to come.
+ */
+function namelessIdentity(
+  parsed: ParsedNotification,
+  unsignedEventId: string | undefined,
+): string | undefined {
+  return parsed.refs.length === 0 && unsignedEventId !== undefined
+    ? `nameless:${unsignedEventId}`
+    : undefined;
+}
+
 export async function acceptEhrNotification(
   deps: Pick<UseCaseDeps, 'notificationLog' | 'notifications' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
   connection: ConnectionContext,
   rawBody: Buffer,
-  signedEventId: string | undefined,
+  ids: { readonly signedEventId: string | undefined; readonly unsignedEventId: string | undefined },
 ): Promise<AcceptedNotification> {
   const parsed = parseNotification(rawBody);
   const now = deps.clock.now();
-  // The sender's id when it signs one; else the resource version; else the bytes themselves.
   const eventId =
-    signedEventId ?? parsed.bodyIdentity ?? `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+    ids.signedEventId ??
+    parsed.bodyIdentity ??
+    namelessIdentity(parsed, ids.unsignedEventId) ??
+    digest(rawBody);
   const log = deps.notificationLog;
   const within = <T>(work: Promise<T>): Promise<T> =>
     withDeadline(work, deps.enqueueTimeoutMs, 'the notification log');

@@ -5,6 +5,7 @@
  * that something changed, and the EHR itself stays the source of what it now holds.
  */
 import { validationError } from '../domain/errors';
+import { FHIR_ID } from '../domain/fhir';
 
 export const NOTIFIED_TYPES = ['Patient', 'Appointment', 'Encounter'] as const;
 export type NotifiedType = (typeof NOTIFIED_TYPES)[number];
@@ -45,13 +46,13 @@ function refFromReference(reference: unknown): NotifiedRef | undefined {
     );
   if (match === null) return undefined;
   const [, resourceType, id, version] = match;
-  if (!isNotified(resourceType) || id === undefined) return undefined;
+  if (!isNotified(resourceType) || id === undefined || !FHIR_ID.test(id)) return undefined;
   return version === undefined ? { resourceType, id } : { resourceType, id, version };
 }
 
 function refFromResource(resource: Json): NotifiedRef | undefined {
   const { resourceType, id } = resource;
-  if (!isNotified(resourceType) || typeof id !== 'string') return undefined;
+  if (!isNotified(resourceType) || typeof id !== 'string' || !FHIR_ID.test(id)) return undefined;
   const version = isObject(resource.meta) ? resource.meta.versionId : undefined;
   return typeof version === 'string' ? { resourceType, id, version } : { resourceType, id };
 }

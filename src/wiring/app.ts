@@ -23,6 +23,7 @@ export function buildApp(
   return createApp({
     logger: options.logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    corsAllowOrigins: config.server.cors.allowOrigins,
     health: { isShuttingDown: options.isShuttingDown, ...options.readiness },
     ...(options.serveApi
       ? {

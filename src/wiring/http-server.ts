@@ -42,9 +42,19 @@ export async function startHttpServer(
   closeables: Closeables,
 ): Promise<HttpServer> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = createStartingApp(logger);
-  const server = createServer((req, res) => {
-    handler(req, res);
-  });
+  const { headersTimeoutMs, requestTimeoutMs } = config.server;
+  const server = createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // Node looks for expired requests only this often (30 s by default), which would stretch
+      // every timeout above to the next check.
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeoutMs / 2)),
+    },
+    (req, res) => {
+      handler(req, res);
+    },
+  );
   server.keepAliveTimeout = 65_000;
   const port = await listen(server, config.server.port, config.server.host);
   closeables.add('intake', 'http', () => closeServer(server));

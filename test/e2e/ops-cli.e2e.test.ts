@@ -60,7 +60,11 @@ it('shows status, lists and shows receipts, and dry-runs a replay', async () => 
   expect(cancel.code).not.toBe(0);
   expect(cancel.output).toContain('409 CONFLICT');
 
-  const dry = await ops('replay', '--dry-run');
+  // Without a filter nothing is replayed; with one, it only looks unless told --apply.
+  const unfiltered = await ops('replay');
+  expect(unfiltered.code).not.toBe(0);
+  expect(unfiltered.output).toContain('400 VALIDATION');
+  const dry = await ops('replay', '--status', 'failed');
   expect(dry.code).toBe(0);
   expect(dry.output).toMatch(/^dry run: \d+ operation\(s\) would be re-sent/m);
 });

@@ -138,6 +138,23 @@ it('refuses forged notifications and queues nothing for them', async () => {
   expect(hmacGw.logs.text()).not.toContain(patient.name?.[0]?.family ?? '\u0000');
 });
 
+it('refuses an HMAC-signed notification replayed under a fresh X-Event-Id, which the signature does not cover', async () => {
+  const patient = (await http('GET', `${hmacGw.fhirBase}/Patient/pat-0107`)).body;
+  const withVersion = JSON.stringify(patient);
+  const { meta: _meta, ...unversioned } = patient;
+  const withoutVersion = JSON.stringify({ ...unversioned, id: 'pat-0108' });
+  const before = await queued(hmacGw);
+  const codes: (string | number)[] = [];
+  for (const body of [withVersion, withoutVersion]) {
+    const first = await post(hmacGw, body, { 'x-signature': sign(body), 'x-event-id': randomUUID() });
+    codes.push(first.status);
+    const replayed = await post(hmacGw, body, { 'x-signature': sign(body), 'x-event-id': randomUUID() });
+    codes.push(replayed.body.code as string);
+  }
+  expect(codes).toEqual([202, 'DUPLICATE_EVENT', 202, 'DUPLICATE_EVENT']);
+  expect(await queued(hmacGw)).toBe(before + 2);
+});
+
 it('takes R5 id-only notification bundles and re-reads what a gap in event numbers may have missed', async () => {
   const bundle = (first: number, ids: string[]) => ({
     resourceType: 'Bundle',

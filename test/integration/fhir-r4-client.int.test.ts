@@ -147,6 +147,32 @@ it('sends If-Match on updates and takes the new version from the ETag', async ()
   expect(updated.meta?.versionId).toBe('8');
 });
 
+it('puts every id in an EHR URL as one escaped path segment, and sends nothing for a dot segment', async () => {
+  const client = createFhirR4Client({
+    connection: 'x',
+    baseUrl: base,
+    auth: { type: 'none' },
+    defaultDeadlineMs: 1000,
+  });
+  await client.read<Patient>('Patient', 'p1/_history/1?_format=xml#x');
+  expect(last().url).toBe('/Patient/p1%2F_history%2F1%3F_format%3Dxml%23x');
+  await client.readVersion<Patient>('Patient', 'p1/x', '2/../..');
+  expect(last().url).toBe('/Patient/p1%2Fx/_history/2%2F..%2F..');
+  await client.update<Patient>({ resourceType: 'Patient', id: 'a?b' });
+  expect(last().url).toBe('/Patient/a%3Fb');
+  await client.patch<Patient>('Patient', 'a#b', []);
+  expect(last().url).toBe('/Patient/a%23b');
+
+  const sent = seen.length;
+  for (const id of ['.', '..']) {
+    await expect(client.read<Patient>('Patient', id)).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(client.update<Patient>({ resourceType: 'Patient', id })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
+  }
+  expect(seen.length).toBe(sent);
+});
+
 it('follows next links on the same origin only, up to maxPages', async () => {
   const client = createFhirR4Client({
     connection: 'x',

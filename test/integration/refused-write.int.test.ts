@@ -43,10 +43,11 @@ it('never stores a write it answered 503, even when Redis reads the insert after
   const emails = (await history(`${rig().gateway.url}/sandbox/fhir`, 'Patient/pat-0005')).map(emailOf);
   expect(emails).not.toContain('refused@example.org');
   expect(emails.at(-1)).toBe('next@example.org');
-  // Nothing holds the refused key: the caller may use it again, even for another change.
+  // Nothing holds the refused key: the caller may use it again, even for another change. Keys are
+  // stored hashed, and this Redis is the test's own: the one key there is the next correction's.
   const raw = new Redis(rig().redis.url, { maxRetriesPerRequest: 1 });
   try {
-    expect(await raw.keys('*:idem:*refused-1')).toEqual([]);
+    expect(await raw.keys('*:idem:*')).toHaveLength(1);
   } finally {
     raw.disconnect();
   }

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandboxServer, type SandboxServer } from '../../adapters/ehr/sandbox';
-import { loadConfig } from '../../src/config/load-config';
+import { loadConfig, type Config } from '../../src/config/load-config';
 import { createLogger } from '../../src/observability/logger';
 import { projectRoot } from '../../src/project-root';
 import type { ConnectionContext, UseCaseDeps } from '../../src/use-cases/use-case-deps';
@@ -19,6 +19,7 @@ import { captureLogs } from './log-capture';
 import { deletePrefix, TEST_REDIS_URL } from './redis';
 
 export interface UseCaseRig {
+  readonly config: Config;
   readonly deps: UseCaseDeps;
   readonly runtime: UseCaseRuntime;
   readonly connection: ConnectionContext;
@@ -32,6 +33,8 @@ export interface UseCaseRig {
 export interface UseCaseRigOptions {
   /** Edits the default mapping profile's files before it loads: file name -> new text from old. */
   readonly editProfile?: Readonly<Record<string, (text: string) => string>>;
+  /** Configuration on top of the rig's own (e.g. a connection's webhook scheme, server timeouts). */
+  readonly overrides?: Record<string, unknown>;
 }
 
 export async function startUseCaseRig(options: UseCaseRigOptions = {}): Promise<UseCaseRig> {
@@ -54,6 +57,7 @@ export async function startUseCaseRig(options: UseCaseRigOptions = {}): Promise<
       dataDir,
       redis: { keyPrefix: prefix, requireDurability: false },
       cache: { warmup: { enabled: false } },
+      ...options.overrides,
     },
   });
   const closeables = new Closeables(logger);
@@ -67,6 +71,7 @@ export async function startUseCaseRig(options: UseCaseRigOptions = {}): Promise<
     const connection = runtime.deps.connections.get(config.defaultConnection);
     if (connection === undefined) throw new Error('no default connection');
     return {
+      config,
       deps: runtime.deps,
       runtime,
       connection,

@@ -54,6 +54,18 @@ function ifMatchHeader(version: string | undefined): Record<string, string> | un
   return version !== undefined ? { 'if-match': `W/"${version}"` } : undefined;
 }
 
+/**
+ * An id or version as one URL path segment. fhir-kit-client pastes them into the path as given,
+ * so an id holding `/`, `?` or `#` would name another resource or query; `.` and `..` cannot be
+ * escaped at all (URL parsers resolve `%2e` too) and are refused.
+ */
+function segment(value: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new ContinuumError('VALIDATION', { detail: 'not a usable FHIR id' });
+  }
+  return encodeURIComponent(value);
+}
+
 function toQuery(params: SearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(params)) {
@@ -132,7 +144,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       call_?: RequestOptions,
     ): Promise<T> {
       const data = await call(
-        () => client.read({ resourceType, id, options: requestOptions(call_) }) as Promise<T>,
+        () => client.read({ resourceType, id: segment(id), options: requestOptions(call_) }) as Promise<T>,
       );
       return data;
     },
@@ -144,7 +156,13 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       call_?: RequestOptions,
     ): Promise<T> {
       return call(
-        () => client.vread({ resourceType, id, version, options: requestOptions(call_) }) as Promise<T>,
+        () =>
+          client.vread({
+            resourceType,
+            id: segment(id),
+            version: segment(version),
+            options: requestOptions(call_),
+          }) as Promise<T>,
       );
     },
 
@@ -182,7 +200,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       if (resource.id === undefined)
         throw new ContinuumError('VALIDATION', { detail: 'update needs a resource id' });
       const headers = ifMatchHeader(call_?.ifMatchVersion);
-      const id = resource.id;
+      const id = segment(resource.id);
       const data = await call(
         () =>
           client.update({
@@ -206,7 +224,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
         () =>
           client.patch({
             resourceType,
-            id,
+            id: segment(id),
             // The same RFC 6902 document; its types are a discriminated union, ours a plain shape.
             JSONPatch: [...operations] as unknown as Parameters<Client['patch']>[0]['JSONPatch'],
             options: requestOptions(call_, headers),

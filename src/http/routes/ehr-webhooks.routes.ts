@@ -33,7 +33,10 @@ export function ehrWebhookRoutes(
           detail: 'the notification is not signed as this connection requires',
         });
       }
-      const accepted = await acceptEhrNotification(deps, connection, raw, check.eventId);
+      const accepted = await acceptEhrNotification(deps, connection, raw, {
+        signedEventId: check.signedEventId,
+        unsignedEventId: check.unsignedEventId,
+      });
       res.status(202).json({ accepted: true, refs: accepted.refs, reread: accepted.reread });
     }),
   );

@@ -11,6 +11,7 @@ import { listOperationsQuery, replayBody } from '../schemas/operations.schema';
 import { zodToValidationError } from '../validation';
 
 const OPERATION_ID = /^op_[a-z0-9]{10,60}$/;
+const REPLAYABLE = ['failed', 'needs-review'] as const;
 
 function operationId(raw: unknown): string {
   if (typeof raw !== 'string' || !OPERATION_ID.test(raw)) {
@@ -48,7 +49,7 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
       const body = parsed.data;
       const filter = {
         connection: resolveConnection(deps, body.connection).name,
-        statuses: body.status,
+        statuses: body.status ?? (body.all === true ? REPLAYABLE : (['failed'] as const)),
         limit: body.limit,
         ...(body.since ? { since: new Date(body.since) } : {}),
       };

@@ -40,7 +40,6 @@ export function verifyRoutes(deps: UseCaseDeps): Router {
       // The request's logger: outcomes carry the request id, for audit.
       const logger = (res.locals.logger as Logger | undefined) ?? deps.logger;
       const result = await verifyPatient({ ...deps, logger }, connection, { ...claim, caller });
-      res.setHeader('Cache-Control', 'no-store');
       res.json(result);
     }),
   );

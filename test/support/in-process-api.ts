@@ -1,0 +1,69 @@
+/**
+ * The API as the gateway serves it (`buildApp`, hence `createApp`), on the HTTP server the gateway
+ * listens with (`startHttpServer`, with its timeouts), over the use cases of a rig: no workers, so
+ * an accepted write stays queued and nothing reaches the EHR unless a test applies it.
+ */
+import { Redis } from 'ioredis';
+import { createLogger } from '../../src/observability/logger';
+import { createReadiness } from '../../src/use-cases/readiness';
+import { ReplayRegistry } from '../../src/use-cases/replay-operations';
+import { buildApp } from '../../src/wiring/app';
+import { Closeables } from '../../src/wiring/closeables';
+import { startHttpServer } from '../../src/wiring/http-server';
+import { captureLogs } from './log-capture';
+import { TEST_REDIS_URL } from './redis';
+import { startUseCaseRig, type UseCaseRig, type UseCaseRigOptions } from './use-case-rig';
+
+export interface InProcessApi {
+  readonly rig: UseCaseRig;
+  readonly url: string;
+  /** The API's own log lines (the rig's use cases log elsewhere). */
+  readonly logs: ReturnType<typeof captureLogs>;
+  stop(): Promise<void>;
+}
+
+export async function startInProcessApi(options: UseCaseRigOptions = {}): Promise<InProcessApi> {
+  const rig = await startUseCaseRig({
+    ...options,
+    overrides: {
+      ...options.overrides,
+      server: { port: 0, host: '127.0.0.1', ...(options.overrides?.server as object | undefined) },
+    },
+  });
+  const logs = captureLogs();
+  const logger = createLogger({ level: 'debug', destination: logs.stream, base: { role: 'api' } });
+  const closeables = new Closeables(logger);
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
+  try {
+    const server = await startHttpServer(rig.config, logger, closeables);
+    server.serve(
+      buildApp(rig.config, {
+        logger,
+        serveApi: true,
+        runtime: rig.runtime,
+        readiness: createReadiness(rig.deps, {
+          pingRedis: () => redis.ping(),
+          breaker: (name) => rig.runtime.breakers.get(name)?.snapshot(),
+        }),
+        isShuttingDown: () => false,
+        replays: new ReplayRegistry(),
+        sandbox: undefined,
+      }),
+    );
+    return {
+      rig,
+      url: server.url,
+      logs,
+      stop: async () => {
+        await closeables.closeAll();
+        redis.disconnect();
+        await rig.stop();
+      },
+    };
+  } catch (error) {
+    await closeables.closeAll();
+    redis.disconnect();
+    await rig.stop();
+    throw error;
+  }
+}
