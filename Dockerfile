@@ -13,7 +13,8 @@ RUN npm run build
 
 # Runtime stage: production dependencies, compiled code and mapping profiles; runs as non-root.
 FROM node:22-slim
-ENV NODE_ENV=production PORT=8080 CONTINUUM_DATA_DIR=/data
+# Inside a container the published port is the boundary: listen on every interface of the container.
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 CONTINUUM_DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force

@@ -45,7 +45,12 @@ async function startCommand(args: string[]): Promise<void> {
   if (role !== 'all' && role !== 'api' && role !== 'worker') fail(`--role must be all, api or worker`, 2);
   const config = readConfig();
   const gateway = await startGateway({ config, role });
-  process.stderr.write(`Continuum listening on ${gateway.url} (role ${role})\n`);
+  const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
+  process.stderr.write(
+    everywhere
+      ? `Continuum listening on every interface, port ${gateway.port} (locally ${gateway.url}, role ${role})\n`
+      : `Continuum listening on ${gateway.url} (role ${role})\n`,
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -271,7 +271,8 @@ export const configSchema = z
     server: z
       .object({
         port: num(z.number().int().min(0).max(65535)).default(8080),
-        host: z.string().min(1).default('0.0.0.0'),
+        /** Loopback unless told otherwise: a gateway that carries PHI is not offered to a network by accident. */
+        host: z.string().min(1).default('127.0.0.1'),
         /** Largest accepted request body, in bytes. */
         bodyLimitBytes: num(z.number().int().min(1024).max(10_000_000)).default(1_000_000),
         /** How long a SIGTERM waits for in-flight requests and jobs before forcing exit, in ms. */

@@ -65,6 +65,7 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: LoadConfigOptions[
     return created;
   };
   if (env.PORT !== undefined && env.PORT !== '') section('server').port = Number(env.PORT);
+  if (env.HOST !== undefined && env.HOST !== '') section('server').host = env.HOST;
   if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') section('redis').url = env.REDIS_URL;
   if (env.CONTINUUM_DATA_DIR !== undefined && env.CONTINUUM_DATA_DIR !== '')
     raw.dataDir = env.CONTINUUM_DATA_DIR;

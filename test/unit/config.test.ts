@@ -23,11 +23,20 @@ function problemsOf(run: () => unknown): readonly string[] {
 }
 
 describe('configuration', () => {
+  it('binds where HOST says, as the Docker image does with 0.0.0.0', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'continuum-config-'));
+    expect(loadConfig({ env: { HOST: '0.0.0.0' }, cwd, builtInMappingsDir: MAPPINGS }).server.host).toBe(
+      '0.0.0.0',
+    );
+  });
+
   it('with no file at all is valid and means the embedded defaults: sandbox EHR, embedded Redis', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'continuum-config-'));
     const config = loadConfig({ env: {}, cwd, builtInMappingsDir: MAPPINGS });
     expect(config.configFile).toBeUndefined();
     expect(config.server.port).toBe(8080);
+    // Loopback unless told otherwise.
+    expect(config.server.host).toBe('127.0.0.1');
     expect(config.redis.url).toBeUndefined();
     expect(config.redis.requireDurability).toBe(true);
     expect(config.sandbox.enabled).toBe(true);
