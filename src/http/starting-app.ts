@@ -4,11 +4,13 @@ import { ContinuumError } from '../domain/errors';
 import type { Logger } from '../domain/ports';
 import { sendProblem } from './problem';
 import { requestContext } from './request-context';
+import { securityHeaders } from './security-headers';
 
 export function createStartingApp(logger: Logger): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestContext(logger));
+  app.use(securityHeaders());
   app.use((_req, res) => {
     sendProblem(
       res,
