@@ -38,7 +38,8 @@ class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        const path = req.url ?? '';
+        // Endpoints must be a gateway's webhook route: the receiver stands at that prefix.
+        const path = (req.url ?? '').replace(/^\/webhooks\/ehr/, '');
         const answered = this.hanging.has(path) ? 0 : (this.scripted.get(path)?.shift() ?? 200);
         this.deliveries.push({
           path,
@@ -51,7 +52,7 @@ class Receiver {
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/webhooks/ehr`;
   }
 
   at(path: string, version?: string): Delivery[] {

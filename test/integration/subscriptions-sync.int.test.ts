@@ -138,14 +138,18 @@ it('moves the Subscriptions to another scheme in place, then leaves them alone',
   expect(steady.map((r) => r.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
   expect(versions(await stored())).toEqual(versions(after));
 
-  // Someone turned one off by hand: the sync turns it back on, keeping the header it did not manage.
+  // Someone turned one off by hand and noted why: the sync turns it back on, keeping what it did not
+  // manage. (The sandbox takes no header but Authorization, so the note is an extension.)
   const patient = after.find((s) => s.criteria === 'Patient');
   const off = await http('PUT', `${gateway.fhirBase}/Subscription/${patient.id}`, {
     headers: { 'content-type': 'application/fhir+json' },
     body: {
       ...patient,
       status: 'off',
-      channel: { ...patient.channel, header: [...patient.channel.header, 'X-Tenant: a'] },
+      extension: [
+        ...(patient.extension ?? []),
+        { url: 'https://example.org/fhir/owner', valueString: 'desk' },
+      ],
     },
   });
   expect(off.status).toBe(200);
@@ -157,7 +161,8 @@ it('moves the Subscriptions to another scheme in place, then leaves them alone',
   ]);
   const restored = (await http('GET', `${gateway.fhirBase}/Subscription/${patient.id}`)).body;
   expect(restored.status).toBe('active');
-  expect(restored.channel.header).toEqual(['X-Tenant: a', `Authorization: Bearer ${BEARER}`]);
+  expect(restored.channel.header).toEqual([`Authorization: Bearer ${BEARER}`]);
+  expect(restored.extension).toContainEqual({ url: 'https://example.org/fhir/owner', valueString: 'desk' });
 });
 
 it('reports, and skips, what FHIR R4 Subscriptions cannot sign; the CLI exits 1', async () => {

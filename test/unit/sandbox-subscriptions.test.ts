@@ -34,7 +34,7 @@ function subscription(fields: Partial<Subscription> = {}): Subscription {
     status: 'active',
     reason: 'test',
     criteria: 'Patient',
-    channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/hook' },
+    channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1:9/webhooks/ehr/sandbox' },
     ...fields,
   };
 }
@@ -59,8 +59,12 @@ describe('criteria', () => {
 });
 
 describe('assertDeliverableSubscription', () => {
-  it('accepts http(s) endpoints on loopback', () => {
-    for (const endpoint of ['http://127.0.0.1:8080/a', 'https://localhost/a', 'http://[::1]:9000/a']) {
+  it("accepts a gateway's webhook route over http(s) on loopback", () => {
+    for (const endpoint of [
+      'http://127.0.0.1:8080/webhooks/ehr/sandbox',
+      'https://localhost/webhooks/ehr/a',
+      'http://[::1]:9000/webhooks/ehr/b',
+    ]) {
       expect(() => {
         assertDeliverableSubscription(subscription({ channel: { type: 'rest-hook', endpoint } }));
       }).not.toThrow();
@@ -69,10 +73,14 @@ describe('assertDeliverableSubscription', () => {
 
   it('refuses endpoints off the machine, naming the element', () => {
     for (const endpoint of [
-      'http://example.com/a',
-      'http://192.168.1.4/a',
-      'http://127.0.0.1.nip.io/a',
+      'http://example.com/webhooks/ehr/a',
+      'http://192.168.1.4/webhooks/ehr/a',
+      'http://127.0.0.1.nip.io/webhooks/ehr/a',
       'hook',
+      // Loopback, but another local service or route: the sandbox is no way to reach them.
+      'http://127.0.0.1:6379/',
+      'http://127.0.0.1:8080/v1/operations/replay',
+      'http://user:pass@127.0.0.1:8080/webhooks/ehr/a',
     ]) {
       expect(() => {
         assertDeliverableSubscription(subscription({ channel: { type: 'rest-hook', endpoint } }));
@@ -86,7 +94,20 @@ describe('assertDeliverableSubscription', () => {
       { criteria: 'Patient?_include=Patient:organization' },
       { criteria: 'Patient?name.given=x' },
       { channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1/a', payload: 'application/fhir+xml' } },
-      { channel: { type: 'rest-hook', endpoint: 'http://127.0.0.1/a', header: ['Host: example.com'] } },
+      {
+        channel: {
+          type: 'rest-hook',
+          endpoint: 'http://127.0.0.1/webhooks/ehr/a',
+          header: ['Host: example.com'],
+        },
+      },
+      {
+        channel: {
+          type: 'rest-hook',
+          endpoint: 'http://127.0.0.1/webhooks/ehr/a',
+          header: ['X-Forwarded-For: 10.0.0.1'],
+        },
+      },
       { extension: [{ url: 'https://www.medplum.com/fhir/StructureDefinition/subscription-secret' }] },
     ];
     for (const fields of bad) {

@@ -10,22 +10,17 @@ export const SUBSCRIPTION_SECRET_URL = 'https://www.medplum.com/fhir/StructureDe
 
 /** The sandbox never calls out of the machine: rest-hook endpoints must be on loopback. */
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/**
+ * ...and only a gateway's EHR-notification route: a Subscription must not make the sandbox a way
+ * to send requests to any other local service.
+ */
+const WEBHOOK_PATH = '/webhooks/ehr/';
+/** The one header a Subscription may add: the credential a gateway's webhook route checks. */
+const ALLOWED_HEADER = 'authorization';
 /** Both mean "the full resource as FHIR JSON"; absent means an empty notification. */
 const FULL_RESOURCE_PAYLOADS: ReadonlySet<string> = new Set(['application/fhir+json', 'application/json']);
 /** RFC 9110 token, then the value on the same line. */
 const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*)$/;
-/** Headers the HTTP client owns; a subscription may not set them. */
-const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'content-length',
-  'expect',
-  'host',
-  'keep-alive',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 /** Criteria name a served type; notifications about subscriptions themselves are not offered. */
 const CRITERIA_TYPES: ReadonlySet<string> = new Set(
   SANDBOX_RESOURCE_TYPES.filter((type) => type !== 'Subscription'),
@@ -46,7 +41,7 @@ export interface RestHook {
 /**
  * Refuses, with a 400 OperationOutcome naming the element, a Subscription the sandbox cannot honour:
  * criteria other than `Type` or `Type?param=value...` on a served type, a channel other than rest-hook,
- * an endpoint that is not http(s) on loopback, a payload other than FHIR JSON, a malformed header line or
+ * an endpoint that is not a gateway's webhook route over http(s) on loopback, a payload other than FHIR JSON, a malformed header line or
  * secret. Runs on every stored version (create, update, patch, batch entries), after R4 validation.
  */
 export function assertDeliverableSubscription(subscription: Subscription): void {
@@ -171,6 +166,12 @@ function checkEndpoint(endpoint: string | undefined): void {
       where,
     );
   }
+  if (!url.pathname.startsWith(WEBHOOK_PATH) || url.username !== '' || url.password !== '') {
+    throw invalid(
+      `Endpoint path ${url.pathname} refused: the sandbox EHR delivers only to a gateway's ${WEBHOOK_PATH}<connection> route`,
+      where,
+    );
+  }
 }
 
 function parseHeader(line: string, where: string): readonly [string, string] {
@@ -179,8 +180,8 @@ function parseHeader(line: string, where: string): readonly [string, string] {
   if (name === undefined || match?.[2] === undefined) {
     throw invalid('A channel header must be one "Name: value" line', where);
   }
-  if (RESERVED_HEADERS.has(name.toLowerCase())) {
-    throw invalid(`The ${name} header cannot be set by a subscription`, where);
+  if (name.toLowerCase() !== ALLOWED_HEADER) {
+    throw invalid(`The ${name} header cannot be set by a subscription: only Authorization`, where);
   }
   return [name, match[2].trimEnd()];
 }
