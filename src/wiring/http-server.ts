@@ -26,12 +26,21 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   });
 }
 
+/** How often a closing server drops keep-alive sockets that went idle since it stopped listening. */
+const IDLE_SWEEP_MS = 100;
+
 async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolveClose) => {
+    // A socket busy when close() was called stays open after its response, until the keep-alive
+    // timeout (65 s). The workers of this process talk to the sandbox mounted here, so one is
+    // usually busy: sweep idle sockets until the last in-flight request is done.
+    const sweep = setInterval(() => {
+      server.closeIdleConnections();
+    }, IDLE_SWEEP_MS);
     server.close(() => {
+      clearInterval(sweep);
       resolveClose();
     });
-    // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
     server.closeIdleConnections();
   });
 }

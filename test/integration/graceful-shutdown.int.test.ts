@@ -5,7 +5,7 @@
  * every event and applies every notification.
  */
 import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, get as httpGet, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { http } from '../support/http';
@@ -18,6 +18,10 @@ const SECRET = `whsec_${Buffer.from('graceful-shutdown-events').toString('base64
 const EHR_SECRET = 'graceful-shutdown-ehr-secret-0123';
 /** The subscriber answers each delivery this late, so deliveries are in flight when the stop comes. */
 const ANSWER_DELAY_MS = 300;
+
+// Two gateways, a drain of every event at the subscriber's pace and two graceful stops: on a
+// loaded 2-core machine this takes far longer than the default 30 s.
+jest.setTimeout(120_000);
 
 let server: Server;
 let url = '';
@@ -161,4 +165,36 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
   expect(received.size).toBe(drained.events.completed);
   expect(received.size).toBeGreaterThan(deliveredBeforeStop);
   await setFaults(second.url, { mode: 'up' });
+});
+
+it('does not wait for the keep-alive timeout when a request was in flight as the stop began', async () => {
+  const gw = await gateway();
+  await setFaults(gw.url, { mode: 'slow', latencyMs: 500 });
+  // A client that keeps its sockets open for ever, as an EHR client's agent may.
+  const agent = new Agent({ keepAlive: true });
+  try {
+    let connected: () => void = () => undefined;
+    const onSocket = new Promise<void>((resolve) => {
+      connected = resolve;
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = httpGet(`${gw.fhirBase}/Patient/pat-0001`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.on('socket', (socket) => socket.once('connect', connected));
+    });
+    await onSocket;
+    // Server and client share this process: two turns of the event loop and the server has the
+    // request, which the sandbox then holds for 500 ms.
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    const closed = gw.gateway.close().then(() => 'closed' as const);
+    expect(await answered).toBe(200);
+    // Without the sweep the server waits for the socket's 65 s keep-alive timeout.
+    const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 20_000).unref());
+    expect(await Promise.race([closed, late])).toBe('closed');
+  } finally {
+    agent.destroy();
+  }
 });
