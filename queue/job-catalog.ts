@@ -42,7 +42,7 @@ export interface JobSpec<Data> {
 /** BullMQ's name for the custom backoff every catalog queue uses. */
 const BACKOFF_TYPE = 'catalog';
 
-export function jobOptions<Data>(spec: JobSpec<Data>, data: Data): JobsOptions {
+function jobOptions<Data>(spec: JobSpec<Data>, data: Data): JobsOptions {
   return {
     jobId: spec.jobId(data),
     attempts: spec.attempts,
@@ -96,7 +96,7 @@ export function parseJobData<Data>(spec: JobSpec<Data>, job: Job): Data {
 }
 
 /** Worker settings that make BullMQ use the spec's backoff, honouring a `Retry-After` on the error. */
-export function catalogSettings<Data>(spec: JobSpec<Data>): {
+function catalogSettings<Data>(spec: JobSpec<Data>): {
   backoffStrategy: (attemptsMade: number, type?: string, error?: Error) => number;
 } {
   return {

@@ -1,10 +1,6 @@
-/** Every queue Continuum runs, described once. A new queue is a spec here and one worker file. */
-import { eventJobs } from './event.jobs';
-import { notificationJobs } from './notification.jobs';
-import { writeJobs } from './write.jobs';
-
-export { eventJobs, notificationJobs, writeJobs };
+/** Every queue Continuum runs, described once: one spec file per queue, exported from here. */
+export { eventJobs } from './event.jobs';
+export { notificationJobs } from './notification.jobs';
+export { writeJobs } from './write.jobs';
 export type { EventJob } from './event.jobs';
 export type { WriteJobData } from './write.jobs';
-
-export const JOB_CATALOG = [writeJobs, notificationJobs, eventJobs] as const;

@@ -1,7 +1,7 @@
 import { MappingFailedError } from '../domain/failure-policy';
 
 /** The profile file that holds a rule, from the rule's first name (`write.phones.template` -> patient.yaml). */
-export function profileFileOf(field: string): string {
+function profileFileOf(field: string): string {
   const head = field.split('.')[0] ?? '';
   if (['read', 'write', 'create'].includes(head)) return 'patient.yaml';
   if (['book', 'appointment'].includes(head)) return 'appointment.yaml';

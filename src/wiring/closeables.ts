@@ -38,12 +38,7 @@ export class Closeables {
 
   /** The steps in the order `closeAll` runs them: for tests and logs. */
   order(): string[] {
-    return CLOSE_PHASES.flatMap((phase) =>
-      this.entries
-        .filter((e) => e.phase === phase)
-        .reverse()
-        .map((e) => e.name),
-    );
+    return this.ordered().map((e) => e.name);
   }
 
   /** Closes everything once; a second call waits for the first. */
@@ -52,13 +47,15 @@ export class Closeables {
     return this.closing;
   }
 
+  private ordered(): Entry[] {
+    return CLOSE_PHASES.flatMap((phase) => this.entries.filter((e) => e.phase === phase).reverse());
+  }
+
   private async run(): Promise<void> {
-    for (const phase of CLOSE_PHASES) {
-      for (const entry of this.entries.filter((e) => e.phase === phase).reverse()) {
-        await entry.close().catch((error: unknown) => {
-          this.logger.error({ err: error, step: entry.name }, 'error during shutdown');
-        });
-      }
+    for (const entry of this.ordered()) {
+      await entry.close().catch((error: unknown) => {
+        this.logger.error({ err: error, step: entry.name }, 'error during shutdown');
+      });
     }
   }
 }
