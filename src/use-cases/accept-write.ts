@@ -11,7 +11,7 @@ import {
   type OperationPayload,
 } from '../domain/operation';
 import { newOperationId } from './operation-id';
-import { withDeadline } from '../domain/with-deadline';
+import { deadlineMissed, withDeadline } from '../domain/with-deadline';
 import { requestHash } from './request-hash';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -129,10 +129,7 @@ export async function acceptWrite(
       { operationId: id, lateByMs: stored.lateByMs },
       'write refused: it reached the store after its deadline (a slow Redis, or clocks apart)',
     );
-    throw new ContinuumError('QUEUE_UNAVAILABLE', {
-      detail: 'the write store did not answer in time',
-      retryAfterSeconds: 2,
-    });
+    throw deadlineMissed('the write store');
   }
   if (!stored.created) return sameRequestOrThrow(stored.operation, hash);
   if (stored.lanePosition === 1) {
