@@ -430,6 +430,58 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Tenants: each names the EHR connections its clients may use (the first is its default) and
+     * optionally the locations whose slots and appointments they see. Absent: one tenant,
+     * `default`, with every connection.
+     */
+    tenants: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -'),
+        z
+          .object({
+            connections: z.array(z.string().min(1)).min(1, 'name at least one connection'),
+            locations: z.array(z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'must be a FHIR id')).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    auth: z
+      .object({
+        /** The tenant of the admin client created on a first start with no clients. */
+        adminTenant: z.string().min(1).default('default'),
+        /** Where the first start writes the admin client's key (mode 0600); relative to dataDir. */
+        adminKeyFile: z.string().min(1).default('admin.key'),
+        /** Lifetime of the access tokens POST /oauth/token issues. */
+        tokenTtlSeconds: num(z.number().int().min(60).max(86_400)).default(900),
+        /** The `iss` of those tokens; absent: `continuum`. Their `aud` is always `continuum`. */
+        issuer: z.string().min(1).default('continuum'),
+        /**
+         * A center's own identity provider (Okta, Entra ID, Keycloak): its JWTs are accepted as
+         * bearer tokens, confined to `tenant`, with the scopes its `scopeClaim` grants.
+         */
+        identityProviders: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'lowercase letters, digits and -'),
+                issuer: z.string().min(1),
+                jwksUrl: z.url('must be a URL'),
+                audience: z.string().min(1),
+                tenant: z.string().min(1),
+                /** `scope` (space-separated, RFC 9068), `scp` (Entra ID, Okta: string or array). */
+                scopeClaim: z.string().min(1).default('scope'),
+                /** The claim naming the calling application: `azp`, `client_id`, `appid` or `sub`. */
+                clientIdClaim: z.string().min(1).default('sub'),
+                /** Tolerated clock difference with the provider. */
+                clockToleranceSeconds: num(z.number().int().min(0).max(300)).default(30),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -13,6 +13,7 @@ import {
   type ConnectionConfig,
   type RawConfig,
 } from './config-schema';
+import type { Tenant } from '../domain/access';
 import { interpolateEnv, type InterpolationProblem } from './interpolate-env';
 
 export const DEFAULT_CONFIG_FILE = 'continuum.config.yaml';
@@ -25,8 +26,11 @@ export interface ResolvedConnection extends ConnectionConfig {
   readonly sandbox: boolean;
 }
 
-export interface Config extends Omit<RawConfig, 'connections' | 'defaultConnection' | 'sandbox'> {
+export interface Config
+  extends Omit<RawConfig, 'connections' | 'defaultConnection' | 'sandbox' | 'tenants'> {
   readonly configFile: string | undefined;
+  /** Always at least one: `default`, with every connection, when the file names none. */
+  readonly tenants: Readonly<Record<string, Tenant>>;
   readonly sandbox: RawConfig['sandbox'] & { readonly enabled: boolean };
   readonly connections: Readonly<Record<string, ResolvedConnection>>;
   readonly defaultConnection: string;
@@ -196,19 +200,55 @@ function resolveConfig(
       `defaultConnection: no connection named "${defaultConnection}" (have: ${names.join(', ')})`,
     );
   }
+  const tenants = resolveTenants(raw, names, defaultConnection, problems);
   if (problems.length > 0) throw new ConfigError(configFile ?? 'embedded defaults', problems);
 
-  const { connections: _c, defaultConnection: _d, sandbox, ...rest } = raw;
+  const { connections: _c, defaultConnection: _d, sandbox, tenants: _t, ...rest } = raw;
   const config: Config = {
     ...rest,
     configFile,
     sandbox: { ...sandbox, enabled: sandboxEnabled },
     connections,
     defaultConnection,
+    tenants,
     dataDir: resolve(cwd, raw.dataDir),
     mappingsDir: raw.mappings.dir !== undefined ? resolve(cwd, raw.mappings.dir) : builtInMappingsDir,
   };
   return deepFreeze(config);
+}
+
+function resolveTenants(
+  raw: RawConfig,
+  connectionNames: readonly string[],
+  defaultConnection: string,
+  problems: string[],
+): Record<string, Tenant> {
+  const tenants: Record<string, Tenant> = {};
+  const configured = raw.tenants ?? {};
+  for (const [name, tenant] of Object.entries(configured)) {
+    for (const connection of tenant.connections) {
+      if (!connectionNames.includes(connection)) {
+        problems.push(`tenants.${name}.connections: no connection named "${connection}"`);
+      }
+    }
+    tenants[name] = { name, connections: tenant.connections, locations: tenant.locations };
+  }
+  if (Object.keys(configured).length === 0) {
+    // The default connection first: it is the tenant's default.
+    const ordered = [defaultConnection, ...connectionNames.filter((n) => n !== defaultConnection)];
+    tenants.default = { name: 'default', connections: ordered, locations: undefined };
+  }
+  if (!(raw.auth.adminTenant in tenants)) {
+    problems.push(
+      `auth.adminTenant: no tenant named "${raw.auth.adminTenant}" (have: ${Object.keys(tenants).join(', ')})`,
+    );
+  }
+  for (const idp of raw.auth.identityProviders) {
+    if (!(idp.tenant in tenants)) {
+      problems.push(`auth.identityProviders.${idp.name}.tenant: no tenant named "${idp.tenant}"`);
+    }
+  }
+  return tenants;
 }
 
 function deepFreeze<T>(value: T): T {
