@@ -12,6 +12,7 @@ import { createLogger } from './observability/logger';
 import { createReadiness } from './use-cases/readiness';
 import { ReplayRegistry } from './use-cases/replay-operations';
 import { createScheduledWarmup, type WarmupRun } from './use-cases/scheduled-warmup';
+import { buildAccess } from './wiring/access';
 import { buildApp } from './wiring/app';
 import { startBackgroundJobs } from './wiring/background-jobs';
 import { Closeables } from './wiring/closeables';
@@ -60,6 +61,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Adapters.
     const redis = await connectRedis(config, logger, closeables);
     const http = await startHttpServer(config, logger, closeables);
+    const access = await buildAccess(config, redis, logger, closeables);
     const sandbox =
       config.sandbox.enabled && role !== 'worker'
         ? await createSandboxEhr({
@@ -103,6 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     http.serve(
       buildApp(config, {
         logger,
+        access,
         serveApi: role !== 'worker',
         runtime,
         readiness,

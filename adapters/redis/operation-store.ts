@@ -211,8 +211,9 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     async query(query) {
       const key = statusKey(query.connection, query.status);
       const min = query.since ? String(query.since.getTime()) : '-inf';
-      // Patient filtering needs the sealed records; read a bounded window and filter.
-      const window = query.patientId === undefined ? query.limit : Math.min(5000, query.limit * 20);
+      // Patient and tenant filtering need the sealed records; read a bounded window and filter.
+      const filtered = query.patientId !== undefined || query.tenant !== undefined;
+      const window = filtered ? Math.min(5000, query.limit * 20) : query.limit;
       const ids = await redis.zrangebyscore(key, min, '+inf', 'LIMIT', '0', String(window));
       const ops = await Promise.all(ids.map((id) => get(id)));
       const missing = ids.filter((_id, i) => ops[i] === undefined);
@@ -221,6 +222,7 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
       return ops
         .filter((op): op is Operation => op !== undefined)
         .filter((op) => query.patientId === undefined || op.patientId === query.patientId)
+        .filter((op) => query.tenant === undefined || op.owner === undefined || op.owner.tenant === query.tenant)
         .slice(0, query.limit);
     },
 

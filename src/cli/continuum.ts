@@ -18,6 +18,7 @@ import { projectRoot } from '../project-root';
 import { opsCommand, OPS_USAGE } from './ops-command';
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-command';
 import { startGateway, StartupError } from '../main';
+import { adminKeyPath } from '../wiring/admin-client';
 
 const USAGE = `Usage:
   continuum start [--role all|api|worker]   run the gateway (default role: all)
@@ -171,7 +172,13 @@ async function main(argv: string[]): Promise<void> {
         process.stdout.write(`${OPS_USAGE}\n`);
         return;
       }
-      return opsCommand(rest);
+      return opsCommand(rest, () => {
+        try {
+          return adminKeyPath(readConfig());
+        } catch {
+          return undefined;
+        }
+      });
     case 'subscriptions': {
       if (rest[0] === undefined || rest[0] === '--help') {
         process.stdout.write(`${SUBSCRIPTIONS_USAGE}\n`);

@@ -3,6 +3,7 @@
  * running gateway's HTTP API (the same use cases, the same checks), so it works against any
  * deployment an operator can reach, and needs no Redis credentials of its own.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ConnectionStatus } from '../use-cases/pipeline-status';
 import type { ReplayPlan, ReplayRun } from '../use-cases/replay-operations';
@@ -19,7 +20,8 @@ export const OPS_USAGE = `Usage:
   continuum ops replay-status REPLAY_ID | replay-stop REPLAY_ID
   continuum ops events                                  event subscribers: disabled?, waiting, dead letters
   continuum ops events-replay SUBSCRIBER                enable a subscriber again, re-send its dead letters
-Options: --url http://host:port (default http://127.0.0.1:$PORT or :8080), --json for raw JSON.`;
+Options: --url http://host:port (default http://127.0.0.1:$PORT or :8080), --json for raw JSON,
+  --key KEY (default: $CONTINUUM_API_KEY, else the admin key file of this directory's gateway).`;
 
 interface Receipt {
   operationId: string;
@@ -32,10 +34,13 @@ interface Receipt {
   createdAt: string;
 }
 
-async function call(method: string, url: string, body?: unknown): Promise<unknown> {
+async function call(method: string, url: string, key: string, body?: unknown): Promise<unknown> {
   const res = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const parsed = (await res.json().catch(() => ({}))) as { detail?: string; code?: string };
@@ -56,12 +61,28 @@ function row(r: Receipt): string {
   ].join('  ');
 }
 
-export async function opsCommand(args: string[]): Promise<void> {
+/**
+ * The key to present: `--key`, else CONTINUUM_API_KEY, else the admin key file the gateway wrote on
+ * its first start (when this command runs where the gateway runs).
+ */
+function apiKey(given: string | undefined, adminKeyFile: () => string | undefined): string {
+  const fromEnv = process.env.CONTINUUM_API_KEY;
+  if (given !== undefined && given !== '') return given;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const file = adminKeyFile();
+  if (file !== undefined && existsSync(file)) return readFileSync(file, 'utf8').trim();
+  throw new Error(
+    'no API key: pass --key, set CONTINUUM_API_KEY, or run where the gateway wrote its admin key',
+  );
+}
+
+export async function opsCommand(args: string[], adminKeyFile: () => string | undefined): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
       url: { type: 'string', default: `http://127.0.0.1:${process.env.PORT ?? '8080'}` },
+      key: { type: 'string' },
       json: { type: 'boolean', default: false },
       status: { type: 'string', multiple: true },
       since: { type: 'string' },
@@ -75,6 +96,7 @@ export async function opsCommand(args: string[]): Promise<void> {
   });
   const [action, id] = positionals;
   const base = values.url.replace(/\/+$/, '');
+  const key = apiKey(values.key, adminKeyFile);
   const print = (value: unknown, text: () => string): void => {
     console.log(values.json ? JSON.stringify(value, null, 2) : text());
   };
@@ -85,7 +107,7 @@ export async function opsCommand(args: string[]): Promise<void> {
 
   switch (action) {
     case 'status': {
-      const status = (await call('GET', `${base}/v1/status`)) as {
+      const status = (await call('GET', `${base}/v1/status`, key)) as {
         connections: Record<string, ConnectionStatus>;
       };
       print(status, () =>
@@ -106,7 +128,7 @@ export async function opsCommand(args: string[]): Promise<void> {
       if (values.patient) query.set('patient', values.patient);
       if (values.connection) query.set('connection', values.connection);
       if (values.limit) query.set('limit', values.limit);
-      const list = (await call('GET', `${base}/v1/operations?${query.toString()}`)) as {
+      const list = (await call('GET', `${base}/v1/operations?${query.toString()}`, key)) as {
         count: number;
         operations: Receipt[];
       };
@@ -114,13 +136,13 @@ export async function opsCommand(args: string[]): Promise<void> {
       return;
     }
     case 'show': {
-      const receipt = (await call('GET', `${base}/v1/operations/${needId()}`)) as Receipt;
+      const receipt = (await call('GET', `${base}/v1/operations/${needId()}`, key)) as Receipt;
       print(receipt, () => JSON.stringify(receipt, null, 2));
       return;
     }
     case 'retry':
     case 'cancel': {
-      const receipt = (await call('POST', `${base}/v1/operations/${needId()}/${action}`)) as Receipt;
+      const receipt = (await call('POST', `${base}/v1/operations/${needId()}/${action}`, key)) as Receipt;
       print(receipt, () => row(receipt));
       return;
     }
@@ -134,7 +156,7 @@ export async function opsCommand(args: string[]): Promise<void> {
         ...(values.limit ? { limit: Number(values.limit) } : {}),
         ...(values.rate ? { ratePerSecond: Number(values.rate) } : {}),
       };
-      const result = await call('POST', `${base}/v1/operations/replay`, body);
+      const result = await call('POST', `${base}/v1/operations/replay`, key, body);
       if (!values.apply) {
         const plan = result as ReplayPlan;
         print(plan, () =>
@@ -160,12 +182,13 @@ export async function opsCommand(args: string[]): Promise<void> {
       const run = (await call(
         action === 'replay-stop' ? 'POST' : 'GET',
         `${base}/v1/operations/replay/${needId()}${action === 'replay-stop' ? '/stop' : ''}`,
+        key,
       )) as Record<string, unknown>;
       print(run, () => JSON.stringify(run, null, 2));
       return;
     }
     case 'events': {
-      const result = (await call('GET', `${base}/v1/events/subscribers`)) as {
+      const result = (await call('GET', `${base}/v1/events/subscribers`, key)) as {
         subscribers: {
           name: string;
           disabled?: { at: string; reason: string };
@@ -189,6 +212,7 @@ export async function opsCommand(args: string[]): Promise<void> {
       const result = (await call(
         'POST',
         `${base}/v1/events/subscribers/${encodeURIComponent(needId())}/replay`,
+        key,
       )) as {
         subscriber: string;
         requeued: number;

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { Config, ResolvedConnection } from '../config/load-config';
 import { formatSyncResult, syncSubscriptions } from '../use-cases/sync-subscriptions';
 import { createEhrClient, ehrBaseUrl } from '../wiring/ehr-client';
+import { sandboxCredential } from '../wiring/sandbox-credential';
 
 export const SUBSCRIPTIONS_USAGE = `Usage:
   continuum subscriptions sync [--connection NAME] [--ehr-url FHIR_BASE]
@@ -82,11 +83,10 @@ async function run(args: string[], config: Config): Promise<number> {
       failed++;
       continue;
     }
-    const ehr = createEhrClient(
-      connection,
-      ehrUrl ?? ehrBaseUrl(connection, config.server.port),
-      connection.writeTimeoutMs,
-    );
+    const ehr = createEhrClient(connection, ehrUrl ?? ehrBaseUrl(connection, config.server.port), {
+      sandboxCredential: sandboxCredential(config),
+      defaultDeadlineMs: connection.writeTimeoutMs,
+    });
     const results = await syncSubscriptions(ehr, {
       connection: connection.name,
       publicUrl: subscriptions.publicUrl,

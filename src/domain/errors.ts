@@ -20,8 +20,9 @@ export const ERROR_CODES = {
   UNAUTHORIZED: {
     status: 401,
     retryable: false,
-    title: 'The request is not signed as this connection requires',
+    title: 'The request carries no valid credential',
   },
+  FORBIDDEN: { status: 403, retryable: false, title: 'The client may not do this' },
   TOO_MANY_ATTEMPTS: { status: 429, retryable: true, title: 'Too many failed attempts' },
   EHR_UNAVAILABLE: { status: 503, retryable: true, title: 'The EHR is unavailable' },
   EHR_THROTTLED: { status: 503, retryable: true, title: 'The EHR asked for fewer requests' },

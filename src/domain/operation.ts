@@ -177,6 +177,12 @@ export function heldSlotOf(payload: OperationPayload): string | undefined {
   return undefined;
 }
 
+/** Who accepted a write: its tenant sees the receipt; nobody else does. */
+export interface OperationOwner {
+  readonly clientId: string;
+  readonly tenant: string;
+}
+
 export interface Operation {
   readonly id: string;
   readonly kind: OperationKind;
@@ -192,6 +198,8 @@ export interface Operation {
   readonly requestHash: string;
   readonly correlationId: string | undefined;
   readonly requestId: string | undefined;
+  /** Absent on writes accepted before clients existed: those belong to their connection's tenants. */
+  readonly owner?: OperationOwner;
   readonly status: OperationStatus;
   readonly attempts: number;
   readonly lastError: OperationError | undefined;

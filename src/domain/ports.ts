@@ -126,6 +126,8 @@ export interface OperationQuery {
   /** Only operations accepted at or after this time. */
   readonly since?: Date;
   readonly patientId?: string;
+  /** Only operations this tenant accepted, and those accepted before clients existed. */
+  readonly tenant?: string;
   readonly limit: number;
 }
 

@@ -4,10 +4,15 @@
  */
 import express, { type Express, type Router } from 'express';
 import { ContinuumError } from '../domain/errors';
+import type { ClientRegistry, Tenant, TokenService } from '../domain/access';
 import type { EventOperations, Logger, PipelineMonitor } from '../domain/ports';
+import { authenticateCredential, type BuiltInCredential } from '../use-cases/client-authentication';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
+import { accessControl } from './access-control';
 import { bodyParsers } from './body-parsing';
+import { routeMatcher } from './route-table';
+import { oauthRoutes } from './routes/oauth.routes';
 import { cors } from './cors';
 import type { WebhookScheme } from './webhook-signature';
 import { flatShape } from './flat-shape';
@@ -15,7 +20,7 @@ import { problemHandler, sendProblem } from './problem';
 import { requestContext } from './request-context';
 import { noStore, securityHeaders } from './security-headers';
 import { ehrWebhookRoutes } from './routes/ehr-webhooks.routes';
-import { eventsRoutes } from './routes/events.routes';
+import { eventsRoutes, type SubscriberTenants } from './routes/events.routes';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
 import { appointmentsRoutes } from './routes/appointments.routes';
 import { callbacksRoutes, callsRoutes } from './routes/calls.routes';
@@ -31,6 +36,14 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   /** Browser origins allowed to call the API; empty: no CORS headers at all. */
   readonly corsAllowOrigins?: readonly string[];
+  /** Who may call: every route but probes, the token endpoint, the key set and EHR webhooks needs a client. */
+  readonly access: {
+    readonly registry: ClientRegistry;
+    readonly tokens: TokenService;
+    readonly tenants: ReadonlyMap<string, Tenant>;
+    /** Credentials the gateway gives itself (its connection to the built-in sandbox EHR). */
+    readonly builtIn: readonly BuiltInCredential[];
+  };
   /** The API; absent in the worker role, which serves health only. */
   readonly api?: {
     readonly useCases: UseCaseDeps;
@@ -40,6 +53,8 @@ export interface AppDeps {
     readonly events: EventOperations;
     /** Each EHR connection's signature scheme for POST /webhooks/ehr/:connection. */
     readonly webhookSchemes: ReadonlyMap<string, WebhookScheme | undefined>;
+    /** Each event subscriber's tenant: a tenant sees and replays only its own. */
+    readonly subscriberTenants: SubscriberTenants;
   };
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
   readonly sandboxRouter?: Router;
@@ -55,7 +70,16 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
   app.use(cors(deps.corsAllowOrigins ?? []));
+  const { registry, tokens, tenants, builtIn } = deps.access;
+  app.use(
+    accessControl({
+      routes: routeMatcher(),
+      tenants,
+      authenticate: (credential) => authenticateCredential({ registry, tokens, builtIn }, credential),
+    }),
+  );
   app.use(healthRoutes(deps.health));
+  app.use(oauthRoutes(registry, tokens, deps.bodyLimitBytes));
 
   // The sandbox parses its own FHIR bodies; mounted before the API's parsers.
   if (deps.sandboxRouter) app.use('/sandbox/fhir', deps.sandboxRouter);
@@ -74,8 +98,8 @@ export function createApp(deps: AppDeps): Express {
     v1.use('/calls', callsRoutes(useCases));
     v1.use('/callbacks', callbacksRoutes(useCases));
     v1.use('/operations', operationsRoutes(useCases, replays));
-    v1.use('/status', statusRoutes(useCases, monitor, deps.api.events));
-    v1.use('/events', eventsRoutes(deps.api.events));
+    v1.use('/status', statusRoutes(useCases, monitor, deps.api.events, deps.api.subscriberTenants));
+    v1.use('/events', eventsRoutes(deps.api.events, deps.api.subscriberTenants));
     app.use('/v1', v1);
     app.use('/webhooks/ehr', ehrWebhookRoutes(useCases, deps.api.webhookSchemes, deps.bodyLimitBytes));
   }

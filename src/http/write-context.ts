@@ -2,6 +2,7 @@
 import type { Request, Response } from 'express';
 import { validationError } from '../domain/errors';
 import type { WriteContext } from '../use-cases/accept-write';
+import { callerOf } from './caller';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
@@ -29,7 +30,9 @@ export function writeContext(req: Request, res: Response): WriteContext {
       { field: 'Idempotency-Key', message: 'must be 1 to 200 visible ASCII characters' },
     ]);
   }
+  const { principal, tenant } = callerOf(res);
   return {
+    owner: { clientId: principal.clientId, tenant: tenant.name },
     idempotencyKey: key,
     correlationId: contactIdOf(req),
     requestId: res.locals.requestId as string | undefined,

@@ -8,6 +8,7 @@ import {
   patientLane,
   ownLane,
   type Operation,
+  type OperationOwner,
   type OperationPayload,
 } from '../domain/operation';
 import { newOperationId } from './operation-id';
@@ -16,6 +17,8 @@ import { requestHash } from './request-hash';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface WriteContext {
+  /** The client and tenant the write is accepted for: idempotency keys are scoped to the client. */
+  readonly owner: OperationOwner;
   readonly idempotencyKey: string | undefined;
   readonly correlationId: string | undefined;
   readonly requestId: string | undefined;
@@ -43,8 +46,12 @@ function sameRequestOrThrow(existing: Operation, hash: string): AcceptedWrite {
  * operation, while a different change in the same call is a new operation.
  */
 export function effectiveIdempotencyKey(context: WriteContext, hash: string): string | undefined {
-  if (context.idempotencyKey !== undefined) return context.idempotencyKey;
-  if (context.correlationId !== undefined) return `contact:${context.correlationId}:${hash.slice(0, 32)}`;
+  // Scoped per client (the IETF Idempotency-Key draft's rule): two clients' keys never collide.
+  const client = context.owner.clientId;
+  if (context.idempotencyKey !== undefined) return `client:${client}:${context.idempotencyKey}`;
+  if (context.correlationId !== undefined) {
+    return `client:${client}:contact:${context.correlationId}:${hash.slice(0, 32)}`;
+  }
   return undefined;
 }
 
@@ -107,6 +114,7 @@ export async function acceptWrite(
     requestHash: hash,
     correlationId: context.correlationId,
     requestId: context.requestId,
+    owner: context.owner,
     status: 'queued',
     attempts: 0,
     lastError: undefined,

@@ -5,20 +5,21 @@
  */
 import { ContinuumError } from '../domain/errors';
 import { transition, type Operation } from '../domain/operation';
+import type { Tenant } from '../domain/access';
+import { visibleOrNotFound } from './tenant-visibility';
 import type { UseCaseDeps } from './use-case-deps';
 
-async function load(deps: Pick<UseCaseDeps, 'store'>, id: string): Promise<Operation> {
-  const op = await deps.store.get(id);
-  if (!op) throw new ContinuumError('NOT_FOUND', { detail: 'no operation with this id' });
-  return op;
+async function load(deps: Pick<UseCaseDeps, 'store'>, id: string, tenant: Tenant): Promise<Operation> {
+  return visibleOrNotFound(tenant, await deps.store.get(id));
 }
 
 export async function retryOperation(
   deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger'>,
   id: string,
+  tenant: Tenant,
   note = 'retried by an operator',
 ): Promise<Operation> {
-  const op = await load(deps, id);
+  const op = await load(deps, id, tenant);
   if (op.status !== 'failed' && op.status !== 'needs-review') {
     throw new ContinuumError('CONFLICT', {
       detail: `only failed or needs-review operations can be retried; this one is ${op.status}`,
@@ -43,8 +44,9 @@ export async function retryOperation(
 export async function cancelOperation(
   deps: Pick<UseCaseDeps, 'store' | 'clock' | 'logger'>,
   id: string,
+  tenant: Tenant,
 ): Promise<Operation> {
-  const op = await load(deps, id);
+  const op = await load(deps, id, tenant);
   if (op.status !== 'queued' || op.attempts > 0) {
     throw new ContinuumError('CONFLICT', {
       detail:

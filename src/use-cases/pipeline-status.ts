@@ -20,10 +20,13 @@ export interface ConnectionStatus {
 export async function pipelineStatus(
   deps: Pick<UseCaseDeps, 'store' | 'connections' | 'clock'>,
   monitor: PipelineMonitor,
+  /** The connections to report on (a tenant's); all when absent. */
+  only?: readonly string[],
 ): Promise<Record<string, ConnectionStatus>> {
   const out: Record<string, ConnectionStatus> = {};
+  const names = [...deps.connections.keys()].filter((name) => only === undefined || only.includes(name));
   await Promise.all(
-    [...deps.connections.keys()].map(async (name) => {
+    names.map(async (name) => {
       const [breaker, queued, sending, failed, needsReview, oldest, perSecond] = await Promise.all([
         monitor.breaker(name),
         deps.store.count(name, 'queued'),

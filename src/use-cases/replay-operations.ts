@@ -10,9 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { ContinuumError } from '../domain/errors';
 import type { Operation } from '../domain/operation';
 import { retryOperation } from './operator-actions';
+import type { Tenant } from '../domain/access';
 import type { UseCaseDeps } from './use-case-deps';
 
 export interface ReplayFilter {
+  /** A replay only ever touches the writes of the tenant that asked for it. */
+  readonly tenant: Tenant;
   readonly connection: string;
   readonly statuses: readonly ('failed' | 'needs-review')[];
   readonly since?: Date;
@@ -48,6 +51,7 @@ async function select(deps: Pick<UseCaseDeps, 'store'>, filter: ReplayFilter): P
     filter.statuses.map((status) =>
       deps.store.query({
         connection: filter.connection,
+        tenant: filter.tenant.name,
         status,
         limit: filter.limit,
         ...(filter.since ? { since: filter.since } : {}),
@@ -87,16 +91,23 @@ export async function planReplay(
 
 /** Replay runs of this process, by id. Created by the composition root, passed to the routes. */
 export class ReplayRegistry {
-  private readonly runs = new Map<string, { run: ReplayRun; stop: boolean }>();
+  private readonly runs = new Map<string, { run: ReplayRun; stop: boolean; tenant: string }>();
 
-  get(id: string): ReplayRun | undefined {
-    return this.runs.get(id)?.run;
+  /** Another tenant's run is answered like one that does not exist. */
+  private entry(id: string, tenant: Tenant): { run: ReplayRun; stop: boolean } {
+    const entry = this.runs.get(id);
+    if (!entry || entry.tenant !== tenant.name) {
+      throw new ContinuumError('NOT_FOUND', { detail: 'no replay run with this id in this process' });
+    }
+    return entry;
   }
 
-  stop(id: string): ReplayRun {
-    const entry = this.runs.get(id);
-    if (!entry)
-      throw new ContinuumError('NOT_FOUND', { detail: 'no replay run with this id in this process' });
+  get(id: string, tenant: Tenant): ReplayRun {
+    return this.entry(id, tenant).run;
+  }
+
+  stop(id: string, tenant: Tenant): ReplayRun {
+    const entry = this.entry(id, tenant);
     entry.stop = true;
     return entry.run;
   }
@@ -123,6 +134,7 @@ export class ReplayRegistry {
         startedAt: deps.clock.now().toISOString(),
       },
       stop: false,
+      tenant: filter.tenant.name,
     };
     this.runs.set(replayId, entry);
     deps.logger.info({ replayId, total: ops.length, ratePerSecond }, 'replay started');
@@ -131,7 +143,7 @@ export class ReplayRegistry {
       for (const op of ops) {
         if (entry.stop) break;
         try {
-          await retryOperation(deps, op.id, `replayed (${replayId})`);
+          await retryOperation(deps, op.id, filter.tenant, `replayed (${replayId})`);
           entry.run = { ...entry.run, requeued: entry.run.requeued + 1 };
         } catch {
           // Someone retried or finished it meanwhile: nothing to replay.

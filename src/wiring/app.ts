@@ -5,12 +5,14 @@ import type { Logger } from '../domain/ports';
 import { createApp } from '../http/app';
 import type { Readiness } from '../use-cases/readiness';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
+import type { AccessWiring } from './access';
 import type { UseCaseRuntime } from './use-case-deps';
 
 export function buildApp(
   config: Config,
   options: {
     readonly logger: Logger;
+    readonly access: AccessWiring;
     readonly serveApi: boolean;
     readonly runtime: UseCaseRuntime;
     readonly readiness: Readiness;
@@ -24,6 +26,7 @@ export function buildApp(
     logger: options.logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
     corsAllowOrigins: config.server.cors.allowOrigins,
+    access: options.access,
     health: { isShuttingDown: options.isShuttingDown, ...options.readiness },
     ...(options.serveApi
       ? {
@@ -40,6 +43,13 @@ export function buildApp(
             replays: options.replays,
             events: runtime.eventDelivery,
             webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
+            // A subscriber without a tenant serves the whole gateway: the admin tenant operates it.
+            subscriberTenants: new Map(
+              config.events.subscribers.map((s) => [
+                s.name,
+                (s.kind === 'webhook' ? s.tenant : undefined) ?? config.auth.adminTenant,
+              ]),
+            ),
           },
         }
       : {}),

@@ -16,6 +16,7 @@ import { breakerEvent } from '../use-cases/call-center-events';
 import { createConfirmedPatients } from '../use-cases/confirmed-patients';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
+import { sandboxCredential } from './sandbox-credential';
 
 export interface ConnectionsWiring {
   readonly connections: ReadonlyMap<string, ConnectionContext>;
@@ -70,7 +71,9 @@ export async function buildConnections(
     }
     connections.set(connection.name, {
       name: connection.name,
-      ehr: createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort)),
+      ehr: createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
+        sandboxCredential: sandboxCredential(config),
+      }),
       mapping,
       readDeadlineMs: connection.readDeadlineMs,
       readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,

@@ -6,13 +6,20 @@ import type { EhrClient } from '../domain/ports';
 export function createEhrClient(
   connection: ResolvedConnection,
   baseUrl: string,
-  defaultDeadlineMs = connection.readDeadlineMs,
+  options: {
+    /** What a connection to the built-in sandbox presents (see sandbox-credential.ts). */
+    readonly sandboxCredential: string;
+    readonly defaultDeadlineMs?: number;
+  },
 ): EhrClient {
   return createFhirR4Client({
     connection: connection.name,
     baseUrl: baseUrl.replace(/\/+$/, ''),
-    auth: connection.auth,
-    defaultDeadlineMs,
+    auth:
+      connection.sandbox && connection.auth.type === 'none'
+        ? { type: 'bearer', token: options.sandboxCredential }
+        : connection.auth,
+    defaultDeadlineMs: options.defaultDeadlineMs ?? connection.readDeadlineMs,
   });
 }
 

@@ -17,7 +17,12 @@ import { startUseCaseRig, type UseCaseRig } from '../support/use-case-rig';
 
 /** Longer than the edited template allows; the name itself is a canary that must never be logged. */
 const THROWING_CITY = 'Canaryville-upon-the-Long-River';
-const context = (key?: string) => ({ idempotencyKey: key, correlationId: undefined, requestId: undefined });
+const context = (key?: string) => ({
+  owner: { clientId: 'cl_test', tenant: 'default' },
+  idempotencyKey: key,
+  correlationId: undefined,
+  requestId: undefined,
+});
 
 let rig: UseCaseRig;
 beforeAll(async () => {

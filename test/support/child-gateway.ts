@@ -5,6 +5,7 @@
  * an open child keeps the runner waiting for ever.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readAdminKey, useCredential } from './credentials';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/project-root';
@@ -33,6 +34,8 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export interface ChildGateway {
   readonly child: ChildProcess;
   readonly url: string;
+  /** The admin key the gateway wrote on its first start (started gateways only). */
+  readonly key?: string;
   output(): string;
   /** SIGTERM by PID, SIGKILL after the grace period; resolves with the exit code (null if killed). */
   stop(): Promise<number | null>;
@@ -106,5 +109,7 @@ export async function startChildGateway(options: {
     await run.stop();
     throw error;
   }
-  return { ...run, url };
+  const key = readAdminKey(options.dataDir);
+  useCredential(url, key);
+  return { ...run, url, key };
 }

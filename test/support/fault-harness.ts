@@ -7,13 +7,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { CLI, freePort } from './child-gateway';
+import { readAdminKey, useCredential } from './credentials';
 import { emailOf, history } from './pipeline';
 import { auditedVersion, auditHistories, type Audit, type AuditedVersion } from './history-audit';
 import { http, type JsonResponse } from './http';
@@ -308,6 +309,8 @@ export class FaultRig {
   private readonly redises: AofRedis[] = [];
   private readonly sandboxes: SandboxProcess[] = [];
   private readonly gateways: GatewayProcess[] = [];
+  /** The admin key the first gateway on the rig's Redis wrote; every request presents it. */
+  private adminKey: string | undefined;
   private readonly clients: Redis[] = [];
   private readonly proxies: LatencyProxy[] = [];
   private configCount = 0;
@@ -422,6 +425,11 @@ export class FaultRig {
       },
       { timeoutMs: 60000, intervalMs: 100, what: `${name} to be ready` },
     );
+    // The first gateway on this Redis created the admin client; every gateway accepts its key.
+    const keyFile = join(this.workdir, `data-${name}`, 'admin.key');
+    if (existsSync(keyFile)) this.adminKey = readAdminKey(join(this.workdir, `data-${name}`));
+    if (this.adminKey === undefined) throw new Error(`${name}: no admin key was written on this Redis`);
+    useCredential(gateway.url, this.adminKey);
     return gateway;
   }
 

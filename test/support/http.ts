@@ -1,4 +1,6 @@
 /** Small fetch helpers for tests that talk to a listening gateway or a FHIR server. */
+import { withCredential } from './credentials';
+
 export interface JsonResponse<T = any> {
   readonly status: number;
   readonly headers: Headers;
@@ -8,9 +10,16 @@ export interface JsonResponse<T = any> {
 export async function http<T = any>(
   method: string,
   url: string,
-  options: { body?: unknown; raw?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    body?: unknown;
+    raw?: string;
+    headers?: Record<string, string>;
+    timeoutMs?: number;
+    /** Send no credential, not even the gateway's registered one. */
+    anonymous?: boolean;
+  } = {},
 ): Promise<JsonResponse<T>> {
-  const headers: Record<string, string> = { ...options.headers };
+  const headers = withCredential(url, options.headers, options.anonymous);
   let body: string | undefined;
   if (options.raw !== undefined) body = options.raw;
   else if (options.body !== undefined) {

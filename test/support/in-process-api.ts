@@ -7,9 +7,11 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../../src/observability/logger';
 import { createReadiness } from '../../src/use-cases/readiness';
 import { ReplayRegistry } from '../../src/use-cases/replay-operations';
+import { buildAccess, type AccessWiring } from '../../src/wiring/access';
 import { buildApp } from '../../src/wiring/app';
 import { Closeables } from '../../src/wiring/closeables';
 import { startHttpServer } from '../../src/wiring/http-server';
+import { forgetCredential, readAdminKey, useCredential } from './credentials';
 import { captureLogs } from './log-capture';
 import { TEST_REDIS_URL } from './redis';
 import { startUseCaseRig, type UseCaseRig, type UseCaseRigOptions } from './use-case-rig';
@@ -17,6 +19,9 @@ import { startUseCaseRig, type UseCaseRig, type UseCaseRigOptions } from './use-
 export interface InProcessApi {
   readonly rig: UseCaseRig;
   readonly url: string;
+  /** The admin client's key; `http()` and `rawRequest()` send it to this API. */
+  readonly key: string;
+  readonly access: AccessWiring;
   /** The API's own log lines (the rig's use cases log elsewhere). */
   readonly logs: ReturnType<typeof captureLogs>;
   stop(): Promise<void>;
@@ -36,9 +41,17 @@ export async function startInProcessApi(options: UseCaseRigOptions = {}): Promis
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   try {
     const server = await startHttpServer(rig.config, logger, closeables);
+    const access = await buildAccess(rig.config, rig.redis, logger, closeables);
+    const key = readAdminKey(rig.config.dataDir);
+    useCredential(server.url, key);
+    closeables.add('intake', 'test credential', () => {
+      forgetCredential(server.url);
+      return Promise.resolve();
+    });
     server.serve(
       buildApp(rig.config, {
         logger,
+        access,
         serveApi: true,
         runtime: rig.runtime,
         readiness: createReadiness(rig.deps, {
@@ -53,6 +66,8 @@ export async function startInProcessApi(options: UseCaseRigOptions = {}): Promis
     return {
       rig,
       url: server.url,
+      key,
+      access,
       logs,
       stop: async () => {
         await closeables.closeAll();

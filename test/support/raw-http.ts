@@ -3,6 +3,7 @@
  * segments themselves, and will not send a Content-Length they did not compute.
  */
 import { request } from 'node:http';
+import { withCredential } from './credentials';
 
 export type RawOutcome =
   | { readonly status: number; readonly headers: Record<string, string | string[] | undefined> }
@@ -21,10 +22,11 @@ export async function rawRequest(
     readonly headers?: Record<string, string>;
     readonly body?: string;
     readonly deadlineMs: number;
+    readonly anonymous?: boolean;
   },
 ): Promise<RawOutcome> {
   const { hostname, port } = new URL(baseUrl);
-  const headers = options.headers ?? {};
+  const headers = withCredential(baseUrl, options.headers, options.anonymous);
   return new Promise((resolveOutcome, reject) => {
     const req = request({ hostname, port, method: options.method, path: options.path, headers });
     const timer = setTimeout(() => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import { startGateway, type Gateway, type Role } from '../../src/main';
 import { projectRoot } from '../../src/project-root';
+import { forgetCredential, readAdminKey, useCredential } from './credentials';
 import { captureLogs } from './log-capture';
 import { deletePrefix, TEST_REDIS_URL } from './redis';
 
@@ -17,6 +18,9 @@ export interface TestGateway {
   readonly url: string;
   readonly prefix: string;
   readonly logs: ReturnType<typeof captureLogs>;
+  /** The admin client's key from `<dataDir>/admin.key`; `http()` sends it to this gateway. */
+  readonly key: string;
+  readonly dataDir: string;
   /** The sandbox FHIR base URL as the gateway reaches it. */
   readonly fhirBase: string;
   stop(): Promise<void>;
@@ -44,13 +48,18 @@ export async function startTestGateway(
     },
   });
   const gateway = await startGateway({ config, role: options.role ?? 'all', logDestination: logs.stream });
+  const key = readAdminKey(dataDir);
+  useCredential(gateway.url, key);
   return {
     gateway,
     url: gateway.url,
     prefix,
     logs,
+    key,
+    dataDir,
     fhirBase: `${gateway.url}/sandbox/fhir`,
     stop: async () => {
+      forgetCredential(gateway.url);
       await gateway.close();
       await deletePrefix(prefix);
       rmSync(dataDir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ import { createLogger } from '../../src/observability/logger';
 import { projectRoot } from '../../src/project-root';
 import type { ConnectionContext, UseCaseDeps } from '../../src/use-cases/use-case-deps';
 import { Closeables } from '../../src/wiring/closeables';
-import { connectRedis } from '../../src/wiring/redis';
+import { connectRedis, type RedisWiring } from '../../src/wiring/redis';
 import { buildUseCaseDeps, type UseCaseRuntime } from '../../src/wiring/use-case-deps';
 import { captureLogs } from './log-capture';
 import { deletePrefix, TEST_REDIS_URL } from './redis';
@@ -24,6 +24,7 @@ export interface UseCaseRig {
   readonly runtime: UseCaseRuntime;
   readonly connection: ConnectionContext;
   readonly prefix: string;
+  readonly redis: RedisWiring;
   readonly logs: ReturnType<typeof captureLogs>;
   /** The sandbox FHIR base URL. */
   readonly fhirBase: string;
@@ -76,6 +77,7 @@ export async function startUseCaseRig(options: UseCaseRigOptions = {}): Promise<
       runtime,
       connection,
       prefix,
+      redis,
       logs,
       fhirBase: sandbox.url,
       stop: async () => {

@@ -1,5 +1,5 @@
 /** /v1/appointments: book, cancel, confirm, reschedule; all through the durable write pipeline with receipts. */
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { acceptAppointmentBooking } from '../../use-cases/accept-appointment-booking';
 import {
   acceptAppointmentChange,
@@ -8,6 +8,7 @@ import {
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { callerOf } from '../caller';
 import { fhirIdParam } from '../query-params';
 import { bookingSchema, cancelSchema, confirmSchema, rescheduleSchema } from '../schemas/booking.schema';
 import { sendReceipt } from '../send-receipt';
@@ -22,6 +23,7 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
       const connection = resolveConnection(
         deps,
         typeof req.query.connection === 'string' ? req.query.connection : undefined,
+        callerOf(res).tenant,
       );
       const parsed = bookingSchema.safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a booking');
@@ -38,8 +40,8 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
   );
   const appointmentId = (raw: unknown): string => fhirIdParam('id', raw);
 
-  const connectionOf = (req: Request) =>
-    resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined);
+  const connectionOf = (req: Request, res: Response) =>
+    resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined, callerOf(res).tenant);
 
   // Cancel and confirm differ only in their body: a confirmation carries no reason.
   for (const [path, kind, schema, unknownField] of [
@@ -51,7 +53,7 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
       route(async (req, res) => {
         const parsed = schema.safeParse(writeBody(req));
         if (!parsed.success) throw zodToValidationError(parsed.error, unknownField);
-        const accepted = await acceptAppointmentChange(deps, connectionOf(req), writeContext(req, res), {
+        const accepted = await acceptAppointmentChange(deps, connectionOf(req, res), writeContext(req, res), {
           kind,
           appointmentId: appointmentId(req.params.id),
           patientId: parsed.data.patientId,
@@ -68,7 +70,7 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
       const parsed = rescheduleSchema.safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a reschedule');
       const { slotId, patientId, mode, appointmentType, reason } = parsed.data;
-      const accepted = await acceptAppointmentReschedule(deps, connectionOf(req), writeContext(req, res), {
+      const accepted = await acceptAppointmentReschedule(deps, connectionOf(req, res), writeContext(req, res), {
         appointmentId: appointmentId(req.params.id),
         patientId,
         slotId,

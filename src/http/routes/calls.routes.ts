@@ -3,19 +3,20 @@
  * on the patient's lane when the caller was identified, else on a lane of their own. A call log
  * must never be lost to an outage: it is what the clinic later reads to know the patient called.
  */
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { acceptPlainWrite } from '../../use-cases/accept-write';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { callerOf } from '../caller';
 import { byRegion } from '../schemas/by-region';
 import { callbackSchema, callSchema } from '../schemas/call.schema';
 import { sendReceipt } from '../send-receipt';
 import { zodToValidationError } from '../validation';
 import { writeBody, writeContext } from '../write-context';
 
-const connectionOf = (deps: UseCaseDeps, req: Request) =>
-  resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined);
+const connectionOf = (deps: UseCaseDeps, req: Request, res: Response) =>
+  resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined, callerOf(res).tenant);
 
 export function callsRoutes(deps: UseCaseDeps): Router {
   const router = Router();
@@ -25,7 +26,7 @@ export function callsRoutes(deps: UseCaseDeps): Router {
       const parsed = callSchema.safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a call log');
       const { agentName, agentPractitionerId, ...call } = parsed.data;
-      const accepted = await acceptPlainWrite(deps, connectionOf(deps, req), writeContext(req, res), {
+      const accepted = await acceptPlainWrite(deps, connectionOf(deps, req, res), writeContext(req, res), {
         kind: 'call.log',
         call: {
           patientId: call.patientId,
@@ -51,7 +52,7 @@ export function callbacksRoutes(deps: UseCaseDeps): Router {
   router.post(
     '/',
     route(async (req, res) => {
-      const connection = connectionOf(deps, req);
+      const connection = connectionOf(deps, req, res);
       const parsed = schema(connection.phoneRegion).safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a callback request');
       const c = parsed.data;

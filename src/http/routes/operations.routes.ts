@@ -4,9 +4,11 @@ import { ContinuumError } from '../../domain/errors';
 import { toReceipt } from '../../domain/operation';
 import { cancelOperation, retryOperation } from '../../use-cases/operator-actions';
 import { planReplay, type ReplayRegistry } from '../../use-cases/replay-operations';
+import { visibleOrNotFound } from '../../use-cases/tenant-visibility';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { callerOf } from '../caller';
 import { listOperationsQuery, replayBody } from '../schemas/operations.schema';
 import { zodToValidationError } from '../validation';
 
@@ -29,9 +31,10 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
       const parsed = listOperationsQuery.safeParse(req.query);
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a filter of this list');
       const q = parsed.data;
-      const connection = resolveConnection(deps, q.connection);
+      const connection = resolveConnection(deps, q.connection, callerOf(res).tenant);
       const ops = await deps.store.query({
         connection: connection.name,
+        tenant: callerOf(res).tenant.name,
         status: q.status,
         limit: q.limit,
         ...(q.since ? { since: new Date(q.since) } : {}),
@@ -48,7 +51,8 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a replay');
       const body = parsed.data;
       const filter = {
-        connection: resolveConnection(deps, body.connection).name,
+        tenant: callerOf(res).tenant,
+        connection: resolveConnection(deps, body.connection, callerOf(res).tenant).name,
         statuses: body.status ?? (body.all === true ? REPLAYABLE : (['failed'] as const)),
         limit: body.limit,
         ...(body.since ? { since: new Date(body.since) } : {}),
@@ -63,20 +67,17 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
   );
 
   router.get('/replay/:replayId', (req, res) => {
-    const run = replays.get(req.params.replayId);
-    if (!run) throw new ContinuumError('NOT_FOUND', { detail: 'no replay run with this id in this process' });
-    res.json(run);
+    res.json(replays.get(req.params.replayId, callerOf(res).tenant));
   });
 
   router.post('/replay/:replayId/stop', (req, res) => {
-    res.json(replays.stop(req.params.replayId));
+    res.json(replays.stop(req.params.replayId, callerOf(res).tenant));
   });
 
   router.get(
     '/:id',
     route(async (req, res) => {
-      const op = await deps.store.get(operationId(req.params.id));
-      if (!op) throw new ContinuumError('NOT_FOUND', { detail: 'no operation with this id' });
+      const op = visibleOrNotFound(callerOf(res).tenant, await deps.store.get(operationId(req.params.id)));
       res.json(toReceipt(op));
     }),
   );
@@ -84,7 +85,7 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
   router.post(
     '/:id/retry',
     route(async (req, res) => {
-      const op = await retryOperation(deps, operationId(req.params.id));
+      const op = await retryOperation(deps, operationId(req.params.id), callerOf(res).tenant);
       res.status(202).location(`/v1/operations/${op.id}`).json(toReceipt(op));
     }),
   );
@@ -92,7 +93,7 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
   router.post(
     '/:id/cancel',
     route(async (req, res) => {
-      res.json(toReceipt(await cancelOperation(deps, operationId(req.params.id))));
+      res.json(toReceipt(await cancelOperation(deps, operationId(req.params.id), callerOf(res).tenant)));
     }),
   );
 

@@ -12,6 +12,7 @@ import { patientSummary, SUMMARY_DAYS, SUMMARY_LIMIT } from '../../use-cases/pat
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { callerOf } from '../caller';
 import { dateParam, fhirIdParam, intParam, text } from '../query-params';
 import { sendReceipt } from '../send-receipt';
 import { byRegion } from '../schemas/by-region';
@@ -38,7 +39,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   router.get(
     '/lookup',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
       const query = lookupSchema(connection.phoneRegion).safeParse({ phone: text(req.query.phone) });
       if (!query.success) throw zodToValidationError(query.error, 'is not a lookup parameter');
       const result = await lookupPatientsByPhone(deps, connection, query.data.phone);
@@ -49,7 +50,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   router.get(
     '/:id',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
       const model = await readPatient(deps, connection, patientId(queryString(req.params.id)));
       if (model.version !== undefined) res.setHeader('ETag', `W/"${model.version}"`);
       res.json(model);
@@ -59,7 +60,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   router.get(
     '/:id/summary',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
       const summary = await patientSummary(deps, connection, patientId(queryString(req.params.id)), {
         days: intParam('days', queryString(req.query.days), SUMMARY_DAYS, 1, 366),
         limit: intParam('limit', queryString(req.query.limit), SUMMARY_LIMIT, 1, 50),
@@ -72,7 +73,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   router.get(
     '/:id/appointments',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
       const from = dateParam('from', queryString(req.query.from)) ?? deps.clock.now();
       const to =
         dateParam('to', queryString(req.query.to)) ?? new Date(from.getTime() + LIST_DAYS * 86_400_000);
@@ -90,7 +91,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   );
 
   const update = route(async (req, res) => {
-    const connection = resolveConnection(deps, queryString(req.query.connection));
+    const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
     const id = patientId(queryString(req.params.id));
     const parsed = changesSchema(connection.phoneRegion).safeParse(writeBody(req));
     if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field that can be changed here');
@@ -104,7 +105,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   router.post(
     '/',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
       const parsed = registrationSchema(connection.phoneRegion).safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a new patient');
       const accepted = await acceptPatientCreate(deps, connection, writeContext(req, res), parsed.data);

@@ -7,6 +7,7 @@ import { findFreeSlots } from '../../use-cases/find-slots';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { callerOf } from '../caller';
 import { dateParam, intParam, optionalFhirIdParam, text } from '../query-params';
 
 /** Without `to`, this many days from `from`. */
@@ -27,7 +28,7 @@ export function slotsRoutes(deps: UseCaseDeps): Router {
   router.get(
     '/',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, text(req.query.connection));
+      const connection = resolveConnection(deps, text(req.query.connection), callerOf(res).tenant);
       const from = dateParam('from', text(req.query.from)) ?? deps.clock.now();
       const to = dateParam('to', text(req.query.to)) ?? new Date(from.getTime() + DEFAULT_DAYS * 86_400_000);
       const limit = intParam('limit', text(req.query.limit), DEFAULT_LIMIT, 1, MAX_LIMIT);

@@ -9,6 +9,7 @@ import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { verifyPatient, type CallerKey } from '../../use-cases/verify-patient';
 import { route } from '../async-route';
+import { callerOf } from '../caller';
 import { byRegion } from '../schemas/by-region';
 import { verifyRequestSchema } from '../schemas/verify.schema';
 import { zodToValidationError } from '../validation';
@@ -19,7 +20,7 @@ function queryString(value: unknown): string | undefined {
 }
 
 /** Attempts count per calling number, else per call (X-Contact-Id, X-Call-Id), else per client address. */
-function callerOf(callerId: string | undefined, contactId: string | undefined, req: Request): CallerKey {
+function callerKeyFrom(callerId: string | undefined, contactId: string | undefined, req: Request): CallerKey {
   if (callerId !== undefined) return { kind: 'caller-id', value: callerId };
   if (contactId !== undefined) return { kind: 'contact', value: contactId };
   return { kind: 'ip', value: req.ip ?? req.socket.remoteAddress ?? 'unknown' };
@@ -32,11 +33,11 @@ export function verifyRoutes(deps: UseCaseDeps): Router {
   router.post(
     '/',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection));
+      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
       const parsed = schema(connection.phoneRegion).safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of an identity check');
       const { callerId, ...claim } = parsed.data;
-      const caller = callerOf(callerId, writeContext(req, res).correlationId, req);
+      const caller = callerKeyFrom(callerId, writeContext(req, res).correlationId, req);
       // The request's logger: outcomes carry the request id, for audit.
       const logger = (res.locals.logger as Logger | undefined) ?? deps.logger;
       const result = await verifyPatient({ ...deps, logger }, connection, { ...claim, caller });

@@ -1,0 +1,92 @@
+/**
+ * Access control in front of every route: the route table says what a route needs; a request
+ * without a valid credential gets 401 (with WWW-Authenticate), one without the route's scope gets
+ * 403. Both are decided before any handler runs, so neither can say whether a patient exists.
+ * A request the table does not know is refused too: nothing is served by accident.
+ */
+import type { RequestHandler, Response } from 'express';
+import type { Principal, Tenant } from '../domain/access';
+import { ContinuumError, isContinuumError } from '../domain/errors';
+import type { Logger } from '../domain/ports';
+import type { Credential } from '../use-cases/client-authentication';
+import { setCaller } from './caller';
+import { credentialOf } from './credentials';
+import { sendProblem } from './problem';
+import type { RouteMatcher } from './route-table';
+
+export interface AccessControlDeps {
+  readonly routes: RouteMatcher;
+  readonly tenants: ReadonlyMap<string, Tenant>;
+  /** Undefined for a credential that names no active client; throws UNAUTHORIZED for a bad token. */
+  authenticate(credential: Credential): Promise<Principal | undefined>;
+}
+
+const REALM = 'realm="continuum"';
+
+function refuse(res: Response, detail: string, error?: 'invalid_request' | 'invalid_token'): void {
+  const bearer = error === undefined ? `Bearer ${REALM}` : `Bearer ${REALM}, error="${error}"`;
+  res.setHeader('WWW-Authenticate', `${bearer}, Basic ${REALM}, charset="UTF-8"`);
+  sendProblem(res, new ContinuumError('UNAUTHORIZED', { detail }));
+}
+
+export function accessControl(deps: AccessControlDeps): RequestHandler {
+  return (req, res, next) => {
+    // CORS preflights carry no credential by design; cors() has answered those it allows.
+    if (req.method === 'OPTIONS') {
+      next();
+      return;
+    }
+    const route = deps.routes.find(req.method, req.path);
+    if (route?.access === 'public') {
+      next();
+      return;
+    }
+    const parsed = credentialOf(req);
+    if (parsed.kind === 'none') {
+      refuse(res, 'send an API key (Authorization: Bearer or X-API-Key), Basic client credentials or an access token');
+      return;
+    }
+    if (parsed.kind === 'malformed') {
+      refuse(res, parsed.reason, 'invalid_request');
+      return;
+    }
+    deps.authenticate(parsed.credential).then(
+      (principal) => {
+        if (principal === undefined) {
+          refuse(res, 'the credential is not valid, or was revoked', 'invalid_token');
+          return;
+        }
+        const tenant = deps.tenants.get(principal.tenant);
+        if (tenant === undefined) {
+          sendProblem(res, new ContinuumError('FORBIDDEN', { detail: "the client's tenant is not configured" }));
+          return;
+        }
+        if (route === undefined) {
+          sendProblem(res, new ContinuumError('NOT_FOUND', { detail: 'no such route' }));
+          return;
+        }
+        if (route.access !== 'public' && !principal.scopes.has(route.access)) {
+          res.setHeader('WWW-Authenticate', `Bearer ${REALM}, error="insufficient_scope", scope="${route.access}"`);
+          sendProblem(
+            res,
+            new ContinuumError('FORBIDDEN', {
+              detail: `this client lacks the scope ${route.access}`,
+              extra: { requiredScope: route.access },
+            }),
+          );
+          return;
+        }
+        setCaller(res, { principal, tenant });
+        res.locals.logger = (res.locals.logger as Logger).child({ clientId: principal.clientId });
+        next();
+      },
+      (error: unknown) => {
+        if (isContinuumError(error) && error.code === 'UNAUTHORIZED') {
+          refuse(res, error.detail ?? 'the access token is not valid', 'invalid_token');
+          return;
+        }
+        next(error);
+      },
+    );
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * Every route the gateway serves and what it takes to call it: one table that the access-control
+ * middleware enforces and the authorization tests are generated from. A request whose method and
+ * path match no entry is refused (after authentication) even if a handler exists: a route added
+ * without a line here is unreachable, and its tests fail.
+ */
+import { match, type MatchFunction } from 'path-to-regexp';
+import type { Scope } from '../domain/access';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/**
+ * `public` routes authenticate in their own way or not at all: probes, the token endpoint (the
+ * client authenticates in the body or with Basic), the key set, and EHR webhooks (per-connection
+ * signatures).
+ */
+export type RouteAccess = Scope | 'public';
+
+export interface RouteSpec {
+  readonly method: HttpMethod;
+  /** An express path; `{/*rest}` matches everything below it. */
+  readonly path: string;
+  readonly access: RouteAccess;
+  /** Names the tenant-owned thing a path parameter points at: another tenant's answers 404. */
+  readonly tenantOwned?: 'operation' | 'replay' | 'subscriber' | 'connection';
+}
+
+const routes = (method: HttpMethod, access: RouteAccess, ...paths: string[]): RouteSpec[] =>
+  paths.map((path) => ({ method, path, access }));
+
+export const ROUTE_TABLE: readonly RouteSpec[] = [
+  ...routes('GET', 'public', '/healthz', '/readyz', '/.well-known/jwks.json'),
+  ...routes('POST', 'public', '/oauth/token'),
+  { method: 'POST', path: '/webhooks/ehr/:connection', access: 'public' },
+
+  ...routes('GET', 'patients:read', '/v1/patients/lookup', '/v1/patients/:id', '/v1/patients/:id/summary'),
+  ...routes('POST', 'patients:read', '/v1/patients/verify'),
+  ...routes('POST', 'patients:write', '/v1/patients', '/v1/patients/:id/update'),
+  ...routes('PATCH', 'patients:write', '/v1/patients/:id'),
+
+  ...routes('GET', 'appointments:read', '/v1/patients/:id/appointments', '/v1/slots'),
+  ...routes(
+    'POST',
+    'appointments:write',
+    '/v1/appointments',
+    '/v1/appointments/:id/cancel',
+    '/v1/appointments/:id/confirm',
+    '/v1/appointments/:id/reschedule',
+  ),
+
+  ...routes('POST', 'calls:write', '/v1/calls', '/v1/callbacks'),
+
+  ...routes('GET', 'operations:read', '/v1/operations', '/v1/status'),
+  { method: 'GET', path: '/v1/operations/:id', access: 'operations:read', tenantOwned: 'operation' },
+  { method: 'POST', path: '/v1/operations/replay', access: 'operations:admin' },
+  { method: 'GET', path: '/v1/operations/replay/:replayId', access: 'operations:admin', tenantOwned: 'replay' },
+  {
+    method: 'POST',
+    path: '/v1/operations/replay/:replayId/stop',
+    access: 'operations:admin',
+    tenantOwned: 'replay',
+  },
+  { method: 'POST', path: '/v1/operations/:id/retry', access: 'operations:admin', tenantOwned: 'operation' },
+  { method: 'POST', path: '/v1/operations/:id/cancel', access: 'operations:admin', tenantOwned: 'operation' },
+
+  { method: 'GET', path: '/v1/events/subscribers', access: 'events:admin' },
+  {
+    method: 'POST',
+    path: '/v1/events/subscribers/:name/replay',
+    access: 'events:admin',
+    tenantOwned: 'subscriber',
+  },
+
+  // The built-in sandbox EHR: direct FHIR access and its fault switch.
+  ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map(
+    (method): RouteSpec => ({ method, path: '/sandbox/fhir{/*rest}', access: 'sandbox:admin' }),
+  ),
+  ...(['GET', 'POST', 'DELETE'] as const).map(
+    (method): RouteSpec => ({ method, path: '/sandbox/admin/faults', access: 'sandbox:admin' }),
+  ),
+];
+
+export interface RouteMatcher {
+  /** The entry for this request, or undefined when the gateway serves no such route. */
+  find(method: string, path: string): RouteSpec | undefined;
+}
+
+export function routeMatcher(table: readonly RouteSpec[] = ROUTE_TABLE): RouteMatcher {
+  // Literal paths before parameterised ones, so /v1/patients/lookup is not read as /v1/patients/:id.
+  const compiled: { spec: RouteSpec; matches: MatchFunction<object> }[] = table
+    .map((spec) => ({ spec, matches: match(spec.path, { decode: false }) }))
+    .sort((a, b) => Number(a.spec.path.includes(':')) - Number(b.spec.path.includes(':')));
+  return {
+    find(method, path) {
+      // HEAD is answered by the GET handler.
+      const wanted = method === 'HEAD' ? 'GET' : method;
+      // OPTIONS (CORS preflight) is answered before access control.
+      return compiled.find((c) => c.spec.method === wanted && c.matches(path) !== false)?.spec;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/** Who may call: the client registry, the token service, and the credentials the gateway gives itself. */
+import { loadOrCreateSigningKey } from '../../adapters/auth/signing-keys';
+import { createTokenService } from '../../adapters/auth/gateway-tokens';
+import { createRedisClientRegistry } from '../../adapters/redis/client-registry';
+import type { Config } from '../config/load-config';
+import type { ClientRegistry, Tenant, TokenService } from '../domain/access';
+import type { Logger } from '../domain/ports';
+import type { BuiltInCredential } from '../use-cases/client-authentication';
+import { ensureAdminClient } from './admin-client';
+import type { Closeables } from './closeables';
+import type { RedisWiring } from './redis';
+import { sandboxBuiltInCredential } from './sandbox-credential';
+
+export interface AccessWiring {
+  readonly registry: ClientRegistry;
+  readonly tokens: TokenService;
+  readonly tenants: ReadonlyMap<string, Tenant>;
+  readonly builtIn: readonly BuiltInCredential[];
+}
+
+export async function buildAccess(
+  config: Config,
+  redis: Pick<RedisWiring, 'client' | 'prefix'>,
+  logger: Logger,
+  closeables: Closeables,
+): Promise<AccessWiring> {
+  const registry = createRedisClientRegistry({
+    redis: redis.client,
+    prefix: redis.prefix,
+    logger: logger.child({ component: 'clients' }),
+  });
+  closeables.add('redis', 'client registry', () => registry.close());
+  await ensureAdminClient(registry, config, logger);
+  const tokens = createTokenService({
+    signingKey: await loadOrCreateSigningKey(config.dataDir),
+    issuer: config.auth.issuer,
+    ttlSeconds: config.auth.tokenTtlSeconds,
+    registry,
+    identityProviders: config.auth.identityProviders,
+  });
+  return {
+    registry,
+    tokens,
+    tenants: new Map(Object.values(config.tenants).map((t) => [t.name, t])),
+    builtIn: config.sandbox.enabled ? [sandboxBuiltInCredential(config)] : [],
+  };
+}
