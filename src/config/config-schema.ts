@@ -466,7 +466,13 @@ export const configSchema = z
               .object({
                 name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'lowercase letters, digits and -'),
                 issuer: z.string().min(1),
-                jwksUrl: z.url('must be a URL'),
+                // Keys fetched over plain http could be swapped in transit, and tokens forged with them.
+                jwksUrl: z
+                  .url('must be a URL')
+                  .refine(
+                    (u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(u),
+                    'must be https (plain http only on loopback)',
+                  ),
                 audience: z.string().min(1),
                 tenant: z.string().min(1),
                 /** `scope` (space-separated, RFC 9068), `scp` (Entra ID, Okta: string or array). */

@@ -243,7 +243,12 @@ function resolveTenants(
       `auth.adminTenant: no tenant named "${raw.auth.adminTenant}" (have: ${Object.keys(tenants).join(', ')})`,
     );
   }
+  const issuers = new Set([raw.auth.issuer]);
   for (const idp of raw.auth.identityProviders) {
+    if (issuers.has(idp.issuer)) {
+      problems.push(`auth.identityProviders.${idp.name}.issuer: already the issuer of the gateway or another provider`);
+    }
+    issuers.add(idp.issuer);
     if (!(idp.tenant in tenants)) {
       problems.push(`auth.identityProviders.${idp.name}.tenant: no tenant named "${idp.tenant}"`);
     }
