@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import type { ClientInfo, ClientRegistry, NewClient } from '../../src/domain/access';
 import { ContinuumError, validationError } from '../../src/domain/errors';
 import type { Logger } from '../../src/domain/ports';
-import { createClientAuthCache, type KeyEntry } from './client-auth-cache';
+import { createClientAuthCache, type ClientAuthCacheOptions, type KeyEntry } from './client-auth-cache';
 import { listenForClientChanges } from './client-change-listener';
 import {
   hashApiKey,
@@ -51,6 +51,8 @@ export interface RedisClientRegistryOptions {
   readonly logger: Logger;
   /** Decides key expiry after a rotation (tests move it forward). */
   readonly now?: () => Date;
+  /** How long answers are kept in memory; the defaults suit a gateway. */
+  readonly cache?: ClientAuthCacheOptions;
 }
 
 /** A year: past that, the old key is not in a grace period but simply a second key. */
@@ -103,9 +105,11 @@ export function createRedisClientRegistry(options: RedisClientRegistryOptions): 
   const recordKey = (id: string): string => `${prefix}:clients:record:${id}`;
   const channel = `${prefix}:clients:changed`;
 
-  const cache = createClientAuthCache();
+  const cache = createClientAuthCache(options.cache);
   const listener = listenForClientChanges({
-    subscriber: options.subscriber ?? redis.duplicate({ connectionName: 'continuum:client-changes' }),
+    subscriber:
+      options.subscriber ??
+      redis.duplicate({ connectionName: `${redis.options.connectionName ?? 'continuum'}:client-changes` }),
     owned: options.subscriber === undefined,
     channel,
     logger,
