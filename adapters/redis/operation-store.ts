@@ -222,7 +222,9 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
       return ops
         .filter((op): op is Operation => op !== undefined)
         .filter((op) => query.patientId === undefined || op.patientId === query.patientId)
-        .filter((op) => query.tenant === undefined || op.owner === undefined || op.owner.tenant === query.tenant)
+        .filter(
+          (op) => query.tenant === undefined || op.owner === undefined || op.owner.tenant === query.tenant,
+        )
         .slice(0, query.limit);
     },
 

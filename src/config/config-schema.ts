@@ -470,7 +470,8 @@ export const configSchema = z
                 jwksUrl: z
                   .url('must be a URL')
                   .refine(
-                    (u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(u),
+                    (u) =>
+                      u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(u),
                     'must be https (plain http only on loopback)',
                   ),
                 audience: z.string().min(1),

@@ -26,8 +26,7 @@ export interface ResolvedConnection extends ConnectionConfig {
   readonly sandbox: boolean;
 }
 
-export interface Config
-  extends Omit<RawConfig, 'connections' | 'defaultConnection' | 'sandbox' | 'tenants'> {
+export interface Config extends Omit<RawConfig, 'connections' | 'defaultConnection' | 'sandbox' | 'tenants'> {
   readonly configFile: string | undefined;
   /** Always at least one: `default`, with every connection, when the file names none. */
   readonly tenants: Readonly<Record<string, Tenant>>;
@@ -246,7 +245,9 @@ function resolveTenants(
   const issuers = new Set([raw.auth.issuer]);
   for (const idp of raw.auth.identityProviders) {
     if (issuers.has(idp.issuer)) {
-      problems.push(`auth.identityProviders.${idp.name}.issuer: already the issuer of the gateway or another provider`);
+      problems.push(
+        `auth.identityProviders.${idp.name}.issuer: already the issuer of the gateway or another provider`,
+      );
     }
     issuers.add(idp.issuer);
     if (!(idp.tenant in tenants)) {

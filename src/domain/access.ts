@@ -72,7 +72,10 @@ export interface ClientRegistry {
   /** Every key of the client stops working at once, in every process. */
   revoke(idOrName: string): Promise<ClientInfo>;
   /** A new key; the current ones keep working for `graceSeconds` (0: they stop now). */
-  rotate(idOrName: string, graceSeconds: number): Promise<{ readonly client: ClientInfo; readonly key: string }>;
+  rotate(
+    idOrName: string,
+    graceSeconds: number,
+  ): Promise<{ readonly client: ClientInfo; readonly key: string }>;
   /**
    * The active client this key belongs to (when `clientId` is given, only if it is that client's):
    * undefined for an unknown, revoked or expired key.

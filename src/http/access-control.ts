@@ -43,7 +43,10 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
     }
     const parsed = credentialOf(req);
     if (parsed.kind === 'none') {
-      refuse(res, 'send an API key (Authorization: Bearer or X-API-Key), Basic client credentials or an access token');
+      refuse(
+        res,
+        'send an API key (Authorization: Bearer or X-API-Key), Basic client credentials or an access token',
+      );
       return;
     }
     if (parsed.kind === 'malformed') {
@@ -58,7 +61,10 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
         }
         const tenant = deps.tenants.get(principal.tenant);
         if (tenant === undefined) {
-          sendProblem(res, new ContinuumError('FORBIDDEN', { detail: "the client's tenant is not configured" }));
+          sendProblem(
+            res,
+            new ContinuumError('FORBIDDEN', { detail: "the client's tenant is not configured" }),
+          );
           return;
         }
         if (route === undefined) {
@@ -66,7 +72,10 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
           return;
         }
         if (route.access !== 'public' && !principal.scopes.has(route.access)) {
-          res.setHeader('WWW-Authenticate', `Bearer ${REALM}, error="insufficient_scope", scope="${route.access}"`);
+          res.setHeader(
+            'WWW-Authenticate',
+            `Bearer ${REALM}, error="insufficient_scope", scope="${route.access}"`,
+          );
           sendProblem(
             res,
             new ContinuumError('FORBIDDEN', {

@@ -43,7 +43,10 @@ export function credentialOf(req: Request): CredentialParse {
   }
   const [scheme = '', value = '', ...rest] = (authorization ?? '').trim().split(/\s+/);
   if (rest.length > 0 || value === '' || value.length > MAX_CREDENTIAL) {
-    return { kind: 'malformed', reason: 'Authorization must be "Bearer <key or token>" or "Basic <credentials>"' };
+    return {
+      kind: 'malformed',
+      reason: 'Authorization must be "Bearer <key or token>" or "Basic <credentials>"',
+    };
   }
   switch (scheme.toLowerCase()) {
     case 'bearer':

@@ -53,7 +53,12 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
   ...routes('GET', 'operations:read', '/v1/operations', '/v1/status'),
   { method: 'GET', path: '/v1/operations/:id', access: 'operations:read', tenantOwned: 'operation' },
   { method: 'POST', path: '/v1/operations/replay', access: 'operations:admin' },
-  { method: 'GET', path: '/v1/operations/replay/:replayId', access: 'operations:admin', tenantOwned: 'replay' },
+  {
+    method: 'GET',
+    path: '/v1/operations/replay/:replayId',
+    access: 'operations:admin',
+    tenantOwned: 'replay',
+  },
   {
     method: 'POST',
     path: '/v1/operations/replay/:replayId/stop',
@@ -72,12 +77,16 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
   },
 
   // The built-in sandbox EHR: direct FHIR access and its fault switch.
-  ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map(
-    (method): RouteSpec => ({ method, path: '/sandbox/fhir{/*rest}', access: 'sandbox:admin' }),
-  ),
-  ...(['GET', 'POST', 'DELETE'] as const).map(
-    (method): RouteSpec => ({ method, path: '/sandbox/admin/faults', access: 'sandbox:admin' }),
-  ),
+  ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): RouteSpec => ({
+    method,
+    path: '/sandbox/fhir{/*rest}',
+    access: 'sandbox:admin',
+  })),
+  ...(['GET', 'POST', 'DELETE'] as const).map((method): RouteSpec => ({
+    method,
+    path: '/sandbox/admin/faults',
+    access: 'sandbox:admin',
+  })),
 ];
 
 export interface RouteMatcher {

@@ -15,7 +15,8 @@ export function resolveConnection(
   const wanted =
     name ??
     (tenant.connections.includes(deps.defaultConnection) ? deps.defaultConnection : tenant.connections[0]);
-  const found = wanted !== undefined && tenant.connections.includes(wanted) ? deps.connections.get(wanted) : undefined;
+  const found =
+    wanted !== undefined && tenant.connections.includes(wanted) ? deps.connections.get(wanted) : undefined;
   if (!found) {
     throw new ContinuumError('NOT_FOUND', {
       detail: `no EHR connection named "${wanted ?? ''}"`,

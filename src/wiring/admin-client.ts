@@ -26,7 +26,11 @@ export async function ensureAdminClient(
   if ((await registry.list()).length > 0) return undefined;
   let key: string;
   try {
-    ({ key } = await registry.create({ name: ADMIN_CLIENT_NAME, tenant: config.auth.adminTenant, scopes: SCOPES }));
+    ({ key } = await registry.create({
+      name: ADMIN_CLIENT_NAME,
+      tenant: config.auth.adminTenant,
+      scopes: SCOPES,
+    }));
   } catch (error) {
     // Another process of this gateway, starting at the same moment, created it first.
     if (isContinuumError(error) && (error.code === 'CONFLICT' || error.code === 'VALIDATION')) {

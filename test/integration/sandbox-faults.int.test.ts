@@ -9,6 +9,8 @@ import { createSandboxEhr, startSandboxServer, type SandboxServer } from '../../
 import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/observability/logger';
 import { captureLogs } from '../support/log-capture';
+import { forgetCredential, useCredential } from '../support/credentials';
+import { startTestAccess } from '../support/test-access';
 import { http } from '../support/http';
 import { waitFor } from '../support/wait-for';
 
@@ -370,8 +372,10 @@ describe('in the gateway app', () => {
       logger: logger.child({ component: 'sandbox' }),
       faults: { mode: 'down' },
     });
+    const auth = await startTestAccess(logger);
     const app = createApp({
       logger,
+      access: auth.access,
       bodyLimitBytes: 100_000,
       sandboxRouter: sandbox.router,
       sandboxAdminRouter: sandbox.adminRouter,
@@ -384,8 +388,13 @@ describe('in the gateway app', () => {
     const gateway: Server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => gateway.once('listening', resolve));
     const base = `http://127.0.0.1:${String((gateway.address() as AddressInfo).port)}`;
+    useCredential(base, auth.key);
     try {
-      await expect(fetch(`${base}/sandbox/fhir/metadata`)).rejects.toThrow('fetch failed');
+      // Without the credential the gateway itself answers 401: access control sits before the sandbox.
+      expect((await http('GET', `${base}/sandbox/fhir/metadata`, { anonymous: true })).status).toBe(401);
+      await expect(
+        fetch(`${base}/sandbox/fhir/metadata`, { headers: { authorization: `Bearer ${auth.key}` } }),
+      ).rejects.toThrow('fetch failed');
       expect((await http('GET', `${base}/healthz`)).status).toBe(200);
 
       const bad = await http('POST', `${base}/sandbox/admin/faults`, {
@@ -411,7 +420,9 @@ describe('in the gateway app', () => {
         gateway.close(resolve);
         gateway.closeAllConnections();
       });
+      forgetCredential(base);
       await sandbox.close();
+      await auth.stop();
     }
   });
 });

@@ -41,7 +41,11 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
   const appointmentId = (raw: unknown): string => fhirIdParam('id', raw);
 
   const connectionOf = (req: Request, res: Response) =>
-    resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined, callerOf(res).tenant);
+    resolveConnection(
+      deps,
+      typeof req.query.connection === 'string' ? req.query.connection : undefined,
+      callerOf(res).tenant,
+    );
 
   // Cancel and confirm differ only in their body: a confirmation carries no reason.
   for (const [path, kind, schema, unknownField] of [
@@ -70,14 +74,19 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
       const parsed = rescheduleSchema.safeParse(writeBody(req));
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a reschedule');
       const { slotId, patientId, mode, appointmentType, reason } = parsed.data;
-      const accepted = await acceptAppointmentReschedule(deps, connectionOf(req, res), writeContext(req, res), {
-        appointmentId: appointmentId(req.params.id),
-        patientId,
-        slotId,
-        mode,
-        appointmentType,
-        reason,
-      });
+      const accepted = await acceptAppointmentReschedule(
+        deps,
+        connectionOf(req, res),
+        writeContext(req, res),
+        {
+          appointmentId: appointmentId(req.params.id),
+          patientId,
+          slotId,
+          mode,
+          appointmentType,
+          reason,
+        },
+      );
       await sendReceipt(deps, req, res, accepted);
     }),
   );

@@ -16,7 +16,11 @@ import { zodToValidationError } from '../validation';
 import { writeBody, writeContext } from '../write-context';
 
 const connectionOf = (deps: UseCaseDeps, req: Request, res: Response) =>
-  resolveConnection(deps, typeof req.query.connection === 'string' ? req.query.connection : undefined, callerOf(res).tenant);
+  resolveConnection(
+    deps,
+    typeof req.query.connection === 'string' ? req.query.connection : undefined,
+    callerOf(res).tenant,
+  );
 
 export function callsRoutes(deps: UseCaseDeps): Router {
   const router = Router();

@@ -12,7 +12,10 @@ import { callerOf } from '../caller';
 /** Each subscriber's tenant, by subscriber name. */
 export type SubscriberTenants = ReadonlyMap<string, string>;
 
-export function subscribersOf(tenant: Tenant, subscriberTenants: SubscriberTenants): (name: string) => boolean {
+export function subscribersOf(
+  tenant: Tenant,
+  subscriberTenants: SubscriberTenants,
+): (name: string) => boolean {
   return (name) => subscriberTenants.get(name) === tenant.name;
 }
 

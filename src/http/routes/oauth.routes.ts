@@ -5,7 +5,13 @@
  * errors use the RFC's JSON format, not problem+json: OAuth client libraries read `error`.
  */
 import express, { Router, type Request, type Response } from 'express';
-import { isScope, type ClientInfo, type ClientRegistry, type Scope, type TokenService } from '../../domain/access';
+import {
+  isScope,
+  type ClientInfo,
+  type ClientRegistry,
+  type Scope,
+  type TokenService,
+} from '../../domain/access';
 import { isContinuumError } from '../../domain/errors';
 import { credentialOf } from '../credentials';
 import { route } from '../async-route';
@@ -13,7 +19,8 @@ import { route } from '../async-route';
 type OAuthError = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
 
 function oauthError(res: Response, status: number, error: OAuthError, description: string): void {
-  if (error === 'invalid_client') res.setHeader('WWW-Authenticate', 'Basic realm="continuum", charset="UTF-8"');
+  if (error === 'invalid_client')
+    res.setHeader('WWW-Authenticate', 'Basic realm="continuum", charset="UTF-8"');
   res.status(status).json({ error, error_description: description });
 }
 
@@ -34,7 +41,8 @@ function clientCredentials(
     if (bodySecret !== undefined) return { problem: 'send the client secret one way, not two' };
     return { id: header.credential.clientId, secret: header.credential.secret };
   }
-  if (header.kind !== 'none') return { problem: 'authenticate the client with Basic or client_id and client_secret' };
+  if (header.kind !== 'none')
+    return { problem: 'authenticate the client with Basic or client_id and client_secret' };
   if (bodyId === undefined || bodySecret === undefined) {
     return { problem: 'client authentication is required (Basic, or client_id and client_secret)' };
   }
@@ -61,7 +69,10 @@ export function oauthRoutes(registry: ClientRegistry, tokens: TokenService, body
     route(async (req, res) => {
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('Pragma', 'no-cache');
-      const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+      const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<
+        string,
+        unknown
+      >;
       const grant = field(body, 'grant_type');
       if (grant === undefined) {
         oauthError(res, 400, 'invalid_request', 'grant_type is required');
