@@ -12,3 +12,9 @@ export interface FreshRead<T> {
   readonly value: T;
   readonly freshness: Freshness;
 }
+
+/** An answer made of several reads is as fresh as its stalest part. */
+export function older(a: Freshness, b: Freshness): Freshness {
+  if (a.source === b.source) return a.asOf <= b.asOf ? a : b;
+  return a.source === 'cache' ? a : b;
+}

@@ -33,6 +33,7 @@ export function writeContext(req: Request, res: Response): WriteContext {
   const { principal, tenant } = callerOf(res);
   return {
     owner: { clientId: principal.clientId, tenant: tenant.name },
+    ...(tenant.locations !== undefined ? { locations: tenant.locations } : {}),
     idempotencyKey: key,
     correlationId: contactIdOf(req),
     requestId: res.locals.requestId as string | undefined,

@@ -41,7 +41,7 @@ export async function acceptAppointmentBooking(
   if (existing) return existing;
   let slot: SlotModel | undefined;
   if (await connection.ehrAvailable()) {
-    slot = await freeSlotOrThrow(connection, input.slotId);
+    slot = await freeSlotOrThrow(connection, input.slotId, context.locations);
     refuseMode(slot, input.mode);
     if (!connection.confirmedPatients.has(input.patientId))
       await patientExists(deps, connection, input.patientId);
@@ -64,8 +64,13 @@ export function refuseMode(slot: SlotModel | undefined, mode: AppointmentMode): 
 export async function freeSlotOrThrow(
   connection: ConnectionContext,
   slotId: string,
+  locations: readonly string[] | undefined,
 ): Promise<SlotModel | undefined> {
   const slot = await currentSlot(connection, slotId);
+  // A tenant confined to some locations cannot book elsewhere: the slot is, for it, not there.
+  if (slot !== undefined && locations !== undefined && !locations.includes(slot.location?.id ?? '')) {
+    throw new ContinuumError('NOT_FOUND', { detail: 'no slot with this id' });
+  }
   if (slot !== undefined && slot.status !== 'free') throw slotTaken('the slot is no longer free');
   return slot;
 }

@@ -107,7 +107,9 @@ export async function acceptAppointmentReschedule(
     throw new ContinuumError('CONFLICT', { detail: 'the appointment to move is cancelled' });
   }
   const slot: SlotModel | undefined =
-    appointment !== undefined ? await freeSlotOrThrow(connection, input.slotId) : undefined;
+    appointment !== undefined
+      ? await freeSlotOrThrow(connection, input.slotId, context.locations)
+      : undefined;
   const mode = input.mode ?? appointment?.mode ?? 'in-person';
   refuseMode(slot, mode);
   return acceptHoldingSlot(deps, connection, context, request, input.slotId, slot !== undefined, {

@@ -19,6 +19,8 @@ import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 export interface WriteContext {
   /** The client and tenant the write is accepted for: idempotency keys are scoped to the client. */
   readonly owner: OperationOwner;
+  /** The only locations the tenant books into; undefined: any. */
+  readonly locations?: readonly string[];
   readonly idempotencyKey: string | undefined;
   readonly correlationId: string | undefined;
   readonly requestId: string | undefined;

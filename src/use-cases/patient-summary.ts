@@ -4,7 +4,7 @@
  */
 import type { AppointmentModel } from '../domain/appointment';
 import { isEhrUnavailable } from '../domain/errors';
-import type { Freshness } from '../domain/freshness';
+import { older } from '../domain/freshness';
 import { byStart, listPatientAppointments, overlayBookings } from './patient-appointments';
 import { pendingPatientWrites } from './pending-writes';
 import { readPatient, type PatientReadDeps, type PatientView } from './patient-read';
@@ -86,10 +86,4 @@ function withinLimit(appointments: readonly AppointmentModel[], limit: number): 
   );
   const rest = appointments.filter((a) => !queued.includes(a)).slice(0, limit);
   return [...rest, ...queued].sort(byStart);
-}
-
-/** The summary is as fresh as its stalest part. */
-function older(a: Freshness, b: Freshness): Freshness {
-  if (a.source === b.source) return a.asOf <= b.asOf ? a : b;
-  return a.source === 'cache' ? a : b;
 }

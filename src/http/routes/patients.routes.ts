@@ -9,6 +9,7 @@ import { lookupPatientsByPhone } from '../../use-cases/patient-lookup';
 import { listPatientAppointments } from '../../use-cases/patient-appointments';
 import { readPatient } from '../../use-cases/patient-read';
 import { patientSummary, SUMMARY_DAYS, SUMMARY_LIMIT } from '../../use-cases/patient-summary';
+import { tenantAppointments } from '../../use-cases/tenant-locations';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
@@ -66,7 +67,11 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
         limit: intParam('limit', queryString(req.query.limit), SUMMARY_LIMIT, 1, 50),
       });
       if (summary.version !== undefined) res.setHeader('ETag', `W/"${summary.version}"`);
-      res.json(summary);
+      const { tenant } = callerOf(res);
+      res.json({
+        ...summary,
+        upcomingAppointments: tenantAppointments(tenant, summary.upcomingAppointments),
+      });
     }),
   );
 
@@ -86,7 +91,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
         to,
         statuses,
       });
-      res.json(list);
+      res.json({ ...list, appointments: tenantAppointments(callerOf(res).tenant, list.appointments) });
     }),
   );
 

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { APPOINTMENT_MODES, type AppointmentMode } from '../../domain/appointment';
 import { validationError } from '../../domain/errors';
 import { FHIR_ID } from '../../domain/fhir';
-import { findFreeSlots } from '../../use-cases/find-slots';
+import { findTenantSlots } from '../../use-cases/tenant-locations';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
@@ -36,15 +36,20 @@ export function slotsRoutes(deps: UseCaseDeps): Router {
       if (serviceType !== undefined && !FHIR_ID.test(serviceType)) {
         throw validationError([{ field: 'serviceType', message: 'must be a service type code' }]);
       }
-      const list = await findFreeSlots(deps, connection, {
-        from,
-        to,
-        serviceType,
-        practitioner: optionalFhirIdParam('practitioner', text(req.query.practitioner)),
-        location: optionalFhirIdParam('location', text(req.query.location)),
-        mode: mode(text(req.query.mode)),
-        limit,
-      });
+      const list = await findTenantSlots(
+        deps,
+        connection,
+        {
+          from,
+          to,
+          serviceType,
+          practitioner: optionalFhirIdParam('practitioner', text(req.query.practitioner)),
+          location: optionalFhirIdParam('location', text(req.query.location)),
+          mode: mode(text(req.query.mode)),
+          limit,
+        },
+        callerOf(res).tenant,
+      );
       res.json(list);
     }),
   );
