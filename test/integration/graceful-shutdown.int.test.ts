@@ -130,6 +130,7 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
     'write queues',
     'event queues',
     'sandbox',
+    'client registry',
     'redis connections',
   ]);
   // Nothing open: Redis connections, BullMQ workers, the HTTP server, the EHR client's sockets.
@@ -178,7 +179,8 @@ it('does not wait for the keep-alive timeout when a request was in flight as the
       connected = resolve;
     });
     const answered = new Promise<number>((resolve, reject) => {
-      const req = httpGet(`${gw.fhirBase}/Patient/pat-0001`, { agent }, (res) => {
+      const headers = { authorization: `Bearer ${gw.key}` };
+      const req = httpGet(`${gw.fhirBase}/Patient/pat-0001`, { agent, headers }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       });

@@ -47,7 +47,8 @@ beforeAll(async () => {
   ehr = createFhirR4Client({
     connection: 'sandbox',
     baseUrl: gateway.fhirBase,
-    auth: { type: 'none' },
+    // The built-in sandbox needs a credential like every route: the test's admin key.
+    auth: { type: 'bearer', token: gateway.key },
     defaultDeadlineMs: 5000,
   });
 });
@@ -88,7 +89,8 @@ async function cli(webhooks: Record<string, unknown>): Promise<{ code: number | 
   );
   const run = runCli(['subscriptions', 'sync', '--ehr-url', gateway.fhirBase], {
     cwd: workdir,
-    env: cleanEnv({ CONTINUUM_CONFIG: config }),
+    // Run next to the gateway, on its data directory: the CLI derives the sandbox credential from it.
+    env: cleanEnv({ CONTINUUM_CONFIG: config, CONTINUUM_DATA_DIR: gateway.dataDir }),
   });
   const code = await run.exited;
   return { code, output: run.output() };
