@@ -15,6 +15,7 @@ import {
 import { ConfigError, loadConfig, type Config } from '../config/load-config';
 import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../mapping';
 import { projectRoot } from '../project-root';
+import { clientsCommand } from './clients-command';
 import { opsCommand, OPS_USAGE } from './ops-command';
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-command';
 import { startGateway, StartupError } from '../main';
@@ -27,6 +28,7 @@ const USAGE = `Usage:
   continuum mappings test [--profile NAME]  run a mapping profile's fixtures
   continuum ops status|list|show|retry|cancel|replay ...   operate the write pipeline (continuum ops --help)
   continuum subscriptions sync [--connection NAME] [--ehr-url URL]   put the EHR's FHIR Subscriptions in place
+  continuum clients create|list|revoke|rotate ...   API clients and their keys (continuum clients --help)
 
 Configuration: continuum.config.yaml in the working directory, or the file named by
 CONTINUUM_CONFIG; PORT, REDIS_URL, CONTINUUM_DATA_DIR and LOG_LEVEL override it.`;
@@ -187,6 +189,9 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = await subscriptionsCommand(rest, readConfig());
       return;
     }
+    case 'clients':
+      process.exitCode = await clientsCommand(rest, readConfig);
+      return;
     case 'mappings':
       if (rest[0] !== 'test') fail(USAGE, 2);
       return mappingsTestCommand(rest.slice(1));
