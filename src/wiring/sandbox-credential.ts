@@ -11,8 +11,12 @@ import type { Principal } from '../domain/access';
 import type { BuiltInCredential } from '../use-cases/client-authentication';
 
 export function sandboxCredential(config: Config): string {
-  const key = loadOrCreateKey(config.encryption.key, config.dataDir);
-  return `cs_${createHmac('sha256', key).update('continuum sandbox connection credential v1').digest('base64url')}`;
+  return deriveSandboxCredential(loadOrCreateKey(config.encryption.key, config.dataDir));
+}
+
+/** The same credential from the data-at-rest key itself (32 bytes). */
+export function deriveSandboxCredential(dataKey: Buffer): string {
+  return `cs_${createHmac('sha256', dataKey).update('continuum sandbox connection credential v1').digest('base64url')}`;
 }
 
 export function sandboxBuiltInCredential(config: Config): BuiltInCredential {

@@ -10,6 +10,8 @@ import { rawRequest } from '../support/raw-http';
 
 const REQUEST_TIMEOUT_MS = 1000;
 let api: InProcessApi;
+/** supertest with the admin client's key on every request. */
+const authed = () => request.agent(api.url).set('authorization', `Bearer ${api.key}`);
 
 beforeAll(async () => {
   api = await startInProcessApi({
@@ -28,10 +30,10 @@ function problem(res: request.Response): { status: number; code: unknown; type: 
 }
 
 it('refuses a path that does not decode, a body that does not inflate and a form nested too deep with 400s', async () => {
-  const undecodable = await request(api.url).get('/v1/patients/%ff');
+  const undecodable = await authed().get('/v1/patients/%ff');
   expect(problem(undecodable)).toEqual({ status: 400, code: 'VALIDATION', type: 'application/problem+json' });
 
-  const garbage = await request(api.url)
+  const garbage = await authed()
     .patch('/v1/patients/pat-0001')
     .set('content-type', 'application/json')
     .set('content-encoding', 'gzip')
@@ -39,7 +41,7 @@ it('refuses a path that does not decode, a body that does not inflate and a form
     .send(Buffer.from('not gzip'));
   expect(problem(garbage)).toEqual({ status: 400, code: 'MALFORMED_BODY', type: 'application/problem+json' });
 
-  const bomb = await request(api.url)
+  const bomb = await authed()
     .patch('/v1/patients/pat-0001')
     .set('content-type', 'application/json')
     .set('content-encoding', 'gzip')
@@ -47,7 +49,7 @@ it('refuses a path that does not decode, a body that does not inflate and a form
     .send(gzipSync(`{"notes":"${'x'.repeat(2_000_000)}"}`));
   expect(problem(bomb)).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE', type: 'application/problem+json' });
 
-  const nested = await request(api.url)
+  const nested = await authed()
     .post('/v1/patients/pat-0001/update')
     .type('form')
     .send(`phones${'[x]'.repeat(40)}=1`);
@@ -66,7 +68,7 @@ it('refuses the ids . and .. instead of reading the EHR base or its parent', asy
     '/v1/patients/%2e%2e': 400,
     '/v1/patients/./summary': 400,
   });
-  const booking = await request(api.url)
+  const booking = await authed()
     .post('/v1/appointments')
     .send({ patientId: '..', slotId: '.', mode: 'in-person' });
   expect(booking.status).toBe(400);
@@ -95,7 +97,7 @@ it('cuts off a body shorter than its Content-Length after the configured request
 
 it('logs a refusal in one line with its code and request id, and no stack', async () => {
   const requestId = `refusal-${Date.now()}`;
-  const res = await request(api.url)
+  const res = await authed()
     .post('/v1/calls')
     .set('x-request-id', requestId)
     .set('content-type', 'application/json')

@@ -87,7 +87,7 @@ it('refuses to change a resource read without a version when the EHR requires If
     ehr: createFhirR4Client({
       connection: 'strict',
       baseUrl: gw.fhirBase,
-      auth: { type: 'none' },
+      auth: { type: 'bearer', token: gw.key },
       defaultDeadlineMs: 2000,
     }),
     writeTimeoutMs: 2000,

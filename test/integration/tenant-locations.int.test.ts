@@ -65,7 +65,10 @@ it('shows a patient only the appointments at the tenant’s locations', async ()
   const now = new Date().toISOString().slice(0, 10);
   const found = await http<{
     entry?: { resource: { participant: { actor?: { reference?: string } }[] } }[];
-  }>('GET', `${api.rig.fhirBase}/Appointment?location=Location/loc-0002&date=ge${now}&status=booked&_count=1`);
+  }>(
+    'GET',
+    `${api.rig.fhirBase}/Appointment?location=Location/loc-0002&date=ge${now}&status=booked&_count=1`,
+  );
   const patientRef = found.body.entry?.[0]?.resource.participant
     .map((p) => p.actor?.reference)
     .find((r) => r?.startsWith('Patient/'));

@@ -3,6 +3,8 @@
  * proxy: the sandbox keeps its fault switch and its state, and the proxy shows every request the
  * gateway sent it.
  */
+import { randomBytes } from 'node:crypto';
+import { deriveSandboxCredential } from '../../src/wiring/sandbox-credential';
 import { startRecordingProxy, type RecordingProxy } from './recording-proxy';
 import { startTestGateway, type TestGateway } from './test-gateway';
 
@@ -20,14 +22,19 @@ export async function startProxiedGateway(
   options: { readonly name?: string; readonly connection?: Record<string, unknown> } = {},
 ): Promise<ProxiedGateway> {
   const proxy = await startRecordingProxy();
+  // The connection reaches the built-in sandbox through the proxy, so it is not recognised as the
+  // sandbox: it presents the sandbox's credential as a configured bearer token, as any EHR's would be.
+  const dataKey = randomBytes(32);
   let gw: TestGateway;
   try {
     gw = await startTestGateway({
       overrides: {
         sandbox: { enabled: true, patientCount: 220 },
+        encryption: { key: dataKey.toString('base64') },
         connections: {
           [options.name ?? 'ehr']: {
             baseUrl: `${proxy.origin}/sandbox/fhir`,
+            auth: { type: 'bearer', token: deriveSandboxCredential(dataKey) },
             maxWritesPerSecond: 0,
             ...options.connection,
           },
