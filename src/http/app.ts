@@ -71,6 +71,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(securityHeaders());
   app.use(cors(deps.corsAllowOrigins ?? []));
   const { registry, tokens, tenants, builtIn } = deps.access;
+  // Before access control, so its refusals are not cached either.
+  app.use('/v1', noStore());
   app.use(
     accessControl({
       routes: routeMatcher(),
@@ -88,7 +90,6 @@ export function createApp(deps: AppDeps): Express {
   if (deps.api) {
     const { useCases, monitor, replays } = deps.api;
     const v1 = express.Router();
-    v1.use(noStore());
     v1.use(...bodyParsers(deps.bodyLimitBytes));
     v1.use(flatShape());
     v1.use('/patients/verify', verifyRoutes(useCases));

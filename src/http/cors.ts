@@ -8,7 +8,7 @@ import type { RequestHandler } from 'express';
 
 const METHODS = 'GET, POST, PATCH';
 const ALLOWED_HEADERS =
-  'Content-Type, Idempotency-Key, If-Match, Prefer, X-Request-Id, X-Contact-Id, X-Call-Id';
+  'Authorization, X-API-Key, Content-Type, Idempotency-Key, If-Match, Prefer, X-Request-Id, X-Contact-Id, X-Call-Id';
 const EXPOSED_HEADERS = 'Location, ETag, Retry-After, X-Request-Id';
 const PREFLIGHT_MAX_AGE_SECONDS = '600';
 

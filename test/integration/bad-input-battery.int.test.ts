@@ -5,7 +5,6 @@
  * left unanswered holds a socket an attacker can multiply.
  */
 import { gzipSync } from 'node:zlib';
-import request from 'supertest';
 import { startInProcessApi, type InProcessApi } from '../support/in-process-api';
 import { rawRequest } from '../support/raw-http';
 
@@ -175,7 +174,8 @@ function probes(): Probe[] {
 type Outcome = { readonly status: number } | { readonly hang: true };
 
 async function send(api: InProcessApi, probe: Probe): Promise<Outcome> {
-  let test = request(api.url)
+  let test = api
+    .request()
     [probe.method === 'GET' ? 'get' : probe.method === 'POST' ? 'post' : 'patch'](probe.path)
     .timeout({ response: DEADLINE_MS, deadline: DEADLINE_MS });
   for (const [name, value] of Object.entries(probe.headers ?? {})) test = test.set(name, value);

@@ -2,7 +2,7 @@
  * Headers a browser and a cache act on: no answer of the API is stored, framed or sniffed, and no
  * web page may read one unless its origin is on the configured allow-list.
  */
-import request from 'supertest';
+import type request from 'supertest';
 import { startInProcessApi, type InProcessApi } from '../support/in-process-api';
 
 const DESK = 'https://desk.example.org';
@@ -22,13 +22,13 @@ const corsHeaders = (res: request.Response): string[] =>
 
 it('marks every API answer no-store, and sends the security headers on every answer', async () => {
   const answers = [
-    await request(plain.url).get('/v1/patients/pat-0001'),
-    await request(plain.url).get('/v1/patients/lookup?phone=6175550100'),
-    await request(plain.url).get('/v1/nothing-here'),
-    await request(plain.url).post('/v1/calls').send({}),
+    await plain.request().get('/v1/patients/pat-0001'),
+    await plain.request().get('/v1/patients/lookup?phone=6175550100'),
+    await plain.request().get('/v1/nothing-here'),
+    await plain.request().post('/v1/calls').send({}),
   ];
   expect(answers.map((r) => r.status)).toEqual([200, 200, 404, 400]);
-  for (const res of [...answers, await request(plain.url).get('/healthz')]) {
+  for (const res of [...answers, await plain.request().get('/healthz')]) {
     expect(res.headers).toMatchObject({
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
@@ -40,10 +40,11 @@ it('marks every API answer no-store, and sends the security headers on every ans
 });
 
 it('sends no CORS header at all when no origin is allowed', async () => {
-  const read = await request(plain.url).get('/v1/patients/pat-0001').set('origin', DESK);
+  const read = await plain.request().get('/v1/patients/pat-0001').set('origin', DESK);
   expect(read.status).toBe(200);
   expect(corsHeaders(read)).toEqual([]);
-  const preflight = await request(plain.url)
+  const preflight = await plain
+    .request()
     .options('/v1/patients/pat-0001')
     .set('origin', DESK)
     .set('access-control-request-method', 'PATCH');
@@ -52,10 +53,11 @@ it('sends no CORS header at all when no origin is allowed', async () => {
 });
 
 it('answers CORS and its preflight for a listed origin only', async () => {
-  const read = await request(listed.url).get('/v1/patients/pat-0001').set('origin', DESK);
+  const read = await listed.request().get('/v1/patients/pat-0001').set('origin', DESK);
   expect(read.headers['access-control-allow-origin']).toBe(DESK);
   expect(read.headers.vary).toMatch(/Origin/);
-  const preflight = await request(listed.url)
+  const preflight = await listed
+    .request()
     .options('/v1/patients/pat-0001')
     .set('origin', DESK)
     .set('access-control-request-method', 'PATCH')
@@ -66,9 +68,10 @@ it('answers CORS and its preflight for a listed origin only', async () => {
   expect(preflight.headers['access-control-allow-headers']).toContain('Idempotency-Key');
 
   const stranger = 'https://evil.example.net';
-  const foreignRead = await request(listed.url).get('/v1/patients/pat-0001').set('origin', stranger);
+  const foreignRead = await listed.request().get('/v1/patients/pat-0001').set('origin', stranger);
   expect(corsHeaders(foreignRead)).toEqual([]);
-  const foreignPreflight = await request(listed.url)
+  const foreignPreflight = await listed
+    .request()
     .options('/v1/patients/pat-0001')
     .set('origin', stranger)
     .set('access-control-request-method', 'PATCH');

@@ -3,9 +3,9 @@
  * key names (in clear in its AOF, its slow log and any SCAN) must not carry them, and a retry must
  * still find its operation by them.
  */
+import type request from 'supertest';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import request from 'supertest';
 import { startInProcessApi, type InProcessApi } from '../support/in-process-api';
 import { TEST_REDIS_URL } from '../support/redis';
 
@@ -32,7 +32,7 @@ async function keyNames(): Promise<string[]> {
 }
 
 const patch = (body: object, headers: Record<string, string>) => {
-  let test = request(api.url).patch('/v1/patients/pat-0003');
+  let test = api.request().patch('/v1/patients/pat-0003');
   for (const [name, value] of Object.entries(headers)) test = test.set(name, value);
   return test.send(body);
 };

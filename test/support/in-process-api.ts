@@ -4,6 +4,7 @@
  * an accepted write stays queued and nothing reaches the EHR unless a test applies it.
  */
 import { Redis } from 'ioredis';
+import request from 'supertest';
 import { createLogger } from '../../src/observability/logger';
 import { createReadiness } from '../../src/use-cases/readiness';
 import { ReplayRegistry } from '../../src/use-cases/replay-operations';
@@ -22,6 +23,8 @@ export interface InProcessApi {
   /** The admin client's key; `http()` and `rawRequest()` send it to this API. */
   readonly key: string;
   readonly access: AccessWiring;
+  /** supertest against the listening API, with the admin key on every request. */
+  request(): ReturnType<typeof request.agent>;
   /** The API's own log lines (the rig's use cases log elsewhere). */
   readonly logs: ReturnType<typeof captureLogs>;
   stop(): Promise<void>;
@@ -68,6 +71,7 @@ export async function startInProcessApi(options: UseCaseRigOptions = {}): Promis
       url: server.url,
       key,
       access,
+      request: () => request.agent(server.url).set('authorization', `Bearer ${key}`),
       logs,
       stop: async () => {
         await closeables.closeAll();
