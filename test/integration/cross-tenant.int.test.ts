@@ -161,9 +161,9 @@ beforeAll(async () => {
     },
   ];
 
-  const slots = await call('GET', '/v1/slots?limit=6', bearer(a.key));
+  const slots = await call('GET', '/v1/slots?limit=8', bearer(a.key));
   const slotIds = (bodyOf(slots).slots as { id: string }[]).map((s) => s.id);
-  if (slotIds.length < 4) throw new Error('the sandbox offers too few free slots');
+  if (slotIds.length < 6) throw new Error('the sandbox offers too few free slots');
   const startedAt = new Date(Date.now() - 600_000).toISOString();
   writes = [
     {
@@ -203,6 +203,16 @@ beforeAll(async () => {
         { patientId: 'pat-0015', phone: '+16175550124' },
       ],
     },
+    {
+      method: 'POST',
+      path: '/v1/appointments',
+      body: { patientId: 'pat-0017', slotId: slotIds[3] },
+      key: 'tenant-a-book-0017',
+      intruderBodies: [
+        { patientId: 'pat-0017', slotId: slotIds[4] },
+        { patientId: 'pat-0018', slotId: slotIds[5] },
+      ],
+    },
   ];
   for (const write of writes) {
     const res = await acceptedBy(a, write);
@@ -226,12 +236,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  // eslint-disable-next-line no-console
   console.log(`cross-tenant access ${leaks.length} of ${responses}`);
-  await api?.stop();
+  await api.stop();
 });
 
 it("lets no other tenant see, find, retry, cancel, replay or collide with A's writes", async () => {
+  const start = leaks.length;
   for (const { name, client, second, token } of intruders) {
     const mine = bearer(client.key);
     const viaToken = bearer(token);
@@ -320,7 +330,7 @@ it("lets no other tenant see, find, retry, cancel, replay or collide with A's wr
     );
 
     const status = await intrude(name, 'status', () => call('GET', '/v1/status', mine));
-    const connections = Object.keys((bodyOf(status).connections ?? {}) as object);
+    const connections = Object.keys(bodyOf(status).connections ?? {});
     const allowed = CONFIG.tenants[name].connections;
     if (status.status !== 200 || connections.some((c) => !allowed.includes(c))) {
       leaks.push({
@@ -350,7 +360,7 @@ it("lets no other tenant see, find, retry, cancel, replay or collide with A's wr
           () => acceptedBy(sender, write, body),
           (res) =>
             res.status !== 202
-              ? `answered ${res.status} ${String(bodyOf(res).code ?? '')}: the key is not the intruder's own`
+              ? `answered ${res.status} ${typeof bodyOf(res).code === 'string' ? String(bodyOf(res).code) : ''}: the key is not the intruder's own`
               : bodyOf(res).replayed === true
                 ? 'answered as a replay of an earlier write'
                 : undefined,
@@ -359,8 +369,35 @@ it("lets no other tenant see, find, retry, cancel, replay or collide with A's wr
     }
   }
 
-  expect(leaks).toEqual([]);
+  expect(leaks.slice(start)).toEqual([]);
   expect(responses).toBeGreaterThan(100);
+});
+
+/*
+ * PRODUCT BUG (expected to fail until fixed): reads overlay every queued write in the patient's
+ * lane, whoever accepted it. src/use-cases/pending-writes.ts, pendingPatientWrites(), reads
+ * store.laneOperations(patientLane(connection, patientId)) with no tenant filter, and
+ * patient-read.ts, patient-appointments.ts and patient-summary.ts overlay the result. A client of
+ * a tenant that shares A's connection (`east`) reading one of A's patients is shown A's queued
+ * writes: their operation ids, kinds, and the changed values themselves (A's new email, A's
+ * pending booking). Only writes the caller's tenant can see (tenantSees in tenant-visibility.ts)
+ * should be overlaid.
+ */
+it("[PRODUCT BUG] reads of a shared connection overlay no other tenant's pending writes", async () => {
+  const start = leaks.length;
+  for (const { name, client } of intruders) {
+    for (const path of [
+      '/v1/patients/pat-0011',
+      '/v1/patients/pat-0011/summary',
+      '/v1/patients/pat-0017/summary',
+      '/v1/patients/pat-0017/appointments',
+    ]) {
+      for (const query of ['', '?connection=sandbox']) {
+        await intrude(name, `read ${path}${query}`, () => call('GET', `${path}${query}`, bearer(client.key)));
+      }
+    }
+  }
+  expect(leaks.slice(start)).toEqual([]);
 });
 
 it("leaves A's writes exactly as they were", async () => {
