@@ -9,6 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import request from 'supertest';
+import { sandboxCredential } from '../../src/wiring/sandbox-credential';
 import { accessToken, basicHeader, createClient, type TestClient } from '../support/client-credentials';
 import { http } from '../support/http';
 import { startInProcessApi, type InProcessApi } from '../support/in-process-api';
@@ -57,6 +58,8 @@ beforeAll(async () => {
   const tampered = `${header}.${payload}.${signature.slice(0, -4)}AAAA`;
   for (const [name, value] of Object.entries({
     'admin key': api.key,
+    // The credential the gateway's own connection presents to the sandbox EHR on every call.
+    'sandbox connection credential': sandboxCredential(api.rig.config),
     'reader key': reader.key,
     'reader Basic credentials': b64(`${reader.id}:${reader.key}`),
     'reader key as base64': b64(reader.key),
