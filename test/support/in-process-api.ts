@@ -3,8 +3,10 @@
  * listens with (`startHttpServer`, with its timeouts), over the use cases of a rig: no workers, so
  * an accepted write stays queued and nothing reaches the EHR unless a test applies it.
  */
+import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
+import { createSandboxEhr } from '../../adapters/ehr/sandbox';
 import { createLogger } from '../../src/observability/logger';
 import { createReadiness } from '../../src/use-cases/readiness';
 import { ReplayRegistry } from '../../src/use-cases/replay-operations';
@@ -23,6 +25,8 @@ export interface InProcessApi {
   /** The admin client's key; `http()` and `rawRequest()` send it to this API. */
   readonly key: string;
   readonly access: AccessWiring;
+  /** The express app the server serves, for supertest and for walking its routes. */
+  readonly app: Express;
   /** supertest against the listening API, with the admin key on every request. */
   request(): ReturnType<typeof request.agent>;
   /** The API's own log lines (the rig's use cases log elsewhere). */
@@ -30,7 +34,15 @@ export interface InProcessApi {
   stop(): Promise<void>;
 }
 
-export async function startInProcessApi(options: UseCaseRigOptions = {}): Promise<InProcessApi> {
+export interface InProcessApiOptions extends UseCaseRigOptions {
+  /**
+   * Mount a sandbox EHR's routers at /sandbox/fhir and /sandbox/admin, as a gateway with the
+   * built-in sandbox does. It is a sandbox of its own: the rig's connections keep theirs.
+   */
+  readonly mountSandbox?: boolean;
+}
+
+export async function startInProcessApi(options: InProcessApiOptions = {}): Promise<InProcessApi> {
   const rig = await startUseCaseRig({
     ...options,
     overrides: {
@@ -51,26 +63,30 @@ export async function startInProcessApi(options: UseCaseRigOptions = {}): Promis
       forgetCredential(server.url);
       return Promise.resolve();
     });
-    server.serve(
-      buildApp(rig.config, {
-        logger,
-        access,
-        serveApi: true,
-        runtime: rig.runtime,
-        readiness: createReadiness(rig.deps, {
-          pingRedis: () => redis.ping(),
-          breaker: (name) => rig.runtime.breakers.get(name)?.snapshot(),
-        }),
-        isShuttingDown: () => false,
-        replays: new ReplayRegistry(),
-        sandbox: undefined,
+    const sandbox = options.mountSandbox
+      ? await createSandboxEhr({ seed: 1, patientCount: 20, logger: logger.child({ component: 'sandbox' }) })
+      : undefined;
+    if (sandbox) closeables.add('ehr', 'sandbox', () => sandbox.close());
+    const app = buildApp(rig.config, {
+      logger,
+      access,
+      serveApi: true,
+      runtime: rig.runtime,
+      readiness: createReadiness(rig.deps, {
+        pingRedis: () => redis.ping(),
+        breaker: (name) => rig.runtime.breakers.get(name)?.snapshot(),
       }),
-    );
+      isShuttingDown: () => false,
+      replays: new ReplayRegistry(),
+      sandbox,
+    });
+    server.serve(app);
     return {
       rig,
       url: server.url,
       key,
       access,
+      app,
       request: () => request.agent(server.url).set('authorization', `Bearer ${key}`),
       logs,
       stop: async () => {
