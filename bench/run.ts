@@ -8,11 +8,15 @@
  * Processes: redis-server; `continuum sandbox`; an API gateway (`--role api`, so no worker sends
  * EHR writes while acceptance is measured); a worker gateway (`--role worker`) only while a
  * backlog drains, and briefly after the cached lookup so that its breaker probe can close the
- * breaker the outage opened. Order: lookup (direct search, the gateway, then the gateway with the
- * sandbox down, answered from the continuity cache); write acceptance baselines (raw `Queue.add`,
- * the existence read alone, the API with the EHR failing fast); the warm-up writes drained; the
- * backlog accepted through the API (the acceptance measurement, with Redis memory before and
- * after); the same writes straight to the sandbox; the backlog drained by the worker.
+ * breaker the outage opened. The gateway checks a credential on every route but its probes: once
+ * the API is ready, a client with only the scopes the workload needs is registered in its client
+ * registry (bench-client.ts) and every request to the gateway presents that client's key.
+ *
+ * Order: lookup (direct search, the gateway, then the gateway with the sandbox down, answered from
+ * the continuity cache); write acceptance baselines (raw `Queue.add`, the existence read alone, the
+ * API with the EHR failing fast); the warm-up writes drained; the backlog accepted through the API
+ * (the acceptance measurement, with Redis memory before and after); the same writes straight to
+ * the sandbox; the backlog drained by the worker.
  *
  * Bounded: fixed counts and deadlines everywhere. BENCH_CONCURRENCY (50), BENCH_REQUESTS (lookup,
  * 5000), BENCH_BACKLOG (10000), BENCH_ADDS (20000), BENCH_DRAIN_DEADLINE_S (300) and
@@ -25,8 +29,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load-config';
+import { createLogger } from '../src/observability/logger';
 import { projectRoot } from '../src/project-root';
 import { directSandboxWrites, measureDrain, reportDrain } from './backlog-drain.bench';
+import { checkAccessControl, registerBenchClient } from './bench-client';
 import {
   createHttpClient,
   fmt,
@@ -38,6 +44,7 @@ import {
   startRedisWithAof,
   waitForHttp,
   type GoalRow,
+  type HttpClient,
   type Proc,
 } from './bench-support';
 import { benchCachedLookup, benchLookup, reportLookup } from './lookup.bench';
@@ -106,7 +113,8 @@ async function main(): Promise<void> {
     15 * 60 * 1000,
   );
 
-  const http = createHttpClient(concurrency + 8);
+  // Created once the gateway is up and the benchmark client registered: it presents that client's key.
+  let httpToClose: HttpClient | undefined;
   let redisClient: Redis | undefined;
   try {
     const redis = await startRedisWithAof();
@@ -148,6 +156,19 @@ async function main(): Promise<void> {
     };
     const api = await startGateway('api');
     const gatewayUrl = api.url;
+    // What the gateway processes read, from the same environment: its key prefix, tenants, issuer.
+    const gatewayConfig = loadConfig({ env: gatewayEnv, builtInMappingsDir: join(root, 'mappings') });
+    const benchClient = await registerBenchClient({
+      redis: redisClient,
+      prefix: `{${gatewayConfig.redis.keyPrefix}}`,
+      tenant: gatewayConfig.auth.adminTenant,
+      logger: createLogger({ level: 'warn', destination: process.stderr }),
+    });
+    await checkAccessControl(gatewayUrl, benchClient);
+    const http = createHttpClient(concurrency + 8, {
+      credentials: { [gatewayUrl]: benchClient.authorization },
+    });
+    httpToClose = http;
     const bodyBytes = Buffer.byteLength(writeBody(OFFSET.backlog));
 
     console.log(
@@ -155,6 +176,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  concurrency ${concurrency}, lookup requests ${requests}, backlog ${backlog}, raw adds ${adds}, worker concurrency ${workerConcurrency}`,
+    );
+    console.log(
+      `  every request to the gateway presents the key of client ${benchClient.client.id} (scopes ${benchClient.client.scopes.join(', ')}); without one it answers 401`,
     );
     if (profileDir !== undefined && profileDir !== '') {
       console.log(`  CPU profiles of the gateway processes go to ${profileDir}: figures are slowed`);
@@ -176,6 +200,7 @@ async function main(): Promise<void> {
     // so the write phases below start with a closed breaker and no worker, as before.
     const lookup = await benchLookup({
       gatewayUrl,
+      gatewayAuthorization: benchClient.authorization,
       sandboxFhirUrl,
       concurrency,
       requests,
@@ -185,6 +210,7 @@ async function main(): Promise<void> {
     const cachedLookup = await benchCachedLookup({
       http,
       gatewayUrl,
+      gatewayAuthorization: benchClient.authorization,
       sandboxOrigin,
       connection: CONNECTION,
       concurrency,
@@ -403,7 +429,7 @@ async function main(): Promise<void> {
     console.log('\nsummary (ratios from this run; a miss is reported, it does not fail the run)');
     console.log(formatGoals(rows));
   } finally {
-    http.close();
+    httpToClose?.close();
     redisClient?.disconnect();
     await stopAll();
     clearTimeout(watchdog);
