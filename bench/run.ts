@@ -13,16 +13,18 @@
  * registry (bench-client.ts) and every request to the gateway presents that client's key.
  *
  * Order: lookup (direct search, the gateway, then the gateway with the sandbox down, answered from
- * the continuity cache); write acceptance baselines (raw `Queue.add`, the existence read alone, the
+ * the continuity cache); authentication per request against the lookup's CPU (in this process,
+ * auth-cost.bench.ts); write acceptance baselines (raw `Queue.add`, the existence read alone, the
  * API with the EHR failing fast); the warm-up writes drained; the backlog accepted through the API
  * (the acceptance measurement, with Redis memory before and after); the same writes straight to
  * the sandbox; the backlog drained by the worker.
  *
  * Bounded: fixed counts and deadlines everywhere. BENCH_CONCURRENCY (50), BENCH_REQUESTS (lookup,
- * 5000), BENCH_BACKLOG (10000), BENCH_ADDS (20000), BENCH_DRAIN_DEADLINE_S (300) and
- * BENCH_WORKER_CONCURRENCY (bench.config.yaml's queue.concurrency, 16) tune it. BENCH_CPU_PROF_DIR
- * makes the API and worker processes write V8 CPU profiles there (slower; for finding where time
- * goes, not for the figures): `node dist/bench/profile-summary.js <file.cpuprofile>`.
+ * 5000), BENCH_BACKLOG (10000), BENCH_ADDS (20000), BENCH_DRAIN_DEADLINE_S (300),
+ * BENCH_AUTH_CALLS (20000 warm calls per credential), BENCH_AUTH_COLD (500 fresh clients per
+ * credential) and BENCH_WORKER_CONCURRENCY (bench.config.yaml's queue.concurrency, 16) tune it.
+ * BENCH_CPU_PROF_DIR makes the API and worker processes write V8 CPU profiles there (slower; for
+ * finding where time goes, not for the figures): `node dist/bench/profile-summary.js <file>`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +33,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load-config';
 import { createLogger } from '../src/observability/logger';
 import { projectRoot } from '../src/project-root';
+import { authShare, benchAuthCost, reportAuthCost } from './auth-cost.bench';
 import { directSandboxWrites, measureDrain, reportDrain } from './backlog-drain.bench';
 import { checkAccessControl, registerBenchClient } from './bench-client';
 import {
@@ -84,6 +87,8 @@ async function main(): Promise<void> {
   const backlog = envCount('BENCH_BACKLOG', 10000);
   const adds = envCount('BENCH_ADDS', 20000);
   const drainDeadlineMs = envCount('BENCH_DRAIN_DEADLINE_S', 300) * 1000;
+  const authCalls = envCount('BENCH_AUTH_CALLS', 20000);
+  const authColdCalls = envCount('BENCH_AUTH_COLD', 500);
   const root = projectRoot();
   const cli = join(root, 'dist', 'src', 'cli', 'continuum.js');
   const configFile = join(root, 'bench', 'bench.config.yaml');
@@ -221,6 +226,21 @@ async function main(): Promise<void> {
       recoveryDeadlineMs: 30000,
     });
     console.log(reportLookup(lookup, cachedLookup, concurrency));
+
+    // 1b. Authentication per request against that lookup's CPU (in this process; nothing else runs).
+    const lookupApiCpu = lookup.cpu.gateway.api;
+    const lookupCpuUs =
+      lookupApiCpu === undefined ? undefined : (lookupApiCpu * 1e6) / lookup.gateway.requests;
+    const authCost = await benchAuthCost({
+      config: gatewayConfig,
+      redisUrl: redis.url,
+      gatewayUrl,
+      client: benchClient.client,
+      key: benchClient.key,
+      calls: authCalls,
+      coldCalls: authColdCalls,
+    });
+    console.log(reportAuthCost(authCost, lookupCpuUs));
 
     // 2. Write acceptance baselines, measured while only the API gateway runs.
     const warmup = await patchLoad({
@@ -376,6 +396,16 @@ async function main(): Promise<void> {
     const memoryRatio = memory.bytesPerWrite / bodyBytes;
     // Verdicts only for the goals in bench/README.md that these runs measure; the sandbox answers in
     // about a millisecond, so ratios against it are diagnostics (the goals assume an EHR at 40 ms).
+    const authRows = authCost.rows.map((row): GoalRow => {
+      const share = authShare(row.warm, lookupCpuUs);
+      return {
+        measure: `auth per request / lookup CPU, ${row.short}`,
+        result: `${share === undefined ? 'n/a' : `${fmt(share * 100, 1)}%`} (${fmt(row.warm.cpuUs, 1)} µs${lookupCpuUs === undefined ? '' : ` of ${fmt(lookupCpuUs, 0)} µs`})`,
+        goal: '< 5%',
+        met: share === undefined ? undefined : share < 0.05,
+      };
+    });
+    const coldBearer = authCost.rows[0]?.cold;
     const rows: GoalRow[] = [
       {
         measure: 'write acceptance / bare express validate + add',
@@ -401,6 +431,7 @@ async function main(): Promise<void> {
         goal: '<= 3x',
         met: memoryRatio <= 3,
       },
+      ...authRows,
       {
         measure: '  lookup p50, gateway / direct search',
         result: `${fmt(lookupRatio)}x (+${fmt(lookupAdded)} ms)`,
@@ -417,6 +448,15 @@ async function main(): Promise<void> {
         measure: '  same, EHR read failing fast',
         result: `${fmt(fastRatio)}x, p99 ${fmt(apiEhrFailingFast.load.p99, 1)} ms`,
         goal: '(diagnostic)',
+        met: undefined,
+      },
+      {
+        measure: '  auth, cold cache (first request per key)',
+        result:
+          coldBearer === undefined
+            ? 'n/a'
+            : `${fmt(coldBearer.cpuUs, 0)} µs + Redis ${coldBearer.redisCpuUs === undefined ? 'n/a' : `${fmt(coldBearer.redisCpuUs, 0)} µs`}, ${fmt(coldBearer.redisCommands, 1)} round trips, ${fmt(coldBearer.wallUs, 0)} µs elapsed`,
+        goal: '(diagnostic: once per key per process)',
         met: undefined,
       },
       {
