@@ -1,7 +1,8 @@
 /**
  * Processes and load loops for benchmarks: a private redis-server with AOF, the sandbox EHR and
  * the gateway as their own processes (stopped by PID), a bounded closed-loop load generator, a
- * keep-alive HTTP client that costs the load generator little CPU, per-process CPU accounting from
+ * keep-alive HTTP client that costs the load generator little CPU and presents the gateway's
+ * credential on every request sent to it, per-process CPU accounting from
  * /proc, Redis INFO fields and the sandbox's fault switch.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -197,12 +198,32 @@ export interface HttpClient {
   close(): void;
 }
 
+export interface HttpClientOptions {
+  readonly timeoutMs?: number;
+  /**
+   * The `Authorization` value to present, by origin (`http://127.0.0.1:8080`): the gateway wants a
+   * credential on every route but its probes, and gets it on every request sent to it. Other
+   * origins (the standalone sandbox, the bare endpoint) get none.
+   */
+  readonly credentials?: Readonly<Record<string, string>>;
+}
+
 /**
  * node:http with a keep-alive pool of `maxSockets`: about half the CPU per request of `fetch`,
  * which matters when the load generator shares two cores with what it measures.
  */
-export function createHttpClient(maxSockets: number, timeoutMs = 30000): HttpClient {
+export function createHttpClient(maxSockets: number, options: HttpClientOptions = {}): HttpClient {
+  const timeoutMs = options.timeoutMs ?? 30000;
   const agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  // A prefix test per request: cheaper for the load generator than parsing every URL.
+  const credentials = Object.entries(options.credentials ?? {}).map(([origin, authorization]) => ({
+    prefix: `${new URL(origin).origin}/`,
+    authorization,
+  }));
+  const credentialHeader = (url: string): Record<string, string> => {
+    const match = credentials.find((c) => url.startsWith(c.prefix));
+    return match === undefined ? {} : { authorization: match.authorization };
+  };
   const send = (
     method: string,
     url: string,
@@ -218,8 +239,13 @@ export function createHttpClient(maxSockets: number, timeoutMs = 30000): HttpCli
           timeout: timeoutMs,
           headers:
             body === undefined
-              ? headers
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+              ? { ...credentialHeader(url), ...headers }
+              : {
+                  ...credentialHeader(url),
+                  'content-type': 'application/json',
+                  'content-length': Buffer.byteLength(body),
+                  ...headers,
+                },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -37,6 +37,8 @@ import type { Pids } from './write-acceptance.bench';
 
 export interface LookupBenchOptions {
   readonly gatewayUrl: string;
+  /** The `Authorization` value every lookup through the gateway presents. */
+  readonly gatewayAuthorization: string;
   readonly sandboxFhirUrl: string;
   readonly concurrency: number;
   readonly requests: number;
@@ -90,20 +92,26 @@ export async function benchLookup(options: LookupBenchOptions): Promise<LookupRe
   const directUrl = (i: number): string =>
     `${options.sandboxFhirUrl}/Patient?phone=${encodeURIComponent(fhirSearchAlternatives(phoneSearchVariants(pick(i), 'US')))}&_count=20`;
   const gatewayUrl = (i: number): string => lookupUrl(options.gatewayUrl, pick(i));
-  const get = async (url: string): Promise<boolean> => {
-    const res = await fetch(url);
+  // The sandbox (`continuum sandbox`) checks no credential; the gateway checks one on every lookup.
+  const gatewayHeaders = { authorization: options.gatewayAuthorization };
+  const get = async (url: string, headers?: Record<string, string>): Promise<boolean> => {
+    const res = await fetch(url, { headers });
     await res.arrayBuffer();
     return res.ok;
   };
 
   // Warm both paths (JIT, connection pools, phone index) before measuring.
   await runLoad(options.concurrency, Math.min(500, options.requests), (i) => get(directUrl(i)));
-  await runLoad(options.concurrency, Math.min(500, options.requests), (i) => get(gatewayUrl(i)));
+  await runLoad(options.concurrency, Math.min(500, options.requests), (i) =>
+    get(gatewayUrl(i), gatewayHeaders),
+  );
   const directMeter = cpuMeter(options.directPids);
   const direct = await runLoad(options.concurrency, options.requests, (i) => get(directUrl(i)));
   const directCpu = directMeter.stop();
   const gatewayMeter = cpuMeter(options.pids);
-  const gateway = await runLoad(options.concurrency, options.requests, (i) => get(gatewayUrl(i)));
+  const gateway = await runLoad(options.concurrency, options.requests, (i) =>
+    get(gatewayUrl(i), gatewayHeaders),
+  );
   const gatewayCpu = gatewayMeter.stop();
   // pick(i) for i < requests: the warm-up (min(500, requests)) used a prefix of the same numbers.
   return {
@@ -115,8 +123,11 @@ export async function benchLookup(options: LookupBenchOptions): Promise<LookupRe
 }
 
 export interface CachedLookupOptions {
+  /** Presents the gateway's credential on every request to it (createHttpClient's `credentials`). */
   readonly http: HttpClient;
   readonly gatewayUrl: string;
+  /** The `Authorization` value the measured lookups (sent with fetch) present. */
+  readonly gatewayAuthorization: string;
   readonly sandboxOrigin: string;
   readonly connection: string;
   readonly concurrency: number;
@@ -214,7 +225,9 @@ export async function benchCachedLookup(options: CachedLookupOptions): Promise<C
     let status = 0;
     let text = '';
     try {
-      const res = await fetch(lookupUrl(gatewayUrl, pick(i)));
+      const res = await fetch(lookupUrl(gatewayUrl, pick(i)), {
+        headers: { authorization: options.gatewayAuthorization },
+      });
       status = res.status;
       text = await res.text();
     } catch (error) {

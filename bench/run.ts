@@ -8,25 +8,34 @@
  * Processes: redis-server; `continuum sandbox`; an API gateway (`--role api`, so no worker sends
  * EHR writes while acceptance is measured); a worker gateway (`--role worker`) only while a
  * backlog drains, and briefly after the cached lookup so that its breaker probe can close the
- * breaker the outage opened. Order: lookup (direct search, the gateway, then the gateway with the
- * sandbox down, answered from the continuity cache); write acceptance baselines (raw `Queue.add`,
- * the existence read alone, the API with the EHR failing fast); the warm-up writes drained; the
- * backlog accepted through the API (the acceptance measurement, with Redis memory before and
- * after); the same writes straight to the sandbox; the backlog drained by the worker.
+ * breaker the outage opened. The gateway checks a credential on every route but its probes: once
+ * the API is ready, a client with only the scopes the workload needs is registered in its client
+ * registry (bench-client.ts) and every request to the gateway presents that client's key.
+ *
+ * Order: lookup (direct search, the gateway, then the gateway with the sandbox down, answered from
+ * the continuity cache); authentication per request against the lookup's CPU (in this process,
+ * auth-cost.bench.ts); write acceptance baselines (raw `Queue.add`, the existence read alone, the
+ * API with the EHR failing fast); the warm-up writes drained; the backlog accepted through the API
+ * (the acceptance measurement, with Redis memory before and after); the same writes straight to
+ * the sandbox; the backlog drained by the worker.
  *
  * Bounded: fixed counts and deadlines everywhere. BENCH_CONCURRENCY (50), BENCH_REQUESTS (lookup,
- * 5000), BENCH_BACKLOG (10000), BENCH_ADDS (20000), BENCH_DRAIN_DEADLINE_S (300) and
- * BENCH_WORKER_CONCURRENCY (bench.config.yaml's queue.concurrency, 16) tune it. BENCH_CPU_PROF_DIR
- * makes the API and worker processes write V8 CPU profiles there (slower; for finding where time
- * goes, not for the figures): `node dist/bench/profile-summary.js <file.cpuprofile>`.
+ * 5000), BENCH_BACKLOG (10000), BENCH_ADDS (20000), BENCH_DRAIN_DEADLINE_S (300),
+ * BENCH_AUTH_CALLS (20000 warm calls per credential), BENCH_AUTH_COLD (500 fresh clients per
+ * credential) and BENCH_WORKER_CONCURRENCY (bench.config.yaml's queue.concurrency, 16) tune it.
+ * BENCH_CPU_PROF_DIR makes the API and worker processes write V8 CPU profiles there (slower; for
+ * finding where time goes, not for the figures): `node dist/bench/profile-summary.js <file>`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load-config';
+import { createLogger } from '../src/observability/logger';
 import { projectRoot } from '../src/project-root';
+import { authShare, benchAuthCost, reportAuthCost } from './auth-cost.bench';
 import { directSandboxWrites, measureDrain, reportDrain } from './backlog-drain.bench';
+import { checkAccessControl, registerBenchClient } from './bench-client';
 import {
   createHttpClient,
   fmt,
@@ -38,6 +47,7 @@ import {
   startRedisWithAof,
   waitForHttp,
   type GoalRow,
+  type HttpClient,
   type Proc,
 } from './bench-support';
 import { benchCachedLookup, benchLookup, reportLookup } from './lookup.bench';
@@ -77,6 +87,8 @@ async function main(): Promise<void> {
   const backlog = envCount('BENCH_BACKLOG', 10000);
   const adds = envCount('BENCH_ADDS', 20000);
   const drainDeadlineMs = envCount('BENCH_DRAIN_DEADLINE_S', 300) * 1000;
+  const authCalls = envCount('BENCH_AUTH_CALLS', 20000);
+  const authColdCalls = envCount('BENCH_AUTH_COLD', 500);
   const root = projectRoot();
   const cli = join(root, 'dist', 'src', 'cli', 'continuum.js');
   const configFile = join(root, 'bench', 'bench.config.yaml');
@@ -106,7 +118,8 @@ async function main(): Promise<void> {
     15 * 60 * 1000,
   );
 
-  const http = createHttpClient(concurrency + 8);
+  // Created once the gateway is up and the benchmark client registered: it presents that client's key.
+  let httpToClose: HttpClient | undefined;
   let redisClient: Redis | undefined;
   try {
     const redis = await startRedisWithAof();
@@ -148,6 +161,19 @@ async function main(): Promise<void> {
     };
     const api = await startGateway('api');
     const gatewayUrl = api.url;
+    // What the gateway processes read, from the same environment: its key prefix, tenants, issuer.
+    const gatewayConfig = loadConfig({ env: gatewayEnv, builtInMappingsDir: join(root, 'mappings') });
+    const benchClient = await registerBenchClient({
+      redis: redisClient,
+      prefix: `{${gatewayConfig.redis.keyPrefix}}`,
+      tenant: gatewayConfig.auth.adminTenant,
+      logger: createLogger({ level: 'warn', destination: process.stderr }),
+    });
+    await checkAccessControl(gatewayUrl, benchClient);
+    const http = createHttpClient(concurrency + 8, {
+      credentials: { [gatewayUrl]: benchClient.authorization },
+    });
+    httpToClose = http;
     const bodyBytes = Buffer.byteLength(writeBody(OFFSET.backlog));
 
     console.log(
@@ -155,6 +181,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  concurrency ${concurrency}, lookup requests ${requests}, backlog ${backlog}, raw adds ${adds}, worker concurrency ${workerConcurrency}`,
+    );
+    console.log(
+      `  every request to the gateway presents the key of client ${benchClient.client.id} (scopes ${benchClient.client.scopes.join(', ')}); without one it answers 401`,
     );
     if (profileDir !== undefined && profileDir !== '') {
       console.log(`  CPU profiles of the gateway processes go to ${profileDir}: figures are slowed`);
@@ -176,6 +205,7 @@ async function main(): Promise<void> {
     // so the write phases below start with a closed breaker and no worker, as before.
     const lookup = await benchLookup({
       gatewayUrl,
+      gatewayAuthorization: benchClient.authorization,
       sandboxFhirUrl,
       concurrency,
       requests,
@@ -185,6 +215,7 @@ async function main(): Promise<void> {
     const cachedLookup = await benchCachedLookup({
       http,
       gatewayUrl,
+      gatewayAuthorization: benchClient.authorization,
       sandboxOrigin,
       connection: CONNECTION,
       concurrency,
@@ -195,6 +226,21 @@ async function main(): Promise<void> {
       recoveryDeadlineMs: 30000,
     });
     console.log(reportLookup(lookup, cachedLookup, concurrency));
+
+    // 1b. Authentication per request against that lookup's CPU (in this process; nothing else runs).
+    const lookupApiCpu = lookup.cpu.gateway.api;
+    const lookupCpuUs =
+      lookupApiCpu === undefined ? undefined : (lookupApiCpu * 1e6) / lookup.gateway.requests;
+    const authCost = await benchAuthCost({
+      config: gatewayConfig,
+      redisUrl: redis.url,
+      gatewayUrl,
+      client: benchClient.client,
+      key: benchClient.key,
+      calls: authCalls,
+      coldCalls: authColdCalls,
+    });
+    console.log(reportAuthCost(authCost, lookupCpuUs));
 
     // 2. Write acceptance baselines, measured while only the API gateway runs.
     const warmup = await patchLoad({
@@ -350,6 +396,16 @@ async function main(): Promise<void> {
     const memoryRatio = memory.bytesPerWrite / bodyBytes;
     // Verdicts only for the goals in bench/README.md that these runs measure; the sandbox answers in
     // about a millisecond, so ratios against it are diagnostics (the goals assume an EHR at 40 ms).
+    const authRows = authCost.rows.map((row): GoalRow => {
+      const share = authShare(row.warm, lookupCpuUs);
+      return {
+        measure: `auth per request / lookup CPU, ${row.short}`,
+        result: `${share === undefined ? 'n/a' : `${fmt(share * 100, 1)}%`} (${fmt(row.warm.cpuUs, 1)} µs${lookupCpuUs === undefined ? '' : ` of ${fmt(lookupCpuUs, 0)} µs`})`,
+        goal: '< 5%',
+        met: share === undefined ? undefined : share < 0.05,
+      };
+    });
+    const coldBearer = authCost.rows[0]?.cold;
     const rows: GoalRow[] = [
       {
         measure: 'write acceptance / bare express validate + add',
@@ -375,6 +431,7 @@ async function main(): Promise<void> {
         goal: '<= 3x',
         met: memoryRatio <= 3,
       },
+      ...authRows,
       {
         measure: '  lookup p50, gateway / direct search',
         result: `${fmt(lookupRatio)}x (+${fmt(lookupAdded)} ms)`,
@@ -394,6 +451,15 @@ async function main(): Promise<void> {
         met: undefined,
       },
       {
+        measure: '  auth, cold cache (first request per key)',
+        result:
+          coldBearer === undefined
+            ? 'n/a'
+            : `${fmt(coldBearer.cpuUs, 0)} µs + Redis ${coldBearer.redisCpuUs === undefined ? 'n/a' : `${fmt(coldBearer.redisCpuUs, 0)} µs`}, ${fmt(coldBearer.redisCommands, 1)} round trips, ${fmt(coldBearer.wallUs, 0)} µs elapsed`,
+        goal: '(diagnostic: once per key per process)',
+        met: undefined,
+      },
+      {
         measure: '  backlog drain / direct sandbox writes',
         result: `${fmt(drainRatio)}x${drain.timedOut ? ' (deadline)' : ''}`,
         goal: '(diagnostic: 1 ms sandbox)',
@@ -403,7 +469,7 @@ async function main(): Promise<void> {
     console.log('\nsummary (ratios from this run; a miss is reported, it does not fail the run)');
     console.log(formatGoals(rows));
   } finally {
-    http.close();
+    httpToClose?.close();
     redisClient?.disconnect();
     await stopAll();
     clearTimeout(watchdog);
