@@ -31,11 +31,8 @@ function refuse(res: Response, detail: string, error?: 'invalid_request' | 'inva
 
 export function accessControl(deps: AccessControlDeps): RequestHandler {
   return (req, res, next) => {
-    // CORS preflights carry no credential by design; cors() has answered those it allows.
-    if (req.method === 'OPTIONS') {
-      next();
-      return;
-    }
+    // A CORS preflight from an allowed origin was answered by cors() before this; any other
+    // OPTIONS is a request like the rest, and the route table has none.
     const route = deps.routes.find(req.method, req.path);
     if (route?.access === 'public') {
       next();

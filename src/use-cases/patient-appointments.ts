@@ -9,7 +9,7 @@ import type { Appointment } from '../domain/fhir';
 import type { Freshness } from '../domain/freshness';
 import type { Operation } from '../domain/operation';
 import { readWithContinuity, type ContinuityDeps } from './continuity-read';
-import { markPendingChanges, pendingBookings, pendingPatientWrites } from './pending-writes';
+import { markPendingChanges, pendingBookings } from './pending-writes';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface AppointmentQuery {
@@ -76,8 +76,8 @@ export async function listPatientAppointments(
   connection: ConnectionContext,
   patientId: string,
   query: AppointmentQuery,
-  /** The patient's queued writes when the caller has read them already. */
-  queued: Promise<readonly Operation[]> = pendingPatientWrites(deps, connection, patientId),
+  /** The patient's queued writes the reader may see (`pendingPatientWrites`). */
+  queued: Promise<readonly Operation[]>,
 ): Promise<AppointmentList> {
   checkRange(query.from, query.to);
   const firstDay = utcDay(query.from);

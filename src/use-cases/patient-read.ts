@@ -11,7 +11,7 @@ import type { Freshness } from '../domain/freshness';
 import type { PatientModel } from '../domain/patient';
 import { withDeadline } from '../domain/with-deadline';
 import { readWithContinuity } from './continuity-read';
-import { overlayPatientWrites, pendingPatientWrites, type PendingWrite } from './pending-writes';
+import { overlayPatientWrites, type PendingWrite } from './pending-writes';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface PatientView extends PatientModel {
@@ -53,8 +53,8 @@ export async function readPatient(
   deps: PatientReadDeps,
   connection: ConnectionContext,
   patientId: string,
-  /** The patient's queued writes when the caller has read them already (a summary reads them once). */
-  queued: Promise<readonly Operation[]> = pendingPatientWrites(deps, connection, patientId),
+  /** The patient's queued writes the reader may see (`pendingPatientWrites`); a summary reads them once. */
+  queued: Promise<readonly Operation[]>,
 ): Promise<PatientView> {
   const [read, operations] = await Promise.all([
     readWithContinuity(deps, connection, patientCacheKey(patientId), async () => {

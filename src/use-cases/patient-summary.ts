@@ -4,6 +4,7 @@
  */
 import type { AppointmentModel } from '../domain/appointment';
 import { isEhrUnavailable } from '../domain/errors';
+import type { Tenant } from '../domain/access';
 import { older } from '../domain/freshness';
 import { byStart, listPatientAppointments, overlayBookings } from './patient-appointments';
 import { pendingPatientWrites } from './pending-writes';
@@ -24,6 +25,8 @@ export interface SummaryOptions {
   readonly days: number;
   /** Appointments listed at most. */
   readonly limit: number;
+  /** The tenant reading: it sees only its own queued writes. Undefined: the gateway itself. */
+  readonly viewer: Tenant | undefined;
 }
 
 /** Visits an agent should see as coming up: not cancelled, not done, not missed. */
@@ -50,7 +53,7 @@ export async function patientSummary(
     statuses: UPCOMING_STATUSES,
   };
   // One read of the patient's queued writes serves both overlays.
-  const queued = pendingPatientWrites(deps, connection, patientId);
+  const queued = pendingPatientWrites(deps, connection, patientId, options.viewer);
   const [patient, upcoming] = await Promise.all([
     readPatient(deps, connection, patientId, queued),
     listPatientAppointments(deps, connection, patientId, window, queued).catch((error: unknown) => {

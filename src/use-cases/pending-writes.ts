@@ -6,7 +6,9 @@ import type { AppointmentModel } from '../domain/appointment';
 import type { Operation } from '../domain/operation';
 import { patientLane } from '../domain/operation';
 import type { PatientChangeField, PatientChanges, PatientModel } from '../domain/patient';
+import type { Tenant } from '../domain/access';
 import { withDeadline } from '../domain/with-deadline';
+import { tenantSees } from './tenant-visibility';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface PendingWrite {
@@ -21,18 +23,24 @@ export interface PendingWrite {
 /** A patient's lane rarely holds more than a few writes; past this the overlay stops. */
 const MAX_PENDING = 50;
 
-/** The writes still waiting in the patient's lane, oldest first; none when Redis cannot say in time. */
+/**
+ * The writes still waiting in the patient's lane, oldest first; none when Redis cannot say in time.
+ * A lane is shared by every tenant of the connection: `viewer` sees only its own tenant's writes
+ * (undefined: the gateway itself, which sees all of them).
+ */
 export async function pendingPatientWrites(
   deps: Pick<UseCaseDeps, 'store' | 'logger'>,
   connection: ConnectionContext,
   patientId: string,
+  viewer: Tenant | undefined,
 ): Promise<readonly Operation[]> {
   try {
-    return await withDeadline(
+    const ops = await withDeadline(
       deps.store.laneOperations(patientLane(connection.name, patientId), MAX_PENDING),
       250,
       'the write store',
     );
+    return viewer === undefined ? ops : ops.filter((op) => tenantSees(viewer, op));
   } catch (error) {
     deps.logger.warn({ err: error, connection: connection.name }, 'pending writes not overlaid');
     return [];

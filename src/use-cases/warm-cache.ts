@@ -6,6 +6,7 @@
  * outage then still finds the day's patients, their visits, and (through the phone index the reads
  * refresh) their callers' numbers.
  */
+import { pendingPatientWrites } from './pending-writes';
 import { isEhrUnavailable } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
 import { listPatientAppointments } from './patient-appointments';
@@ -154,6 +155,7 @@ export async function warmCache(
       const summary = await patientSummary(deps, connection, patientId, {
         days: SUMMARY_DAYS,
         limit: SUMMARY_LIMIT,
+        viewer: undefined,
       });
       // Served from the cache: the EHR stopped answering (down, slow or breaker open). Leave it be.
       if (summary.freshness.source !== 'ehr' || !summary.appointmentsAvailable) {
@@ -161,7 +163,13 @@ export async function warmCache(
         return;
       }
       if (nextDay !== undefined) {
-        const later = await listPatientAppointments(deps, connection, patientId, nextDay);
+        const later = await listPatientAppointments(
+          deps,
+          connection,
+          patientId,
+          nextDay,
+          pendingPatientWrites(deps, connection, patientId, undefined),
+        );
         if (later.freshness.source !== 'ehr') {
           stoppedEarly ??= 'ehr-unavailable';
           return;

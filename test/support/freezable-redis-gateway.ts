@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
+import { forgetCredential, readAdminKey, useCredential } from './credentials';
 import { startGateway, type Gateway } from '../../src/main';
 import { projectRoot } from '../../src/project-root';
 import { captureLogs } from './log-capture';
@@ -36,6 +37,7 @@ export function useFreezableRedisGateway(): () => FreezableRedisGateway {
       },
     });
     const gateway = await startGateway({ config, role: 'all', logDestination: captureLogs().stream });
+    useCredential(gateway.url, readAdminKey(config.dataDir));
     const signal = (name: NodeJS.Signals) => (): void => {
       if (redis.child.pid !== undefined && redis.child.exitCode === null) process.kill(redis.child.pid, name);
     };
@@ -44,6 +46,7 @@ export function useFreezableRedisGateway(): () => FreezableRedisGateway {
   afterAll(async () => {
     if (rig === undefined) return;
     rig.thaw();
+    forgetCredential(rig.gateway.url);
     await rig.gateway.close();
     await rig.redis.kill();
   });

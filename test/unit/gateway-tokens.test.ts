@@ -139,6 +139,27 @@ describe('gateway access tokens', () => {
     expect(error.extra).toEqual({ oauthError: 'invalid_token' });
   });
 
+  it('still refuses a token it verified before, once it has expired or its client was revoked', async () => {
+    const { accessToken } = await tokens.issue(client(), undefined);
+    await expect(tokens.verify(accessToken)).resolves.toMatchObject({ clientId: 'cl_desk' });
+    // The second check is served from the verified-token cache: expiry and revocation still apply.
+    await expect(tokens.verify(accessToken)).resolves.toMatchObject({ clientId: 'cl_desk' });
+    clients.set('cl_desk', client({ revokedAt: T0.toISOString() }));
+    expect((await refusal(tokens.verify(accessToken))).code).toBe('UNAUTHORIZED');
+    clients.set('cl_desk', client());
+    clock = new Date(T0.getTime() + (TTL + 1) * 1000);
+    expect((await refusal(tokens.verify(accessToken))).code).toBe('UNAUTHORIZED');
+  });
+
+  it('does not let a changed token ride on the verification of the genuine one', async () => {
+    const { accessToken } = await tokens.issue(client(), ['patients:read']);
+    await tokens.verify(accessToken);
+    const [header, payload, signature] = accessToken.split('.') as [string, string, string];
+    const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as Record<string, unknown>;
+    const widened = base64url.encode(JSON.stringify({ ...claims, scope: 'patients:read patients:write' }));
+    expect((await refusal(tokens.verify(`${header}.${widened}.${signature}`))).code).toBe('UNAUTHORIZED');
+  });
+
   it('refuses a token signed with the gateway key for another audience', async () => {
     const token = await ownKeyToken({ aud: 'another-api' });
     expect((await refusal(tokens.verify(token))).code).toBe('UNAUTHORIZED');

@@ -10,6 +10,7 @@ import { listPatientAppointments } from '../../use-cases/patient-appointments';
 import { readPatient } from '../../use-cases/patient-read';
 import { patientSummary, SUMMARY_DAYS, SUMMARY_LIMIT } from '../../use-cases/patient-summary';
 import { tenantAppointments } from '../../use-cases/tenant-locations';
+import { pendingPatientWrites } from '../../use-cases/pending-writes';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
@@ -51,8 +52,15 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   router.get(
     '/:id',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
-      const model = await readPatient(deps, connection, patientId(queryString(req.params.id)));
+      const { tenant } = callerOf(res);
+      const connection = resolveConnection(deps, queryString(req.query.connection), tenant);
+      const id = patientId(queryString(req.params.id));
+      const model = await readPatient(
+        deps,
+        connection,
+        id,
+        pendingPatientWrites(deps, connection, id, tenant),
+      );
       if (model.version !== undefined) res.setHeader('ETag', `W/"${model.version}"`);
       res.json(model);
     }),
@@ -61,13 +69,14 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   router.get(
     '/:id/summary',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
+      const { tenant } = callerOf(res);
+      const connection = resolveConnection(deps, queryString(req.query.connection), tenant);
       const summary = await patientSummary(deps, connection, patientId(queryString(req.params.id)), {
         days: intParam('days', queryString(req.query.days), SUMMARY_DAYS, 1, 366),
         limit: intParam('limit', queryString(req.query.limit), SUMMARY_LIMIT, 1, 50),
+        viewer: tenant,
       });
       if (summary.version !== undefined) res.setHeader('ETag', `W/"${summary.version}"`);
-      const { tenant } = callerOf(res);
       res.json({
         ...summary,
         upcomingAppointments: tenantAppointments(tenant, summary.upcomingAppointments),
@@ -78,7 +87,9 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
   router.get(
     '/:id/appointments',
     route(async (req, res) => {
-      const connection = resolveConnection(deps, queryString(req.query.connection), callerOf(res).tenant);
+      const { tenant } = callerOf(res);
+      const connection = resolveConnection(deps, queryString(req.query.connection), tenant);
+      const id = patientId(queryString(req.params.id));
       const from = dateParam('from', queryString(req.query.from)) ?? deps.clock.now();
       const to =
         dateParam('to', queryString(req.query.to)) ?? new Date(from.getTime() + LIST_DAYS * 86_400_000);
@@ -86,12 +97,14 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
-      const list = await listPatientAppointments(deps, connection, patientId(queryString(req.params.id)), {
-        from,
-        to,
-        statuses,
-      });
-      res.json({ ...list, appointments: tenantAppointments(callerOf(res).tenant, list.appointments) });
+      const list = await listPatientAppointments(
+        deps,
+        connection,
+        id,
+        { from, to, statuses },
+        pendingPatientWrites(deps, connection, id, tenant),
+      );
+      res.json({ ...list, appointments: tenantAppointments(tenant, list.appointments) });
     }),
   );
 
