@@ -54,8 +54,9 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function gateway(keyPrefix?: string): Promise<TestGateway> {
+async function gateway(keyPrefix?: string, key?: string): Promise<TestGateway> {
   const gw = await startTestGateway({
+    ...(key !== undefined ? { key } : {}),
     overrides: {
       sandbox: { enabled: true, patientCount: 220 },
       connections: { sandbox: { webhooks: { scheme: 'hmac-sha256', secret: EHR_SECRET } } },
@@ -145,7 +146,7 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
   // Work was left for the next gateway: the stop really came mid-stream.
   expect((stopped.waiting ?? 0) + (stopped.delayed ?? 0) + (stopped.prioritized ?? 0)).toBeGreaterThan(0);
 
-  const second = await gateway(prefix);
+  const second = await gateway(prefix, first.key);
   const drained = await waitFor(
     async () => {
       const [events, notifications] = await Promise.all([

@@ -27,7 +27,16 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(
-  options: { role?: Role; overrides?: Record<string, unknown>; env?: Record<string, string> } = {},
+  options: {
+    role?: Role;
+    overrides?: Record<string, unknown>;
+    env?: Record<string, string>;
+    /**
+     * A key of a client already on this Redis: a gateway sharing an earlier one's key prefix finds
+     * clients there, so it creates no admin client and writes no key file of its own.
+     */
+    key?: string;
+  } = {},
 ): Promise<TestGateway> {
   const prefix = `t-${randomUUID().slice(0, 12)}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'continuum-test-'));
@@ -48,7 +57,7 @@ export async function startTestGateway(
     },
   });
   const gateway = await startGateway({ config, role: options.role ?? 'all', logDestination: logs.stream });
-  const key = readAdminKey(dataDir);
+  const key = options.key ?? readAdminKey(dataDir);
   useCredential(gateway.url, key);
   return {
     gateway,
