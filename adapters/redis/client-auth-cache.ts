@@ -2,10 +2,13 @@
  * What authentication learnt, kept in memory. Every request authenticates, so a known key must not
  * cost a Redis round trip each time, and a scan of made-up keys must not become a scan of Redis.
  *
- * Entries are trusted only while change messages are being received: the cache starts suspended,
- * is suspended (and emptied) when the subscriber connection drops, and resumes empty once it is
- * subscribed again. A TTL bounds staleness should a message ever be lost anyway. A result read
- * from Redis before a change arrived is not stored after it (`version`).
+ * Entries are learnt only while change messages are being received: the cache starts suspended,
+ * is suspended when the subscriber connection drops, and resumes empty once it is subscribed
+ * again (a message may have been missed meanwhile). While suspended, what it already holds is
+ * still served until its TTL: the connection usually drops because Redis is away, and then no
+ * client can be revoked either, while callers with known keys can still be answered (reads from
+ * the EHR need no Redis). A TTL bounds staleness should a message ever be lost anyway. A result
+ * read from Redis before a change arrived is not stored after it (`version`).
  */
 import { LRUCache } from 'lru-cache';
 import type { ClientInfo } from '../../src/domain/access';
@@ -37,7 +40,7 @@ export interface ClientAuthCache {
   rememberClient(id: string, entry: ClientEntry, version: number): void;
   /** Drops every entry about this client (a change message, or a change made here). */
   forgetClient(id: string): void;
-  /** Changes may go unnoticed from now on: keep and serve nothing. */
+  /** Changes may go unnoticed from now on: learn nothing new; serve what is held until its TTL. */
   suspend(): void;
   /** Change messages arrive again; whatever was missed meanwhile is not in the (empty) cache. */
   resume(): void;
@@ -68,12 +71,12 @@ export function createClientAuthCache(options: ClientAuthCacheOptions = {}): Cli
 
   return {
     version: () => version,
-    key: (hash) => (listening ? keys.get(hash) : undefined),
+    key: (hash) => keys.get(hash),
     rememberKey(hash, entry, since) {
       if (!listening || since !== version) return;
       keys.set(hash, entry, { ttl: entry.kind === 'valid' ? ttl : negativeTtl });
     },
-    client: (id) => (listening ? clients.get(id) : undefined),
+    client: (id) => clients.get(id),
     rememberClient(id, entry, since) {
       if (!listening || since !== version) return;
       clients.set(id, entry, { ttl: entry.client !== undefined ? ttl : negativeTtl });
@@ -89,7 +92,8 @@ export function createClientAuthCache(options: ClientAuthCacheOptions = {}): Cli
     },
     suspend() {
       listening = false;
-      clear();
+      // Results read from Redis before the drop are not stored after it.
+      version++;
     },
     resume() {
       clear();

@@ -91,7 +91,16 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
           refuse(res, error.detail ?? 'the access token is not valid', 'invalid_token');
           return;
         }
-        next(error);
+        // The client registry could not be asked (Redis away): neither admitted nor refused for good.
+        next(
+          isContinuumError(error)
+            ? error
+            : new ContinuumError('NOT_READY', {
+                cause: error,
+                detail: 'the credential cannot be checked right now',
+                retryAfterSeconds: 1,
+              }),
+        );
       },
     );
   };

@@ -15,6 +15,7 @@ import { createLogger } from '../../src/observability/logger';
 import { waitUntilCached } from '../support/client-registry-probe';
 import { captureLogs } from '../support/log-capture';
 import { deletePrefix, TEST_REDIS_URL } from '../support/redis';
+import { startOwnRedis } from '../support/redis-server';
 import { waitFor } from '../support/wait-for';
 
 let name: string;
@@ -370,6 +371,41 @@ it('forgets its cache when the subscriber reconnects: a message missed meanwhile
     timeoutMs: 1000,
     what: 'the later revocation to be heard',
   });
+});
+
+it('keeps answering keys it knows while Redis is away, and never admits one it does not know', async () => {
+  const own = await startOwnRedis([]);
+  const ownConnection = new Redis(own.url, { maxRetriesPerRequest: 1, connectionName: 'own' });
+  ownConnection.on('error', () => undefined);
+  const subscriber = new Redis(own.url, { connectionName: 'own-subscriber' });
+  subscriber.on('error', () => undefined);
+  const b = createRedisClientRegistry({
+    redis: ownConnection,
+    subscriber,
+    prefix,
+    logger: createLogger({ level: 'debug', destination: logs.stream }),
+  });
+  try {
+    const { key } = await b.create(genesys);
+    await waitFor(async () => ((await b.authenticate(key)) !== undefined ? true : undefined), {
+      timeoutMs: 5000,
+      what: 'the registry to listen and learn the key',
+    });
+    await own.kill('SIGKILL');
+    // Nobody can revoke while Redis is away: a known caller is still answered from memory.
+    await waitFor(() => Promise.resolve(subscriber.status !== 'ready' ? true : undefined), {
+      what: 'the drop',
+    });
+    expect(await b.authenticate(key)).toMatchObject({ name: genesys.name });
+    // An unknown key needs Redis to be checked: it is never admitted.
+    const unknown = `ck_${'A'.repeat(43)}`;
+    expect(await b.authenticate(unknown).catch(() => undefined)).toBeUndefined();
+  } finally {
+    await b.close();
+    ownConnection.disconnect();
+    subscriber.disconnect();
+    await own.kill('SIGKILL');
+  }
 });
 
 it('close quits the connection it opened, and only unsubscribes one it was given', async () => {

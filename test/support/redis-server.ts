@@ -56,7 +56,9 @@ export async function startOwnRedis(
     dir,
     child,
     kill: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, signal);
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        process.kill(child.pid, signal);
+      }
       await exited;
     },
   };
