@@ -60,3 +60,27 @@ it("finds the tour's patient by the number the tour looks up", async () => {
   expect(res.body.found).toBe(true);
   expect((res.body.matches as { id: string }[]).map((m) => m.id)).toEqual([patientId]);
 });
+
+it('presents the admin key on every call the README shows, except the probes', () => {
+  const calls = readme.split('\n').filter((line) => /\bcurl -s/.test(line));
+  expect(calls.length).toBeGreaterThan(20);
+  const presents = (line: string): boolean => line.includes('-H "$A"') || line.includes('-u "$CLIENT_ID:');
+  const anonymous = calls.filter((line) => !presents(line) && !/\/(readyz|healthz)\b/.test(line));
+  expect(anonymous).toEqual([]);
+  expect(readme).toContain('KEY=$(cat var/admin.key)');
+});
+
+it('answers the tour’s calls 401 without the key, and with it as the tour sends it', async () => {
+  const { phone } = tourLookup();
+  const anonymous = await http('GET', `${gw.url}/v1/patients/lookup?phone=${phone}`, { anonymous: true });
+  expect(anonymous.status).toBe(401);
+  expect(anonymous.headers.get('www-authenticate')).toContain('Bearer');
+  expect(JSON.stringify(anonymous.body)).not.toContain('pat-');
+  const sandbox = await http('GET', `${gw.fhirBase}/Patient/pat-0001`, { anonymous: true });
+  expect(sandbox.status).toBe(401);
+  const keyed = await http('GET', `${gw.url}/v1/patients/lookup?phone=${phone}`, {
+    anonymous: true,
+    headers: { authorization: `Bearer ${readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim()}` },
+  });
+  expect(keyed.status).toBe(200);
+});
