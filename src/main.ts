@@ -40,6 +40,8 @@ export interface Gateway {
   readonly redisTarget: unknown;
   /** The closing steps in the order `close()` runs them. */
   readonly closeOrder: readonly string[];
+  /** Set when this start created the admin client (no client existed): where its key is. */
+  readonly adminKeyFile: string | undefined;
   /**
    * Warm the continuity cache for one connection now (default: `defaultConnection`), unless another
    * run holds its lock: workers do this on a schedule; this is the operator's (and tests') hook.
@@ -125,6 +127,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger,
       redisTarget: redis.target,
       closeOrder: closeables.order(),
+      adminKeyFile: access.adminKeyFile,
       warmCache: (name = config.defaultConnection) => warmup.run(name),
       close: async () => {
         await closeables.closeAll();

@@ -54,6 +54,12 @@ async function startCommand(args: string[]): Promise<void> {
       ? `Continuum listening on every interface, port ${gateway.port} (locally ${gateway.url}, role ${role})\n`
       : `Continuum listening on ${gateway.url} (role ${role})\n`,
   );
+  if (gateway.adminKeyFile !== undefined) {
+    process.stderr.write(
+      `No API client existed: created "admin" with every scope; its key is in ${gateway.adminKeyFile}\n` +
+        `  (KEY=$(cat ${gateway.adminKeyFile}); curl -H "Authorization: Bearer $KEY" ...)\n`,
+    );
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -16,6 +16,8 @@ export interface AccessWiring {
   readonly tokens: TokenService;
   readonly tenants: ReadonlyMap<string, Tenant>;
   readonly builtIn: readonly BuiltInCredential[];
+  /** Set when this start created the admin client: the file its key was written to. */
+  readonly adminKeyFile: string | undefined;
 }
 
 export async function buildAccess(
@@ -30,7 +32,7 @@ export async function buildAccess(
     logger: logger.child({ component: 'clients' }),
   });
   closeables.add('redis', 'client registry', () => registry.close());
-  await ensureAdminClient(registry, config, logger);
+  const adminKeyFile = await ensureAdminClient(registry, config, logger);
   const tokens = createTokenService({
     signingKey: await loadOrCreateSigningKey(config.dataDir),
     issuer: config.auth.issuer,
@@ -43,5 +45,6 @@ export async function buildAccess(
     tokens,
     tenants: new Map(Object.values(config.tenants).map((t) => [t.name, t])),
     builtIn: config.sandbox.enabled ? [sandboxBuiltInCredential(config)] : [],
+    adminKeyFile,
   };
 }

@@ -2,7 +2,7 @@
  * The built server as a user runs it: embedded Redis with persistence, the sandbox EHR, the
  * lookup-and-correct slice over HTTP, a clean SIGTERM, and a restart that still has the receipt.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, freePort, runCli, startChildGateway, stopChildren } from '../support/child-gateway';
@@ -60,9 +60,19 @@ it('runs the slice, stops cleanly on SIGTERM and finds the operation again after
     expect(await gateway.stop()).toBe(0);
   }
   expect(gateway.output()).toContain('Continuum stopped');
+  // The first start made the admin client: it says where the key is, never the key itself.
+  const keyFile = join(dataDir, 'admin.key');
+  const key = readFileSync(keyFile, 'utf8').trim();
+  expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+  expect(gateway.output()).toContain(`its key is in ${keyFile}`);
+  expect(gateway.output()).not.toContain(key);
 
   gateway = await startChildGateway({ cwd: workdir, dataDir, port });
   try {
+    // A restart finds its clients: no second admin client, the same key still works.
+    expect(readFileSync(keyFile, 'utf8').trim()).toBe(key);
+    expect(gateway.output()).not.toContain('its key is in');
+    expect((await http('GET', `${gateway.url}/v1/status`, { anonymous: true })).status).toBe(401);
     const receipt = await http('GET', `${gateway.url}/v1/operations/${operationId}`);
     expect(receipt.status).toBe(200);
     expect(receipt.body).toMatchObject({ operationId, status: 'succeeded', kind: 'patient.update' });

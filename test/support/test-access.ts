@@ -41,7 +41,13 @@ export async function startTestAccess(
   };
   const { key } = await registry.create({ name: 'admin', tenant: 'default', scopes: SCOPES });
   return {
-    access: { registry, tokens, tenants: new Map([['default', tenant]]), builtIn: [] },
+    access: {
+      registry,
+      tokens,
+      tenants: new Map([['default', tenant]]),
+      builtIn: [],
+      adminKeyFile: undefined,
+    },
     key,
     stop: async () => {
       await registry.close();
