@@ -23,7 +23,7 @@ import { adminKeyPath } from '../wiring/admin-client';
 
 const USAGE = `Usage:
   continuum start [--role all|api|worker]   run the gateway (default role: all)
-  continuum sandbox [--port N] [--host H]   run the sandbox FHIR R4 EHR alone
+  continuum sandbox [--port N] [--host H] [--token T]   run the sandbox FHIR R4 EHR alone (a token is required beyond loopback)
   continuum config check                    validate the configuration and exit
   continuum mappings test [--profile NAME]  run a mapping profile's fixtures
   continuum ops status|list|show|retry|cancel|replay ...   operate the write pipeline (continuum ops --help)
@@ -90,6 +90,8 @@ async function sandboxCommand(args: string[]): Promise<void> {
     options: {
       port: { type: 'string', default: '8081' },
       host: { type: 'string', default: '127.0.0.1' },
+      // Required beyond loopback: a sandbox others can reach needs a credential like the gateway's.
+      token: { type: 'string' },
       seed: { type: 'string' },
       patients: { type: 'string' },
       // Stage an outage from the start: down, down:http503, slow:800, flaky:0.3[:0.5] or a JSON mode.
@@ -105,9 +107,15 @@ async function sandboxCommand(args: string[]): Promise<void> {
     if (error instanceof FaultSpecError) fail(`--faults: ${error.message}`, 2);
     throw error;
   }
+  const token = values.token ?? process.env.CONTINUUM_SANDBOX_TOKEN;
+  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(values.host);
+  if (!loopback && (token === undefined || token.length < 16)) {
+    fail('--token (16 characters or more) is required when the sandbox listens beyond loopback', 2);
+  }
   const server = await startSandboxServer({
     port,
     host: values.host,
+    ...(token !== undefined ? { token } : {}),
     ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
     ...(values.patients !== undefined ? { patientCount: Number(values.patients) } : {}),
     ...(faults !== undefined ? { faults } : {}),

@@ -61,3 +61,9 @@ it('refuses a bad spec with exit code 2 and says why', async () => {
   expect(await run.exited).toBe(2);
   expect(run.output()).toMatch(/--faults: invalid fault spec "flaky:1.5": failureRate: Too big/);
 });
+
+it('refuses to listen beyond loopback without a token', async () => {
+  const run = runCli(['sandbox', '--port', '0', '--host', '0.0.0.0'], { cwd: workdir, env: cleanEnv({}) });
+  expect(await run.exited).toBe(2);
+  expect(run.output()).toContain('--token (16 characters or more) is required');
+});

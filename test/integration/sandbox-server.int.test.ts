@@ -37,4 +37,30 @@ describe('startSandboxServer', () => {
     }
     await expect(fetch(`${server.url}/metadata`)).rejects.toThrow();
   });
+
+  it('with a token, answers its FHIR and control APIs only to a request presenting it', async () => {
+    const token = 'sandbox-token-0123456789';
+    const server = await startSandboxServer({ port: 0, patientCount: 10, token });
+    const admin = new URL('/sandbox/admin/faults', server.url).toString();
+    try {
+      for (const url of [`${server.url}/metadata`, `${server.url}/Patient/pat-0001`, admin]) {
+        const anonymous = await fetch(url);
+        expect(anonymous.status).toBe(401);
+        expect(anonymous.headers.get('www-authenticate')).toContain('Bearer');
+        expect(
+          (await fetch(url, { headers: { authorization: 'Bearer wrong-token-000000000' } })).status,
+        ).toBe(401);
+        expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      }
+      const down = await fetch(admin, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ mode: 'down' }),
+      });
+      expect(down.status).toBe(401);
+      expect(server.faults.get().mode).toEqual({ mode: 'up' });
+    } finally {
+      await server.close();
+    }
+  });
 });

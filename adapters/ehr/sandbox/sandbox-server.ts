@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { SandboxEhrOptions } from './sandbox-ehr';
@@ -22,12 +23,42 @@ export interface SandboxServer {
  * /sandbox/admin/faults, a guide at `/`.
  */
 export async function startSandboxServer(
-  options: SandboxEhrOptions & { port: number; host?: string },
+  options: SandboxEhrOptions & {
+    port: number;
+    host?: string;
+    /** When set, the FHIR and control APIs need `Authorization: Bearer <token>`. */
+    token?: string;
+  },
 ): Promise<SandboxServer> {
   const host = options.host ?? '127.0.0.1';
   const sandbox = await createSandboxEhr(options);
   const app = express();
   app.disable('x-powered-by');
+  if (options.token !== undefined) {
+    const expected = createHash('sha256').update(`Bearer ${options.token}`).digest();
+    app.use([SANDBOX_FHIR_PATH, SANDBOX_ADMIN_PATH], (req, res, next) => {
+      const given = createHash('sha256')
+        .update(req.get('authorization') ?? '')
+        .digest();
+      if (timingSafeEqual(given, expected)) {
+        next();
+        return;
+      }
+      res
+        .status(401)
+        .setHeader('WWW-Authenticate', 'Bearer realm="continuum-sandbox"')
+        .type('application/problem+json')
+        .send(
+          JSON.stringify({
+            type: 'https://continuum.dev/problems/unauthorized',
+            title: 'The request carries no valid credential',
+            status: 401,
+            code: 'UNAUTHORIZED',
+            detail: "send the sandbox's token as Authorization: Bearer",
+          }),
+        );
+    });
+  }
   app.use(SANDBOX_FHIR_PATH, sandbox.router);
   app.use(SANDBOX_ADMIN_PATH, sandbox.adminRouter);
   app.get('/', (req, res) => {
