@@ -10,6 +10,7 @@
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DeliveryError, type EventDeliverer } from '../src/domain/event-deliverer';
+import type { CallCenterEvent } from '../src/domain/events';
 import type { EventOperations, EventPublisher, Logger } from '../src/domain/ports';
 import { ContinuumError } from '../src/domain/errors';
 import { EVENT_GIVE_UP_AFTER_MS, eventJobs, type EventJob } from './catalog/event.jobs';
@@ -20,6 +21,8 @@ export type { EventJob };
 export interface Subscriber {
   readonly name: string;
   readonly types: readonly string[] | undefined;
+  /** Whether the event is this subscriber's to hear (its tenant's connections and writes). */
+  readonly receives: (event: CallCenterEvent) => boolean;
   readonly deliverer: EventDeliverer;
 }
 
@@ -57,7 +60,7 @@ export function createEventDelivery(options: {
       await concurrencySet;
       await Promise.all(
         options.subscribers
-          .filter((s) => s.types === undefined || s.types.includes(event.type))
+          .filter((s) => (s.types === undefined || s.types.includes(event.type)) && s.receives(event))
           .map((s) => producerOf(s.name).enqueue(event.type, { event, attempts: 0 })),
       );
     },

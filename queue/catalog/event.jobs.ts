@@ -26,6 +26,7 @@ export const eventJobs: JobSpec<EventJob> = {
       type: z.enum(EVENT_TYPES),
       timestamp: z.string(),
       data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+      tenant: z.string().optional(),
     }),
     attempts: z.number().int().min(0),
     firstTriedAt: z.string().optional(),

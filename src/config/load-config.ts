@@ -242,6 +242,11 @@ function resolveTenants(
       `auth.adminTenant: no tenant named "${raw.auth.adminTenant}" (have: ${Object.keys(tenants).join(', ')})`,
     );
   }
+  for (const subscriber of raw.events.subscribers) {
+    if (subscriber.kind === 'webhook' && subscriber.tenant !== undefined && !(subscriber.tenant in tenants)) {
+      problems.push(`events.subscribers.${subscriber.name}.tenant: no tenant named "${subscriber.tenant}"`);
+    }
+  }
   const issuers = new Set([raw.auth.issuer]);
   for (const idp of raw.auth.identityProviders) {
     if (issuers.has(idp.issuer)) {

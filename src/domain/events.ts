@@ -24,4 +24,10 @@ export interface CallCenterEvent {
   readonly type: EventType;
   readonly timestamp: string;
   readonly data: Readonly<Record<string, string | number | boolean | null>>;
+  /**
+   * The tenant whose write the event is about: only that tenant's subscribers hear it. Absent for
+   * what happens at an EHR connection (its changes, its breaker): every tenant using it hears those.
+   * Never sent to subscribers.
+   */
+  readonly tenant?: string;
 }

@@ -9,11 +9,12 @@ import type { UseCaseDeps } from './use-case-deps';
 
 type Data = Record<string, string | number | boolean | null>;
 
-const event = (id: string, type: EventType, at: string, data: Data): CallCenterEvent => ({
+const event = (id: string, type: EventType, at: string, data: Data, tenant?: string): CallCenterEvent => ({
   id,
   type,
   timestamp: at,
   data,
+  ...(tenant !== undefined ? { tenant } : {}),
 });
 
 /** What kind of change a succeeded write made, for tools that only care about appointments or callbacks. */
@@ -41,7 +42,8 @@ export function operationEvents(op: Operation): CallCenterEvent[] {
     ...(op.correlationId !== undefined ? { contactId: op.correlationId } : {}),
     ...(op.lastError !== undefined && outcome !== 'succeeded' ? { errorCode: op.lastError.code } : {}),
   };
-  const events = [event(`${op.id}.operation.${outcome}`, `operation.${outcome}`, op.updatedAt, base)];
+  const tenant = op.owner?.tenant;
+  const events = [event(`${op.id}.operation.${outcome}`, `operation.${outcome}`, op.updatedAt, base, tenant)];
   const domain = DOMAIN_EVENT[op.kind];
   if (outcome === 'succeeded' && domain !== undefined) {
     const extra: Data = {};
@@ -50,7 +52,7 @@ export function operationEvents(op: Operation): CallCenterEvent[] {
     if (op.payload.kind === 'appointment.cancel')
       extra.resourceRef = `Appointment/${op.payload.appointmentId}`;
     events.push(
-      event(`${op.id}.${domain}`, domain, op.updatedAt, { ...base, ...extra, source: 'continuum' }),
+      event(`${op.id}.${domain}`, domain, op.updatedAt, { ...base, ...extra, source: 'continuum' }, tenant),
     );
   }
   return events;

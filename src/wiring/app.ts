@@ -6,6 +6,7 @@ import { createApp } from '../http/app';
 import type { Readiness } from '../use-cases/readiness';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { AccessWiring } from './access';
+import { subscriberTenant } from './event-delivery';
 import type { UseCaseRuntime } from './use-case-deps';
 
 export function buildApp(
@@ -45,10 +46,7 @@ export function buildApp(
             webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
             // A subscriber without a tenant serves the whole gateway: the admin tenant operates it.
             subscriberTenants: new Map(
-              config.events.subscribers.map((s) => [
-                s.name,
-                (s.kind === 'webhook' ? s.tenant : undefined) ?? config.auth.adminTenant,
-              ]),
+              config.events.subscribers.map((s) => [s.name, subscriberTenant(config, s)]),
             ),
           },
         }

@@ -2,6 +2,8 @@
 import type { Redis } from 'ioredis';
 import { createEventDelivery, type EventDelivery } from '../../queue/event-delivery';
 import type { Config } from '../config/load-config';
+import type { SubscriberConfig } from '../config/config-schema';
+import type { CallCenterEvent } from '../domain/events';
 import { ContinuumError } from '../domain/errors';
 import type { Task } from '../domain/fhir';
 import type { Logger } from '../domain/ports';
@@ -25,6 +27,7 @@ export function buildEventDelivery(
     subscribers: config.events.subscribers.map((subscriber) => ({
       name: subscriber.name,
       types: subscriber.types,
+      receives: tenantReceives(config, subscriberTenant(config, subscriber)),
       deliverer: delivererFor(subscriber, {
         // Callback numbers and windows are not in events: platform deliverers read the Task.
         readTask: (connectionName, taskId) => {
@@ -38,4 +41,22 @@ export function buildEventDelivery(
       }),
     })),
   });
+}
+
+/** A subscriber serves its tenant; one without a tenant serves the gateway's operator (the admin tenant). */
+export function subscriberTenant(config: Config, subscriber: SubscriberConfig): string {
+  return (subscriber.kind === 'webhook' ? subscriber.tenant : undefined) ?? config.auth.adminTenant;
+}
+
+/**
+ * A tenant hears what happens at its connections, and of the writes there only its own: another
+ * tenant's patients and operations are not its business, even on a shared EHR.
+ */
+function tenantReceives(config: Config, tenantName: string): (event: CallCenterEvent) => boolean {
+  const connections = new Set(config.tenants[tenantName]?.connections ?? []);
+  return (event) => {
+    const connection = event.data.connection;
+    if (typeof connection === 'string' && !connections.has(connection)) return false;
+    return event.tenant === undefined || event.tenant === tenantName;
+  };
 }
