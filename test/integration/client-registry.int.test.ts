@@ -384,13 +384,12 @@ it('keeps answering keys it knows while Redis is away, and never admits one it d
     subscriber,
     prefix,
     logger: createLogger({ level: 'debug', destination: logs.stream }),
+    cache: { negativeTtlMs: 100 },
   });
   try {
     const { key } = await b.create(genesys);
-    await waitFor(async () => ((await b.authenticate(key)) !== undefined ? true : undefined), {
-      timeoutMs: 5000,
-      what: 'the registry to listen and learn the key',
-    });
+    // Answered from memory, not merely from Redis: only then does the drop test the cache.
+    await waitUntilCached(b, ownConnection, prefix, key);
     await own.kill('SIGKILL');
     // Nobody can revoke while Redis is away: a known caller is still answered from memory.
     await waitFor(() => Promise.resolve(subscriber.status !== 'ready' ? true : undefined), {
