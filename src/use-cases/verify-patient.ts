@@ -36,6 +36,11 @@ export interface VerifyRequest extends IdentityClaim {
   /** The patient the agent already has on screen: verify against this one only. */
   readonly patientId?: string | undefined;
   readonly caller: CallerKey;
+  /**
+   * The authenticated client asking: failures count per client and caller, so wrong guesses one
+   * client sends with a real patient's number never lock that patient out of another client's desk.
+   */
+  readonly client: string;
 }
 
 export type VerifyResult =
@@ -167,7 +172,7 @@ export async function verifyPatient(
   connection: ConnectionContext,
   request: VerifyRequest,
 ): Promise<VerifyResult> {
-  const key = callerKeyOf(request.caller, connection.phoneRegion);
+  const key = `client:${request.client}\n${callerKeyOf(request.caller, connection.phoneRegion)}`;
   const log = { connection: connection.name, caller: request.caller.kind };
   // Fails closed: without the limiter, attempts could not be counted.
   const decision = await withDeadline(

@@ -7,7 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisAttemptLimiter } from '../../adapters/redis/attempt-limiter';
+import { createRedisClientRegistry } from '../../adapters/redis/client-registry';
 import { createRecordCipher } from '../../adapters/redis/record-cipher';
+import { createLogger } from '../../src/observability/logger';
 import { http, type JsonResponse } from '../support/http';
 import { setFaults } from '../support/pipeline';
 import { TEST_REDIS_URL } from '../support/redis';
@@ -346,6 +348,39 @@ describe('failed attempts', () => {
       callerId: newCallerId(),
     });
     expect(other.body).toMatchObject({ verified: true, patientId: seeded.id });
+  });
+
+  it("never lets one client's wrong guesses, sent with a real caller's number, lock out another client", async () => {
+    // The patient's own number, used as callerId by a client guessing birth dates.
+    const callerId = newCallerId();
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
+    const registry = createRedisClientRegistry({
+      redis,
+      prefix: `{${gw.prefix}}`,
+      logger: createLogger({ level: 'silent' }),
+    });
+    const { key: guesser } = await registry
+      .create({ name: 'guessing-ivr', tenant: 'default', scopes: ['patients:read'] })
+      .finally(async () => {
+        await registry.close();
+        redis.disconnect();
+      });
+    const asGuesser = { authorization: `Bearer ${guesser}` };
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const res = await verify(
+        { birthDate: '1901-01-01', family: seeded.family, callerId },
+        { headers: asGuesser },
+      );
+      expect(res.body.verified).toBe(false);
+    }
+    expect(
+      (await verify({ birthDate: seeded.birthDate, family: seeded.family, callerId }, { headers: asGuesser }))
+        .status,
+    ).toBe(429);
+    // The agent desk (another client) verifying the real caller on that number is not held back.
+    const desk = await verify({ birthDate: seeded.birthDate, family: seeded.family, callerId });
+    expect(desk.status).toBe(200);
+    expect(desk.body).toMatchObject({ verified: true, patientId: seeded.id });
   });
 
   it('counts failures only: successes and unanswered attempts are given back', async () => {

@@ -233,7 +233,7 @@ describe('verifyPatient', () => {
   }
 
   const caller = { kind: 'caller-id', value: '+16175550000' } as const;
-  const claim = { birthDate: '1984-07-12', family: 'rivera', caller };
+  const claim = { birthDate: '1984-07-12', family: 'rivera', caller, client: 'cl_ivr' };
 
   it('verifies the one patient who matches, and gives the attempt back', async () => {
     const w = world({ found: [patient('p1'), patient('p2', { birthDate: '1984-07-13' })] });
@@ -277,6 +277,7 @@ describe('verifyPatient', () => {
       birthDate: '1984-07-12',
       phone: '+16175551234',
       caller,
+      client: 'cl_ivr',
     });
     expect(result).toMatchObject({ verified: true, patientId: 'p9' });
     expect(w.reads.sort()).toEqual(['gone', 'p9']);

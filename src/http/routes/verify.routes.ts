@@ -40,7 +40,8 @@ export function verifyRoutes(deps: UseCaseDeps): Router {
       const caller = callerKeyFrom(callerId, writeContext(req, res).correlationId, req);
       // The request's logger: outcomes carry the request id, for audit.
       const logger = (res.locals.logger as Logger | undefined) ?? deps.logger;
-      const result = await verifyPatient({ ...deps, logger }, connection, { ...claim, caller });
+      const client = callerOf(res).principal.clientId;
+      const result = await verifyPatient({ ...deps, logger }, connection, { ...claim, caller, client });
       res.json(result);
     }),
   );
