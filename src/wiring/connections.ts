@@ -46,6 +46,8 @@ export async function buildConnections(
     });
   };
 
+  // Read from the data-at-rest key file once, not once per connection.
+  const sandboxConnectionCredential = sandboxCredential(config);
   for (const connection of Object.values(config.connections)) {
     const breaker = createCircuitBreaker({
       redis: options.redis,
@@ -72,7 +74,7 @@ export async function buildConnections(
     connections.set(connection.name, {
       name: connection.name,
       ehr: createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
-        sandboxCredential: sandboxCredential(config),
+        sandboxCredential: sandboxConnectionCredential,
       }),
       mapping,
       readDeadlineMs: connection.readDeadlineMs,
