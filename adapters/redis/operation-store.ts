@@ -6,7 +6,7 @@
  * retention period. All keys share one hash tag (the prefix), so this works on Redis Cluster.
  * Idempotency keys are stored as keyed hashes, never in clear.
  */
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import type { RecordCipher } from './record-cipher';
 import {
   OPERATION_STATUSES,
@@ -24,12 +24,15 @@ import { luaScript } from './lua-script';
 // reach Redis long after the API answered 503 (resent by the client after a reconnect, or read
 // from a socket buffer after a stall); storing it then would apply a write its caller was told
 // failed, behind writes accepted since. Redis >= 5 replicates and logs a script by its effects,
-// so an AOF replay re-applies what was stored and does not run this check again.
+// so an AOF replay re-applies what was stored and does not run this check again. The same insert
+// sent twice (ioredis resends unanswered commands after a reconnect) finds its own record and
+// stores nothing more, with or without an idempotency key.
 const INSERT = luaScript(`
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local deadline = tonumber(ARGV[5])
 if now > deadline then return {'late', now - deadline} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists', ARGV[1]} end
 if KEYS[2] ~= '' then
   local existing = redis.call('GET', KEYS[2])
   if existing then return {'exists', existing} end
@@ -80,6 +83,17 @@ local position = redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 return position
 `);
+
+/**
+ * True when the insert certainly did not run: ioredis refused to send it (no connection, and the
+ * accept connection has no offline queue), or Redis answered it with an error (out of memory, a
+ * script error). Anything else, a connection closed or a retry limit reached while the command was
+ * out, leaves the insert possibly applied.
+ */
+function neverRan(error: unknown): boolean {
+  if (error instanceof ReplyError) return true;
+  return error instanceof Error && error.message.startsWith("Stream isn't writeable");
+}
 
 export interface RedisOperationStoreOptions {
   readonly redis: Redis;
@@ -137,17 +151,23 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
 
   return {
     async insert(op, deadline) {
-      const reply = (await INSERT.run(
-        acceptRedis,
-        [
-          recordKey(op.id),
-          idemKey(op),
-          statusKey(op.connection, op.status),
-          laneKey(op.lane),
-          laneSetKey(op.connection),
-        ],
-        [op.id, seal(op), String(Date.parse(op.createdAt)), op.lane, String(deadline.getTime())],
-      )) as ['created', number] | ['exists', string] | ['late', number];
+      let reply: ['created', number] | ['exists', string] | ['late', number];
+      try {
+        reply = (await INSERT.run(
+          acceptRedis,
+          [
+            recordKey(op.id),
+            idemKey(op),
+            statusKey(op.connection, op.status),
+            laneKey(op.lane),
+            laneSetKey(op.connection),
+          ],
+          [op.id, seal(op), String(Date.parse(op.createdAt)), op.lane, String(deadline.getTime())],
+        )) as typeof reply;
+      } catch (error) {
+        if (neverRan(error)) return { refused: 'unavailable' };
+        throw error;
+      }
       if (reply[0] === 'late') return { refused: 'late', lateByMs: reply[1] };
       if (reply[0] === 'created') return { operation: op, created: true, lanePosition: reply[1] };
       const existing = await get(reply[1]);

@@ -33,6 +33,11 @@ export const ERROR_CODES = {
     title: 'The mapping profile failed on this record',
   },
   QUEUE_UNAVAILABLE: { status: 503, retryable: true, title: 'The write queue is unavailable' },
+  WRITE_OUTCOME_UNKNOWN: {
+    status: 503,
+    retryable: true,
+    title: 'The write may have been taken: the write queue stopped answering after it was sent',
+  },
   NOT_READY: { status: 503, retryable: true, title: 'The gateway is not ready' },
   INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
 } as const;

@@ -113,11 +113,16 @@ export interface InsertResult {
   readonly lanePosition: number;
 }
 
-/** The insert reached the store after its deadline: nothing was stored, not even the idempotency key. */
+/**
+ * Nothing was stored, not even the idempotency key: the insert reached the store after its deadline
+ * (`late`), or the store could not take it and said so before running it (`unavailable`: not
+ * connected, out of memory). An insert that was sent and then lost its answer is neither: the
+ * store throws, and the outcome is unknown until the deadline has passed.
+ */
 export interface InsertRefused {
-  readonly refused: 'late';
+  readonly refused: 'late' | 'unavailable';
   /** How far past the deadline, by the store's clock: a steady value hints at clock skew. */
-  readonly lateByMs: number;
+  readonly lateByMs?: number;
 }
 
 export interface OperationQuery {

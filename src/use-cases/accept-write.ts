@@ -15,6 +15,7 @@ import { newOperationId } from './operation-id';
 import { deadlineMissed, withDeadline } from '../domain/with-deadline';
 import { requestHash } from './request-hash';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+import type { InsertResult } from '../domain/ports';
 
 export interface WriteContext {
   /** The client and tenant the write is accepted for: idempotency keys are scoped to the client. */
@@ -87,6 +88,68 @@ function storeDeadline(acceptedAt: Date, enqueueTimeoutMs: number): Date {
   return new Date(acceptedAt.getTime() + enqueueTimeoutMs - margin);
 }
 
+/**
+ * What a caller is told when the insert was sent and its answer never came (Redis died or stalled
+ * mid-command). It may have been stored; by the time this is said, its store deadline has passed,
+ * so its fate is settled: the same request with the same Idempotency-Key, or a read of the
+ * receipt, tells which once the store answers again.
+ */
+function outcomeUnknown(operationId: string): ContinuumError {
+  return new ContinuumError('WRITE_OUTCOME_UNKNOWN', {
+    detail:
+      'the write store stopped answering after the write was sent, so it may have been taken: ' +
+      'send the same request with the same Idempotency-Key, or read its receipt, to learn which',
+    retryAfterSeconds: 2,
+    extra: { operationId, receipt: `/v1/operations/${operationId}` },
+  });
+}
+
+/**
+ * The insert, answered within the enqueue deadline, with three distinct failures: refused for
+ * certain (503 QUEUE_UNAVAILABLE: nothing was taken), or sent and unanswered (503
+ * WRITE_OUTCOME_UNKNOWN). The second is only said once the store's own deadline has passed, so a
+ * receipt read or a retry afterwards sees the final state, not one the insert may still change.
+ */
+async function storeWithinDeadline(
+  deps: Pick<UseCaseDeps, 'store' | 'logger' | 'enqueueTimeoutMs'>,
+  operation: Operation,
+  acceptedAt: Date,
+): Promise<InsertResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = new Promise<'settled'>((resolve) => {
+    timer = setTimeout(() => {
+      resolve('settled');
+    }, deps.enqueueTimeoutMs);
+  });
+  try {
+    const insert = deps.store
+      .insert(operation, storeDeadline(acceptedAt, deps.enqueueTimeoutMs))
+      .catch(async (error: unknown) => {
+        deps.logger.warn(
+          { operationId: operation.id, reason: error instanceof Error ? error.message : 'unknown' },
+          'the write store lost the insert in flight: its outcome is settled at the deadline',
+        );
+        return settled;
+      });
+    const stored = await Promise.race([insert, settled]);
+    if (stored === 'settled') throw outcomeUnknown(operation.id);
+    if (stored.refused === undefined) return stored;
+    if (stored.refused === 'late') {
+      deps.logger.warn(
+        { operationId: operation.id, lateByMs: stored.lateByMs },
+        'write refused: it reached the store after its deadline (a slow Redis, or clocks apart)',
+      );
+      throw deadlineMissed('the write store');
+    }
+    throw new ContinuumError('QUEUE_UNAVAILABLE', {
+      detail: 'the write store is unavailable and nothing was taken: send the request again',
+      retryAfterSeconds: 2,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function acceptWrite(
   deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
   connection: ConnectionContext,
@@ -128,19 +191,7 @@ export async function acceptWrite(
     updatedAt: now.toISOString(),
   };
   // Stored and in its lane = accepted: from here on the write survives any crash.
-  const stored = await withDeadline(
-    deps.store.insert(operation, storeDeadline(now, deps.enqueueTimeoutMs)),
-    deps.enqueueTimeoutMs,
-    'the write store',
-  );
-  if (stored.refused !== undefined) {
-    // The same answer as a store that did not answer in time: nothing was taken, try again.
-    deps.logger.warn(
-      { operationId: id, lateByMs: stored.lateByMs },
-      'write refused: it reached the store after its deadline (a slow Redis, or clocks apart)',
-    );
-    throw deadlineMissed('the write store');
-  }
+  const stored = await storeWithinDeadline(deps, operation, now);
   if (!stored.created) return sameRequestOrThrow(stored.operation, hash);
   if (stored.lanePosition === 1) {
     // Head of its lane: wake a worker. If Redis refuses the job now, the lane sweeper enqueues it.

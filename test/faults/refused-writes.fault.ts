@@ -4,7 +4,10 @@
  * patient and through either API process. Redis is killed with SIGKILL mid-stream and restarted on
  * its AOF. An agent told `503 QUEUE_UNAVAILABLE` moves on to the next correction, as the answer
  * says nothing was taken: that write must never reach the EHR, above all not after a newer write
- * of the same patient. Every write that got a 202 must land exactly once and in order.
+ * of the same patient. An agent told `503 WRITE_OUTCOME_UNKNOWN` (the insert was in flight when
+ * Redis died) does what that answer asks: sends the same request with the same Idempotency-Key
+ * until it is accepted, and must then get the operation that was stored, if one was. Every write
+ * that got a 202 must land exactly once and in order.
  */
 import {
   call,
@@ -14,7 +17,9 @@ import {
   patientId,
   printResult,
   statusCounts,
+  submitUntilAccepted,
   waitUntil,
+  type Answer,
   type AofRedis,
   type GatewayProcess,
   type SandboxProcess,
@@ -70,6 +75,8 @@ it('never applies a write answered 503, and applies every 202 once and in order,
   const accepted: AuditedWrite[] = [];
   const refused: RefusedWrite[] = [];
   const otherAnswers: string[] = [];
+  /** Writes first answered "outcome unknown": the operation id that answer named, and the one accepted. */
+  const uncertain: { readonly named: string; readonly accepted: string }[] = [];
 
   const agents = Promise.all(
     Array.from({ length: PATIENTS }, async (_v, p) => {
@@ -79,11 +86,22 @@ it('never applies a write answered 503, and applies every 202 once and in order,
         const digits = `61755501${String(10 + k)}`;
         const api = apis[k % apis.length]!;
         const sentAt = performance.now();
-        const answer = await call('PATCH', `${api.url}/v1/patients/${id}`, {
-          body: { phones: [`+1 ${digits}`] },
-          headers: { 'idempotency-key': `${rig.prefix}-${p}-${k}` },
-          timeoutMs: 10000,
-        }).catch((error: unknown) => ({ status: 0, body: { code: String(error) } }) as const);
+        const send = (): Promise<Answer> =>
+          call('PATCH', `${api.url}/v1/patients/${id}`, {
+            body: { phones: [`+1 ${digits}`] },
+            headers: { 'idempotency-key': `${rig.prefix}-${p}-${k}` },
+            timeoutMs: 10000,
+          });
+        let answer: Answer = await send().catch((error: unknown): Answer => ({
+          status: 0,
+          headers: new Headers(),
+          body: { code: String(error) },
+        }));
+        if (answer.status === 503 && answer.body?.code === 'WRITE_OUTCOME_UNKNOWN') {
+          const named = answer.body.operationId as string;
+          answer = (await submitUntilAccepted(send, { deadlineMs: 60000 })).answer;
+          uncertain.push({ named, accepted: answer.body.operationId as string });
+        }
         if (answer.status === 202) {
           accepted.push({
             operationId: answer.body.operationId as string,
@@ -128,6 +146,16 @@ it('never applies a write answered 503, and applies every 202 once and in order,
   );
   expect(statusCounts(receipts)).toEqual({ succeeded: accepted.length });
 
+  // A write answered "outcome unknown" that had been stored is the one its retry got, not a second.
+  const splitUncertain: string[] = [];
+  for (const u of uncertain) {
+    const named = await call('GET', `${apis[0]!.url}/v1/operations/${u.named}`);
+    if (named.status === 200 && u.accepted !== u.named) {
+      splitUncertain.push(`${u.named} was stored, and its retry was accepted as ${u.accepted}`);
+    }
+  }
+  expect(splitUncertain).toEqual([]);
+
   await sandbox.setFaults({ mode: 'up' });
   const histories = await patientHistories(
     sandbox.fhirBase,
@@ -138,7 +166,7 @@ it('never applies a write answered 503, and applies every 202 once and in order,
   const leaked = refusedWritesApplied(histories, refused);
   const counts = `refused writes applied ${leaked.applied}, lost ${audit.lost}, duplicated ${audit.duplicated}, out-of-order ${audit.outOfOrder}`;
   printResult(
-    `(h) two API processes, Redis kill -9 mid-stream (accepted ${accepted.length}, refused ${refused.length}): ${counts}`,
+    `(h) two API processes, Redis kill -9 mid-stream (accepted ${accepted.length}, refused ${refused.length}, outcome unknown then retried ${uncertain.length}): ${counts}`,
   );
   expect({ counts, stale: audit.stale, evidence: [...leaked.evidence, ...audit.evidence] }).toEqual({
     counts: 'refused writes applied 0, lost 0, duplicated 0, out-of-order 0',

@@ -1,7 +1,7 @@
 /**
  * An API write never hangs on a sick Redis: with Redis frozen (SIGSTOP, the worst case: the socket
- * stays open and nothing answers), a write answers 503 QUEUE_UNAVAILABLE with Retry-After within
- * its deadline; the client's retry with the same Idempotency-Key, once Redis is back, lands once.
+ * stays open and nothing answers), a write answers 503 WRITE_OUTCOME_UNKNOWN with Retry-After
+ * within its deadline; the client's retry with the same Idempotency-Key, once Redis is back, lands once.
  */
 import { http } from '../support/http';
 import { emailOf, history, waitForFinal } from '../support/pipeline';
@@ -27,7 +27,7 @@ it('answers 503 with Retry-After in bounded time while Redis hangs, and the retr
   }
   const tookMs = Date.now() - started;
   expect(refused.status).toBe(503);
-  expect(refused.body.code).toBe('QUEUE_UNAVAILABLE');
+  expect(refused.body.code).toBe('WRITE_OUTCOME_UNKNOWN');
   expect(refused.body.retryable).toBe(true);
   expect(refused.headers.get('retry-after')).toBe('2');
   expect(tookMs).toBeLessThan(5000);

@@ -1,8 +1,10 @@
 /**
- * A 503 is final. With Redis frozen (SIGSTOP) the insert is already in Redis's socket buffer when
- * the API gives up and answers 503; when Redis thaws it reads that insert before anything sent
- * after it. The write must not be stored then: not applied to the EHR, not ahead of the agent's
- * next correction, and its Idempotency-Key not taken.
+ * A write given up on is settled. With Redis frozen (SIGSTOP) the insert is already in Redis's
+ * socket buffer when the API gives up; it answers 503 WRITE_OUTCOME_UNKNOWN (from outside, a
+ * frozen Redis and one that ran the insert and then froze look the same). When Redis thaws it reads
+ * that insert before anything sent after it, past the insert's deadline: the write must not be
+ * stored then: no receipt, not applied to the EHR, not ahead of the agent's next correction, and
+ * its Idempotency-Key not taken.
  */
 import { Redis } from 'ioredis';
 import { http } from '../support/http';
@@ -13,7 +15,7 @@ jest.setTimeout(60000);
 
 const rig = useFreezableRedisGateway();
 
-it('never stores a write it answered 503, even when Redis reads the insert afterwards', async () => {
+it('never stores a write it gave up on, even when Redis reads the insert afterwards', async () => {
   const url = `${rig().gateway.url}/v1/patients/pat-0005`;
   // The patient is known, so the PATCH goes straight to the insert (no EHR check, no key lookup).
   expect((await http('GET', url)).status).toBe(200);
@@ -29,7 +31,10 @@ it('never stores a write it answered 503, even when Redis reads the insert after
     rig().thaw();
   }
   expect(refused.status).toBe(503);
-  expect(refused.body.code).toBe('QUEUE_UNAVAILABLE');
+  expect(refused.body.code).toBe('WRITE_OUTCOME_UNKNOWN');
+  // Its deadline has passed: the receipt already tells the final state, which is "not taken".
+  const receipt = await http('GET', `${rig().gateway.url}${refused.body.receipt as string}`);
+  expect(receipt.status).toBe(404);
 
   // The agent's next correction is sent after the thaw, so Redis reads it after the late insert.
   const next = await http('PATCH', url, {
