@@ -16,6 +16,8 @@ import { SCOPES, type ClientInfo, type ClientRegistry, type Scope } from '../dom
 import { isContinuumError } from '../domain/errors';
 import type { Logger } from '../domain/ports';
 import { createLogger } from '../observability/logger';
+import type { NewAuditRecord } from '../domain/audit';
+import { cliUser, openCliAudit } from './cli-audit';
 
 export const CLIENTS_USAGE = `Usage:
   continuum clients create --name NAME --tenant TENANT --scopes SCOPE[,SCOPE...] [--json]
@@ -81,8 +83,11 @@ export async function clientsCommand(args: string[], readConfig: () => Config): 
     }
     redis = await openRedis(config, logger);
     const registry = createRedisClientRegistry({ redis: redis.client, prefix: redis.prefix, logger });
+    const audit = openCliAudit(config, redis.client, redis.prefix);
     try {
-      await perform(request, registry);
+      await perform(request, registry, async (client) => {
+        if (request.action !== 'list') await audit.append(clientActRecord(request.action, client));
+      });
     } finally {
       await registry.close();
     }
@@ -183,9 +188,26 @@ function parseGrace(text: string): number {
   return Number(match[1]) * unit;
 }
 
+/** An administrative act on a client, for the audit trail: who ran it (the OS user), on which client. */
+function clientActRecord(action: 'create' | 'rotate' | 'revoke', client: ClientInfo): NewAuditRecord {
+  const past = { create: 'created', rotate: 'rotated', revoke: 'revoked' } as const;
+  return {
+    recorded: new Date().toISOString(),
+    kind: `client.${past[action]}`,
+    action: action === 'create' ? 'C' : 'U',
+    subtype: action === 'create' ? 'create' : 'update',
+    outcome: 0,
+    channel: 'cli',
+    tenant: client.tenant,
+    agent: cliUser(),
+    resources: [`Client/${client.id}`],
+  };
+}
+
 async function perform(
   request: Exclude<Request, { action: 'help' }>,
   registry: ClientRegistry,
+  recordAct: (client: ClientInfo) => Promise<void>,
 ): Promise<void> {
   const print = (text: string): void => {
     process.stdout.write(`${text}\n`);
@@ -197,6 +219,7 @@ async function perform(
         tenant: request.tenant,
         scopes: request.scopes as Scope[],
       });
+      await recordAct(client);
       if (request.json) {
         print(JSON.stringify(keyAnswer(client, key)));
         return;
@@ -211,6 +234,7 @@ async function perform(
     }
     case 'rotate': {
       const { client, key } = await registry.rotate(request.client, request.graceSeconds);
+      await recordAct(client);
       if (request.json) {
         print(JSON.stringify(keyAnswer(client, key)));
         return;
@@ -233,6 +257,7 @@ async function perform(
     }
     case 'revoke': {
       const client = await registry.revoke(request.client);
+      await recordAct(client);
       if (request.json) {
         print(JSON.stringify(listed(client)));
         return;
@@ -296,7 +321,7 @@ function table(clients: readonly ClientInfo[]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-interface RegistryRedis {
+export interface RegistryRedis {
   readonly client: Redis;
   /** The gateway's hash-tagged key prefix: the registry's keys must be the ones the gateway reads. */
   readonly prefix: string;
@@ -307,7 +332,7 @@ interface RegistryRedis {
 const MAX_SOCKET_PATH = 100;
 
 /** The gateway's Redis: `redis.url`, or the embedded one under the data directory. */
-async function openRedis(config: Config, logger: Logger): Promise<RegistryRedis> {
+export async function openRedis(config: Config, logger: Logger): Promise<RegistryRedis> {
   let embedded: EmbeddedRedis | undefined;
   let target;
   if (config.redis.url !== undefined) {

@@ -410,6 +410,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    audit: z
+      .object({
+        /** Audit records are kept in Redis this many days, then trimmed by time (never by count). */
+        retentionDays: num(z.number().min(1).max(3650)).default(90),
+        /** A copy of every record as FHIR AuditEvent JSON lines, for a log shipper or an archive. */
+        file: z
+          .object({
+            path: z.string().min(1),
+            /** The file is rotated (renamed with a timestamp) past this size. */
+            maxBytes: num(z.number().int().min(1024)).default(100 * 1024 * 1024),
+            /** Rotated files kept; older ones are deleted. */
+            keep: num(z.number().int().min(1).max(1000)).default(10),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
     events: z
       .object({
         /** Call-center tools told of changes and of the fate of writes (see README, "Events"). */

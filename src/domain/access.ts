@@ -4,8 +4,12 @@
  * carries a principal; use cases confine what they read and write to its tenant.
  */
 
-/** Every scope a route can require. `operations:admin` covers retry, cancel and replay. */
+/**
+ * Every scope a route can require. `operations:admin` covers retry, cancel and replay;
+ * `patients:lookup` tells only whether a number belongs to one patient and which id, and verifies.
+ */
 export const SCOPES = [
+  'patients:lookup',
   'patients:read',
   'patients:write',
   'appointments:read',
@@ -15,6 +19,7 @@ export const SCOPES = [
   'operations:admin',
   'events:admin',
   'sandbox:admin',
+  'audit:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

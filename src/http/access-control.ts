@@ -12,7 +12,7 @@ import type { Credential } from '../use-cases/client-authentication';
 import { setCaller } from './caller';
 import { credentialOf } from './credentials';
 import { sendProblem } from './problem';
-import type { RouteMatcher } from './route-table';
+import { scopesOf, type RouteMatcher } from './route-table';
 
 export interface AccessControlDeps {
   readonly routes: RouteMatcher;
@@ -68,16 +68,16 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
           sendProblem(res, new ContinuumError('NOT_FOUND', { detail: 'no such route' }));
           return;
         }
-        if (route.access !== 'public' && !principal.scopes.has(route.access)) {
-          res.setHeader(
-            'WWW-Authenticate',
-            `Bearer ${REALM}, error="insufficient_scope", scope="${route.access}"`,
-          );
+        const opening = route.access === 'public' ? [] : scopesOf(route.access);
+        if (opening.length > 0 && !opening.some((scope) => principal.scopes.has(scope))) {
+          // RFC 6750's scope lists what is needed together; any one of these opens the route.
+          const needed = opening[0] ?? '';
+          res.setHeader('WWW-Authenticate', `Bearer ${REALM}, error="insufficient_scope", scope="${needed}"`);
           sendProblem(
             res,
             new ContinuumError('FORBIDDEN', {
-              detail: `this client lacks the scope ${route.access}`,
-              extra: { requiredScope: route.access },
+              detail: `this client lacks the scope ${opening.join(' or ')}`,
+              extra: { requiredScope: needed, ...(opening.length > 1 ? { anyOfScopes: opening } : {}) },
             }),
           );
           return;

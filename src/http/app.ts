@@ -10,6 +10,8 @@ import { authenticateCredential, type BuiltInCredential } from '../use-cases/cli
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { accessControl } from './access-control';
+import { auditTrail } from './audit-trail';
+import { auditRoutes } from './routes/audit.routes';
 import { bodyParsers } from './body-parsing';
 import { routeMatcher } from './route-table';
 import { oauthRoutes } from './routes/oauth.routes';
@@ -55,6 +57,8 @@ export interface AppDeps {
     readonly webhookSchemes: ReadonlyMap<string, WebhookScheme | undefined>;
     /** Each event subscriber's tenant: a tenant sees and replays only its own. */
     readonly subscriberTenants: SubscriberTenants;
+    /** Keyed hash of searched numbers in audit records. */
+    readonly auditBlind: (value: string) => string;
   };
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
   readonly sandboxRouter?: Router;
@@ -71,15 +75,28 @@ export function createApp(deps: AppDeps): Express {
   app.use(securityHeaders());
   app.use(cors(deps.corsAllowOrigins ?? []));
   const { registry, tokens, tenants, builtIn } = deps.access;
+  const routes = routeMatcher();
   // Before access control, so its refusals are not cached either.
   app.use('/v1', noStore());
   app.use(
     accessControl({
-      routes: routeMatcher(),
+      routes,
       tenants,
       authenticate: (credential) => authenticateCredential({ registry, tokens, builtIn }, credential),
     }),
   );
+  if (deps.api) {
+    // Every PHI access is recorded before it is answered (not the refusals above: they disclose nothing).
+    app.use(
+      auditTrail({
+        trail: deps.api.useCases.audit,
+        routes,
+        blind: deps.api.auditBlind,
+        logger: deps.logger,
+        clock: deps.api.useCases.clock,
+      }),
+    );
+  }
   app.use(healthRoutes(deps.health));
   app.use(oauthRoutes(registry, tokens, deps.bodyLimitBytes));
 
@@ -101,6 +118,7 @@ export function createApp(deps: AppDeps): Express {
     v1.use('/operations', operationsRoutes(useCases, replays));
     v1.use('/status', statusRoutes(useCases, monitor, deps.api.events, deps.api.subscriberTenants));
     v1.use('/events', eventsRoutes(deps.api.events, deps.api.subscriberTenants));
+    v1.use('/audit', auditRoutes(useCases));
     app.use('/v1', v1);
     app.use('/webhooks/ehr', ehrWebhookRoutes(useCases, deps.api.webhookSchemes, deps.bodyLimitBytes));
   }

@@ -14,7 +14,17 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
  * client authenticates in the body or with Basic), the key set, and EHR webhooks (per-connection
  * signatures).
  */
-export type RouteAccess = Scope | 'public';
+export type RouteAccess = Scope | readonly Scope[] | 'public';
+
+/** The scopes any one of which opens a protected route, least privileged first. */
+export function scopesOf(access: Exclude<RouteAccess, 'public'>): readonly Scope[] {
+  return typeof access === 'string' ? [access] : access;
+}
+
+/** `GET /v1/patients/:id`: how routes are named in logs, audit records and tests. */
+export function routeKey(spec: Pick<RouteSpec, 'method' | 'path'>): string {
+  return `${spec.method} ${spec.path}`;
+}
 
 export interface RouteSpec {
   readonly method: HttpMethod;
@@ -33,8 +43,10 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
   ...routes('POST', 'public', '/oauth/token'),
   { method: 'POST', path: '/webhooks/ehr/:connection', access: 'public' },
 
-  ...routes('GET', 'patients:read', '/v1/patients/lookup', '/v1/patients/:id', '/v1/patients/:id/summary'),
-  ...routes('POST', 'patients:read', '/v1/patients/verify'),
+  // An IVR needs only "one patient, id X" before verification; demographics need patients:read.
+  { method: 'GET', path: '/v1/patients/lookup', access: ['patients:lookup', 'patients:read'] },
+  { method: 'POST', path: '/v1/patients/verify', access: ['patients:lookup', 'patients:read'] },
+  ...routes('GET', 'patients:read', '/v1/patients/:id', '/v1/patients/:id/summary'),
   ...routes('POST', 'patients:write', '/v1/patients', '/v1/patients/:id/update'),
   ...routes('PATCH', 'patients:write', '/v1/patients/:id'),
 
@@ -68,6 +80,8 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/operations/:id/retry', access: 'operations:admin', tenantOwned: 'operation' },
   { method: 'POST', path: '/v1/operations/:id/cancel', access: 'operations:admin', tenantOwned: 'operation' },
 
+  { method: 'GET', path: '/v1/audit', access: 'audit:read' },
+
   { method: 'GET', path: '/v1/events/subscribers', access: 'events:admin' },
   {
     method: 'POST',
@@ -92,6 +106,11 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
 export interface RouteMatcher {
   /** The entry for this request, or undefined when the gateway serves no such route. */
   find(method: string, path: string): RouteSpec | undefined;
+  /** The entry and the path's parameters (still percent-encoded). */
+  resolve(
+    method: string,
+    path: string,
+  ): { readonly spec: RouteSpec; readonly params: Readonly<Record<string, unknown>> } | undefined;
 }
 
 export function routeMatcher(table: readonly RouteSpec[] = ROUTE_TABLE): RouteMatcher {
@@ -99,12 +118,16 @@ export function routeMatcher(table: readonly RouteSpec[] = ROUTE_TABLE): RouteMa
   const compiled: { spec: RouteSpec; matches: MatchFunction<object> }[] = table
     .map((spec) => ({ spec, matches: match(spec.path, { decode: false }) }))
     .sort((a, b) => Number(a.spec.path.includes(':')) - Number(b.spec.path.includes(':')));
-  return {
-    find(method, path) {
-      // HEAD is answered by the GET handler.
-      const wanted = method === 'HEAD' ? 'GET' : method;
-      // OPTIONS (CORS preflight) is answered before access control.
-      return compiled.find((c) => c.spec.method === wanted && c.matches(path) !== false)?.spec;
-    },
+  const resolve: RouteMatcher['resolve'] = (method, path) => {
+    // HEAD is answered by the GET handler.
+    const wanted = method === 'HEAD' ? 'GET' : method;
+    // OPTIONS (CORS preflight) is answered before access control.
+    for (const c of compiled) {
+      if (c.spec.method !== wanted) continue;
+      const matched = c.matches(path);
+      if (matched !== false) return { spec: c.spec, params: matched.params as Record<string, unknown> };
+    }
+    return undefined;
   };
+  return { resolve, find: (method, path) => resolve(method, path)?.spec };
 }

@@ -12,6 +12,7 @@ import { appointmentsCacheGroup } from './patient-appointments';
 import { ehrChangeEvent, publishEvents } from './call-center-events';
 import { rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+import { notificationRecord, recordAfterTheFact } from './worker-audit';
 
 /** Resources re-read for one gap or empty notification at most; a larger backlog is a resync. */
 const MAX_REREAD = 500;
@@ -22,7 +23,10 @@ export interface NotificationOutcome {
 }
 
 export async function processEhrNotification(
-  deps: Pick<UseCaseDeps, 'connections' | 'phoneIndex' | 'readCache' | 'clock' | 'logger' | 'events'>,
+  deps: Pick<
+    UseCaseDeps,
+    'connections' | 'phoneIndex' | 'readCache' | 'clock' | 'logger' | 'events' | 'audit'
+  >,
   notification: QueuedNotification,
 ): Promise<NotificationOutcome> {
   const connection = deps.connections.get(notification.connection);
@@ -44,11 +48,21 @@ export async function processEhrNotification(
   if (notification.rereadSince !== undefined) {
     resources.push(...(await changedSince(connection, notification.rereadSince)));
   }
+  const patients: string[] = [];
+  const touched: string[] = [];
   for (const resource of resources) {
     const facts = await refresh(deps, connection, resource);
+    if (facts.patientId !== undefined) patients.push(`Patient/${facts.patientId}`);
+    if (resource.resourceType !== 'Patient' && resource.id !== undefined)
+      touched.push(`${resource.resourceType}/${resource.id}`);
     const event = ehrChangeEvent(connection.name, resource, facts, deps.clock.now().toISOString());
     if (event !== undefined) await publishEvents(deps, [event]);
   }
+  await recordAfterTheFact(
+    deps,
+    notificationRecord(connection.name, notification.eventId, patients, touched, deps.clock.now()),
+    deps.logger,
+  );
   deps.logger.info(
     { connection: connection.name, eventId: notification.eventId, refreshed: resources.length, gone },
     'EHR notification applied',

@@ -33,6 +33,7 @@ import { operationEvents, publishEvents } from './call-center-events';
 import { continueLane } from './continue-lane';
 import { appointmentsCacheGroup } from './patient-appointments';
 import type { UseCaseDeps } from './use-case-deps';
+import { recordAfterTheFact, writeAppliedRecord } from './worker-audit';
 
 function toOperationError(error: ContinuumError): OperationError {
   return {
@@ -155,6 +156,7 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
   // mistaken for an EHR failure. If this save fails the job runs again and finds the operation
   // still `sending` (the apply step is idempotent) or already final (only the lane moves on).
   await deps.store.save(op);
+  await recordAfterTheFact(deps, writeAppliedRecord(op, deps.clock.now()), log);
   if (outcome === 'succeeded' && op.kind.startsWith('appointment.') && op.patientId !== undefined) {
     // The cached appointment lists of this patient no longer match the EHR: during a later outage
     // the agent must see "unknown" rather than the appointment as it was before this write.

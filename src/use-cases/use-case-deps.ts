@@ -2,6 +2,7 @@
  * What use cases receive from the composition root. Per-connection things are looked up by
  * connection name, so one gateway can front several EHRs.
  */
+import type { AuditStore } from '../domain/audit';
 import type { EhrCapabilities } from '../domain/ehr-capabilities';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type {
@@ -74,4 +75,6 @@ export interface UseCaseDeps {
   readonly logger: Logger;
   /** How long an API write waits for Redis before answering 503. */
   readonly enqueueTimeoutMs: number;
+  /** Who touched which record: every PHI access and every write applied is recorded here. */
+  readonly audit: AuditStore;
 }

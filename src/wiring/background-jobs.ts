@@ -1,6 +1,6 @@
 /**
  * The worker role's timers, per EHR connection: the breaker probe, the lane sweeper and the cache
- * warm-up. Every worker process runs them; Redis claims make one process act at a time.
+ * warm-up; and the audit trail's trim. Every worker process runs them; Redis claims make one process act at a time.
  */
 import type { Config } from '../config/load-config';
 import type { Logger } from '../domain/ports';
@@ -12,6 +12,7 @@ import type { UseCaseRuntime } from './use-case-deps';
 
 /** Workers warm the cache this long after start, then every `cache.warmup.intervalMinutes`. */
 const FIRST_WARMUP_DELAY_MS = 30_000;
+const AUDIT_TRIM_INTERVAL_MS = 3_600_000;
 
 export function startBackgroundJobs(
   config: Config,
@@ -60,6 +61,18 @@ export function startBackgroundJobs(
       );
     }
   }
+  // Audit records past retention go by time; every worker may trim, trimming twice is harmless.
+  const trimAudit = (): void => {
+    runtime.deps.audit.trim().then(
+      (removed) => {
+        if (removed > 0) logger.info({ removed }, 'audit records past retention trimmed');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'audit trim error');
+      },
+    );
+  };
+  timers.push(setTimeout(trimAudit, FIRST_WARMUP_DELAY_MS), setInterval(trimAudit, AUDIT_TRIM_INTERVAL_MS));
   closeables.add('intake', 'timers', () => {
     for (const timer of timers) clearInterval(timer);
     return Promise.resolve();

@@ -21,6 +21,7 @@ import type { Closeables } from './closeables';
 import { buildConnections } from './connections';
 import { buildEventDelivery } from './event-delivery';
 import type { RedisWiring } from './redis';
+import { buildAudit, type AuditWiring } from './audit';
 
 export interface UseCaseRuntime {
   readonly deps: UseCaseDeps;
@@ -29,6 +30,7 @@ export interface UseCaseRuntime {
   readonly notificationQueue: BullNotificationQueue;
   readonly eventDelivery: EventDelivery;
   readonly drainMeter: DrainMeter;
+  readonly audit: AuditWiring;
 }
 
 export interface UseCaseDepsOptions {
@@ -47,7 +49,17 @@ export async function buildUseCaseDeps(
 ): Promise<UseCaseRuntime> {
   const { logger, closeables } = options;
   const { client, producer, prefix } = redis;
-  const cipher = createRecordCipher(loadOrCreateKey(config.encryption.key, config.dataDir));
+  const key = loadOrCreateKey(config.encryption.key, config.dataDir);
+  const cipher = createRecordCipher(key);
+  const audit = buildAudit(config, {
+    client,
+    producer,
+    prefix,
+    key,
+    blind: (value) => cipher.blind(value),
+    logger,
+    closeables,
+  });
 
   // Events and connections need each other: breakers publish, platform deliverers read Tasks.
   let connections: UseCaseDeps['connections'] = new Map();
@@ -119,9 +131,11 @@ export async function buildUseCaseDeps(
     clock: options.clock ?? { now: () => new Date() },
     logger,
     enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
+    audit: audit.store,
   };
   return {
     deps,
+    audit,
     breakers: wired.breakers,
     writeQueue,
     notificationQueue,

@@ -6,6 +6,7 @@ import { Router } from 'express';
 import { acceptPatientCreate } from '../../use-cases/accept-patient-create';
 import { acceptPatientUpdate } from '../../use-cases/accept-patient-update';
 import { lookupPatientsByPhone } from '../../use-cases/patient-lookup';
+import { discloseIdsOnly } from '../../use-cases/lookup-disclosure';
 import { listPatientAppointments } from '../../use-cases/patient-appointments';
 import { readPatient } from '../../use-cases/patient-read';
 import { patientSummary, SUMMARY_DAYS, SUMMARY_LIMIT } from '../../use-cases/patient-summary';
@@ -45,7 +46,7 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
       const query = lookupSchema(connection.phoneRegion).safeParse({ phone: text(req.query.phone) });
       if (!query.success) throw zodToValidationError(query.error, 'is not a lookup parameter');
       const result = await lookupPatientsByPhone(deps, connection, query.data.phone);
-      res.json(result);
+      res.json(callerOf(res).principal.scopes.has('patients:read') ? result : discloseIdsOnly(result));
     }),
   );
 

@@ -1,0 +1,68 @@
+/**
+ * What each route records in the audit trail. Every entry of the route table is named here, so a
+ * new route cannot be served unrecorded by omission: the unit test fails until it is added, as
+ * audited or as `not-phi` (probes, keys, the token endpoint, the sandbox EHR's own API, run status).
+ * EHR notifications are recorded when a worker has processed them, not when they arrive.
+ */
+import type { AuditAction, AuditSubtype } from '../domain/audit';
+
+export interface AuditSpec {
+  readonly kind: string;
+  readonly action: AuditAction;
+  readonly subtype: AuditSubtype;
+}
+
+const read = (kind: string): AuditSpec => ({ kind, action: 'R', subtype: 'read' });
+const search = (kind: string): AuditSpec => ({ kind, action: 'E', subtype: 'search-type' });
+const create = (kind: string): AuditSpec => ({ kind, action: 'C', subtype: 'create' });
+const update = (kind: string): AuditSpec => ({ kind, action: 'U', subtype: 'update' });
+const execute = (kind: string): AuditSpec => ({ kind, action: 'E', subtype: 'operation' });
+
+export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
+  'GET /healthz': 'not-phi',
+  'GET /readyz': 'not-phi',
+  'GET /.well-known/jwks.json': 'not-phi',
+  'POST /oauth/token': 'not-phi',
+  'POST /webhooks/ehr/:connection': 'not-phi',
+
+  'GET /v1/patients/lookup': search('patient.lookup'),
+  'POST /v1/patients/verify': execute('patient.verify'),
+  'GET /v1/patients/:id': read('patient.read'),
+  'GET /v1/patients/:id/summary': read('patient.summary'),
+  'POST /v1/patients': create('patient.create'),
+  'POST /v1/patients/:id/update': update('patient.update'),
+  'PATCH /v1/patients/:id': update('patient.update'),
+
+  'GET /v1/patients/:id/appointments': search('appointment.search'),
+  'GET /v1/slots': search('slot.search'),
+  'POST /v1/appointments': create('appointment.book'),
+  'POST /v1/appointments/:id/cancel': update('appointment.cancel'),
+  'POST /v1/appointments/:id/confirm': update('appointment.confirm'),
+  'POST /v1/appointments/:id/reschedule': update('appointment.reschedule'),
+
+  'POST /v1/calls': create('call.log'),
+  'POST /v1/callbacks': create('callback.request'),
+
+  'GET /v1/operations': search('operation.search'),
+  'GET /v1/status': 'not-phi',
+  'GET /v1/operations/:id': read('operation.read'),
+  'POST /v1/operations/replay': execute('operation.replay'),
+  'GET /v1/operations/replay/:replayId': 'not-phi',
+  'POST /v1/operations/replay/:replayId/stop': execute('operation.replay-stop'),
+  'POST /v1/operations/:id/retry': execute('operation.retry'),
+  'POST /v1/operations/:id/cancel': execute('operation.cancel'),
+
+  'GET /v1/audit': search('audit.search'),
+
+  'GET /v1/events/subscribers': 'not-phi',
+  'POST /v1/events/subscribers/:name/replay': execute('event.replay'),
+
+  'GET /sandbox/fhir{/*rest}': 'not-phi',
+  'POST /sandbox/fhir{/*rest}': 'not-phi',
+  'PUT /sandbox/fhir{/*rest}': 'not-phi',
+  'PATCH /sandbox/fhir{/*rest}': 'not-phi',
+  'DELETE /sandbox/fhir{/*rest}': 'not-phi',
+  'GET /sandbox/admin/faults': 'not-phi',
+  'POST /sandbox/admin/faults': 'not-phi',
+  'DELETE /sandbox/admin/faults': 'not-phi',
+};
