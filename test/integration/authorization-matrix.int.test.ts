@@ -13,8 +13,16 @@ import { createHmac, randomBytes } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
 import request from 'supertest';
 import { SCOPES, type Scope } from '../../src/domain/access';
+import type { AuditRecord } from '../../src/domain/audit';
 import { transition } from '../../src/domain/operation';
-import { ROUTE_TABLE, routeMatcher, type HttpMethod, type RouteSpec } from '../../src/http/route-table';
+import { AUDITED_ROUTES } from '../../src/http/audit-routes';
+import {
+  ROUTE_TABLE,
+  routeMatcher,
+  scopesOf,
+  type HttpMethod,
+  type RouteSpec,
+} from '../../src/http/route-table';
 import {
   accessToken,
   basicHeader,
@@ -91,8 +99,9 @@ let revokedToken: string;
 let stray: TestClient;
 const only = new Map<Scope, TestClient>();
 const onlyToken = new Map<Scope, string>();
-const allBut = new Map<Scope, TestClient>();
-const narrowToken = new Map<Scope, string>();
+/** Keyed by the route's scopes (`a|b` when any of several opens it): a client or token lacking all of them. */
+const allBut = new Map<string, TestClient>();
+const narrowToken = new Map<string, string>();
 const unexpected: Unexpected[] = [];
 let cases = 0;
 
@@ -191,6 +200,43 @@ async function probe(
 }
 
 const admins = (): Record<string, string> => ({ authorization: `Bearer ${admin.key}` });
+
+let auditedRoutes = 0;
+const auditMissing: string[] = [];
+
+async function allAuditRecords(): Promise<AuditRecord[]> {
+  const found: AuditRecord[] = [];
+  for await (const stored of api.rig.deps.audit.scan(undefined, undefined)) found.push(stored.record);
+  return found;
+}
+
+const auditRecordCount = async (): Promise<number> => (await allAuditRecords()).length;
+
+async function auditRecordsOf(requestId: string): Promise<AuditRecord[]> {
+  return (await allAuditRecords()).filter((r) => r.requestId === requestId);
+}
+
+/** What is wrong with the records of one served request, or undefined when it is right. */
+function auditProblem(
+  kind: string,
+  clientId: string,
+  path: string,
+  key: string,
+  recorded: readonly AuditRecord[],
+): string | undefined {
+  if (recorded.length !== 1) return `${recorded.length} records`;
+  const [record] = recorded;
+  if (record === undefined) return 'no record';
+  if (record.kind !== kind) return `kind ${record.kind}`;
+  if (record.client !== clientId || record.tenant !== 'default')
+    return `agent ${record.client}/${record.tenant}`;
+  if (record.route !== key) return `route ${record.route ?? ''}`;
+  if (record.outcome !== 0 && record.kind !== 'patient.verify') return `outcome ${record.outcome}`;
+  const patient = /^\/v1\/patients\/(pat-[0-9]+)/.exec(path)?.[1];
+  if (patient !== undefined && !(record.patients ?? []).includes(`Patient/${patient}`))
+    return `entity ${JSON.stringify(record.patients ?? [])}`;
+  return undefined;
+}
 const json = (res: request.Response): any => res.body;
 const inHours = (hours: number): string => new Date(Date.now() + hours * 3_600_000).toISOString();
 
@@ -346,6 +392,7 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     status: 200,
     otherTenant: () => ({ path: `/v1/operations/${ids.queued}/cancel`, body: {} }),
   },
+  'GET /v1/audit': { right: () => ({ path: '/v1/audit?patient=pat-0002&limit=5' }), status: 200 },
   'GET /v1/events/subscribers': { right: () => ({ path: '/v1/events/subscribers' }), status: 200 },
   'POST /v1/events/subscribers/:name/replay': {
     right: () => ({ path: `/v1/events/subscribers/${SUBSCRIBER}/replay`, body: {} }),
@@ -387,6 +434,9 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
 };
 
 const PROTECTED = ROUTE_TABLE.filter((spec) => spec.access !== 'public');
+const scopesOfSpec = (spec: RouteSpec): readonly Scope[] =>
+  spec.access === 'public' ? [] : scopesOf(spec.access);
+const scopeSetKey = (spec: RouteSpec): string => scopesOfSpec(spec).join('|');
 const RIGHT_METHODS: readonly CredentialMethod[] = ['bearer', 'x-api-key', 'basic', 'token'];
 
 async function acceptedWrite(patientId: string): Promise<string> {
@@ -422,23 +472,13 @@ beforeAll(async () => {
     const mine = await createClient(api.access, `only-${name}`, 'default', [scope]);
     only.set(scope, mine);
     onlyToken.set(scope, await accessToken(api.app, mine));
-    allBut.set(
-      scope,
-      await createClient(
-        api.access,
-        `all-but-${name}`,
-        'default',
-        SCOPES.filter((s) => s !== scope),
-      ),
-    );
-    narrowToken.set(
-      scope,
-      await accessToken(
-        api.app,
-        admin,
-        SCOPES.filter((s) => s !== scope),
-      ),
-    );
+  }
+  const scopeSets = new Map(PROTECTED.map((spec) => [scopeSetKey(spec), scopesOfSpec(spec)]));
+  for (const [key, opening] of scopeSets) {
+    const name = key.replace(/[:|]/g, '-');
+    const rest = SCOPES.filter((s) => !opening.includes(s));
+    allBut.set(key, await createClient(api.access, `all-but-${name}`, 'default', rest));
+    narrowToken.set(key, await accessToken(api.app, admin, rest));
   }
 
   const slots = await request(api.app).get('/v1/slots?limit=5').set(admins());
@@ -473,6 +513,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.log(`routes ${ROUTE_TABLE.length}, cases ${cases}, unexpected ${unexpected.length}`);
+  console.log(`audit records missing ${auditMissing.length} of ${auditedRoutes}`);
   await api.stop();
 });
 
@@ -486,9 +527,10 @@ describe.each(PROTECTED.map((spec, index) => [routeKey(spec), spec, index] as co
         unexpected.push({ route: key, case: 'fixture', got: 'none', expected: 'a fixture in this test' });
         throw new Error(`no fixture for ${key}: add one to FIXTURES`);
       }
-      const scope = spec.access as Scope;
+      // Any one of the route's scopes opens it: the right client holds the first alone.
+      const scope = scopesOfSpec(spec)[0] as Scope;
       const mine = only.get(scope);
-      const lacking = allBut.get(scope);
+      const lacking = allBut.get(scopeSetKey(spec));
       if (mine === undefined || lacking === undefined) throw new Error(`no clients for ${scope}`);
       const call = fixture.right();
       const refusals: [string, Record<string, string>, Expectation][] = [
@@ -523,7 +565,7 @@ describe.each(PROTECTED.map((spec, index) => [routeKey(spec), spec, index] as co
         ['missing scope (key)', credentialHeaders('bearer', lacking), forbidden(scope)],
         [
           'missing scope (token)',
-          { authorization: `Bearer ${narrowToken.get(scope) ?? ''}` },
+          { authorization: `Bearer ${narrowToken.get(scopeSetKey(spec)) ?? ''}` },
           forbidden(scope),
         ],
         ['client of an unconfigured tenant', credentialHeaders('bearer', stray), strayTenant],
@@ -554,14 +596,46 @@ describe.each(PROTECTED.map((spec, index) => [routeKey(spec), spec, index] as co
       }
       // Last: a write served here must not have been let through by an earlier case.
       const method = RIGHT_METHODS[index % RIGHT_METHODS.length] ?? 'bearer';
+      const requestId = `matrix-${index}`;
+      const recordedBefore = await auditRecordCount();
       await probe(
         key,
         `right client (${method})`,
         spec.method,
         call,
-        credentialHeaders(method, mine, onlyToken.get(scope)),
+        { ...credentialHeaders(method, mine, onlyToken.get(scope)), 'x-request-id': requestId },
         answered(fixture.status),
       );
+      // The audit trail: exactly one record of the served request, naming who and what; none of
+      // the refusals above (they disclose nothing), and one of the other tenant's 404 if any.
+      const audit = AUDITED_ROUTES[key];
+      const recorded = await auditRecordsOf(requestId);
+      if (audit === undefined) {
+        unexpected.push({
+          route: key,
+          case: 'audit',
+          got: 'no entry',
+          expected: 'an entry in AUDITED_ROUTES',
+        });
+      } else if (audit === 'not-phi') {
+        if (recorded.length !== 0)
+          unexpected.push({ route: key, case: 'audit', got: `${recorded.length} records`, expected: 'none' });
+      } else {
+        auditedRoutes += 1;
+        const problem = auditProblem(audit.kind, mine.id, call.path, key, recorded);
+        if (problem !== undefined) {
+          auditMissing.push(key);
+          unexpected.push({ route: key, case: 'audit', got: problem, expected: `one ${audit.kind} record` });
+        }
+      }
+      if ((await auditRecordCount()) !== recordedBefore + (audit === 'not-phi' ? 0 : 1)) {
+        unexpected.push({
+          route: key,
+          case: 'audit',
+          got: 'records of other requests',
+          expected: 'only its own',
+        });
+      }
       expect(unexpected.slice(before)).toEqual([]);
     });
   },

@@ -6,7 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load-config';
+import { loadConfig, type Config } from '../../src/config/load-config';
 import { forgetCredential, readAdminKey, useCredential } from './credentials';
 import { startGateway, type Gateway } from '../../src/main';
 import { projectRoot } from '../../src/project-root';
@@ -16,6 +16,7 @@ import { startOwnRedis, type OwnRedis } from './redis-server';
 export interface FreezableRedisGateway {
   readonly redis: OwnRedis;
   readonly gateway: Gateway;
+  readonly config: Config;
   freeze(): void;
   thaw(): void;
 }
@@ -41,7 +42,7 @@ export function useFreezableRedisGateway(): () => FreezableRedisGateway {
     const signal = (name: NodeJS.Signals) => (): void => {
       if (redis.child.pid !== undefined && redis.child.exitCode === null) process.kill(redis.child.pid, name);
     };
-    rig = { redis, gateway, freeze: signal('SIGSTOP'), thaw: signal('SIGCONT') };
+    rig = { redis, gateway, config, freeze: signal('SIGSTOP'), thaw: signal('SIGCONT') };
   });
   afterAll(async () => {
     if (rig === undefined) return;
