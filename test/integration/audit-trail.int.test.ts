@@ -201,7 +201,7 @@ it('discloses ids only to patients:lookup, and records a keyed hash of the numbe
     .set(as(ivr)());
   expect(ids.status).toBe(200);
   expect(Object.keys(ids.body as object).sort()).toEqual(['count', 'found', 'freshness', 'matches']);
-  const fullIds = ((full.body as { matches: { id: string }[] }).matches ?? []).map((m) => m.id).sort();
+  const fullIds = (full.body as { matches: { id: string }[] }).matches.map((m) => m.id).sort();
   expect((ids.body as { matches: { id: string }[] }).matches.map((m) => m.id).sort()).toEqual(fullIds);
   expect(fullIds.length).toBeGreaterThan(0);
   for (const match of (ids.body as { matches: object[] }).matches) expect(Object.keys(match)).toEqual(['id']);
