@@ -61,6 +61,7 @@ import {
   type MeasuredLoad,
 } from './write-acceptance.bench';
 import { writeBody } from './write-workload';
+import { benchTrustOverhead, reportTrustOverhead, trustRatios } from './trust-overhead.bench';
 
 /** A positive integer from the environment, or the default. */
 function envCount(name: string, fallback: number): number {
@@ -77,6 +78,7 @@ const OFFSET = {
   warmup: 5_000_000,
   ehr503: 6_000_000,
   bare: 7_000_000,
+  trust: 8_000_000,
 } as const;
 const CONNECTION = 'sandbox';
 
@@ -143,7 +145,10 @@ async function main(): Promise<void> {
       CONTINUUM_DATA_DIR: dataDir,
     };
     const profileDir = process.env.BENCH_CPU_PROF_DIR;
-    const startGateway = async (role: 'api' | 'worker'): Promise<Proc & { url: string }> => {
+    const startGateway = async (
+      role: 'api' | 'worker',
+      extraEnv: NodeJS.ProcessEnv = {},
+    ): Promise<Proc & { url: string }> => {
       const port = await freePort();
       // A V8 CPU profile per gateway process (read with dist/bench/profile-summary.js); it slows them.
       const profile =
@@ -152,6 +157,7 @@ async function main(): Promise<void> {
           : [];
       const proc = startProcess(process.execPath, [...profile, cli, 'start', '--role', role], {
         ...gatewayEnv,
+        ...extraEnv,
         PORT: String(port),
       });
       procs.push(proc);
@@ -312,6 +318,22 @@ async function main(): Promise<void> {
       await setSandboxFaults(http, sandboxOrigin, { mode: 'up' });
     }
 
+    // 2b. The audit trail and rate limits, on vs off: a second API process with both off, same load.
+    const untrusted = await startGateway('api', { BENCH_AUDIT: 'false', BENCH_LIMITS: 'false' });
+    const trust = await benchTrustOverhead({
+      http,
+      on: { url: gatewayUrl, pid: api.child.pid },
+      off: { url: untrusted.url, pid: untrusted.child.pid },
+      phones: lookup.phones,
+      concurrency,
+      rounds: envCount('BENCH_TRUST_ROUNDS', 4),
+      perRound: envCount('BENCH_TRUST_REQUESTS', 1000),
+      offset: OFFSET.trust,
+      authorization: benchClient.authorization,
+    });
+    await untrusted.stop();
+    console.log(reportTrustOverhead(trust, concurrency));
+
     // 3. Drain the writes accepted so far (not measured), so the backlog starts from empty lanes.
     const preDrain = await measureDrain({
       http,
@@ -406,7 +428,20 @@ async function main(): Promise<void> {
       };
     });
     const coldBearer = authCost.rows[0]?.cold;
+    const trustRatio = trustRatios(trust);
     const rows: GoalRow[] = [
+      {
+        measure: 'lookup with audit + limits / without',
+        result: `${fmt(trustRatio.lookup, 3)}x`,
+        goal: '>= 0.9x',
+        met: trustRatio.lookup >= 0.9,
+      },
+      {
+        measure: 'write acceptance with audit + limits / without',
+        result: `${fmt(trustRatio.write, 3)}x`,
+        goal: '>= 0.9x',
+        met: trustRatio.write >= 0.9,
+      },
       {
         measure: 'write acceptance / bare express validate + add',
         result: `${fmt(acceptRatio / bareRatio)}x`,

@@ -80,8 +80,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closeables,
       sandboxPort: role === 'worker' ? config.server.port : http.port,
     });
+    const lock = createRedisRunLock({ redis: redis.client, prefix: redis.prefix });
     const warmup = createScheduledWarmup(runtime.deps, {
-      lock: createRedisRunLock({ redis: redis.client, prefix: redis.prefix }),
+      lock,
       intervalMs: config.cache.warmup.intervalMinutes * 60_000,
       days: config.cache.warmup.days,
       locations: config.cache.warmup.locations,
@@ -98,7 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Roles.
     if (role !== 'api') {
       startWorkers(config, runtime, redis, logger, closeables);
-      startBackgroundJobs(config, runtime, warmup, logger, closeables);
+      startBackgroundJobs(config, runtime, { warmup, lock }, logger, closeables);
     }
     const readiness = createReadiness(runtime.deps, {
       pingRedis: () => redis.client.ping(),

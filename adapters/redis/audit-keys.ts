@@ -17,6 +17,8 @@ export interface AuditKeys {
   byAgent(tenant: string, blindedAgent: string): string;
   /** SCAN pattern of every index key. */
   readonly indexPattern: string;
+  /** A named reader's place in each stream (the EHR forwarder's). */
+  cursor(name: string): string;
 }
 
 export function auditKeys(prefix: string): AuditKeys {
@@ -32,5 +34,6 @@ export function auditKeys(prefix: string): AuditKeys {
     byClient: (tenant, c) => `${base}:ix:${tenant}:c:${c}`,
     byAgent: (tenant, a) => `${base}:ix:${tenant}:a:${a}`,
     indexPattern: `${base}:ix:*`,
+    cursor: (name) => `${base}:cursor:${name}`,
   };
 }

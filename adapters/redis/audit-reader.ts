@@ -4,7 +4,13 @@
  * streams (oldest first, for export).
  */
 import type { Redis } from 'ioredis';
-import type { AuditPage, AuditQuery, AuditRecord, StoredAuditRecord } from '../../src/domain/audit';
+import type {
+  AuditCursor,
+  AuditPage,
+  AuditQuery,
+  AuditRecord,
+  StoredAuditRecord,
+} from '../../src/domain/audit';
 import { ContinuumError } from '../../src/domain/errors';
 import type { AuditKeys } from './audit-keys';
 import { blindAgent, blindClient, blindPatient } from './audit-writer';
@@ -17,6 +23,9 @@ export interface AuditReaderOptions {
 
 export interface AuditReader {
   query(query: AuditQuery): Promise<AuditPage>;
+  readAfter(cursor: AuditCursor, limit: number): Promise<readonly StoredAuditRecord[]>;
+  cursor(name: string): Promise<AuditCursor>;
+  saveCursor(name: string, cursor: AuditCursor): Promise<void>;
   scan(since: Date | undefined, until: Date | undefined): AsyncIterable<StoredAuditRecord>;
 }
 
@@ -91,6 +100,34 @@ export function createAuditReader(options: AuditReaderOptions): AuditReader {
   }
 
   return {
+    async readAfter(cursor, limit) {
+      const found: StoredAuditRecord[] = [];
+      for (const name of await redis.zrange(keys.registry, '0', '-1')) {
+        if (found.length >= limit) break;
+        const after = cursor[name];
+        const page = (await redis.xrange(
+          keys.stream(name),
+          after === undefined ? '-' : `(${after}`,
+          '+',
+          'COUNT',
+          limit - found.length,
+        )) as StreamEntry[];
+        for (const [id, fields] of page) {
+          const record = recordOf(fields);
+          if (record !== undefined) found.push({ id: `${name}/${id}`, record });
+        }
+      }
+      return found;
+    },
+
+    async cursor(name) {
+      return redis.hgetall(keys.cursor(name));
+    },
+
+    async saveCursor(name, cursor) {
+      if (Object.keys(cursor).length > 0) await redis.hset(keys.cursor(name), cursor);
+    },
+
     async query(query) {
       if (query.tenant === undefined) {
         throw new ContinuumError('VALIDATION', { detail: 'an audit query is confined to a tenant' });

@@ -55,5 +55,8 @@ export function createRedisAuditStore(
     scan: (since, until) => reader.scan(since, until),
     verify: () => verifier.verify(),
     trim: () => verifier.trim(),
+    readAfter: (cursor, limit) => reader.readAfter(cursor, limit),
+    cursor: (name) => reader.cursor(name),
+    saveCursor: (name, cursor) => reader.saveCursor(name, cursor),
   };
 }

@@ -55,6 +55,20 @@ const connectionSchema = z
     auth: authSchema.default({ type: 'none' }),
     /** Deadline for reads, in ms: IVR platforms give up at 3 to 10 s. */
     readDeadlineMs: num(z.number().int().min(100).max(60000)).default(2500),
+    /**
+     * A copy of the audit trail's records about this connection, created in the EHR as FHIR
+     * AuditEvents by the workers (for compliance teams that read the EHR's audit log).
+     */
+    auditForwarding: z
+      .object({
+        enabled: bool().default(false),
+        /** Records sent per run at most. */
+        batchSize: num(z.number().int().min(1).max(1000)).default(100),
+        /** How often a worker sends what is new, in ms. */
+        intervalMs: num(z.number().int().min(500).max(3600000)).default(5000),
+      })
+      .strict()
+      .prefault({}),
     /** Per kind of read, a deadline of its own in ms (lookup, patient, appointments, slots, verify). */
     readDeadlines: z
       .object({
@@ -412,6 +426,11 @@ export const configSchema = z
       .prefault({}),
     audit: z
       .object({
+        /**
+         * Off only to measure what the trail costs (the benchmark does): a HIPAA-covered deployment
+         * keeps it on. Off, PHI routes are served unrecorded and the start-up log says so.
+         */
+        enabled: bool().default(true),
         /** Audit records are kept in Redis this many days, then trimmed by time (never by count). */
         retentionDays: num(z.number().min(1).max(3650)).default(90),
         /** A copy of every record as FHIR AuditEvent JSON lines, for a log shipper or an archive. */

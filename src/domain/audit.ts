@@ -103,6 +103,9 @@ export interface AuditTrail {
   append(record: NewAuditRecord): Promise<void>;
 }
 
+/** How far a reader got in each stream: stream name to the last entry id it took. */
+export type AuditCursor = Readonly<Record<string, string>>;
+
 export interface AuditStore extends AuditTrail {
   query(query: AuditQuery): Promise<AuditPage>;
   /** Every record from `since` on, oldest first, across streams (the CLI's export). */
@@ -110,4 +113,9 @@ export interface AuditStore extends AuditTrail {
   verify(): Promise<AuditVerification>;
   /** Drops what is past retention; returns how many records went. */
   trim(): Promise<number>;
+  /** Up to `limit` records after `cursor`, stream by stream in each stream's order. */
+  readAfter(cursor: AuditCursor, limit: number): Promise<readonly StoredAuditRecord[]>;
+  /** A named reader's saved place (empty: the start of every stream). */
+  cursor(name: string): Promise<AuditCursor>;
+  saveCursor(name: string, cursor: AuditCursor): Promise<void>;
 }

@@ -57,8 +57,8 @@ export interface AppDeps {
     readonly webhookSchemes: ReadonlyMap<string, WebhookScheme | undefined>;
     /** Each event subscriber's tenant: a tenant sees and replays only its own. */
     readonly subscriberTenants: SubscriberTenants;
-    /** Keyed hash of searched numbers in audit records. */
-    readonly auditBlind: (value: string) => string;
+    /** Keyed hash of searched numbers in audit records; undefined: the trail is off (`audit.enabled`). */
+    readonly auditBlind: ((value: string) => string) | undefined;
   };
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
   readonly sandboxRouter?: Router;
@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
       authenticate: (credential) => authenticateCredential({ registry, tokens, builtIn }, credential),
     }),
   );
-  if (deps.api) {
+  if (deps.api?.auditBlind !== undefined) {
     // Every PHI access is recorded before it is answered (not the refusals above: they disclose nothing).
     app.use(
       auditTrail({

@@ -45,7 +45,7 @@ export function buildApp(
             events: runtime.eventDelivery,
             webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
             // A subscriber without a tenant serves the whole gateway: the admin tenant operates it.
-            auditBlind: runtime.audit.blind,
+            auditBlind: runtime.audit.enabled ? runtime.audit.blind : undefined,
             subscriberTenants: new Map(
               config.events.subscribers.map((s) => [s.name, subscriberTenant(config, s)]),
             ),

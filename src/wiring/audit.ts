@@ -10,6 +10,8 @@ import type { Logger } from '../domain/ports';
 import type { Closeables } from './closeables';
 
 export interface AuditWiring {
+  /** False only when `audit.enabled` is off: nothing is recorded, PHI routes are not held. */
+  readonly enabled: boolean;
   readonly store: AuditStore;
   /** Keyed hash for searched numbers in records. */
   readonly blind: (value: string) => string;
@@ -32,6 +34,18 @@ export function tenantsForRecord(config: Config): (record: AuditRecord) => reado
     const users = tenants.filter(([, t]) => t.connections.includes(record.connection ?? '')).map(([n]) => n);
     return users.length > 0 ? users : [config.auth.adminTenant];
   };
+}
+
+/**
+ * The records a connection's EHR gets a copy of: those naming the connection, and those of a
+ * tenant whose default connection it is (an API record names a connection only when the caller did).
+ */
+export function recordsAboutConnection(config: Config, connection: string): (record: AuditRecord) => boolean {
+  const defaults = new Map(Object.entries(config.tenants).map(([name, t]) => [name, t.connections[0]]));
+  return (record) =>
+    record.connection !== undefined
+      ? record.connection === connection
+      : record.tenant !== undefined && defaults.get(record.tenant) === connection;
 }
 
 export function buildAudit(
@@ -80,5 +94,9 @@ export function buildAudit(
     await store.drain();
     await sink?.flush();
   });
-  return { store, blind: options.blind };
+  if (!config.audit.enabled) {
+    options.logger.warn({}, 'the audit trail is off (audit.enabled: false): PHI accesses are not recorded');
+    return { enabled: false, store: { ...store, append: () => Promise.resolve() }, blind: options.blind };
+  }
+  return { enabled: true, store, blind: options.blind };
 }

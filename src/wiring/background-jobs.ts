@@ -3,9 +3,11 @@
  * warm-up; and the audit trail's trim. Every worker process runs them; Redis claims make one process act at a time.
  */
 import type { Config } from '../config/load-config';
-import type { Logger } from '../domain/ports';
+import type { Logger, RunLock } from '../domain/ports';
 import type { ScheduledWarmup } from '../use-cases/scheduled-warmup';
 import { sweepLanes } from '../use-cases/sweep-lanes';
+import { forwardAudit } from '../use-cases/forward-audit';
+import { recordsAboutConnection } from './audit';
 import type { Closeables } from './closeables';
 import { StartupError } from './startup-error';
 import type { UseCaseRuntime } from './use-case-deps';
@@ -17,7 +19,7 @@ const AUDIT_TRIM_INTERVAL_MS = 3_600_000;
 export function startBackgroundJobs(
   config: Config,
   runtime: UseCaseRuntime,
-  warmup: ScheduledWarmup,
+  { warmup, lock }: { readonly warmup: ScheduledWarmup; readonly lock: RunLock },
   logger: Logger,
   closeables: Closeables,
 ): void {
@@ -48,6 +50,21 @@ export function startBackgroundJobs(
       setInterval(probe, Math.max(250, Math.round(connection.breaker.probeIntervalMs / 4))),
       setInterval(sweep, config.queue.sweepIntervalMs),
     );
+    if (connection.auditForwarding.enabled) {
+      const about = recordsAboutConnection(config, name);
+      const { batchSize, intervalMs } = connection.auditForwarding;
+      const forward = (): void => {
+        lock
+          .claim(`audit-forward:${name}`, intervalMs)
+          .then(async (claimed) => {
+            if (claimed) await forwardAudit(runtime.deps, name, about, batchSize);
+          })
+          .catch((error: unknown) => {
+            logger.warn({ err: error, connection: name }, 'audit copy to the EHR error');
+          });
+      };
+      timers.push(setInterval(forward, intervalMs));
+    }
     if (config.cache.warmup.enabled) {
       const warm = (): void => {
         warmup.run(name).catch((error: unknown) => {

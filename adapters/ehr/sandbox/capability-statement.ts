@@ -8,7 +8,7 @@ import { getSearchParameters } from '@medplum/core';
 
 /**
  * What the sandbox serves: the seeded types plus the ones the gateway writes (call logs are Encounter +
- * Communication, callback requests are Task). Like a real EHR it refuses other types, so a gateway that
+ * Communication, callback requests are Task; audit records copied to the EHR are AuditEvent). Like a real EHR it refuses other types, so a gateway that
  * starts depending on one finds out here and not in production. Subscriptions (rest-hook, to loopback
  * endpoints) are delivered by subscription-delivery.ts.
  */
@@ -24,6 +24,7 @@ export const SANDBOX_RESOURCE_TYPES: readonly ResourceType[] = [
   'Communication',
   'Task',
   'Subscription',
+  'AuditEvent',
 ];
 
 const TYPE_INTERACTIONS = [
