@@ -17,6 +17,7 @@ import { cors } from './cors';
 import type { WebhookScheme } from './webhook-signature';
 import { flatShape } from './flat-shape';
 import { problemHandler, sendProblem } from './problem';
+import { rateLimit, type RateLimitDeps } from './rate-limit';
 import { requestContext } from './request-context';
 import { noStore, securityHeaders } from './security-headers';
 import { ehrWebhookRoutes } from './routes/ehr-webhooks.routes';
@@ -56,6 +57,8 @@ export interface AppDeps {
     /** Each event subscriber's tenant: a tenant sees and replays only its own. */
     readonly subscriberTenants: SubscriberTenants;
   };
+  /** Request budgets per client and scanning detection; absent: no budgets (the worker role). */
+  readonly rateLimits?: RateLimitDeps;
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
   readonly sandboxRouter?: Router;
   /** The sandbox EHR's control API (fault switch), mounted at /sandbox/admin when enabled. */
@@ -80,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
       authenticate: (credential) => authenticateCredential({ registry, tokens, builtIn }, credential),
     }),
   );
+  if (deps.rateLimits) app.use(rateLimit(routeMatcher(), deps.rateLimits));
   app.use(healthRoutes(deps.health));
   app.use(oauthRoutes(registry, tokens, deps.bodyLimitBytes));
 

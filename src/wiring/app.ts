@@ -49,6 +49,7 @@ export function buildApp(
               config.events.subscribers.map((s) => [s.name, subscriberTenant(config, s)]),
             ),
           },
+          rateLimits: runtime.rateLimits,
         }
       : {}),
     ...(sandbox ? { sandboxRouter: sandbox.router, sandboxAdminRouter: sandbox.adminRouter } : {}),
