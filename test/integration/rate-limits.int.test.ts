@@ -279,7 +279,7 @@ it('keeps every looked-up number out of Redis keys, the miss log and the logs', 
     keys.push(...batch);
   } while (cursor !== '0');
   expect(keys.filter((k) => k.includes(':rate:lookup:')).length).toBeGreaterThan(0);
-  const members = await redis.zrange(`{${PREFIX}}:lookup-misses:${c.scanner.id}`, 0, -1);
+  const members = await redis.zrange(`{${PREFIX}}:lookup-misses:${c.scanner.id}`, '0', '-1');
   expect(members.length).toBeGreaterThan(5);
   const logs = gw1.logs.text() + gw2.logs.text();
   for (const number of digits) {
