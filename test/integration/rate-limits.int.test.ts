@@ -125,12 +125,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await gw2?.stop();
-  await gw1?.stop();
-  await registry?.close();
-  redis?.disconnect();
+  await gw2.stop();
+  await gw1.stop();
+  await registry.close();
+  redis.disconnect();
   await deletePrefix(PREFIX);
-  await new Promise((resolve) => server?.close(resolve));
+  await new Promise((resolve) => server.close(resolve));
 });
 
 it("refuses a flooding client with 429 and the RateLimit headers, and never another client's lookups", async () => {
