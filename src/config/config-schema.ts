@@ -275,6 +275,17 @@ export const subscriberSchema = z.discriminatedUnion('kind', [
 
 export type SubscriberConfig = z.infer<typeof subscriberSchema>;
 
+/** Requests per window in one budget of `limits`. */
+const budgetPoints = num(z.number().int().min(1).max(10_000_000));
+const budgetOverrides = z
+  .object({
+    lookup: budgetPoints.optional(),
+    verify: budgetPoints.optional(),
+    read: budgetPoints.optional(),
+    write: budgetPoints.optional(),
+  })
+  .strict();
+
 /** A connection with every default: the built-in sandbox when no connection is configured. */
 export function defaultConnectionConfig(): ConnectionConfig {
   return connectionSchema.parse({});
@@ -451,6 +462,43 @@ export const configSchema = z
       .object({
         /** Call-center tools told of changes and of the fate of writes (see README, "Events"). */
         subscribers: z.array(subscriberSchema).default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** Request budgets per API client, shared by every process (see README, "Rate limits"). */
+    limits: z
+      .object({
+        /** Off only to measure what the budgets cost (the benchmark does); a deployment keeps them on. */
+        enabled: bool().default(true),
+        /** The window every budget is counted over, in seconds. */
+        windowSeconds: num(z.number().int().min(1).max(3600)).default(60),
+        /** Requests each client may make per window: lookups, verifications, reads of PHI, writes. */
+        budgets: z
+          .object({
+            lookup: budgetPoints.default(6000),
+            verify: budgetPoints.default(1200),
+            read: budgetPoints.default(12000),
+            write: budgetPoints.default(12000),
+          })
+          .strict()
+          .prefault({}),
+        /** Budgets of every client of a tenant, by tenant name (budgets left out keep the default). */
+        perTenant: z.record(z.string().min(1), budgetOverrides).default({}),
+        /** Budgets of one client, by client id (`cl_...`); they win over its tenant's. */
+        perClient: z.record(z.string().min(1), budgetOverrides).default({}),
+        /**
+         * Scanning: a client whose lookups find nobody for more than `distinctMisses` distinct
+         * numbers within `windowSeconds` has its lookups refused for `throttleSeconds`, and
+         * subscribers hear `abuse.suspected`.
+         */
+        scanning: z
+          .object({
+            distinctMisses: num(z.number().int().min(1).max(100_000)).default(30),
+            windowSeconds: num(z.number().int().min(10).max(3600)).default(60),
+            throttleSeconds: num(z.number().int().min(1).max(86_400)).default(300),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -200,6 +200,9 @@ function resolveConfig(
     );
   }
   const tenants = resolveTenants(raw, names, defaultConnection, problems);
+  for (const name of Object.keys(raw.limits.perTenant)) {
+    if (!(name in tenants)) problems.push(`limits.perTenant.${name}: no tenant named "${name}"`);
+  }
   if (problems.length > 0) throw new ConfigError(configFile ?? 'embedded defaults', problems);
 
   const { connections: _c, defaultConnection: _d, sandbox, tenants: _t, ...rest } = raw;

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   },
   FORBIDDEN: { status: 403, retryable: false, title: 'The client may not do this' },
   TOO_MANY_ATTEMPTS: { status: 429, retryable: true, title: 'Too many failed attempts' },
+  TOO_MANY_REQUESTS: { status: 429, retryable: true, title: "The client's request budget is spent" },
   EHR_UNAVAILABLE: { status: 503, retryable: true, title: 'The EHR is unavailable' },
   EHR_THROTTLED: { status: 503, retryable: true, title: 'The EHR asked for fewer requests' },
   EHR_REJECTED: { status: 422, retryable: false, title: 'The EHR rejected the request' },

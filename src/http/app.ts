@@ -19,6 +19,7 @@ import { cors } from './cors';
 import type { WebhookScheme } from './webhook-signature';
 import { flatShape } from './flat-shape';
 import { problemHandler, sendProblem } from './problem';
+import { rateLimit, type RateLimitDeps } from './rate-limit';
 import { requestContext } from './request-context';
 import { noStore, securityHeaders } from './security-headers';
 import { ehrWebhookRoutes } from './routes/ehr-webhooks.routes';
@@ -60,6 +61,8 @@ export interface AppDeps {
     /** Keyed hash of searched numbers in audit records; undefined: the trail is off (`audit.enabled`). */
     readonly auditBlind: ((value: string) => string) | undefined;
   };
+  /** Request budgets per client and scanning detection; absent: no budgets (the worker role). */
+  readonly rateLimits?: RateLimitDeps;
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
   readonly sandboxRouter?: Router;
   /** The sandbox EHR's control API (fault switch), mounted at /sandbox/admin when enabled. */
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
       authenticate: (credential) => authenticateCredential({ registry, tokens, builtIn }, credential),
     }),
   );
+  if (deps.rateLimits) app.use(rateLimit(routeMatcher(), deps.rateLimits));
   if (deps.api?.auditBlind !== undefined) {
     // Every PHI access is recorded before it is answered (not the refusals above: they disclose nothing).
     app.use(

@@ -44,12 +44,13 @@ export function buildApp(
             replays: options.replays,
             events: runtime.eventDelivery,
             webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
-            // A subscriber without a tenant serves the whole gateway: the admin tenant operates it.
             auditBlind: runtime.audit.enabled ? runtime.audit.blind : undefined,
+            // A subscriber without a tenant serves the whole gateway: the admin tenant operates it.
             subscriberTenants: new Map(
               config.events.subscribers.map((s) => [s.name, subscriberTenant(config, s)]),
             ),
           },
+          ...(config.limits.enabled ? { rateLimits: runtime.rateLimits } : {}),
         }
       : {}),
     ...(sandbox ? { sandboxRouter: sandbox.router, sandboxAdminRouter: sandbox.adminRouter } : {}),

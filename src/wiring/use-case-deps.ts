@@ -16,10 +16,12 @@ import type { EventDelivery } from '../../queue/event-delivery';
 import type { Config } from '../config/load-config';
 import type { CallCenterEvent } from '../domain/events';
 import type { CircuitBreaker, Clock, Logger } from '../domain/ports';
+import type { RateLimitDeps } from '../http/rate-limit';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import type { Closeables } from './closeables';
 import { buildConnections } from './connections';
 import { buildEventDelivery } from './event-delivery';
+import { buildRateLimits } from './rate-limits';
 import type { RedisWiring } from './redis';
 import { buildAudit, type AuditWiring } from './audit';
 
@@ -31,6 +33,8 @@ export interface UseCaseRuntime {
   readonly eventDelivery: EventDelivery;
   readonly drainMeter: DrainMeter;
   readonly audit: AuditWiring;
+  /** Request budgets per client and scanning detection, for the API. */
+  readonly rateLimits: RateLimitDeps;
 }
 
 export interface UseCaseDepsOptions {
@@ -141,5 +145,13 @@ export async function buildUseCaseDeps(
     notificationQueue,
     eventDelivery,
     drainMeter: createDrainMeter(client, prefix),
+    rateLimits: buildRateLimits(config, {
+      redis: client,
+      prefix,
+      cipher,
+      events: eventDelivery,
+      logger,
+      clock: deps.clock,
+    }),
   };
 }

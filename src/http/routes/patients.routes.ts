@@ -16,6 +16,7 @@ import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
 import { callerOf } from '../caller';
+import { noteLookupOutcome } from '../lookup-outcome';
 import { dateParam, fhirIdParam, intParam, text } from '../query-params';
 import { sendReceipt } from '../send-receipt';
 import { byRegion } from '../schemas/by-region';
@@ -46,6 +47,11 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
       const query = lookupSchema(connection.phoneRegion).safeParse({ phone: text(req.query.phone) });
       if (!query.success) throw zodToValidationError(query.error, 'is not a lookup parameter');
       const result = await lookupPatientsByPhone(deps, connection, query.data.phone);
+      noteLookupOutcome(res, {
+        phone: result.phone,
+        found: result.found,
+        answeredBy: result.freshness.source,
+      });
       res.json(callerOf(res).principal.scopes.has('patients:read') ? result : discloseIdsOnly(result));
     }),
   );

@@ -1,0 +1,68 @@
+/**
+ * Which request budget each route of the route table takes from. Every entry is listed here by
+ * method and path, limited or explicitly `unlimited`: a unit test walks ROUTE_TABLE, so a route
+ * added there without a line here fails it. At run time an entry missing here is still counted,
+ * as a read (GET) or a write (anything else), never let through uncounted.
+ */
+import type { Budget } from '../domain/rate-limits';
+import type { RouteSpec } from './route-table';
+
+export type RouteBudget = Budget | 'unlimited';
+
+/**
+ * `unlimited`: probes, the key set, EHR webhooks (signed per connection), the token endpoint (its
+ * secrets are 256-bit keys, beyond guessing; a budget per address would lock a whole call-center
+ * floor behind one NAT out of its tokens), operator routes and the sandbox.
+ */
+export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
+  'GET /healthz': 'unlimited',
+  'GET /readyz': 'unlimited',
+  'GET /.well-known/jwks.json': 'unlimited',
+  'POST /oauth/token': 'unlimited',
+  'POST /webhooks/ehr/:connection': 'unlimited',
+
+  'GET /v1/patients/lookup': 'lookup',
+  'POST /v1/patients/verify': 'verify',
+  'GET /v1/patients/:id': 'read',
+  'GET /v1/patients/:id/summary': 'read',
+  'GET /v1/patients/:id/appointments': 'read',
+  'GET /v1/slots': 'read',
+  'GET /v1/operations': 'read',
+  'GET /v1/operations/:id': 'read',
+
+  'POST /v1/patients': 'write',
+  'POST /v1/patients/:id/update': 'write',
+  'PATCH /v1/patients/:id': 'write',
+  'POST /v1/appointments': 'write',
+  'POST /v1/appointments/:id/cancel': 'write',
+  'POST /v1/appointments/:id/confirm': 'write',
+  'POST /v1/appointments/:id/reschedule': 'write',
+  'POST /v1/calls': 'write',
+  'POST /v1/callbacks': 'write',
+
+  // Dashboards poll it; in a crisis it is what operators look at.
+  'GET /v1/status': 'unlimited',
+  'POST /v1/operations/replay': 'unlimited',
+  'GET /v1/operations/replay/:replayId': 'unlimited',
+  'POST /v1/operations/replay/:replayId/stop': 'unlimited',
+  'POST /v1/operations/:id/retry': 'unlimited',
+  'POST /v1/operations/:id/cancel': 'unlimited',
+  'GET /v1/events/subscribers': 'unlimited',
+  'POST /v1/events/subscribers/:name/replay': 'unlimited',
+
+  'GET /sandbox/fhir{/*rest}': 'unlimited',
+  'POST /sandbox/fhir{/*rest}': 'unlimited',
+  'PUT /sandbox/fhir{/*rest}': 'unlimited',
+  'PATCH /sandbox/fhir{/*rest}': 'unlimited',
+  'DELETE /sandbox/fhir{/*rest}': 'unlimited',
+  'GET /sandbox/admin/faults': 'unlimited',
+  'POST /sandbox/admin/faults': 'unlimited',
+  'DELETE /sandbox/admin/faults': 'unlimited',
+};
+
+export const routeKey = (spec: Pick<RouteSpec, 'method' | 'path'>): string => `${spec.method} ${spec.path}`;
+
+/** The budget a request of this route takes from. */
+export function budgetOf(spec: RouteSpec): RouteBudget {
+  return ROUTE_BUDGETS[routeKey(spec)] ?? (spec.method === 'GET' ? 'read' : 'write');
+}
