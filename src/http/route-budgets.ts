@@ -47,6 +47,7 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /v1/operations/replay/:replayId/stop': 'unlimited',
   'POST /v1/operations/:id/retry': 'unlimited',
   'POST /v1/operations/:id/cancel': 'unlimited',
+  'GET /v1/audit': 'read',
   'GET /v1/events/subscribers': 'unlimited',
   'POST /v1/events/subscribers/:name/replay': 'unlimited',
 
