@@ -112,15 +112,21 @@ export interface PatientHoldStarted {
 
 /**
  * Failed verifications per patient, across every caller and client: past the limit in a window,
- * verification of that patient is held for a while. Patient keys name the EHR connection and the
+ * verification of that patient is held for a while. As with callers, an attempt is reserved
+ * against its patients before it is evaluated, so a burst of concurrent guesses cannot get past
+ * the limit, and given back when it did not fail. Patient keys name the EHR connection and the
  * patient; implementations store only their keyed hash.
  */
 export interface PatientHold {
-  /** The longest hold in force among these patients. */
-  check(patientKeys: readonly string[]): Promise<PatientHoldState>;
   /**
-   * One answered attempt against these patients: a failure counts against each, and a patient
-   * whose failures reach the limit is held. The same Redis work whether it failed or not.
+   * Take one attempt against these patients. `enforce`: refused while any of them is held (or
+   * attempts in flight already reach the limit); without it (an agent desk), only counted.
+   */
+  reserve(patientKeys: readonly string[], enforce: boolean): Promise<PatientHoldState>;
+  /**
+   * The reserved attempt is over: a failure keeps counting, and a patient whose failures reach
+   * the limit is held (its count starts again); anything else is given back. The same Redis work
+   * whether it failed or not.
    */
   settle(patientKeys: readonly string[], failed: boolean): Promise<readonly PatientHoldStarted[]>;
 }

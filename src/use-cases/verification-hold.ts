@@ -43,21 +43,41 @@ export function isPatientHeld(error: unknown): boolean {
 }
 
 /**
- * Refuses the attempt when any of these patients is held. Fails closed: a hold that cannot be
- * checked could be in force.
+ * Takes the attempt against these patients, before anything the caller said is evaluated; refused
+ * when one of them is held, unless the attempt is only counted (`enforce` false: an agent desk).
+ * Fails closed: a hold that cannot be checked could be in force.
  */
-export async function refuseIfHeld(
+export async function reserveAgainst(
+  deps: HoldDeps,
+  connection: ConnectionContext,
+  patientIds: readonly string[],
+  enforce: boolean,
+): Promise<void> {
+  if (patientIds.length === 0) return;
+  const state = await withDeadline(
+    deps.patientHold.reserve(
+      patientIds.map((id) => patientHoldKey(connection.name, id)),
+      enforce,
+    ),
+    deps.enqueueTimeoutMs,
+    'the patient hold',
+  );
+  if (state.held) throw patientHeld(state.retryAfterSeconds);
+}
+
+/** A reserved attempt that got no answer: nothing was guessed, so it does not count. */
+export async function giveBackAgainst(
   deps: HoldDeps,
   connection: ConnectionContext,
   patientIds: readonly string[],
 ): Promise<void> {
   if (patientIds.length === 0) return;
-  const state = await withDeadline(
-    deps.patientHold.check(patientIds.map((id) => patientHoldKey(connection.name, id))),
-    deps.enqueueTimeoutMs,
-    'the patient hold',
+  const keys = patientIds.map((id) => patientHoldKey(connection.name, id));
+  await withDeadline(deps.patientHold.settle(keys, false), SETTLE_DEADLINE_MS, 'the patient hold').catch(
+    (error: unknown) => {
+      deps.logger.warn({ err: error, connection: connection.name }, 'patient attempt not given back');
+    },
   );
-  if (state.held) throw patientHeld(state.retryAfterSeconds);
 }
 
 export function verificationHeldEvent(

@@ -19,7 +19,7 @@ import { escapeFhirSearchValue, fhirSearchAlternatives, normalizePhone, type Cou
 import { matchFactors, type IdentityClaim } from './identity-match';
 import { patientCacheKey, rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
-import { isPatientHeld, refuseIfHeld, settleAttempt } from './verification-hold';
+import { giveBackAgainst, isPatientHeld, reserveAgainst, settleAttempt } from './verification-hold';
 
 export { foldName, matchesClaim, type IdentityClaim } from './identity-match';
 
@@ -175,18 +175,25 @@ export async function verifyPatient(
       retryAfterSeconds: decision.retryAfterSeconds,
     });
   }
-  // The agent desk serving the patient on its screen is not held; everyone else is.
-  const held = !(request.agentDesk === true && request.patientId !== undefined);
+  // The agent desk serving the patient on its screen is not held (only counted); everyone else is.
+  const enforce = !(request.agentDesk === true && request.patientId !== undefined);
 
   let candidates: Candidates;
+  let reserved: readonly string[] = [];
   try {
-    // A named patient is checked for a hold before the EHR is even asked.
-    if (held && request.patientId !== undefined) await refuseIfHeld(deps, connection, [request.patientId]);
+    // A named patient's attempt is taken (or refused, when held) before the EHR is even asked.
+    if (request.patientId !== undefined) {
+      await reserveAgainst(deps, connection, [request.patientId], enforce);
+      reserved = [request.patientId];
+    }
     candidates = await gather(deps, connection, request);
-    if (held && request.patientId === undefined) await refuseIfHeld(deps, connection, candidates.targets);
+    if (request.patientId === undefined) {
+      await reserveAgainst(deps, connection, candidates.targets, enforce);
+      reserved = candidates.targets;
+    }
   } catch (error) {
     // No answer was given, so nothing was guessed: the attempt does not count.
-    await giveBack(deps, key);
+    await Promise.all([giveBack(deps, key), giveBackAgainst(deps, connection, reserved)]);
     const outcome = isPatientHeld(error) ? 'held' : 'error';
     deps.logger.info(
       { ...log, outcome, patientId: request.patientId, err: outcome === 'held' ? undefined : error },

@@ -223,7 +223,7 @@ describe('verifyPatient', () => {
     const deps: VerifyDeps = {
       attemptLimiter: limiter,
       patientHold: {
-        check: () => Promise.resolve({ held: false }),
+        reserve: () => Promise.resolve({ held: false }),
         settle: () => Promise.resolve([]),
       },
       events: { publish: () => Promise.resolve() },
