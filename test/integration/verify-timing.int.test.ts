@@ -97,17 +97,22 @@ const ROUNDS = 3;
 it.each([
   ['the patient on the agent screen (patientId)', true],
   ['a search by family name', false],
-])('answers right and wrong birth dates in the same time: %s', async (label, named) => {
-  const patient = (await http('GET', `${gw.fhirBase}/Patient/pat-0001`)).body;
-  const right = patient.birthDate as string;
-  const claim = {
-    family: patient.name[0].family as string,
-    ...(named ? { patientId: 'pat-0001' } : {}),
-  };
-  const differences: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    differences.push(await round(claim, right, label, (named ? 0 : 500_000) + r * 100_000));
-    if ((differences.at(-1) ?? Infinity) < 0.2) break;
-  }
-  expect(Math.min(...differences)).toBeLessThan(0.2);
-});
+])(
+  'answers right and wrong birth dates in the same time: %s',
+  async (label, named) => {
+    const patient = (await http('GET', `${gw.fhirBase}/Patient/pat-0001`)).body;
+    const right = patient.birthDate as string;
+    const claim = {
+      family: patient.name[0].family as string,
+      ...(named ? { patientId: 'pat-0001' } : {}),
+    };
+    const differences: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      differences.push(await round(claim, right, label, (named ? 0 : 500_000) + r * 100_000));
+      if ((differences.at(-1) ?? Infinity) < 0.2) break;
+    }
+    expect(Math.min(...differences)).toBeLessThan(0.2);
+    // Three rounds of a thousand answers on a busy machine take longer than the suite's default.
+  },
+  180_000,
+);
