@@ -90,9 +90,9 @@ async function round(
 /**
  * The machine that runs the suite is shared: a busy neighbour moves a median by a few tenths of a
  * millisecond either way, so a round over the bound is measured again, up to ROUNDS times. A real
- * difference shows in every round (before equal work: 1.1 ms named, 3.1 ms searched, each time).
+ * difference shows in every round (before equal work: 1.1 ms named, 3.1 ms searched).
  */
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 it.each([
   ['the patient on the agent screen (patientId)', true],
@@ -112,7 +112,7 @@ it.each([
       if ((differences.at(-1) ?? Infinity) < 0.2) break;
     }
     expect(Math.min(...differences)).toBeLessThan(0.2);
-    // Three rounds of a thousand answers on a busy machine take longer than the suite's default.
+    // Up to five rounds of a thousand answers on a busy machine take longer than the suite default.
   },
   180_000,
 );
