@@ -48,6 +48,22 @@ if count > 0 then redis.call('DECR', KEYS[1]) end
 return 0
 `;
 
+/**
+ * Settles an answered attempt: ARGV[1] is 1 when it failed (it keeps counting), 0 when it did not
+ * (it is given back). Both read the counter and write it back (DECRBY 0 or 1, which keeps its
+ * expiry), so a right answer and a wrong one cost Redis the same. A window that already ended
+ * stays ended.
+ */
+const SETTLE = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then
+  local back = 0
+  if ARGV[1] == '0' then back = 1 end
+  redis.call('DECRBY', KEYS[1], back)
+end
+return 0
+`;
+
 export function createRedisAttemptLimiter(options: RedisAttemptLimiterOptions): AttemptLimiter {
   const { redis, prefix, cipher, maxFailedAttempts, windowMs } = options;
   const keyOf = (callerKey: string): string => `${prefix}:verify-attempts:${cipher.blind(callerKey)}`;
@@ -65,6 +81,9 @@ export function createRedisAttemptLimiter(options: RedisAttemptLimiterOptions): 
     },
     async release(callerKey) {
       await redis.eval(RELEASE, 1, keyOf(callerKey));
+    },
+    async settle(callerKey, failed) {
+      await redis.eval(SETTLE, 1, keyOf(callerKey), failed ? 1 : 0);
     },
   };
 }

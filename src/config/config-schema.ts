@@ -432,6 +432,19 @@ export const configSchema = z
             .min(1)
             .max(24 * 60),
         ).default(15),
+        /**
+         * Failed verifications counted per patient, across every caller and client: past
+         * `maxFailedAttempts` in `windowSeconds`, phone self-verification for that patient is held
+         * for `holdSeconds` (429, `hold: 'patient'`) and subscribers hear `patient.verification-held`.
+         */
+        patientHold: z
+          .object({
+            maxFailedAttempts: num(z.number().int().min(1).max(100_000)).default(10),
+            windowSeconds: num(z.number().int().min(1).max(86_400)).default(900),
+            holdSeconds: num(z.number().int().min(1).max(86_400)).default(600),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

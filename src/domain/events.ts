@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   'ehr.unavailable',
   'ehr.recovered',
   'callback.requested',
+  'patient.verification-held',
   'abuse.suspected',
 ] as const;
 

@@ -93,6 +93,42 @@ export interface AttemptLimiter {
   reserve(callerKey: string): Promise<AttemptDecision>;
   /** The attempt did not fail (verified, or never answered): it does not count. */
   release(callerKey: string): Promise<void>;
+  /**
+   * The attempt was answered: a failure keeps counting, a success is given back. The same Redis
+   * work either way, so the time an answer takes does not tell a right guess from a wrong one.
+   */
+  settle(callerKey: string, failed: boolean): Promise<void>;
+}
+
+/** Whether phone self-verification is held for any of some patients, and for how long yet. */
+export type PatientHoldState =
+  { readonly held: false } | { readonly held: true; readonly retryAfterSeconds: number };
+
+/** A hold that one answered attempt started on a patient. */
+export interface PatientHoldStarted {
+  readonly patientKey: string;
+  readonly heldForMs: number;
+}
+
+/**
+ * Failed verifications per patient, across every caller and client: past the limit in a window,
+ * verification of that patient is held for a while. As with callers, an attempt is reserved
+ * against its patients before it is evaluated, so a burst of concurrent guesses cannot get past
+ * the limit, and given back when it did not fail. Patient keys name the EHR connection and the
+ * patient; implementations store only their keyed hash.
+ */
+export interface PatientHold {
+  /**
+   * Take one attempt against these patients. `enforce`: refused while any of them is held (or
+   * attempts in flight already reach the limit); without it (an agent desk), only counted.
+   */
+  reserve(patientKeys: readonly string[], enforce: boolean): Promise<PatientHoldState>;
+  /**
+   * The reserved attempt is over: a failure keeps counting, and a patient whose failures reach
+   * the limit is held (its count starts again); anything else is given back. The same Redis work
+   * whether it failed or not.
+   */
+  settle(patientKeys: readonly string[], failed: boolean): Promise<readonly PatientHoldStarted[]>;
 }
 
 /** Structured logger port (pino-compatible subset). Never pass PHI: references and ids only. */

@@ -14,6 +14,7 @@ import type {
   NotificationLog,
   NotificationQueue,
   OperationStore,
+  PatientHold,
   PhoneIndex,
   ReadCache,
   SlotHolds,
@@ -71,6 +72,8 @@ export interface UseCaseDeps {
   readonly slotHolds: SlotHolds;
   /** Failed identity verifications per caller: past the limit, verification is refused for a while. */
   readonly attemptLimiter: AttemptLimiter;
+  /** Failed identity verifications per patient: past the limit, that patient's self-verification is held. */
+  readonly patientHold: PatientHold;
   readonly clock: Clock;
   readonly logger: Logger;
   /** How long an API write waits for Redis before answering 503. */

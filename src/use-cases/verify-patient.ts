@@ -1,10 +1,13 @@
 /**
  * Identity verification of a caller: birth date plus family name, MRN or phone number (all that
- * are given must match). The EHR is asked for candidates and every candidate is confirmed on the
- * call-center model; exactly one confirmed patient verifies, none or several (a shared family line,
- * twins) do not. The answer never says which field failed, and failed attempts are limited per
- * caller. When the EHR cannot answer, a candidate the agent already has (`patientId`) is checked
- * against the continuity cache; without one there is nothing safe to check against.
+ * are given must match). The EHR is asked for candidates by everything but the birth date, and
+ * every factor of every candidate is compared here, always, in constant time: a right birth date
+ * and a wrong one cost the same work, so the time of an answer tells nothing. Exactly one
+ * confirmed patient verifies; none or several (a shared family line, twins) do not. The answer
+ * never says which field failed. Failed attempts are limited per client and caller, and per
+ * patient (see `verification-hold.ts`). When the EHR cannot answer, a candidate the agent already
+ * has (`patientId`) is checked against the continuity cache; without one there is nothing safe to
+ * check against.
  */
 import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
@@ -13,18 +16,12 @@ import type { SearchParams } from '../domain/ports';
 import type { PatientModel } from '../domain/patient';
 import { withDeadline } from '../domain/with-deadline';
 import { escapeFhirSearchValue, fhirSearchAlternatives, normalizePhone, type CountryCode } from '../phone';
+import { matchFactors, type IdentityClaim } from './identity-match';
 import { patientCacheKey, rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
+import { giveBackAgainst, isPatientHeld, reserveAgainst, settleAttempt } from './verification-hold';
 
-/** What the caller says about themselves. Every field given must match the same patient. */
-export interface IdentityClaim {
-  /** YYYY-MM-DD. */
-  readonly birthDate: string;
-  readonly family?: string | undefined;
-  readonly mrn?: string | undefined;
-  /** E.164. */
-  readonly phone?: string | undefined;
-}
+export { foldName, matchesClaim, type IdentityClaim } from './identity-match';
 
 /** Who is attempting, for the attempt limit: the calling number, else the call's id, else the client IP. */
 export interface CallerKey {
@@ -41,6 +38,12 @@ export interface VerifyRequest extends IdentityClaim {
    * client sends with a real patient's number never lock that patient out of another client's desk.
    */
   readonly client: string;
+  /**
+   * The client is an agent desk: it may correct records (`patients:write`), which self-service
+   * IVRs are not given. Naming the patient on its screen (`patientId`), it is not held by the
+   * per-patient hold (its failures still count).
+   */
+  readonly agentDesk?: boolean | undefined;
 }
 
 export type VerifyResult =
@@ -49,11 +52,29 @@ export type VerifyResult =
 
 export type VerifyDeps = Pick<
   UseCaseDeps,
-  'attemptLimiter' | 'phoneIndex' | 'readCache' | 'clock' | 'logger' | 'enqueueTimeoutMs'
+  | 'attemptLimiter'
+  | 'patientHold'
+  | 'events'
+  | 'phoneIndex'
+  | 'readCache'
+  | 'clock'
+  | 'logger'
+  | 'enqueueTimeoutMs'
 >;
 
 /** Why an attempt failed: logged (never answered) so that support can tell a typo from a shared line. */
 type Outcome = 'verified' | 'no-match' | 'ambiguous' | 'too-many-candidates';
+
+/** The patients an attempt is about, before anything about the birth date is known. */
+interface Candidates {
+  /** Candidates to compare the claim with: the named patient, or those every other factor picks. */
+  readonly models: readonly PatientModel[];
+  /** The patients the attempt is against: a failure counts against each, and a hold on one refuses it. */
+  readonly targets: readonly string[];
+  /** The search filled its page: a match on it could still have a twin on the next. */
+  readonly incomplete: boolean;
+  readonly freshness: Freshness;
+}
 
 interface Decision {
   readonly outcome: Outcome;
@@ -65,50 +86,10 @@ interface Decision {
 const SEARCH_LIMIT = 100;
 /** Patients the phone index knows under a number, confirmed by reads at most. */
 const MAX_INDEXED_READS = 20;
+/** Targets of a search whose record is refreshed in the cache and phone index, at most. */
+const MAX_REMEMBERED = 5;
 /** The index and the cache are shortcuts: a slow Redis must not hold a verification. */
 const SHORTCUT_DEADLINE_MS = 250;
-
-const FOLDED_LETTERS: Readonly<Record<string, string>> = {
-  ß: 'ss',
-  æ: 'ae',
-  œ: 'oe',
-  ø: 'o',
-  ł: 'l',
-  đ: 'd',
-  ð: 'd',
-  þ: 'th',
-  ı: 'i',
-};
-
-/**
- * A family name as compared: lower case, accents and compatibility forms removed (NFKD), letters
- * without a decomposition spelled out (ß -> ss, ø -> o), and every space, hyphen, apostrophe or
- * period dropped, so "García-López", "garcia lopez" and "GARCIALOPEZ" compare equal, as do
- * "O'Brien" and "OBrien". Empty when the name has no letter or digit.
- */
-export function foldName(name: string): string {
-  return name
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .replace(/[ßæœøłđðþı]/gu, (letter) => FOLDED_LETTERS[letter] ?? letter)
-    .replace(/[^\p{L}\p{N}]+/gu, '');
-}
-
-/** Whether the patient, as the EHR (or the cache) has it, is the one the caller claims to be. */
-export function matchesClaim(model: PatientModel, claim: IdentityClaim): boolean {
-  if (model.birthDate === undefined || model.birthDate !== claim.birthDate) return false;
-  if (claim.family !== undefined) {
-    const wanted = foldName(claim.family);
-    const stored = model.name.family === undefined ? '' : foldName(model.name.family);
-    if (wanted === '' || stored !== wanted) return false;
-  }
-  if (claim.mrn !== undefined && (model.mrn === undefined || model.mrn.trim() !== claim.mrn.trim())) {
-    return false;
-  }
-  if (claim.phone !== undefined && !model.phones.includes(claim.phone)) return false;
-  return true;
-}
 
 /**
  * The attempt-limit key of a caller. A calling number counts the same however it is written;
@@ -127,40 +108,44 @@ export function callerKeyOf(caller: CallerKey, region: CountryCode): string {
   }
 }
 
-/**
- * The family-name search value: the name's first letter, as typed and without its accent. FHIR
- * string search matches the start of the stored name (ignoring case and accents) but not its
- * spaces, hyphens or apostrophes, so anything longer could miss "García-López" for "garcialopez",
- * or "O'Brien" for "OBrien", and with it a second patient who matches: uniqueness could no longer
- * be told. The birth date keeps the candidates few; the name is compared in full on each.
- */
-function familySearchValue(family: string): string {
-  const initial = /[\p{L}\p{N}]/u.exec(family.normalize('NFC'))?.[0] ?? family.trim();
-  const plain = initial.normalize('NFKD').replace(/\p{M}/gu, '');
-  return fhirSearchAlternatives([...new Set([initial, plain].filter((v) => v !== ''))]);
+/** A value as typed and without its accents, as comma-separated search alternatives. */
+function withAndWithoutAccents(value: string): string {
+  const plain = value.normalize('NFKD').replace(/\p{M}/gu, '');
+  return fhirSearchAlternatives([...new Set([value, plain].filter((v) => v !== ''))]);
 }
 
 /**
- * One EHR search for candidates: birth date plus the most selective factor given (MRN, then phone
- * in every format it may be stored in, then the family name's initial). Every factor is then
- * confirmed on the model.
+ * The family-name search values, narrowest first. FHIR string search matches the start of the
+ * stored name (ignoring case and accents) but not its spaces, hyphens or apostrophes: the first
+ * word as typed finds "García-López" for "garcia lopez", and the name's initial, asked only when
+ * the word found nobody of that name, finds it for "garcialopez" (and "O'Brien" for "OBrien"), so
+ * that a second patient who matches is never missed. The name is compared in full on each.
  */
-export function candidateSearch(
+function familySearchValues(family: string): string[] {
+  const text = family.normalize('NFC');
+  const word = /[\p{L}\p{M}\p{N}]+/u.exec(text)?.[0] ?? text.trim();
+  const initial = /[\p{L}\p{N}]/u.exec(text)?.[0] ?? text.trim();
+  return [...new Set([withAndWithoutAccents(word), withAndWithoutAccents(initial)])];
+}
+
+/**
+ * The EHR searches for candidates, tried in order until one finds a patient every other factor
+ * matches: the most selective factor given (MRN, then phone in every format it may be stored in,
+ * then the family name). Never the birth date: a search that finds the patient only when the
+ * birth date is right answers a right guess in another time than a wrong one. Empty when only the
+ * phone index can find candidates (an EHR that cannot search by phone, and no family name).
+ */
+export function candidateSearches(
   claim: IdentityClaim,
   phoneSearchValue: (e164: string) => string,
   phoneSearch = true,
-): SearchParams {
-  const base = { birthdate: claim.birthDate, _count: String(SEARCH_LIMIT) };
-  if (claim.mrn !== undefined) return { ...base, identifier: escapeFhirSearchValue(claim.mrn) };
-  // An EHR that cannot search by phone is searched by birth date (and name, if given); the phone
-  // index then adds the patients it knows under the number.
-  if (claim.phone !== undefined && !phoneSearch) {
-    return claim.family !== undefined ? { ...base, family: familySearchValue(claim.family) } : base;
-  }
-  if (claim.phone !== undefined) {
-    return { ...base, phone: phoneSearchValue(claim.phone) };
-  }
-  if (claim.family !== undefined) return { ...base, family: familySearchValue(claim.family) };
+): SearchParams[] {
+  const base = { _count: String(SEARCH_LIMIT) };
+  if (claim.mrn !== undefined) return [{ ...base, identifier: escapeFhirSearchValue(claim.mrn) }];
+  if (claim.phone !== undefined && phoneSearch) return [{ ...base, phone: phoneSearchValue(claim.phone) }];
+  if (claim.family !== undefined)
+    return familySearchValues(claim.family).map((family) => ({ ...base, family }));
+  if (claim.phone !== undefined) return [];
   throw new ContinuumError('VALIDATION', {
     detail: 'family, mrn or phone is required',
     extra: { errors: [{ field: 'family', message: 'is required unless mrn or phone is given' }] },
@@ -190,22 +175,45 @@ export async function verifyPatient(
       retryAfterSeconds: decision.retryAfterSeconds,
     });
   }
+  // The agent desk serving the patient on its screen is not held (only counted); everyone else is.
+  const enforce = !(request.agentDesk === true && request.patientId !== undefined);
 
-  let result: Decision;
+  let candidates: Candidates;
+  let reserved: readonly string[] = [];
   try {
-    result = await decide(deps, connection, request);
+    // A named patient's attempt is taken (or refused, when held) before the EHR is even asked.
+    if (request.patientId !== undefined) {
+      await reserveAgainst(deps, connection, [request.patientId], enforce);
+      reserved = [request.patientId];
+    }
+    candidates = await gather(deps, connection, request);
+    if (request.patientId === undefined) {
+      await reserveAgainst(deps, connection, candidates.targets, enforce);
+      reserved = candidates.targets;
+    }
   } catch (error) {
     // No answer was given, so nothing was guessed: the attempt does not count.
-    await giveBack(deps, key);
+    await Promise.all([giveBack(deps, key), giveBackAgainst(deps, connection, reserved)]);
+    const outcome = isPatientHeld(error) ? 'held' : 'error';
     deps.logger.info(
-      { ...log, outcome: 'error', patientId: request.patientId, err: error },
-      'identity verification not answered',
+      { ...log, outcome, patientId: request.patientId, err: outcome === 'held' ? undefined : error },
+      outcome === 'held'
+        ? 'identity verification refused: verification of this patient is on hold'
+        : 'identity verification not answered',
     );
     throw error;
   }
-  if (result.outcome === 'verified') await giveBack(deps, key);
+
+  const result = judge(candidates, request);
+  await settleAttempt(deps, connection, key, candidates.targets, result.outcome !== 'verified');
   deps.logger.info(
-    { ...log, outcome: result.outcome, patientId: result.patientId, source: result.freshness.source },
+    {
+      ...log,
+      outcome: result.outcome,
+      patientId: result.patientId ?? request.patientId,
+      source: result.freshness.source,
+      agentDesk: request.agentDesk === true,
+    },
     'identity verification',
   );
   if (result.outcome === 'verified' && result.patientId !== undefined) {
@@ -222,11 +230,29 @@ async function giveBack(deps: VerifyDeps, key: string): Promise<void> {
   );
 }
 
-async function decide(
+/**
+ * The claim against every candidate: every factor of every one is compared (no early return), and
+ * exactly one full match verifies.
+ */
+function judge(candidates: Candidates, claim: IdentityClaim): Decision {
+  const factors = candidates.models.map((model) => ({ model, ...matchFactors(model, claim) }));
+  const matches = factors.filter((f) => f.birthDate && f.identity);
+  const [only] = matches;
+  const { freshness } = candidates;
+  if (candidates.incomplete) return { outcome: 'too-many-candidates', patientId: undefined, freshness };
+  if (matches.length === 1 && only !== undefined) {
+    return { outcome: 'verified', patientId: only.model.id, freshness };
+  }
+  return { outcome: matches.length === 0 ? 'no-match' : 'ambiguous', patientId: undefined, freshness };
+}
+
+const fromEhr = (deps: VerifyDeps): Freshness => ({ source: 'ehr', asOf: deps.clock.now().toISOString() });
+
+async function gather(
   deps: VerifyDeps,
   connection: ConnectionContext,
   request: VerifyRequest,
-): Promise<Decision> {
+): Promise<Candidates> {
   if (!(await connection.ehrAvailable())) {
     return fromCache(
       deps,
@@ -239,12 +265,12 @@ async function decide(
     );
   }
   try {
-    const outcome =
+    const candidates =
       request.patientId !== undefined
-        ? await checkCandidate(deps, connection, request, request.patientId)
+        ? await namedCandidate(deps, connection, request.patientId)
         : await searchCandidates(deps, connection, request);
     await connection.ehrAnswered();
-    return outcome;
+    return candidates;
   } catch (error) {
     if (!isEhrUnavailable(error)) throw error;
     await connection.ehrFailed();
@@ -252,27 +278,20 @@ async function decide(
   }
 }
 
-function decided(deps: VerifyDeps, matches: readonly PatientModel[]): Decision {
-  const freshness: Freshness = { source: 'ehr', asOf: deps.clock.now().toISOString() };
-  const [only] = matches;
-  if (matches.length === 1 && only !== undefined) {
-    return { outcome: 'verified', patientId: only.id, freshness };
-  }
-  return { outcome: matches.length === 0 ? 'no-match' : 'ambiguous', patientId: undefined, freshness };
-}
-
 /** The agent named the patient: read that one and nobody else. */
-async function checkCandidate(
+async function namedCandidate(
   deps: VerifyDeps,
   connection: ConnectionContext,
-  claim: IdentityClaim,
   patientId: string,
-): Promise<Decision> {
+): Promise<Candidates> {
   const model = await readModel(connection, patientId);
-  if (model === undefined) return { ...decided(deps, []), patientId };
-  await rememberPatient(deps, connection, model, { cache: true });
-  const decision = decided(deps, matchesClaim(model, claim) ? [model] : []);
-  return { ...decision, patientId };
+  if (model !== undefined) await rememberPatient(deps, connection, model, { cache: true });
+  return {
+    models: model === undefined ? [] : [model],
+    targets: [patientId],
+    incomplete: false,
+    freshness: fromEhr(deps),
+  };
 }
 
 async function readModel(
@@ -290,48 +309,56 @@ async function readModel(
   }
 }
 
+/**
+ * Candidates found by every factor but the birth date, kept when every one of those matches: the
+ * patients the caller claims to be, whether or not the birth date is right.
+ */
 async function searchCandidates(
   deps: VerifyDeps,
   connection: ConnectionContext,
   claim: IdentityClaim,
-): Promise<Decision> {
-  const params = candidateSearch(
+): Promise<Candidates> {
+  const searches = candidateSearches(
     claim,
     (e164) => connection.phoneSearchValue(e164),
     connection.capabilities.phoneSearch,
   );
-  const found = await connection.ehr.search<Patient>('Patient', params, {
-    deadlineMs: connection.readDeadline('verify'),
-    maxPages: 1,
-  });
-  if (found.length >= SEARCH_LIMIT) {
-    // More candidates than one page: a unique match on it could still have a twin on the next.
-    return { ...decided(deps, []), outcome: 'too-many-candidates' };
-  }
+  const seen = new Set<string>();
   const byId = new Map<string, PatientModel>();
-  for (const resource of found) {
-    const model = connection.mapping.readPatient(resource);
-    if (matchesClaim(model, claim)) byId.set(model.id, model);
+  let incomplete = false;
+  for (const params of searches) {
+    const found = await connection.ehr.search<Patient>('Patient', params, {
+      deadlineMs: connection.readDeadline('verify'),
+      maxPages: 1,
+    });
+    // More candidates than one page: a unique match on it could still have a twin on the next.
+    incomplete = found.length >= SEARCH_LIMIT;
+    for (const resource of found) {
+      const model = connection.mapping.readPatient(resource);
+      seen.add(model.id);
+      if (matchFactors(model, claim).identity) byId.set(model.id, model);
+    }
+    if (byId.size > 0) break;
   }
-  if (claim.phone !== undefined && params.identifier === undefined) {
+  if (claim.phone !== undefined && claim.mrn === undefined) {
     // The index knows patients whose stored format no search variant covers; confirm each by a read.
     const indexed = await withDeadline(
       deps.phoneIndex.find(connection.name, claim.phone),
       SHORTCUT_DEADLINE_MS,
       'the phone index',
     ).catch(() => [] as readonly string[]);
-    const missing = indexed.filter((id) => !byId.has(id)).slice(0, MAX_INDEXED_READS);
+    const missing = indexed.filter((id) => !seen.has(id)).slice(0, MAX_INDEXED_READS);
     const read = await Promise.all(missing.map((id) => readModel(connection, id)));
     for (const model of read) {
-      if (model !== undefined && matchesClaim(model, claim)) byId.set(model.id, model);
+      if (model !== undefined && matchFactors(model, claim).identity) byId.set(model.id, model);
     }
   }
-  const matches = [...byId.values()];
-  const [only] = matches;
-  if (matches.length === 1 && only !== undefined) {
-    await rememberPatient(deps, connection, only, { cache: true });
-  }
-  return decided(deps, matches);
+  const models = [...byId.values()];
+  // Refreshed whatever the birth date said: the work must not depend on it.
+  await Promise.all(
+    models.slice(0, MAX_REMEMBERED).map((model) => rememberPatient(deps, connection, model, { cache: true })),
+  );
+  return { models, targets: models.map((m) => m.id), incomplete, freshness: fromEhr(deps) };
 }
 
 /**
@@ -343,7 +370,7 @@ async function fromCache(
   connection: ConnectionContext,
   request: VerifyRequest,
   cause: ContinuumError,
-): Promise<Decision> {
+): Promise<Candidates> {
   if (request.patientId === undefined) throw cause;
   const cached = await withDeadline(
     deps.readCache.get<PatientModel>(connection.name, patientCacheKey(request.patientId)),
@@ -351,7 +378,10 @@ async function fromCache(
     'the read cache',
   ).catch(() => undefined);
   if (cached === undefined) throw cause;
-  const freshness: Freshness = { source: 'cache', asOf: cached.asOf };
-  const verified = cached.value.id === request.patientId && matchesClaim(cached.value, request);
-  return { outcome: verified ? 'verified' : 'no-match', patientId: request.patientId, freshness };
+  return {
+    models: cached.value.id === request.patientId ? [cached.value] : [],
+    targets: [request.patientId],
+    incomplete: false,
+    freshness: { source: 'cache', asOf: cached.asOf },
+  };
 }

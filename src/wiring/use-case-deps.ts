@@ -6,6 +6,7 @@ import { createRedisAttemptLimiter } from '../../adapters/redis/attempt-limiter'
 import { createDrainMeter, type DrainMeter } from '../../adapters/redis/drain-meter';
 import { createRedisNotificationLog } from '../../adapters/redis/notification-log';
 import { createRedisOperationStore } from '../../adapters/redis/operation-store';
+import { createRedisPatientHold } from '../../adapters/redis/patient-hold';
 import { createRedisPhoneIndex } from '../../adapters/redis/phone-index';
 import { createRedisReadCache } from '../../adapters/redis/read-cache';
 import { createRecordCipher, loadOrCreateKey } from '../../adapters/redis/record-cipher';
@@ -127,6 +128,14 @@ export async function buildUseCaseDeps(
       cipher,
       maxFailedAttempts: config.verify.maxFailedAttempts,
       windowMs: config.verify.windowMinutes * 60_000,
+    }),
+    patientHold: createRedisPatientHold({
+      redis: client,
+      prefix,
+      cipher,
+      maxFailedAttempts: config.verify.patientHold.maxFailedAttempts,
+      windowMs: config.verify.patientHold.windowSeconds * 1000,
+      holdMs: config.verify.patientHold.holdSeconds * 1000,
     }),
     slotHolds: createRedisSlotHolds({ redis: client, prefix }),
     notificationLog: createRedisNotificationLog({ redis: client, prefix }),

@@ -11,14 +11,18 @@ function configIn(yaml: string | undefined, env: Record<string, string> = {}) {
 
 describe('verify configuration', () => {
   it('defaults to 5 failed attempts per 15 minutes', () => {
-    expect(configIn(undefined).verify).toEqual({ maxFailedAttempts: 5, windowMinutes: 15 });
+    expect(configIn(undefined).verify).toEqual({
+      maxFailedAttempts: 5,
+      windowMinutes: 15,
+      patientHold: { maxFailedAttempts: 10, windowSeconds: 900, holdSeconds: 600 },
+    });
   });
 
   it('takes values from the file and the environment', () => {
     const config = configIn('verify:\n  maxFailedAttempts: ${VERIFY_MAX:-3}\n  windowMinutes: 60\n', {
       VERIFY_MAX: '8',
     });
-    expect(config.verify).toEqual({ maxFailedAttempts: 8, windowMinutes: 60 });
+    expect(config.verify).toMatchObject({ maxFailedAttempts: 8, windowMinutes: 60 });
   });
 
   it('names the key of a bad value', () => {

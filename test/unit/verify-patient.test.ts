@@ -10,7 +10,7 @@ import { createConfirmedPatients } from '../../src/use-cases/confirmed-patients'
 import type { ConnectionContext } from '../../src/use-cases/use-case-deps';
 import {
   callerKeyOf,
-  candidateSearch,
+  candidateSearches,
   foldName,
   matchesClaim,
   verifyPatient,
@@ -79,34 +79,40 @@ describe('callerKeyOf', () => {
   });
 });
 
-describe('candidateSearch', () => {
+describe('candidateSearches', () => {
   const usSearch = createPhoneSearchValue('US');
-  it('asks by birth date and the most selective factor', () => {
+  it('asks by the most selective factor, never by the birth date', () => {
     expect(
-      candidateSearch(
+      candidateSearches(
         { birthDate: '1980-02-29', family: 'X', mrn: 'A,1|b', phone: '+16175551234' },
         usSearch,
       ),
-    ).toEqual({
-      birthdate: '1980-02-29',
-      _count: '100',
-      identifier: 'A\\,1\\|b',
-    });
-    const byPhone = candidateSearch(
+    ).toEqual([{ _count: '100', identifier: 'A\\,1\\|b' }]);
+    const [byPhone, ...more] = candidateSearches(
       { birthDate: '1980-02-29', family: 'X', phone: '+16175551234' },
       usSearch,
     );
-    expect(String(byPhone.phone).split(',')).toEqual(
+    expect(more).toEqual([]);
+    expect(String(byPhone?.phone).split(',')).toEqual(
       expect.arrayContaining(['+16175551234', '617-555-1234']),
     );
-    expect(byPhone.family).toBeUndefined();
+    expect(byPhone?.family).toBeUndefined();
+    expect(byPhone?.birthdate).toBeUndefined();
   });
 
-  it('asks for family names by their initial, so no spelling of a compound name is missed', () => {
-    expect(candidateSearch({ birthDate: '1980-02-29', family: ' Élodie-Dupont' }, usSearch).family).toBe(
-      'É,E',
+  it('asks for family names by their first word, then by their initial, so no spelling is missed', () => {
+    const searches = candidateSearches({ birthDate: '1980-02-29', family: ' Élodie-Dupont' }, usSearch);
+    expect(searches.map((s) => s.family)).toEqual(['Élodie,Elodie', 'É,E']);
+    expect(searches.every((s) => s.birthdate === undefined)).toBe(true);
+    expect(candidateSearches({ birthDate: '1980-02-29', family: "O'Brien" }, usSearch)).toEqual([
+      { _count: '100', family: 'O' },
+    ]);
+  });
+
+  it('leaves a phone an EHR cannot search by to the phone index', () => {
+    expect(candidateSearches({ birthDate: '1980-02-29', phone: '+16175551234' }, usSearch, false)).toEqual(
+      [],
     );
-    expect(candidateSearch({ birthDate: '1980-02-29', family: "O'Brien" }, usSearch).family).toBe('O');
   });
 });
 
@@ -201,6 +207,10 @@ describe('verifyPatient', () => {
         attempts.set(key, Math.max(0, (attempts.get(key) ?? 0) - 1));
         return Promise.resolve();
       },
+      settle: (key, failed) => {
+        if (!failed) attempts.set(key, Math.max(0, (attempts.get(key) ?? 0) - 1));
+        return Promise.resolve();
+      },
     };
     const logger: Logger = {
       info: (obj) => logs.push(obj),
@@ -212,6 +222,11 @@ describe('verifyPatient', () => {
     const cache = new Map<string, unknown>(Object.entries(options.cached ?? {}));
     const deps: VerifyDeps = {
       attemptLimiter: limiter,
+      patientHold: {
+        reserve: () => Promise.resolve({ held: false }),
+        settle: () => Promise.resolve([]),
+      },
+      events: { publish: () => Promise.resolve() },
       phoneIndex: {
         remember: () => Promise.resolve(),
         replace: () => Promise.resolve(),

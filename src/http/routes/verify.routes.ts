@@ -1,7 +1,8 @@
 /**
  * POST /v1/patients/verify: identity verification of a caller. The answer is always
  * `200 {"verified": ...}` (IVR flows branch on the body) and the same for every kind of mismatch;
- * `429 TOO_MANY_ATTEMPTS` with `Retry-After` once a caller used up its failed attempts.
+ * `429 TOO_MANY_ATTEMPTS` with `Retry-After` once a caller used up its failed attempts, or while
+ * verification of the patient is held (`hold: 'patient'`; an agent desk is not held).
  */
 import { Router, type Request } from 'express';
 import type { Logger } from '../../domain/ports';
@@ -40,8 +41,15 @@ export function verifyRoutes(deps: UseCaseDeps): Router {
       const caller = callerKeyFrom(callerId, writeContext(req, res).correlationId, req);
       // The request's logger: outcomes carry the request id, for audit.
       const logger = (res.locals.logger as Logger | undefined) ?? deps.logger;
-      const client = callerOf(res).principal.clientId;
-      const result = await verifyPatient({ ...deps, logger }, connection, { ...claim, caller, client });
+      const { principal } = callerOf(res);
+      // A client that may correct records is a staffed desk, not phone self-service (README, verify).
+      const agentDesk = principal.scopes.has('patients:write');
+      const result = await verifyPatient({ ...deps, logger }, connection, {
+        ...claim,
+        caller,
+        client: principal.clientId,
+        agentDesk,
+      });
       res.json(result);
     }),
   );
