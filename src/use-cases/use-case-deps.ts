@@ -18,6 +18,7 @@ import type {
   SlotHolds,
   WriteQueue,
 } from '../domain/ports';
+import type { StorageLimits } from '../domain/storage-limits';
 import type { CountryCode } from '../phone';
 import type { ConfirmedPatients } from './confirmed-patients';
 
@@ -70,6 +71,8 @@ export interface UseCaseDeps {
   readonly slotHolds: SlotHolds;
   /** Failed identity verifications per caller: past the limit, verification is refused for a while. */
   readonly attemptLimiter: AttemptLimiter;
+  /** Queued writes per client and the write store's memory: past them, new writes are refused. */
+  readonly storage: StorageLimits;
   readonly clock: Clock;
   readonly logger: Logger;
   /** How long an API write waits for Redis before answering 503. */

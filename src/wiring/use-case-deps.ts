@@ -21,6 +21,7 @@ import type { Closeables } from './closeables';
 import { buildConnections } from './connections';
 import { buildEventDelivery } from './event-delivery';
 import type { RedisWiring } from './redis';
+import { buildStorageLimits } from './storage';
 
 export interface UseCaseRuntime {
   readonly deps: UseCaseDeps;
@@ -116,6 +117,7 @@ export async function buildUseCaseDeps(
     notificationLog: createRedisNotificationLog({ redis: client, prefix }),
     events: eventDelivery,
     notifications: notificationQueue,
+    storage: await buildStorageLimits(config, client, logger, closeables),
     clock: options.clock ?? { now: () => new Date() },
     logger,
     enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
