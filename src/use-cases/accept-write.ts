@@ -110,10 +110,10 @@ const QUOTA_RETRY_AFTER_SECONDS = 10;
 const STORAGE_RETRY_AFTER_SECONDS = 60;
 
 function quotaExceeded(queuedWrites: number | undefined): ContinuumError {
-  const waiting = queuedWrites === undefined ? 'as many writes' : `${queuedWrites} writes`;
+  const waiting = queuedWrites === undefined ? 'writes' : `${queuedWrites} writes`;
   return new ContinuumError('WRITE_QUOTA_EXCEEDED', {
     detail:
-      `this client already has ${waiting} waiting to be sent as it may, and nothing was taken: ` +
+      `this client already has ${waiting} waiting to be sent, as many as it may; nothing was taken: ` +
       'send the request again once some of them have finished',
     retryAfterSeconds: QUOTA_RETRY_AFTER_SECONDS,
     ...(queuedWrites === undefined ? {} : { extra: { queuedWrites } }),
@@ -127,7 +127,8 @@ function quotaExceeded(queuedWrites: number | undefined): ContinuumError {
 function refuseWhenStorageFull(deps: Pick<UseCaseDeps, 'storage' | 'logger'>): void {
   const memory = deps.storage.memory();
   if (memory.acceptingWrites) return;
-  deps.logger.warn(
+  // Debug: the gauge warns once when the reserve is reached; one line per refused write would flood.
+  deps.logger.debug(
     { usedBytes: memory.usedBytes, limitBytes: memory.limitBytes, reservedBytes: memory.reservedBytes },
     'write refused: the write store is within its memory reserve',
   );
@@ -149,7 +150,8 @@ export function refusedByStorageLimits(error: unknown): boolean {
 
 /**
  * The insert, answered within the enqueue deadline, with three distinct failures: refused for
- * certain (503 QUEUE_UNAVAILABLE: nothing was taken), or sent and unanswered (503
+ * certain (503 QUEUE_UNAVAILABLE, or WRITE_QUOTA_EXCEEDED past the client's cap: nothing was
+ * taken), or sent and unanswered (503
  * WRITE_OUTCOME_UNKNOWN). The second is only said once the store's own deadline has passed, so a
  * receipt read or a retry afterwards sees the final state, not one the insert may still change.
  */
