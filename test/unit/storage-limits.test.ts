@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { storageReading } from '../../adapters/redis/memory-gauge';
 import { loadConfig } from '../../src/config/load-config';
-import { queuedWritesCap } from '../../src/wiring/storage';
+import { embeddedMaxMemoryBytes, queuedWritesCap } from '../../src/wiring/storage';
 
 const at = new Date('2030-01-01T00:00:00Z');
 
@@ -35,6 +35,19 @@ describe('queued writes cap', () => {
       readIntervalMs: 1000,
     });
     expect(storage.maxMemoryBytes).toBeUndefined();
+  });
+
+  it("bounds the embedded Redis at half the machine's memory unless told a size", () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'continuum-config-'));
+    const config = loadConfig({ env: {}, cwd, builtInMappingsDir: '/mappings' });
+    expect(embeddedMaxMemoryBytes(config)).toBe(Math.floor(totalmem() / 2));
+    const sized = loadConfig({
+      env: {},
+      cwd,
+      builtInMappingsDir: '/mappings',
+      overrides: { storage: { maxMemoryBytes: 256_000_000 } },
+    });
+    expect(embeddedMaxMemoryBytes(sized)).toBe(256_000_000);
   });
 });
 
