@@ -85,6 +85,8 @@ export interface StartEmbeddedRedisOptions {
   readonly dataDir: string;
   readonly binary: string;
   readonly logger: Logger;
+  /** Its `maxmemory`: past it, `noeviction` Redis refuses writes instead of growing until killed. */
+  readonly maxMemoryBytes?: number;
 }
 
 export async function startEmbeddedRedis(options: StartEmbeddedRedisOptions): Promise<EmbeddedRedis> {
@@ -136,6 +138,7 @@ export async function startEmbeddedRedis(options: StartEmbeddedRedisOptions): Pr
     join(dir, 'redis.log'),
   ];
   if (useSocket) args.push('--unixsocket', socketPath, '--unixsocketperm', '700');
+  if (options.maxMemoryBytes !== undefined) args.push('--maxmemory', String(options.maxMemoryBytes));
 
   const child = spawn(options.binary, args, { stdio: 'ignore', detached: false });
   const exited = new Promise<void>((resolveExit) =>

@@ -15,11 +15,13 @@ import {
   type OperationStatus,
 } from '../../src/domain/operation';
 import type { OperationStore } from '../../src/domain/ports';
+import type { OperationOwner } from '../../src/domain/operation';
 import { luaScript } from './lua-script';
 
-// KEYS: record, idempotency key (or ''), queued index, lane, lane set.
-// ARGV: id, sealed, score, lane name, deadline (ms since the epoch).
-// Returns {'created', lane position} | {'exists', id} | {'late', ms past the deadline}.
+// KEYS: record, idempotency key (or ''), queued index, lane, lane set, the owner's waiting set (or '').
+// ARGV: id, sealed, score, lane name, deadline (ms since the epoch), queued-writes cap (0 = none).
+// Returns {'created', lane position} | {'exists', id} | {'late', ms past the deadline}
+// | {'quota', writes waiting}.
 // The deadline is checked against Redis's own clock before anything is written. An insert can
 // reach Redis long after the API answered 503 (resent by the client after a reconnect, or read
 // from a socket buffer after a stall); storing it then would apply a write its caller was told
@@ -27,6 +29,9 @@ import { luaScript } from './lua-script';
 // so an AOF replay re-applies what was stored and does not run this check again. The same insert
 // sent twice (ioredis resends unanswered commands after a reconnect) finds its own record and
 // stores nothing more, with or without an idempotency key.
+// The owner's waiting set holds the ids of its operations not yet final: its size is checked
+// against the cap and the id added in the same script, so concurrent inserts cannot overrun it,
+// and a replay (an existing key or record) is answered before it, so it never counts twice.
 const INSERT = luaScript(`
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -36,8 +41,14 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists', ARGV[1]} end
 if KEYS[2] ~= '' then
   local existing = redis.call('GET', KEYS[2])
   if existing then return {'exists', existing} end
-  redis.call('SET', KEYS[2], ARGV[1])
 end
+if KEYS[6] ~= '' then
+  local cap = tonumber(ARGV[6])
+  local waiting = redis.call('SCARD', KEYS[6])
+  if cap > 0 and waiting >= cap then return {'quota', waiting} end
+  redis.call('SADD', KEYS[6], ARGV[1])
+end
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[1]) end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 local position = redis.call('RPUSH', KEYS[4], ARGV[1])
@@ -45,8 +56,14 @@ redis.call('SADD', KEYS[5], ARGV[4])
 return {'created', position}
 `);
 
-// KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or '').
+// KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or ''),
+// the owner's waiting set (or '').
 // ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none).
+// A final status (a ttl) takes the id out of the owner's waiting set, once: SREM of an id not
+// there (a second save, an operation accepted before the set existed) changes nothing, so the
+// count never goes below what is really waiting. Any other status puts it back (an operator's
+// retry queues it again; an operation accepted before the set existed is counted from its first
+// save on).
 const SAVE = luaScript(`
 local expected = tonumber(ARGV[4])
 if expected > 0 and not redis.call('ZSCORE', KEYS[1 + expected], ARGV[1]) then return 0 end
@@ -58,9 +75,11 @@ redis.call('ZADD', KEYS[1 + status], ARGV[5], ARGV[1])
 if ARGV[6] ~= '0' then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[6])
   if KEYS[8] ~= '' then redis.call('EXPIRE', KEYS[8], ARGV[6]) end
+  if KEYS[9] ~= '' then redis.call('SREM', KEYS[9], ARGV[1]) end
 else
   redis.call('SET', KEYS[1], ARGV[2])
   if KEYS[8] ~= '' then redis.call('PERSIST', KEYS[8]) end
+  if KEYS[9] ~= '' then redis.call('SADD', KEYS[9], ARGV[1]) end
 end
 return 1
 `);
@@ -122,6 +141,10 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     `${prefix}:ops:${connection}:${status}`;
   const laneKey = (lane: string): string => `${prefix}:lane:${lane}`;
   const laneSetKey = (connection: string): string => `${prefix}:lanes:${connection}`;
+  // Keyed hash of the client: ids from a center's identity provider may name a person.
+  const waitingKeyOf = (owner: OperationOwner): string =>
+    `${prefix}:waiting:${cipher.blind(`queued-writes\n${owner.tenant}\n${owner.clientId}`)}`;
+  const waitingKey = (op: Operation): string => (op.owner === undefined ? '' : waitingKeyOf(op.owner));
 
   const seal = (op: Operation): Buffer => cipher.seal(JSON.stringify(op), recordKey(op.id));
   const open = (id: string, sealed: Buffer): Operation =>
@@ -136,7 +159,12 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     const terminal = TERMINAL_STATUSES.has(op.status);
     const result = await SAVE.run(
       redis,
-      [recordKey(op.id), ...OPERATION_STATUSES.map((s) => statusKey(op.connection, s)), idemKey(op)],
+      [
+        recordKey(op.id),
+        ...OPERATION_STATUSES.map((s) => statusKey(op.connection, s)),
+        idemKey(op),
+        waitingKey(op),
+      ],
       [
         op.id,
         seal(op),
@@ -150,8 +178,8 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
   }
 
   return {
-    async insert(op, deadline) {
-      let reply: ['created', number] | ['exists', string] | ['late', number];
+    async insert(op, deadline, insertOptions = {}) {
+      let reply: ['created', number] | ['exists', string] | ['late', number] | ['quota', number];
       try {
         reply = (await INSERT.run(
           acceptRedis,
@@ -161,20 +189,29 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
             statusKey(op.connection, op.status),
             laneKey(op.lane),
             laneSetKey(op.connection),
+            waitingKey(op),
           ],
-          [op.id, seal(op), String(Date.parse(op.createdAt)), op.lane, String(deadline.getTime())],
+          [
+            op.id,
+            seal(op),
+            String(Date.parse(op.createdAt)),
+            op.lane,
+            String(deadline.getTime()),
+            String(insertOptions.queuedWritesCap ?? 0),
+          ],
         )) as typeof reply;
       } catch (error) {
         if (neverRan(error)) return { refused: 'unavailable' };
         throw error;
       }
       if (reply[0] === 'late') return { refused: 'late', lateByMs: reply[1] };
+      if (reply[0] === 'quota') return { refused: 'quota', queuedWrites: reply[1] };
       if (reply[0] === 'created') return { operation: op, created: true, lanePosition: reply[1] };
       const existing = await get(reply[1]);
       // The key outlived its record (retention): treat the request as new under the same key.
       if (existing === undefined) {
         await acceptRedis.del(idemKey(op));
-        return this.insert(op, deadline);
+        return this.insert(op, deadline, insertOptions);
       }
       return { operation: existing, created: false, lanePosition: 0 };
     },
@@ -249,6 +286,8 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     },
 
     count: (connection, status) => redis.zcard(statusKey(connection, status)),
+
+    queuedWrites: (owner) => redis.scard(waitingKeyOf(owner)),
 
     async oldest(connection, status) {
       const first = await redis.zrange(statusKey(connection, status), '0', '0', 'WITHSCORES');

@@ -391,6 +391,35 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Limits on what the write store takes: see README, "Storage quota". */
+    storage: z
+      .object({
+        /**
+         * Writes one client may have waiting (queued or sending) at once; past it, its new writes
+         * get 503 WRITE_QUOTA_EXCEEDED until some finish (0 = no cap).
+         */
+        queuedWritesPerClient: num(z.number().int().min(0).max(10_000_000)).default(10_000),
+        /** The same cap for every client of a tenant, by tenant name. */
+        perTenant: z.record(z.string().min(1), num(z.number().int().min(0).max(10_000_000))).default({}),
+        /** The same cap for one client, by client id (`cl_...`): wins over its tenant's. */
+        perClient: z.record(z.string().min(1), num(z.number().int().min(0).max(10_000_000))).default({}),
+        /**
+         * The memory limit writes are measured against when Redis has none (`maxmemory 0`), and
+         * the embedded Redis's `maxmemory`. With both, the lower counts. Absent for an external
+         * Redis without a maxmemory: no memory refusal (a warning at start-up).
+         */
+        maxMemoryBytes: num(z.number().int().min(1_000_000)).optional(),
+        /**
+         * Memory kept for queued writes to drain and their receipts: new writes get 503
+         * STORAGE_FULL once Redis's free memory is within it. Default: `headroomPercent` of the limit.
+         */
+        headroomBytes: num(z.number().int().min(0)).optional(),
+        headroomPercent: num(z.number().min(0).max(90)).default(10),
+        /** How often Redis's memory is read, in ms (never once per write). */
+        readIntervalMs: num(z.number().int().min(50).max(60_000)).default(1000),
+      })
+      .strict()
+      .prefault({}),
     cache: z
       .object({
         /**

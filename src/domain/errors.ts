@@ -39,6 +39,16 @@ export const ERROR_CODES = {
     retryable: true,
     title: 'The write may have been taken: the write queue stopped answering after it was sent',
   },
+  WRITE_QUOTA_EXCEEDED: {
+    status: 503,
+    retryable: true,
+    title: 'This client has as many writes waiting as it may: nothing was taken',
+  },
+  STORAGE_FULL: {
+    status: 503,
+    retryable: true,
+    title: 'The write store is near its memory limit: nothing was taken',
+  },
   NOT_READY: { status: 503, retryable: true, title: 'The gateway is not ready' },
   INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
 } as const;

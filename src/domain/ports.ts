@@ -4,7 +4,7 @@
  */
 import type { CallCenterEvent } from './events';
 import type { Bundle, CapabilityStatement, Resource } from './fhir';
-import type { Operation, OperationStatus } from './operation';
+import type { Operation, OperationOwner, OperationStatus } from './operation';
 
 export interface RequestOptions {
   /** Give up after this many milliseconds: reads must answer inside IVR time budgets. */
@@ -156,9 +156,20 @@ export interface InsertResult {
  * store throws, and the outcome is unknown until the deadline has passed.
  */
 export interface InsertRefused {
-  readonly refused: 'late' | 'unavailable';
+  /** `quota`: the operation's client already has `queuedWritesCap` writes waiting. */
+  readonly refused: 'late' | 'unavailable' | 'quota';
   /** How far past the deadline, by the store's clock: a steady value hints at clock skew. */
   readonly lateByMs?: number;
+  /** With `quota`: the client's writes waiting when it was refused. */
+  readonly queuedWrites?: number;
+}
+
+export interface InsertOptions {
+  /**
+   * Refuse (`quota`) when the operation's client already has this many writes not yet final;
+   * 0 or absent: no cap. Operations without an owner are never counted.
+   */
+  readonly queuedWritesCap?: number;
 }
 
 export interface OperationQuery {
@@ -183,7 +194,7 @@ export interface OperationStore {
    * `deadline`, by the store's own clock, nothing is stored at all: the caller has given up by
    * then and told its client so, and a late insert would join the lane behind newer writes.
    */
-  insert(op: Operation, deadline: Date): Promise<InsertResult | InsertRefused>;
+  insert(op: Operation, deadline: Date, options?: InsertOptions): Promise<InsertResult | InsertRefused>;
   get(id: string): Promise<Operation | undefined>;
   findByIdempotencyKey(connection: string, key: string): Promise<Operation | undefined>;
   save(op: Operation): Promise<void>;
@@ -202,6 +213,8 @@ export interface OperationStore {
   laneOperations(lane: string, limit: number): Promise<readonly Operation[]>;
   query(query: OperationQuery): Promise<readonly Operation[]>;
   count(connection: string, status: OperationStatus): Promise<number>;
+  /** The client's operations not yet final (queued, sending), counted since they were accepted. */
+  queuedWrites(owner: OperationOwner): Promise<number>;
   /** Acceptance time of the oldest operation in this status, if any. */
   oldest(connection: string, status: OperationStatus): Promise<Date | undefined>;
 }

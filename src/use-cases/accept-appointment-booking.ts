@@ -11,7 +11,13 @@ import type { Schedule, Slot } from '../domain/fhir';
 import type { OperationPayload } from '../domain/operation';
 import type { SlotModel } from '../domain/slot';
 import { withDeadline } from '../domain/with-deadline';
-import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
+import {
+  acceptWrite,
+  findExistingWrite,
+  refusedByStorageLimits,
+  type AcceptedWrite,
+  type WriteContext,
+} from './accept-write';
 import { patientExists } from './accept-patient-update';
 import { slotTaken } from './apply-appointment-booking';
 import { newOperationId } from './operation-id';
@@ -27,7 +33,7 @@ export interface BookingInput {
 
 export type BookingDeps = Pick<
   UseCaseDeps,
-  'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs' | 'slotHolds'
+  'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs' | 'slotHolds' | 'storage'
 >;
 
 export async function acceptAppointmentBooking(
@@ -102,7 +108,11 @@ export async function acceptHoldingSlot(
     request,
     payload,
     checked ? { id } : { id, note: UNCHECKED_NOTE },
-  );
+  ).catch(async (error: unknown) => {
+    // Refused before anything was stored: the slot is not promised to a write that does not exist.
+    if (refusedByStorageLimits(error)) await deps.slotHolds.release(connection.name, slotId, id);
+    throw error;
+  });
   // The same request under the same key won the race: its own hold stands, ours goes.
   if (!accepted.created) await deps.slotHolds.release(connection.name, slotId, id);
   return accepted;

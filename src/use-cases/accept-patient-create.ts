@@ -7,7 +7,7 @@ import { acceptPlainWrite, type AcceptedWrite, type WriteContext } from './accep
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export async function acceptPatientCreate(
-  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs' | 'storage'>,
   connection: ConnectionContext,
   context: WriteContext,
   patient: NewPatient,

@@ -18,7 +18,10 @@ export interface PatientUpdateInput {
 }
 
 export async function acceptPatientUpdate(
-  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs'>,
+  deps: Pick<
+    UseCaseDeps,
+    'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs' | 'storage'
+  >,
   connection: ConnectionContext,
   context: WriteContext,
   input: PatientUpdateInput,

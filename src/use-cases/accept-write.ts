@@ -104,16 +104,62 @@ function outcomeUnknown(operationId: string): ContinuumError {
   });
 }
 
+/** Seconds a client over its queued-writes cap is asked to wait: its backlog drains at the EHR's pace. */
+const QUOTA_RETRY_AFTER_SECONDS = 10;
+/** Seconds a write is asked to wait while the store is full: memory comes back only as retention ends. */
+const STORAGE_RETRY_AFTER_SECONDS = 60;
+
+function quotaExceeded(queuedWrites: number | undefined): ContinuumError {
+  const waiting = queuedWrites === undefined ? 'writes' : `${queuedWrites} writes`;
+  return new ContinuumError('WRITE_QUOTA_EXCEEDED', {
+    detail:
+      `this client already has ${waiting} waiting to be sent, as many as it may; nothing was taken: ` +
+      'send the request again once some of them have finished',
+    retryAfterSeconds: QUOTA_RETRY_AFTER_SECONDS,
+    ...(queuedWrites === undefined ? {} : { extra: { queuedWrites } }),
+  });
+}
+
+/**
+ * Refuses a new write while the store's memory is within the reserve kept for draining: what is
+ * queued can still be sent and its receipts written. Operator actions and workers never come here.
+ */
+function refuseWhenStorageFull(deps: Pick<UseCaseDeps, 'storage' | 'logger'>): void {
+  const memory = deps.storage.memory();
+  if (memory.acceptingWrites) return;
+  // Debug: the gauge warns once when the reserve is reached; one line per refused write would flood.
+  deps.logger.debug(
+    { usedBytes: memory.usedBytes, limitBytes: memory.limitBytes, reservedBytes: memory.reservedBytes },
+    'write refused: the write store is within its memory reserve',
+  );
+  throw new ContinuumError('STORAGE_FULL', {
+    detail:
+      'the write store is near its memory limit and keeps the rest for writes already queued; ' +
+      'nothing was taken: send the request again later',
+    retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS,
+  });
+}
+
+/** A refusal that certainly stored nothing of the write: what was taken for it may be given back. */
+export function refusedByStorageLimits(error: unknown): boolean {
+  return (
+    error instanceof ContinuumError &&
+    (error.code === 'WRITE_QUOTA_EXCEEDED' || error.code === 'STORAGE_FULL')
+  );
+}
+
 /**
  * The insert, answered within the enqueue deadline, with three distinct failures: refused for
- * certain (503 QUEUE_UNAVAILABLE: nothing was taken), or sent and unanswered (503
+ * certain (503 QUEUE_UNAVAILABLE, or WRITE_QUOTA_EXCEEDED past the client's cap: nothing was
+ * taken), or sent and unanswered (503
  * WRITE_OUTCOME_UNKNOWN). The second is only said once the store's own deadline has passed, so a
  * receipt read or a retry afterwards sees the final state, not one the insert may still change.
  */
 async function storeWithinDeadline(
-  deps: Pick<UseCaseDeps, 'store' | 'logger' | 'enqueueTimeoutMs'>,
+  deps: Pick<UseCaseDeps, 'store' | 'logger' | 'enqueueTimeoutMs' | 'storage'>,
   operation: Operation,
   acceptedAt: Date,
+  owner: OperationOwner,
 ): Promise<InsertResult> {
   let timer: NodeJS.Timeout | undefined;
   const settled = new Promise<'settled'>((resolve) => {
@@ -123,7 +169,9 @@ async function storeWithinDeadline(
   });
   try {
     const insert = deps.store
-      .insert(operation, storeDeadline(acceptedAt, deps.enqueueTimeoutMs))
+      .insert(operation, storeDeadline(acceptedAt, deps.enqueueTimeoutMs), {
+        queuedWritesCap: deps.storage.queuedWritesCap(owner),
+      })
       .catch(async (error: unknown) => {
         deps.logger.warn(
           { operationId: operation.id, reason: error instanceof Error ? error.message : 'unknown' },
@@ -141,6 +189,7 @@ async function storeWithinDeadline(
       );
       throw deadlineMissed('the write store');
     }
+    if (stored.refused === 'quota') throw quotaExceeded(stored.queuedWrites);
     throw new ContinuumError('QUEUE_UNAVAILABLE', {
       detail: 'the write store is unavailable and nothing was taken: send the request again',
       retryAfterSeconds: 2,
@@ -150,8 +199,14 @@ async function storeWithinDeadline(
   }
 }
 
+/** What accepting a write needs. */
+export type AcceptDeps = Pick<
+  UseCaseDeps,
+  'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs' | 'storage'
+>;
+
 export async function acceptWrite(
-  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
+  deps: AcceptDeps,
   connection: ConnectionContext,
   context: WriteContext,
   request: unknown,
@@ -190,8 +245,9 @@ export async function acceptWrite(
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };
+  refuseWhenStorageFull(deps);
   // Stored and in its lane = accepted: from here on the write survives any crash.
-  const stored = await storeWithinDeadline(deps, operation, now);
+  const stored = await storeWithinDeadline(deps, operation, now, context.owner);
   if (!stored.created) return sameRequestOrThrow(stored.operation, hash);
   if (stored.lanePosition === 1) {
     // Head of its lane: wake a worker. If Redis refuses the job now, the lane sweeper enqueues it.
@@ -217,7 +273,7 @@ export async function acceptWrite(
  * it is stored and queued.
  */
 export async function acceptPlainWrite(
-  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
+  deps: AcceptDeps,
   connection: ConnectionContext,
   context: WriteContext,
   payload: OperationPayload,

@@ -20,6 +20,7 @@ import type {
   SlotHolds,
   WriteQueue,
 } from '../domain/ports';
+import type { StorageLimits } from '../domain/storage-limits';
 import type { CountryCode } from '../phone';
 import type { ConfirmedPatients } from './confirmed-patients';
 
@@ -74,6 +75,8 @@ export interface UseCaseDeps {
   readonly attemptLimiter: AttemptLimiter;
   /** Failed identity verifications per patient: past the limit, that patient's self-verification is held. */
   readonly patientHold: PatientHold;
+  /** Queued writes per client and the write store's memory: past them, new writes are refused. */
+  readonly storage: StorageLimits;
   readonly clock: Clock;
   readonly logger: Logger;
   /** How long an API write waits for Redis before answering 503. */

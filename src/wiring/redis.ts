@@ -9,6 +9,7 @@ import type { Logger } from '../domain/ports';
 import { withDeadline } from '../domain/with-deadline';
 import type { Closeables } from './closeables';
 import { StartupError } from './startup-error';
+import { embeddedMaxMemoryBytes } from './storage';
 
 export interface RedisWiring {
   readonly target: RedisTarget | { readonly url: string };
@@ -37,6 +38,7 @@ export async function connectRedis(
       dataDir: config.dataDir,
       binary: config.redis.binary,
       logger,
+      maxMemoryBytes: embeddedMaxMemoryBytes(config),
     });
     closeables.add('embedded-redis', 'embedded redis', () => started.stop());
     target = started.target;

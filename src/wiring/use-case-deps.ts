@@ -25,6 +25,7 @@ import { buildEventDelivery } from './event-delivery';
 import { buildRateLimits } from './rate-limits';
 import type { RedisWiring } from './redis';
 import { buildAudit, type AuditWiring } from './audit';
+import { buildStorageLimits } from './storage';
 
 export interface UseCaseRuntime {
   readonly deps: UseCaseDeps;
@@ -141,6 +142,7 @@ export async function buildUseCaseDeps(
     notificationLog: createRedisNotificationLog({ redis: client, prefix }),
     events: eventDelivery,
     notifications: notificationQueue,
+    storage: await buildStorageLimits(config, client, logger, closeables),
     clock: options.clock ?? { now: () => new Date() },
     logger,
     enqueueTimeoutMs: config.queue.enqueueTimeoutMs,

@@ -124,6 +124,7 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
   expect(first.gateway.closeOrder).toEqual([
     'timers',
     'replays',
+    'storage gauge',
     'http',
     'workers',
     'warm-ups',

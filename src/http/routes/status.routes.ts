@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import type { EventOperations, PipelineMonitor } from '../../domain/ports';
 import { pipelineStatus } from '../../use-cases/pipeline-status';
+import { storageStatus } from '../../use-cases/storage-status';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
 import { callerOf } from '../caller';
@@ -17,13 +18,14 @@ export function statusRoutes(
   router.get(
     '/',
     route(async (_req, res) => {
-      const { tenant } = callerOf(res);
+      const { tenant, principal } = callerOf(res);
       const mine = subscribersOf(tenant, subscriberTenants);
-      const [connections, subscribers] = await Promise.all([
+      const [connections, subscribers, storage] = await Promise.all([
         pipelineStatus(deps, monitor, tenant.connections),
         events.states(),
+        storageStatus(deps, { clientId: principal.clientId, tenant: tenant.name }),
       ]);
-      res.json({ connections, subscribers: subscribers.filter((s) => mine(s.name)) });
+      res.json({ connections, subscribers: subscribers.filter((s) => mine(s.name)), storage });
     }),
   );
   return router;
