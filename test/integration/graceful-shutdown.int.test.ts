@@ -131,6 +131,8 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
     'notification queue',
     'write queues',
     'event queues',
+    // After the workers and queues, which may still record what they finish; before Redis goes.
+    'audit trail',
     'sandbox',
     'client registry',
     'redis connections',
