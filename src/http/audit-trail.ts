@@ -1,8 +1,8 @@
 /**
  * Records every request to a PHI route in the audit trail before it is answered. The handler runs
  * as usual; when it sends, the answer is held until its record is stored, then released. If the
- * record cannot be stored the answer is replaced by 503: an access the trail cannot show is not
- * served, so the trail has no holes. The record is built from the route, its parameters, the
+ * record cannot be stored, an answer that would show PHI is replaced by 503: a read the trail
+ * cannot show is not served, so the trail has no holes where data was disclosed. The record is built from the route, its parameters, the
  * request and the answer: references only (patient and resource ids, operation ids, a keyed hash
  * of a searched number), never the answer's content.
  */
@@ -113,6 +113,15 @@ function outcomeOf(status: number, answer: unknown): AuditOutcome {
   return 0;
 }
 
+/**
+ * An answer that shows PHI: a read, a search, a verification, served. Only these are refused when
+ * their record cannot be stored; a refusal shows nothing, and a write's answer reports an act.
+ */
+function disclosesRecord(spec: AuditSpec, status: number): boolean {
+  if (status >= 400) return false;
+  return spec.action === 'R' || spec.subtype === 'search-type' || spec.kind === 'patient.verify';
+}
+
 export function auditTrail(deps: AuditTrailDeps): RequestHandler {
   return (req, res, next) => {
     const resolved = deps.routes.resolve(req.method, req.path);
@@ -151,10 +160,16 @@ function holdAnswerUntilRecorded(
         send(body);
       },
       (error: unknown) => {
-        ((res.locals.logger as Logger | undefined) ?? deps.logger).error(
-          { err: error, kind: spec.kind },
-          'access refused: its audit record could not be stored',
-        );
+        const log = (res.locals.logger as Logger | undefined) ?? deps.logger;
+        if (!disclosesRecord(spec, res.statusCode)) {
+          // A refusal discloses nothing, and a write already taken must not be answered as if it
+          // were not (the client would move on and the write land anyway): its effect on the EHR
+          // is recorded when a worker applies it.
+          log.error({ err: error, kind: spec.kind }, 'audit record not stored; the answer stands');
+          send(body);
+          return;
+        }
+        log.error({ err: error, kind: spec.kind }, 'access refused: its audit record could not be stored');
         for (const header of ['Location', 'Content-Location', 'Preference-Applied', 'Retry-After'])
           res.removeHeader(header);
         sendProblem(
