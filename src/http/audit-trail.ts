@@ -57,6 +57,14 @@ function decoded(raw: unknown): string | undefined {
   }
 }
 
+/**
+ * Patients an answer concerns without naming them (a failed verification was against someone):
+ * noted by the route for the record, never sent.
+ */
+export function noteAuditPatients(res: Response, patientIds: readonly string[]): void {
+  res.locals.auditPatients = patientIds;
+}
+
 /** Entries of a list answer referenced one by one at most; a longer list is recorded as its first ones. */
 const MAX_LISTED = 100;
 
@@ -71,6 +79,7 @@ function collect(
   params: Readonly<Record<string, unknown>>,
   req: Request,
   answer: unknown,
+  noted: readonly string[],
 ): Entities {
   const found: Entities = { patients: new Set(), resources: new Set(), operation: undefined };
   const addPatient = (id: string | undefined): void => {
@@ -87,6 +96,7 @@ function collect(
   if (path.startsWith('/v1/appointments/:id')) addResource(id && `Appointment/${id}`);
   if (path.startsWith('/v1/operations/:id')) found.operation = id;
   addPatient(stringAt(req.body, 'patientId'));
+  for (const id of noted.slice(0, MAX_LISTED)) addPatient(id);
   if (typeof req.query.patient === 'string') addPatient(req.query.patient);
   // The answer says which records were disclosed or changed.
   addPatient(stringAt(answer, 'patientId'));
@@ -195,7 +205,8 @@ function recordOf(
   answer: unknown,
 ): NewAuditRecord {
   const { principal } = callerOf(res);
-  const entities = collect(route.path, params, req, answer);
+  const noted = (res.locals.auditPatients as readonly string[] | undefined) ?? [];
+  const entities = collect(route.path, params, req, answer, noted);
   const connection = typeof req.query.connection === 'string' ? req.query.connection : undefined;
   const agent = humanAgentOf(req);
   const phone = typeof req.query.phone === 'string' ? req.query.phone.replace(/\D/g, '') : '';

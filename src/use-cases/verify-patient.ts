@@ -46,9 +46,16 @@ export interface VerifyRequest extends IdentityClaim {
   readonly agentDesk?: boolean | undefined;
 }
 
-export type VerifyResult =
+export type VerifyResult = (
   | { readonly verified: true; readonly patientId: string; readonly freshness: Freshness }
-  | { readonly verified: false; readonly freshness: Freshness };
+  | { readonly verified: false; readonly freshness: Freshness }
+) & {
+  /**
+   * The patients the attempt was against (for the audit trail, never for the caller): a failed
+   * guess is recorded against the patient it tried to be, as a right one is.
+   */
+  readonly attemptedAgainst: readonly string[];
+};
 
 export type VerifyDeps = Pick<
   UseCaseDeps,
@@ -216,10 +223,11 @@ export async function verifyPatient(
     },
     'identity verification',
   );
+  const attemptedAgainst = candidates.targets;
   if (result.outcome === 'verified' && result.patientId !== undefined) {
-    return { verified: true, patientId: result.patientId, freshness: result.freshness };
+    return { verified: true, patientId: result.patientId, freshness: result.freshness, attemptedAgainst };
   }
-  return { verified: false, freshness: result.freshness };
+  return { verified: false, freshness: result.freshness, attemptedAgainst };
 }
 
 async function giveBack(deps: VerifyDeps, key: string): Promise<void> {

@@ -241,3 +241,18 @@ it('discloses ids only to patients:lookup, and records a keyed hash of the numbe
     raw.disconnect();
   }
 });
+
+it('records a failed verification against the patient it tried to be, without saying so to the caller', async () => {
+  const patient = await api.request().get('/v1/patients/pat-0033').set(as(desk)());
+  const family = (patient.body as { name: { family: string } }).name.family;
+  const wrong = await api
+    .request()
+    .post('/v1/patients/verify')
+    .set(as(ivr)({ 'x-request-id': 'audit-verify-wrong' }))
+    .send({ family, birthDate: '1901-01-01', callerId: '+16175550999' });
+  expect(wrong.status).toBe(200);
+  expect(wrong.body).toEqual({ verified: false, freshness: expect.any(Object) });
+  const [record] = (await records()).filter((r) => r.requestId === 'audit-verify-wrong');
+  expect(record).toMatchObject({ kind: 'patient.verify', outcome: 4, client: ivr.id });
+  expect(record?.patients).toContain('Patient/pat-0033');
+});

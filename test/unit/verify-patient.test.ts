@@ -256,6 +256,8 @@ describe('verifyPatient', () => {
       verified: true,
       patientId: 'p1',
       freshness: { source: 'ehr', asOf: '2026-01-02T03:04:05.000Z' },
+      // Both were candidates for the claim's other factors: the audit trail records the attempt against both.
+      attemptedAgainst: ['p1', 'p2'],
     });
     expect([...w.attempts.values()]).toEqual([0]);
     expect(w.logs).toContainEqual(expect.objectContaining({ outcome: 'verified', patientId: 'p1' }));
@@ -266,6 +268,7 @@ describe('verifyPatient', () => {
     await expect(verifyPatient(w.deps, w.connection, claim)).resolves.toEqual({
       verified: false,
       freshness: { source: 'ehr', asOf: '2026-01-02T03:04:05.000Z' },
+      attemptedAgainst: ['p1', 'p2'],
     });
     expect([...w.attempts.values()]).toEqual([1]);
     expect(w.logs).toContainEqual(expect.objectContaining({ outcome: 'ambiguous' }));
@@ -349,6 +352,7 @@ describe('verifyPatient', () => {
         verified: true,
         patientId: 'p1',
         freshness: { source: 'cache', asOf: '2026-01-01T00:00:00.000Z' },
+        attemptedAgainst: ['p1'],
       });
       await expect(
         verifyPatient(w.deps, w.connection, { ...claim, family: 'Other', patientId: 'p1' }),

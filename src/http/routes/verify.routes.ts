@@ -10,6 +10,7 @@ import { resolveConnection } from '../../use-cases/resolve-connection';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { verifyPatient, type CallerKey } from '../../use-cases/verify-patient';
 import { route } from '../async-route';
+import { noteAuditPatients } from '../audit-trail';
 import { callerOf } from '../caller';
 import { byRegion } from '../schemas/by-region';
 import { verifyRequestSchema } from '../schemas/verify.schema';
@@ -50,7 +51,9 @@ export function verifyRoutes(deps: UseCaseDeps): Router {
         client: principal.clientId,
         agentDesk,
       });
-      res.json(result);
+      const { attemptedAgainst, ...answer } = result;
+      noteAuditPatients(res, attemptedAgainst);
+      res.json(answer);
     }),
   );
 
