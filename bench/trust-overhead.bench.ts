@@ -60,14 +60,16 @@ export async function benchTrustOverhead(options: TrustOverheadOptions): Promise
     write: { on: empty(), off: empty() },
   };
   const sides = { on: options.on, off: options.off };
-  for (let round = 0; round < options.rounds; round++) {
+  // Round 0 warms both processes (JIT, connections, caches) and is not counted.
+  for (let round = -1; round < options.rounds; round++) {
     const order: ('on' | 'off')[] = round % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+    const r = round + 1;
     for (const name of order) {
       const target = sides[name];
       const side = result.lookup[name];
       const meter = cpuMeter({ api: target.pid });
       const load = await runLoad(options.concurrency, options.perRound, async (i) => {
-        const phone = options.phones[(round * options.perRound + i) % options.phones.length] ?? '';
+        const phone = options.phones[(r * options.perRound + i) % options.phones.length] ?? '';
         const answer = await options.http.request(
           'GET',
           `${target.url}/v1/patients/lookup?phone=${encodeURIComponent(phone)}`,
@@ -78,12 +80,13 @@ export async function benchTrustOverhead(options: TrustOverheadOptions): Promise
         side.firstFailure ??= `HTTP ${answer.status} ${answer.body.slice(0, 200)}`;
         return false;
       });
-      add(side, load, meter.stop().api);
+      const cpu = meter.stop().api;
+      if (round >= 0) add(side, load, cpu);
     }
     for (const name of order) {
       const target = sides[name];
       const side = result.write[name];
-      const base = options.offset + (round * 2 + (name === 'on' ? 0 : 1)) * options.perRound;
+      const base = options.offset + (r * 2 + (name === 'on' ? 0 : 1)) * options.perRound;
       const meter = cpuMeter({ api: target.pid });
       const load = await runLoad(options.concurrency, options.perRound, async (i) => {
         const n = base + i;
@@ -93,13 +96,15 @@ export async function benchTrustOverhead(options: TrustOverheadOptions): Promise
           writeBody(n),
           {
             'idempotency-key': `bench-trust-${name}-${n}`,
+            authorization: options.authorization,
           },
         );
         if (answer.status === 202) return true;
         side.firstFailure ??= `HTTP ${answer.status} ${answer.body.slice(0, 200)}`;
         return false;
       });
-      add(side, load, meter.stop().api);
+      const cpu = meter.stop().api;
+      if (round >= 0) add(side, load, cpu);
     }
   }
   return { ...result, perRound: options.perRound, rounds: options.rounds };
