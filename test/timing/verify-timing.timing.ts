@@ -50,8 +50,8 @@ async function timed(
 }
 
 /**
- * One round: SAMPLES right and SAMPLES wrong answers, interleaved in pairs whose order alternates,
- * after a warm-up. Returns the difference of medians, in ms.
+ * One round: SAMPLES right and SAMPLES wrong answers, interleaved in pairs in random order, after a
+ * warm-up. Returns the difference of medians, in ms.
  */
 async function round(
   claim: Record<string, unknown>,
@@ -68,7 +68,9 @@ async function round(
       ['right', right, caller(n)],
       ['wrong', wrongDate(right, (offset + n) % 20_000), caller(n + 1)],
     ] as const;
-    for (const [kind, birthDate, callerId] of i % 2 === 0 ? pair : [...pair].reverse()) {
+    // Random order within each pair, not a strict alternation: R W W R R W... has period four, and
+    // anything periodic in the gateway (a timer, a batch) can lock onto it and load one kind only.
+    for (const [kind, birthDate, callerId] of Math.random() < 0.5 ? pair : [...pair].reverse()) {
       const answer = await timed({ ...claim, birthDate, callerId });
       expect({ kind, status: answer.status, verified: answer.verified }).toEqual({
         kind,
@@ -92,11 +94,9 @@ async function round(
 /**
  * The machine that runs the suite is shared: a busy neighbour moves a median by a few tenths of a
  * millisecond either way, so a round over the bound is measured again, up to ROUNDS times. A real
- * difference shows in every round (before equal work: 1.1 ms named, 3.1 ms searched). The search's
- * first two rounds have measured 1.4 to 1.7 ms apart, in either direction (right slower on one run,
- * wrong slower on the next), and the third within 0.1 to 0.2 ms: a settling the rounds outlast.
+ * difference shows in every round (before equal work: 1.1 ms named, 3.1 ms searched).
  */
-const ROUNDS = 8;
+const ROUNDS = 5;
 
 it.each([
   ['the patient on the agent screen (patientId)', true],
@@ -116,7 +116,7 @@ it.each([
       if ((differences.at(-1) ?? Infinity) < 0.2) break;
     }
     expect(Math.min(...differences)).toBeLessThan(0.2);
-    // Up to eight rounds of a thousand answers on a busy machine take longer than the suite default.
+    // Up to five rounds of a thousand answers on a busy machine take longer than the suite default.
   },
-  480_000,
+  300_000,
 );
