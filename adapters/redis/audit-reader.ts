@@ -12,6 +12,7 @@ import type {
   StoredAuditRecord,
 } from '../../src/domain/audit';
 import { ContinuumError } from '../../src/domain/errors';
+import { entryRecord, type StreamEntry } from './audit-entry';
 import type { AuditKeys } from './audit-keys';
 import { blindAgent, blindClient, blindPatient } from './audit-writer';
 
@@ -27,19 +28,6 @@ export interface AuditReader {
   cursor(name: string): Promise<AuditCursor>;
   saveCursor(name: string, cursor: AuditCursor): Promise<void>;
   scan(since: Date | undefined, until: Date | undefined): AsyncIterable<StoredAuditRecord>;
-}
-
-type StreamEntry = [id: string, fields: string[]];
-
-function recordOf(fields: readonly string[]): AuditRecord | undefined {
-  const at = fields.findIndex((f, i) => i % 2 === 0 && f === 'r');
-  const stored = at < 0 ? undefined : fields[at + 1];
-  if (stored === undefined) return undefined;
-  try {
-    return JSON.parse(stored) as AuditRecord;
-  } catch {
-    return undefined;
-  }
 }
 
 interface Cursor {
@@ -95,7 +83,7 @@ export function createAuditReader(options: AuditReaderOptions): AuditReader {
     return results.map(([error, entries]) => {
       if (error !== null) throw error;
       const entry = (entries as StreamEntry[])[0];
-      return entry === undefined ? undefined : recordOf(entry[1]);
+      return entry === undefined ? undefined : entryRecord(entry[1]);
     });
   }
 
@@ -113,7 +101,7 @@ export function createAuditReader(options: AuditReaderOptions): AuditReader {
           limit - found.length,
         )) as StreamEntry[];
         for (const [id, fields] of page) {
-          const record = recordOf(fields);
+          const record = entryRecord(fields);
           if (record !== undefined) found.push({ id: `${name}/${id}`, record });
         }
       }
@@ -219,7 +207,7 @@ export function createAuditReader(options: AuditReaderOptions): AuditReader {
         if (oldest === undefined) return;
         const entry = oldest.buffer.shift();
         if (entry === undefined) return;
-        const record = recordOf(entry[1]);
+        const record = entryRecord(entry[1]);
         if (record !== undefined) yield { id: `${oldest.name}/${entry[0]}`, record };
       }
     },

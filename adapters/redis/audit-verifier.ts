@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import type { AuditChainProblem, AuditVerification } from '../../src/domain/audit';
 import { GENESIS, type AuditChain } from './audit-chain';
+import { entryField, type StreamEntry } from './audit-entry';
 import type { AuditKeys } from './audit-keys';
 
 export interface AuditVerifierOptions {
@@ -20,13 +21,6 @@ export interface AuditVerifierOptions {
 export interface AuditVerifier {
   verify(): Promise<AuditVerification>;
   trim(): Promise<number>;
-}
-
-type StreamEntry = [id: string, fields: string[]];
-
-function field(fields: readonly string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
 }
 
 const PAGE = 1000;
@@ -49,9 +43,9 @@ export function createAuditVerifier(options: AuditVerifierOptions): AuditVerifie
     for (;;) {
       const page = (await redis.xrange(keys.stream(name), after, '+', 'COUNT', PAGE)) as StreamEntry[];
       for (const [id, fields] of page) {
-        const stored = field(fields, 'r');
-        const prev = field(fields, 'p');
-        const link = field(fields, 'h');
+        const stored = entryField(fields, 'r');
+        const prev = entryField(fields, 'p');
+        const link = entryField(fields, 'h');
         if (stored === undefined || prev === undefined || link === undefined) {
           return problem(id, 'unreadable', `record ${id} lacks its content or its links`);
         }
@@ -99,7 +93,7 @@ export function createAuditVerifier(options: AuditVerifierOptions): AuditVerifie
         const stream = keys.stream(name);
         const lastOld = ((await redis.xrevrange(stream, `(${cutoff}`, '-', 'COUNT', 1)) as StreamEntry[])[0];
         if (lastOld === undefined) continue;
-        const link = field(lastOld[1], 'h');
+        const link = entryField(lastOld[1], 'h');
         if (link === undefined) continue;
         const multi = redis.multi().set(keys.anchor(name), link).xtrim(stream, 'MINID', cutoff);
         const results = await multi.exec();

@@ -140,19 +140,25 @@ export function auditTrail(deps: AuditTrailDeps): RequestHandler {
       next();
       return;
     }
-    holdAnswerUntilRecorded(deps, req, res, spec, resolved.spec, resolved.params);
+    holdAnswerUntilRecorded(deps, req, res, { spec, route: resolved.spec, params: resolved.params });
     next();
   };
+}
+
+/** The route a request matched, what it records, and the path's parameters. */
+interface AuditedRoute {
+  readonly spec: AuditSpec;
+  readonly route: RouteSpec;
+  readonly params: Readonly<Record<string, unknown>>;
 }
 
 function holdAnswerUntilRecorded(
   deps: AuditTrailDeps,
   req: Request,
   res: Response,
-  spec: AuditSpec,
-  route: RouteSpec,
-  params: Readonly<Record<string, unknown>>,
+  audited: AuditedRoute,
 ): void {
+  const { spec } = audited;
   const json = res.json.bind(res);
   const send = res.send.bind(res);
   let answer: unknown;
@@ -164,7 +170,7 @@ function holdAnswerUntilRecorded(
   res.send = (body?: unknown) => {
     if (held) return send(body);
     held = true;
-    const record = recordOf(deps, req, res, spec, route, params, answer);
+    const record = recordOf(deps, req, res, audited, answer);
     deps.trail.append(record).then(
       () => {
         send(body);
@@ -199,9 +205,7 @@ function recordOf(
   deps: AuditTrailDeps,
   req: Request,
   res: Response,
-  spec: AuditSpec,
-  route: RouteSpec,
-  params: Readonly<Record<string, unknown>>,
+  { spec, route, params }: AuditedRoute,
   answer: unknown,
 ): NewAuditRecord {
   const { principal } = callerOf(res);
