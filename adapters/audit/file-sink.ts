@@ -28,9 +28,13 @@ export function createAuditFileSink(options: AuditFileSinkOptions): AuditFileSin
   let size: number | undefined;
   let writing: Promise<void> | undefined;
 
+  let rotations = 0;
+
   async function rotate(): Promise<void> {
+    // Two rotations in one millisecond must not share a name: the second rename would replace the first.
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    await rename(options.path, `${options.path}.${stamp}`);
+    rotations++;
+    await rename(options.path, `${options.path}.${stamp}.${String(rotations).padStart(6, '0')}`);
     size = 0;
     const dir = dirname(options.path);
     const prefix = `${basename(options.path)}.`;
