@@ -61,6 +61,7 @@ import {
   type MeasuredLoad,
 } from './write-acceptance.bench';
 import { writeBody } from './write-workload';
+import { benchAuditMemory, reportAuditMemory } from './audit-memory.bench';
 import { benchTrustOverhead, reportTrustOverhead, trustRatios } from './trust-overhead.bench';
 
 /** A positive integer from the environment, or the default. */
@@ -376,6 +377,8 @@ async function main(): Promise<void> {
     ];
     const memory = redisMemoryResult(memoryBefore, memoryAfter, Math.max(1, accepted), bodyBytes, samples);
     console.log(reportRedisMemory(memory));
+    const auditMemory = await benchAuditMemory(redisClient, envCount('BENCH_AUDIT_RECORDS', 20000));
+    console.log(reportAuditMemory(auditMemory));
 
     // 5. The same writes straight to the sandbox, then 6. the backlog drained by a worker. Setting
     // the sandbox's mode (up) zeroes its request counters, which check both send the same requests.
