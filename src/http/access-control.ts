@@ -11,6 +11,7 @@ import type { Logger } from '../domain/ports';
 import type { Credential } from '../use-cases/client-authentication';
 import { setCaller } from './caller';
 import { credentialOf } from './credentials';
+import { setMatchedRoute } from './matched-route';
 import { sendProblem } from './problem';
 import { scopesOf, type RouteMatcher } from './route-table';
 
@@ -33,7 +34,9 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
   return (req, res, next) => {
     // A CORS preflight from an allowed origin was answered by cors() before this; any other
     // OPTIONS is a request like the rest, and the route table has none.
-    const route = deps.routes.find(req.method, req.path);
+    const matched = deps.routes.resolve(req.method, req.path);
+    setMatchedRoute(res, matched);
+    const route = matched?.spec;
     if (route?.access === 'public') {
       next();
       return;

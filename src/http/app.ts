@@ -78,23 +78,21 @@ export function createApp(deps: AppDeps): Express {
   app.use(securityHeaders());
   app.use(cors(deps.corsAllowOrigins ?? []));
   const { registry, tokens, tenants, builtIn } = deps.access;
-  const routes = routeMatcher();
   // Before access control, so its refusals are not cached either.
   app.use('/v1', noStore());
   app.use(
     accessControl({
-      routes,
+      routes: routeMatcher(),
       tenants,
       authenticate: (credential) => authenticateCredential({ registry, tokens, builtIn }, credential),
     }),
   );
-  if (deps.rateLimits) app.use(rateLimit(routeMatcher(), deps.rateLimits));
+  if (deps.rateLimits) app.use(rateLimit(deps.rateLimits));
   if (deps.api?.auditBlind !== undefined) {
     // Every PHI access is recorded before it is answered (not the refusals above: they disclose nothing).
     app.use(
       auditTrail({
         trail: deps.api.useCases.audit,
-        routes,
         blind: deps.api.auditBlind,
         logger: deps.logger,
         clock: deps.api.useCases.clock,

@@ -13,11 +13,11 @@ import type { Logger } from '../domain/ports';
 import { AUDITED_ROUTES, type AuditSpec } from './audit-routes';
 import { callerOf } from './caller';
 import { sendProblem } from './problem';
-import { routeKey, type RouteMatcher, type RouteSpec } from './route-table';
+import { matchedRouteOf } from './matched-route';
+import { routeKey, type RouteSpec } from './route-table';
 
 export interface AuditTrailDeps {
   readonly trail: AuditTrail;
-  readonly routes: RouteMatcher;
   /** Keyed hash for what was searched (a phone number). */
   readonly blind: (value: string) => string;
   readonly logger: Logger;
@@ -134,7 +134,7 @@ function disclosesRecord(spec: AuditSpec, status: number): boolean {
 
 export function auditTrail(deps: AuditTrailDeps): RequestHandler {
   return (req, res, next) => {
-    const resolved = deps.routes.resolve(req.method, req.path);
+    const resolved = matchedRouteOf(res);
     const spec = resolved === undefined ? undefined : AUDITED_ROUTES[routeKey(resolved.spec)];
     if (resolved === undefined || spec === undefined || spec === 'not-phi') {
       next();

@@ -13,9 +13,9 @@ import type { RateDecision, RateLimiter, RateLimiterCaller } from '../domain/rat
 import { noteLookupMiss, type LookupScanningDeps } from '../use-cases/lookup-scanning';
 import { callerOf } from './caller';
 import { lookupOutcomeOf } from './lookup-outcome';
+import { matchedRouteOf } from './matched-route';
 import { sendProblem } from './problem';
 import { budgetOf } from './route-budgets';
-import type { RouteMatcher } from './route-table';
 
 export interface RateLimitDeps {
   readonly limiter: RateLimiter;
@@ -41,9 +41,9 @@ function watchLookup(res: Response, deps: LookupScanningDeps, caller: RateLimite
   });
 }
 
-export function rateLimit(routes: RouteMatcher, deps: RateLimitDeps): RequestHandler {
-  return (req, res, next) => {
-    const route = routes.find(req.method, req.path);
+export function rateLimit(deps: RateLimitDeps): RequestHandler {
+  return (_req, res, next) => {
+    const route = matchedRouteOf(res)?.spec;
     if (route === undefined || route.access === 'public') {
       next();
       return;
