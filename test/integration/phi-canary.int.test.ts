@@ -19,7 +19,8 @@ const CANARY = {
   email: 'canary.mail@canary-mail.example',
   line: 'Canaryline 77 Road',
   city: 'Canarycity',
-  postalCode: '09876',
+  // ZIP+4: five bare digits turn up by chance in the random hex of request and operation ids.
+  postalCode: '09876-5432',
   mrn: 'MRNCANARY77',
   language: 'qqx',
 };
