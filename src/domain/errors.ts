@@ -28,6 +28,11 @@ export const ERROR_CODES = {
   EHR_UNAVAILABLE: { status: 503, retryable: true, title: 'The EHR is unavailable' },
   EHR_THROTTLED: { status: 503, retryable: true, title: 'The EHR asked for fewer requests' },
   EHR_REJECTED: { status: 422, retryable: false, title: 'The EHR rejected the request' },
+  EHR_CREDENTIALS_REJECTED: {
+    status: 503,
+    retryable: true,
+    title: "The EHR refused the gateway's credentials",
+  },
   MAPPING_FAILED: {
     status: 500,
     retryable: false,
