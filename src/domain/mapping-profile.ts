@@ -37,6 +37,8 @@ export interface MappingProfile {
    * the gateway's. Stored numbers are read with it, and so are the numbers the API takes for this EHR.
    */
   readonly phoneRegion: CountryCode;
+  /** `identifiers.mrn.systems`: the EHR's MRN systems, the first one the system registrations write. */
+  readonly mrnSystems: readonly string[];
   /** FHIR Patient -> call-center model. Pure. */
   readPatient(resource: Patient): PatientModel;
   /** The patient's phone numbers in E.164, as `readPatient` gives them. Pure. */

@@ -21,8 +21,14 @@ export interface PatientModel {
   readonly name: PatientName;
   readonly birthDate: string | undefined;
   readonly gender: string | undefined;
-  /** E.164 numbers; numbers that cannot be normalised are left out. */
+  /** E.164 numbers, the ones a tool may dial. */
   readonly phones: readonly string[];
+  /**
+   * Numbers the record holds that are not valid numbers (a typo, a test number, a cut-off
+   * extension), exactly as written, for an agent to read and correct; never dialled, never indexed.
+   * Absent when there are none.
+   */
+  readonly undialablePhones?: readonly string[];
   readonly email: string | undefined;
   readonly address: PostalAddress | undefined;
   readonly preferredLanguage: string | undefined;

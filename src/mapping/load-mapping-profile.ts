@@ -207,6 +207,7 @@ export async function loadMappingProfile(
     name,
     hash: hashProfileFiles(files),
     phoneRegion,
+    mrnSystems: constants.mrnSystems,
     readPatient: (resource) => readPatientWith(read, toE164, evaluate, resource),
     readPhones: (resource) => readPhonesWith(read, toE164, evaluate, resource),
     readAppointment: (resource) => readAppointmentWith(appointment, evaluate, resource),
@@ -473,23 +474,24 @@ function compileWrite(
       continue;
     }
     const replaces = compiler.fhirPath(`write.${field}.replaces`, rule.replaces, base);
-    const existing =
-      rule.existing === undefined
-        ? undefined
-        : compiler.fhirPath(`write.${field}.existing`, rule.existing, base);
+    const existingSources =
+      rule.existing === undefined ? [] : Array.isArray(rule.existing) ? rule.existing : [rule.existing];
+    const existing = existingSources.map((source, index) =>
+      compiler.fhirPath(
+        Array.isArray(rule.existing) ? `write.${field}.existing[${index}]` : `write.${field}.existing`,
+        source,
+        base,
+      ),
+    );
     const template = compiler.template(`write.${field}.template`, rule.template);
-    if (
-      replaces === undefined ||
-      template === undefined ||
-      (rule.existing !== undefined && existing === undefined)
-    ) {
+    if (replaces === undefined || template === undefined || existing.includes(undefined)) {
       continue;
     }
     rules[field] = {
       element: rule.element,
       replaces,
       whenNoneReplaced: rule.whenNoneReplaced,
-      existing,
+      existing: existing.filter((expression) => expression !== undefined),
       template,
     };
   }

@@ -78,7 +78,7 @@ export function readPatientWith(
     name,
     birthDate: first('birthDate', spec.birthDate),
     gender: first('gender', spec.gender),
-    phones: readPhonesWith(spec, toE164, evaluate, resource),
+    ...readAllPhonesWith(spec, toE164, evaluate, resource),
     email: first('email', spec.email),
     address,
     preferredLanguage: first('preferredLanguage', spec.preferredLanguage),
@@ -97,6 +97,29 @@ export function readPhonesWith(
 ): string[] {
   const raw = texts(evaluate('read.phones', spec.phones, resource));
   return [...new Set(raw.flatMap((value) => toE164(value) ?? []))];
+}
+
+/**
+ * Every number the record holds, split: the valid ones in E.164 (`phones`), the others as written
+ * (`undialablePhones`, only when there are some). A bad number is information for the agent, never
+ * a reason to fail the read.
+ */
+function readAllPhonesWith(
+  spec: PatientReadSpec,
+  toE164: PhoneNormalizer,
+  evaluate: Evaluate,
+  resource: Patient,
+): Pick<PatientModel, 'phones' | 'undialablePhones'> {
+  const phones = new Set<string>();
+  const undialable = new Set<string>();
+  for (const value of texts(evaluate('read.phones', spec.phones, resource))) {
+    const e164 = toE164(value);
+    if (e164 !== undefined) phones.add(e164);
+    else if (value.trim() !== '') undialable.add(value.trim());
+  }
+  return undialable.size === 0
+    ? { phones: [...phones] }
+    : { phones: [...phones], undialablePhones: [...undialable] };
 }
 
 /** Model fields are text: numbers and booleans are written out, objects (a mapping mistake) are skipped. */

@@ -12,7 +12,11 @@ export interface WriteRule {
   readonly element: string;
   readonly replaces: FhirPathExpression;
   readonly whenNoneReplaced: 'append' | 'replaceFirst';
-  readonly existing: FhirPathExpression | undefined;
+  /**
+   * Which replaced entry each new value continues (`$existing`): tried in order, each rule for every
+   * value still without one before the next rule; an entry is continued by one value at most.
+   */
+  readonly existing: readonly FhirPathExpression[];
   readonly template: CompiledTemplate;
 }
 
@@ -95,18 +99,11 @@ async function applyRule(
   }
   const replaced = current.filter((_entry, index) => replacing[index] === true);
 
+  const existing = context.guard(`write.${field}.existing`, () => pairWithReplaced(rule, values, replaced));
   const created: Record<string, unknown>[] = [];
   for (const [index, value] of values.entries()) {
-    const existing =
-      rule.existing === undefined
-        ? undefined
-        : context.guard(`write.${field}.existing`, () =>
-            replaced.find(
-              (entry) => rule.existing !== undefined && isTrue(rule.existing.evaluate(entry, { value })),
-            ),
-          );
     const output = await context.guardAsync(`write.${field}.template`, () =>
-      rule.template.evaluate(value, { ...context.constants, value, existing, index }),
+      rule.template.evaluate(value, { ...context.constants, value, existing: existing[index], index }),
     );
     created.push(...context.guard(`write.${field}.template`, () => toEntries(output)));
   }
@@ -122,6 +119,33 @@ async function applyRule(
   } else {
     resource[rule.element] = result;
   }
+}
+
+/**
+ * For each new value, the replaced entry it continues, if any. Rules are tried in order, each for
+ * every value still unpaired, so a stronger rule (the same number) claims its entries before a
+ * weaker one (the next entry left) pairs the rest; an entry taken by one value is not offered to
+ * another, so two new numbers never both inherit one old entry's `use`.
+ */
+function pairWithReplaced(
+  rule: WriteRule,
+  values: readonly unknown[],
+  replaced: readonly unknown[],
+): unknown[] {
+  const paired: unknown[] = values.map(() => undefined);
+  const taken = new Set<number>();
+  for (const expression of rule.existing) {
+    for (const [index, value] of values.entries()) {
+      if (paired[index] !== undefined) continue;
+      const at = replaced.findIndex(
+        (entry, position) => !taken.has(position) && isTrue(expression.evaluate(entry, { value })),
+      );
+      if (at === -1) continue;
+      taken.add(at);
+      paired[index] = replaced[at];
+    }
+  }
+  return paired;
 }
 
 /** A template yields one entry, several (an array) or none (nothing); each entry must be an object. */

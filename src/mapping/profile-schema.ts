@@ -41,7 +41,8 @@ const writeRuleSchema = z.strictObject({
   element: z.string().regex(/^[a-z][A-Za-z]*$/, 'must be a top-level Patient element, e.g. telecom'),
   replaces: expression,
   whenNoneReplaced: z.enum(['append', 'replaceFirst']).default('append'),
-  existing: expression.optional(),
+  /** One rule, or rules tried in turn (see mappings/README.md: which old entry a new value continues). */
+  existing: z.union([expression, z.array(expression).min(1, 'must list at least one rule')]).optional(),
   template: expression,
 });
 

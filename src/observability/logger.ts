@@ -19,6 +19,7 @@ const PHI_KEYS = [
   'birthdate',
   'phone',
   'phones',
+  'undialablePhones',
   'telecom',
   'email',
   'address',

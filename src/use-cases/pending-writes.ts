@@ -122,8 +122,10 @@ export function overlayPatientWrites(
   for (const op of operations) {
     if (op.payload.kind !== 'patient.update') continue;
     const { changes } = op.payload;
+    // A phone change replaces every number on file, the undialable ones too.
+    const { undialablePhones: _replaced, ...unchangedPhones } = patient;
     patient = {
-      ...patient,
+      ...(changes.phones !== undefined ? unchangedPhones : patient),
       ...(changes.phones !== undefined ? { phones: [...changes.phones] } : {}),
       ...(changes.email !== undefined ? { email: changes.email ?? undefined } : {}),
       ...(changes.address !== undefined ? { address: changes.address ?? undefined } : {}),

@@ -93,8 +93,8 @@ describe('loading a mapping profile', () => {
   it('reports an unknown template variable', async () => {
     await edit(
       'patient.yaml',
-      '"use": $existing.use\n      }\n  email',
-      '"use": $exisitng.use\n      }\n  email',
+      '$merge([$existing, { "value": $value }])',
+      '$merge([$exisitng, { "value": $value }])',
     );
     const { problems } = await problemsOf();
     expect(problems).toEqual([
