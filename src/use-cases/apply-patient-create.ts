@@ -1,7 +1,9 @@
 /**
  * Sends a queued registration to the EHR, exactly once in effect. The new Patient carries a
- * business identifier made from the operation id; the create is conditional on it
- * (`If-None-Exist`), and any attempt after the first reads back by that identifier before sending,
+ * business identifier made from the operation id. The create is conditional on the MRN when the
+ * caller gave one (one patient per MRN, whichever operation registers it: create-patient-by-mrn.ts),
+ * else on the operation's identifier (`If-None-Exist`). Any attempt after the first reads back by
+ * the operation's identifier before sending,
  * because an earlier attempt may have been committed with its answer lost. The lane (one per
  * registration) guarantees no two creates for one identifier are in flight at once, which matters
  * because conditional create is check-then-act on many servers.
@@ -10,6 +12,7 @@ import { ContinuumError } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import { OPERATION_IDENTIFIER_SYSTEM, type Operation, type PatientCreatePayload } from '../domain/operation';
 import type { AppliedWrite } from './apply-patient-update';
+import { createUnlessMrnHeld, writtenMrn } from './create-patient-by-mrn';
 import { createOnce } from './ehr-writes';
 import { rememberPatient } from './patient-read';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
@@ -50,6 +53,16 @@ export async function applyPatientCreate(
   }
 
   const built = await mapping.buildPatient(payload.patient);
+  const mrn = writtenMrn(built, payload.patient.mrn, mapping.mrnSystems);
+  if (mrn !== undefined) {
+    const { resource, created } = await createUnlessMrnHeld(connection, op.id, built, mrn);
+    return done(
+      resource,
+      created
+        ? undefined
+        : 'the EHR already held a patient with this MRN: that patient is the result; nothing was created or changed',
+    );
+  }
   const { resource: created, created: isNew } = await createOnce(connection, op.id, built);
   return done(created, isNew ? undefined : 'the EHR already held this patient; nothing new was created');
 }
