@@ -89,6 +89,11 @@ const connectionSchema = z
     confirmedPatientTtlSeconds: num(z.number().int().min(0).max(86400)).default(300),
     /** Mapping profile folder name under `mappings.dir`. */
     mappingProfile: z.string().min(1).default('default'),
+    /**
+     * The EHR at baseUrl is a Continuum sandbox (`continuum sandbox`, another gateway's
+     * /sandbox/fhir), not a real EHR: only then may its profile name the sandbox's MRN system.
+     */
+    sandboxEhr: bool().default(false),
     /** Writes per second sent to this EHR at most, also while a backlog drains (0 = no cap). */
     maxWritesPerSecond: num(z.number().int().min(0).max(100000)).default(100),
     /**

@@ -16,7 +16,9 @@ import { breakerEvent } from '../use-cases/call-center-events';
 import { createConfirmedPatients } from '../use-cases/confirmed-patients';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
+import { assertMrnSystems, mrnSystemProblem } from './mrn-system-check';
 import { sandboxCredential } from './sandbox-credential';
+import { StartupError } from './startup-error';
 
 export interface ConnectionsWiring {
   readonly connections: ReadonlyMap<string, ConnectionContext>;
@@ -48,6 +50,22 @@ export async function buildConnections(
 
   // Read from the data-at-rest key file once, not once per connection.
   const sandboxConnectionCredential = sandboxCredential(config);
+  // Every profile is checked against every connection before anything is built: all problems at once.
+  for (const connection of Object.values(config.connections)) {
+    if (profiles.has(connection.mappingProfile)) continue;
+    profiles.set(
+      connection.mappingProfile,
+      await loadMappingProfile(join(config.mappingsDir, connection.mappingProfile), {
+        defaultRegion: config.phone.defaultRegion,
+      }),
+    );
+  }
+  assertMrnSystems(
+    Object.values(config.connections).map((connection) => {
+      const profile = profiles.get(connection.mappingProfile);
+      return profile && mrnSystemProblem(connection, profile, config.mappingsDir);
+    }),
+  );
   for (const connection of Object.values(config.connections)) {
     const breaker = createCircuitBreaker({
       redis: options.redis,
@@ -64,13 +82,8 @@ export async function buildConnections(
     });
     breakers.set(connection.name, breaker);
 
-    let mapping = profiles.get(connection.mappingProfile);
-    if (!mapping) {
-      mapping = await loadMappingProfile(join(config.mappingsDir, connection.mappingProfile), {
-        defaultRegion: config.phone.defaultRegion,
-      });
-      profiles.set(connection.mappingProfile, mapping);
-    }
+    const mapping = profiles.get(connection.mappingProfile);
+    if (!mapping) throw new StartupError(`mapping profile ${connection.mappingProfile} is not loaded`);
     connections.set(connection.name, {
       name: connection.name,
       ehr: createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {

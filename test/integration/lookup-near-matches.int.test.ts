@@ -6,6 +6,7 @@
  */
 import { http } from '../support/http';
 import { startEchoEhr, type EchoEhr } from '../support/echo-ehr';
+import { ehrProfile } from '../support/ehr-profile';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 const patient = (id: string, phone: string) => ({
@@ -28,18 +29,23 @@ const RESULTS = [
 
 let echo: EchoEhr;
 let gw: TestGateway;
+const profile = ehrProfile();
 beforeAll(async () => {
   echo = await startEchoEhr(patient('near-same', '(617) 555-0123'), { searchResults: RESULTS });
   gw = await startTestGateway({
     overrides: {
       sandbox: { enabled: false },
-      connections: { loose: { baseUrl: echo.baseUrl, breaker: { failureThreshold: 50 } } },
+      mappings: { dir: profile.dir },
+      connections: {
+        loose: { baseUrl: echo.baseUrl, mappingProfile: profile.name, breaker: { failureThreshold: 50 } },
+      },
     },
   });
 });
 afterAll(async () => {
   await gw.stop();
   await echo.close();
+  profile.remove();
 });
 
 const lookup = (phone: string) =>

@@ -6,6 +6,7 @@
 import { http } from '../support/http';
 import { setFaults } from '../support/pipeline';
 import { startEchoEhr, type EchoEhr } from '../support/echo-ehr';
+import { ehrProfile } from '../support/ehr-profile';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait-for';
 
@@ -50,12 +51,15 @@ const canaryPatient = (id?: string) => ({
 let gw: TestGateway;
 let echo: EchoEhr;
 
+const profile = ehrProfile();
+
 beforeAll(async () => {
   echo = await startEchoEhr(canaryPatient('echo-canary-1'));
   gw = await startTestGateway({
     overrides: {
       sandbox: { enabled: true, patientCount: 220 },
-      connections: { sandbox: {}, echo: { baseUrl: echo.baseUrl } },
+      mappings: { dir: profile.dir },
+      connections: { sandbox: {}, echo: { baseUrl: echo.baseUrl, mappingProfile: profile.name } },
       defaultConnection: 'sandbox',
     },
   });
@@ -63,6 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw.stop();
   await echo.close();
+  profile.remove();
 });
 
 async function settle(operationId: string): Promise<any> {

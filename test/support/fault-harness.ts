@@ -388,6 +388,8 @@ export class FaultRig {
       connections: {
         [CONNECTION]: {
           baseUrl: options.sandbox.fhirBase,
+          // A sandbox in its own process: its profile writes the sandbox's MRN system.
+          sandboxEhr: true,
           maxWritesPerSecond: 0,
           breaker: { failureThreshold: 3, probeIntervalMs: 500 },
         },

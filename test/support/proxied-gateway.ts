@@ -35,6 +35,8 @@ export async function startProxiedGateway(
           [options.name ?? 'ehr']: {
             baseUrl: `${proxy.origin}/sandbox/fhir`,
             auth: { type: 'bearer', token: deriveSandboxCredential(dataKey) },
+            // Behind the proxy is the sandbox: its profile writes the sandbox's MRN system.
+            sandboxEhr: true,
             maxWritesPerSecond: 0,
             ...options.connection,
           },
