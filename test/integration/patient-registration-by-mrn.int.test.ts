@@ -24,7 +24,14 @@ let registry: ClientRegistry;
 let desk: string;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ overrides: { sandbox: { enabled: true, patientCount: 220 } } });
+  gw = await startTestGateway({
+    overrides: {
+      sandbox: { enabled: true, patientCount: 220 },
+      // The same sandbox, as an EHR that ignores If-None-Exist would be used: searched first.
+      connections: { sandbox: {}, plain: { capabilities: { conditionalCreate: false } } },
+      defaultConnection: 'sandbox',
+    },
+  });
   redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   registry = createRedisClientRegistry({
     redis,
@@ -62,8 +69,8 @@ async function patientsWithMrn(mrn: string): Promise<any[]> {
   return ((bundle.body.entry ?? []) as { resource: any }[]).map((e) => e.resource);
 }
 
-async function register(body: unknown, idempotencyKey: string): Promise<any> {
-  const res = await http('POST', `${gw.url}/v1/patients`, {
+async function register(body: unknown, idempotencyKey: string, connection = 'sandbox'): Promise<any> {
+  const res = await http('POST', `${gw.url}/v1/patients?connection=${connection}`, {
     body,
     headers: { ...asDesk(idempotencyKey), prefer: 'wait=10' },
   });
@@ -123,6 +130,32 @@ it('creates nothing and asks an operator when the EHR already holds several pati
   expect(held).toHaveLength(2);
   expect(refs.sort()).toEqual(held.map((p) => `Patient/${p.id as string}`).sort());
   expect(JSON.stringify(receipt)).not.toContain(mrn);
+});
+
+it('searches by the MRN first where the EHR does not honour If-None-Exist', async () => {
+  const mrn = `MRN-${randomUUID().slice(0, 8)}`;
+  const first = await register(registration(mrn, '978-555-0135'), `reg-${mrn}-a`, 'plain');
+  const second = await register(registration(mrn, '978-555-0136'), `reg-${mrn}-b`, 'plain');
+  expect([first.status, second.status]).toEqual(['succeeded', 'succeeded']);
+  expect(second.resourceRef).toBe(first.resourceRef);
+  expect((second.history as { note?: string }[]).map((h) => h.note ?? '').join(' | ')).toMatch(
+    /already held a patient with this MRN/,
+  );
+  expect(await patientsWithMrn(mrn)).toHaveLength(1);
+
+  const twins = `MRN-${randomUUID().slice(0, 8)}`;
+  for (const family of ['Twin', 'Twain']) {
+    await http('POST', `${gw.fhirBase}/Patient`, {
+      body: {
+        resourceType: 'Patient',
+        identifier: [{ system: SANDBOX_MRN_SYSTEM, value: twins }],
+        name: [{ family }],
+      },
+    });
+  }
+  const review = await register(registration(twins, '978-555-0137'), `reg-${twins}`, 'plain');
+  expect(review.status).toBe('needs-review');
+  expect(await patientsWithMrn(twins)).toHaveLength(2);
 });
 
 it('still registers a patient who gives no MRN, once per operation', async () => {
