@@ -112,6 +112,12 @@ export function markPendingChanges(
   });
 }
 
+/** A phone change replaces every number on file, the undialable ones too. */
+function withPhones(patient: PatientModel, phones: readonly string[]): PatientModel {
+  const { undialablePhones: _replaced, ...rest } = patient;
+  return { ...rest, phones: [...phones] };
+}
+
 /** The patient as it will be once the queued corrections land, in the order they will land. */
 export function overlayPatientWrites(
   model: PatientModel,
@@ -122,11 +128,8 @@ export function overlayPatientWrites(
   for (const op of operations) {
     if (op.payload.kind !== 'patient.update') continue;
     const { changes } = op.payload;
-    // A phone change replaces every number on file, the undialable ones too.
-    const { undialablePhones: _replaced, ...unchangedPhones } = patient;
     patient = {
-      ...(changes.phones !== undefined ? unchangedPhones : patient),
-      ...(changes.phones !== undefined ? { phones: [...changes.phones] } : {}),
+      ...(changes.phones !== undefined ? withPhones(patient, changes.phones) : patient),
       ...(changes.email !== undefined ? { email: changes.email ?? undefined } : {}),
       ...(changes.address !== undefined ? { address: changes.address ?? undefined } : {}),
       ...(changes.preferredLanguage !== undefined

@@ -10,7 +10,7 @@ import type { ClientRegistry } from '../../src/domain/access';
 import { createLogger } from '../../src/observability/logger';
 import { http } from '../support/http';
 import { captureLogs } from '../support/log-capture';
-import { waitForFinal } from '../support/pipeline';
+import { setFaults, waitForFinal } from '../support/pipeline';
 import { TEST_REDIS_URL } from '../support/redis';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -22,7 +22,12 @@ let registry: ClientRegistry;
 let desk: string;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ overrides: { sandbox: { enabled: true, patientCount: 220 } } });
+  gw = await startTestGateway({
+    overrides: {
+      sandbox: { enabled: true, patientCount: 220 },
+      connections: { sandbox: { breaker: { failureThreshold: 3, probeIntervalMs: 300 } } },
+    },
+  });
   redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   registry = createRedisClientRegistry({
     redis,
@@ -125,6 +130,41 @@ describe('numbers that are not valid', () => {
 });
 
 describe('a phone correction', () => {
+  it('waiting in the queue, shows the new numbers in place of all the old ones, undialable ones too', async () => {
+    const id = await seed([
+      { system: 'phone', value: '617-555-0180', use: 'home' },
+      { system: 'phone', value: '(555) 010-0188', use: 'mobile' },
+    ]);
+    const live = await http('GET', `${gw.url}/v1/patients/${id}`, { headers: headers() });
+    expect(live.body.undialablePhones).toEqual(['(555) 010-0188']);
+
+    await setFaults(gw.url, { mode: 'down', kind: 'refuse' });
+    let operationId: string;
+    try {
+      const queued = await http('PATCH', `${gw.url}/v1/patients/${id}`, {
+        body: { phones: ['+16175550181', '+16175550189'] },
+        headers: headers({ 'idempotency-key': `queued-${id}` }),
+      });
+      expect(queued.status).toBe(202);
+      operationId = queued.body.operationId as string;
+      const read = await http('GET', `${gw.url}/v1/patients/${id}`, { headers: headers() });
+      expect(read.status).toBe(200);
+      expect(read.body.freshness.source).toBe('cache');
+      expect(read.body.phones).toEqual(['+16175550181', '+16175550189']);
+      expect(read.body.undialablePhones).toBeUndefined();
+      expect(read.body.pending).toEqual([expect.objectContaining({ operationId, fields: ['phones'] })]);
+    } finally {
+      await setFaults(gw.url, { mode: 'up' });
+    }
+    const [receipt] = await waitForFinal(gw.url, [operationId]);
+    expect(receipt.status).toBe('succeeded');
+    // Applied, the corrections continue the home entry and the mobile one (the typo corrected).
+    expect((await ehrPatient(id)).telecom).toEqual([
+      { system: 'phone', value: '+16175550181', use: 'home' },
+      { system: 'phone', value: '+16175550189', use: 'mobile' },
+    ]);
+  });
+
   it('keeps the use, rank and period of the entry it corrects, and leaves email untouched', async () => {
     const email = { system: 'email', value: 'peter@example.org', use: 'home' };
     const id = await seed([
