@@ -90,6 +90,14 @@ describe('loading a mapping profile', () => {
     ]);
   });
 
+  it('reports a rule of an `existing` list that does not compile, with its place in the list', async () => {
+    await edit('patient.yaml', '      - period.end.exists().not()\n', '      - period.end.exists(.not()\n');
+    const { problems } = await problemsOf();
+    expect(problems).toEqual([
+      expect.objectContaining({ file: patientFile(), field: 'write.phones.existing[1]' }),
+    ]);
+  });
+
   it('reports an unknown template variable', async () => {
     await edit(
       'patient.yaml',
