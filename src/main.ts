@@ -69,6 +69,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ? await createSandboxEhr({
             seed: config.sandbox.seed,
             patientCount: config.sandbox.patientCount,
+            auth: config.sandbox.auth,
             logger: logger.child({ component: 'sandbox' }),
           })
         : undefined;
