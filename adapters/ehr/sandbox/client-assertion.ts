@@ -28,7 +28,7 @@ export function createClientAssertionCheck(options: {
   // once per cooldown, as EHRs re-read a client's JWKS URL.
   const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.jwksUrl), {
     timeoutDuration: 3000,
-    cooldownDuration: 5000,
+    cooldownDuration: 1000,
     cacheMaxAge: 10 * 60_000,
   });
   const replay = new AssertionReplay(options.now);
