@@ -87,7 +87,14 @@ describe('discovery', () => {
       capabilities: ['client-confidential-asymmetric'],
     });
     expect(server.tokenUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/sandbox\/auth\/token$/);
-    expect((await fetch(`${server.url}/metadata`)).status).toBe(200);
+    const metadata = await fetch(`${server.url}/metadata`);
+    expect(metadata.status).toBe(200);
+    const security = ((await metadata.json()) as any).rest[0].security;
+    expect(security.service[0].coding[0].code).toBe('SMART-on-FHIR');
+    expect(security.extension[0]).toEqual({
+      url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+      extension: [{ url: 'token', valueUri: server.tokenUrl }],
+    });
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import { createSandboxAdminRouter } from './admin-router';
 import type { SandboxAuthOptions } from './auth-options';
-import { createFhirGate } from './fhir-gate';
+import { createFhirGate, tokenEndpointOf } from './fhir-gate';
 import type { SandboxAuthControl } from './sandbox-auth';
 import { SandboxAuth } from './sandbox-auth';
 import { createTokenEndpoint } from './token-endpoint';
@@ -79,6 +79,7 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
     repo,
     logger: options.logger,
     isClosed: () => closed,
+    tokenEndpoint: auth.enabled ? tokenEndpointOf : undefined,
     // Faults first: an EHR that is down refuses the connection before it looks at any token.
     middleware: [createFaultMiddleware(faults), ...(auth.enabled ? [createFhirGate(auth)] : [])],
   });
