@@ -51,6 +51,13 @@ async function sandboxToken(audience = tokenUrl): Promise<string> {
   return answer.body.access_token as string;
 }
 
+it('warns at start that its own connection to the sandbox does not sign in with OAuth', () => {
+  const warning = gw.logs
+    .lines()
+    .find((line) => typeof line.msg === 'string' && line.msg.includes('requires OAuth tokens'));
+  expect(warning).toMatchObject({ connections: ['sandbox'], sandboxAuthMode: 'smart-backend' });
+});
+
 const SANDBOX_CHALLENGE = 'Bearer realm="continuum-sandbox", error="invalid_token"';
 
 it('publishes the SMART configuration with the gateway-hosted token endpoint, without a credential', async () => {
