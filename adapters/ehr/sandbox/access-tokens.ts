@@ -12,10 +12,18 @@ interface Issued {
 export class AccessTokens {
   private readonly issued = new Map<string, Issued>();
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    /** A client asking for a token per request must not grow the sandbox's memory without end. */
+    private readonly maxTokens = 10_000,
+  ) {}
 
+  /** A new token; past `maxTokens` live ones, the oldest is forgotten (its holder gets a 401). */
   issue(lifetimeSeconds: number, scope: string): string {
     this.prune();
+    // Maps iterate in insertion order: the first key is the oldest token.
+    const oldest = this.issued.size >= this.maxTokens ? this.issued.keys().next().value : undefined;
+    if (oldest !== undefined) this.issued.delete(oldest);
     const token = randomBytes(32).toString('base64url');
     this.issued.set(token, { expiresAt: this.now() + lifetimeSeconds * 1000, scope });
     return token;
