@@ -189,6 +189,8 @@ describe('private_key_jwt assertions', () => {
       async () => assertionForm(await assertion({ issuedAt: -200, expiresIn: -30 })),
       /expired/,
     ],
+    ['no exp', async () => assertionForm(await assertion({ omit: ['exp'] })), /exp/],
+    ['no jti', async () => assertionForm(await assertion({ omit: ['jti'] })), /jti/],
     [
       'an algorithm not allowed',
       async () => {
@@ -341,6 +343,30 @@ describe('drills on the control API', () => {
     }
     expect((await control()).revoked).toBe(false);
   });
+});
+
+it('refuses every assertion with invalid_client while the client JWKS cannot be fetched', async () => {
+  const unreachable = await startSandboxServer({
+    port: 0,
+    patientCount: 5,
+    auth: {
+      mode: 'smart-backend',
+      clientId: CLIENT_ID,
+      jwksUrl: 'http://127.0.0.1:9/jwks.json',
+      tokenLifetimeSeconds: 60,
+    },
+  });
+  try {
+    const signed = await clientAssertion({ clientId: CLIENT_ID, audience: unreachable.tokenUrl, key: es384 });
+    const answer = await requestToken(unreachable.tokenUrl, assertionForm(signed));
+    expect(answer.status).toBe(401);
+    expect(answer.body).toEqual({
+      error: 'invalid_client',
+      error_description: "the client's JWKS could not be read",
+    });
+  } finally {
+    await unreachable.close();
+  }
 });
 
 describe('client secrets (client-credentials mode)', () => {

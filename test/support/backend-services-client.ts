@@ -75,6 +75,8 @@ export interface AssertionOptions {
   /** Seconds from now of `iat`; default 0. */
   readonly issuedAt?: number;
   readonly jti?: string;
+  /** Claims to leave out altogether. */
+  readonly omit?: readonly ('exp' | 'jti')[];
 }
 
 export async function clientAssertion(options: AssertionOptions): Promise<string> {
@@ -85,15 +87,16 @@ export async function clientAssertion(options: AssertionOptions): Promise<string
   };
   const kid = options.header && 'kid' in options.header ? options.header.kid : options.key.kid;
   if (kid !== undefined) header.kid = kid;
-  return new SignJWT({})
+  const omit = new Set(options.omit ?? []);
+  const jwt = new SignJWT({})
     .setProtectedHeader(header)
     .setIssuer(options.issuer ?? options.clientId)
     .setSubject(options.subject ?? options.clientId)
     .setAudience(options.audience)
-    .setIssuedAt(now + (options.issuedAt ?? 0))
-    .setExpirationTime(now + (options.expiresIn ?? 240))
-    .setJti(options.jti ?? randomUUID())
-    .sign(options.key.privateKey);
+    .setIssuedAt(now + (options.issuedAt ?? 0));
+  if (!omit.has('exp')) jwt.setExpirationTime(now + (options.expiresIn ?? 240));
+  if (!omit.has('jti')) jwt.setJti(options.jti ?? randomUUID());
+  return jwt.sign(options.key.privateKey);
 }
 
 export interface TokenAnswer {
