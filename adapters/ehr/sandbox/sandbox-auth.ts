@@ -154,7 +154,7 @@ export class SandboxAuth implements SandboxAuthControl {
     return this.get();
   }
 
-  /** The valid grant of an `Authorization` header's bearer token, or undefined (and counted as a 401). */
+  /** Whether an `Authorization` header carries a live token of a client not revoked; a refusal counts as a 401. */
   admit(authorization: string | undefined): boolean {
     const token = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(authorization?.trim() ?? '')?.[1];
     const valid = token !== undefined && !this.revoked && this.tokens.check(token) !== undefined;
