@@ -13,6 +13,7 @@ import { createReadiness } from './use-cases/readiness';
 import { ReplayRegistry } from './use-cases/replay-operations';
 import { createScheduledWarmup, type WarmupRun } from './use-cases/scheduled-warmup';
 import { buildAccess } from './wiring/access';
+import { warnOfSandboxConnectionsWithoutOAuth } from './wiring/sandbox-auth-warning';
 import { buildApp } from './wiring/app';
 import { startBackgroundJobs } from './wiring/background-jobs';
 import { Closeables } from './wiring/closeables';
@@ -69,10 +70,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ? await createSandboxEhr({
             seed: config.sandbox.seed,
             patientCount: config.sandbox.patientCount,
+            auth: config.sandbox.auth,
             logger: logger.child({ component: 'sandbox' }),
           })
         : undefined;
     if (sandbox) closeables.add('ehr', 'sandbox', () => sandbox.close());
+    warnOfSandboxConnectionsWithoutOAuth(config, logger);
 
     // Use cases.
     const runtime = await buildUseCaseDeps(config, redis, {

@@ -17,6 +17,7 @@ import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../
 import { projectRoot } from '../project-root';
 import { clientsCommand } from './clients-command';
 import { auditCommand } from './audit-command';
+import { SANDBOX_AUTH_FLAGS, SANDBOX_AUTH_USAGE, sandboxAuthFromFlags } from './sandbox-auth-flags';
 import { opsCommand, OPS_USAGE } from './ops-command';
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-command';
 import { startGateway, StartupError } from '../main';
@@ -25,6 +26,7 @@ import { adminKeyPath } from '../wiring/admin-client';
 const USAGE = `Usage:
   continuum start [--role all|api|worker]   run the gateway (default role: all)
   continuum sandbox [--port N] [--host H] [--token T]   run the sandbox FHIR R4 EHR alone (a token is required beyond loopback)
+${SANDBOX_AUTH_USAGE}   require OAuth tokens on its FHIR API
   continuum config check                    validate the configuration and exit
   continuum mappings test [--profile NAME]  run a mapping profile's fixtures
   continuum ops status|list|show|retry|cancel|replay ...   operate the write pipeline (continuum ops --help)
@@ -98,6 +100,7 @@ async function sandboxCommand(args: string[]): Promise<void> {
       patients: { type: 'string' },
       // Stage an outage from the start: down, down:http503, slow:800, flaky:0.3[:0.5] or a JSON mode.
       faults: { type: 'string' },
+      ...SANDBOX_AUTH_FLAGS,
     },
   });
   const port = Number(values.port);
@@ -109,6 +112,8 @@ async function sandboxCommand(args: string[]): Promise<void> {
     if (error instanceof FaultSpecError) fail(`--faults: ${error.message}`, 2);
     throw error;
   }
+  const authFlags = sandboxAuthFromFlags(values, process.env);
+  if ('error' in authFlags) fail(authFlags.error, 2);
   const token = values.token ?? process.env.CONTINUUM_SANDBOX_TOKEN;
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(values.host);
   if (!loopback && (token === undefined || token.length < 16)) {
@@ -121,12 +126,16 @@ async function sandboxCommand(args: string[]): Promise<void> {
     ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
     ...(values.patients !== undefined ? { patientCount: Number(values.patients) } : {}),
     ...(faults !== undefined ? { faults } : {}),
+    auth: authFlags.auth,
   });
   process.stderr.write(`Sandbox FHIR R4 EHR at ${server.url}\n`);
   const adminUrl = `${new URL(server.url).origin}/sandbox/admin/faults`;
   process.stderr.write(
     `Fault mode: ${JSON.stringify(server.faults.get().mode)} (change it at ${adminUrl})\n`,
   );
+  if (authFlags.auth.mode !== 'none') {
+    process.stderr.write(`OAuth (${authFlags.auth.mode}): token endpoint ${server.tokenUrl}\n`);
+  }
   const stop = (): void => {
     server.close().then(
       () => process.exit(0),

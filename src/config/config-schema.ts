@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/events';
 import { regionCodeSchema } from '../phone';
+import { sandboxAuthSchema } from './sandbox-auth-schema';
 
 /** `${ENV}` interpolation yields strings: accept "2500" where a number is expected. */
 const num = <T extends z.ZodNumber>(inner: T) =>
@@ -374,6 +375,8 @@ export const configSchema = z
         /** The same default as `continuum sandbox`, so the README's tour finds the same patients either way. */
         seed: num(z.number().int()).default(1),
         patientCount: num(z.number().int().min(1).max(20000)).default(240),
+        /** Require OAuth tokens on /sandbox/fhir like a real EHR: see sandbox-auth-schema.ts. */
+        auth: sandboxAuthSchema,
       })
       .strict()
       .prefault({}),

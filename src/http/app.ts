@@ -13,7 +13,7 @@ import { accessControl } from './access-control';
 import { auditTrail } from './audit-trail';
 import { auditRoutes } from './routes/audit.routes';
 import { bodyParsers } from './body-parsing';
-import { routeMatcher } from './route-table';
+import { routeMatcher, routeTable } from './route-table';
 import { oauthRoutes } from './routes/oauth.routes';
 import { cors } from './cors';
 import type { WebhookScheme } from './webhook-signature';
@@ -67,6 +67,11 @@ export interface AppDeps {
   readonly sandboxRouter?: Router;
   /** The sandbox EHR's control API (fault switch), mounted at /sandbox/admin when enabled. */
   readonly sandboxAdminRouter?: Router;
+  /**
+   * The sandbox's OAuth token endpoint, mounted at /sandbox/auth when it requires tokens: then its
+   * FHIR API checks them itself instead of the gateway's `sandbox:admin` (see route-table.ts).
+   */
+  readonly sandboxAuthRouter?: Router;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -82,7 +87,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', noStore());
   app.use(
     accessControl({
-      routes: routeMatcher(),
+      routes: routeMatcher(routeTable({ sandboxChecksTokens: deps.sandboxAuthRouter !== undefined })),
       tenants,
       authenticate: (credential) => authenticateCredential({ registry, tokens, builtIn }, credential),
     }),
@@ -105,6 +110,7 @@ export function createApp(deps: AppDeps): Express {
   // The sandbox parses its own FHIR bodies; mounted before the API's parsers.
   if (deps.sandboxRouter) app.use('/sandbox/fhir', deps.sandboxRouter);
   if (deps.sandboxAdminRouter) app.use('/sandbox/admin', deps.sandboxAdminRouter);
+  if (deps.sandboxAuthRouter) app.use('/sandbox/auth', deps.sandboxAuthRouter);
 
   if (deps.api) {
     const { useCases, monitor, replays } = deps.api;

@@ -90,18 +90,40 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
     tenantOwned: 'subscriber',
   },
 
-  // The built-in sandbox EHR: direct FHIR access and its fault switch.
-  ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): RouteSpec => ({
-    method,
-    path: '/sandbox/fhir{/*rest}',
-    access: 'sandbox:admin',
-  })),
-  ...(['GET', 'POST', 'DELETE'] as const).map((method): RouteSpec => ({
-    method,
-    path: '/sandbox/admin/faults',
-    access: 'sandbox:admin',
-  })),
+  ...sandboxRoutes(false),
 ];
+
+/**
+ * The built-in sandbox EHR: direct FHIR access, its token endpoint, and its control API (fault
+ * switch, OAuth client drills). When the sandbox requires OAuth (`sandbox.auth.mode` not `none`) the
+ * gateway connects to its FHIR API like to any EHR, with the sandbox's own tokens, so the gateway's
+ * access control leaves that API to the sandbox, which refuses a request without one (401). The
+ * token endpoint authenticates the client itself; it answers 404 while the sandbox requires none.
+ */
+function sandboxRoutes(sandboxChecksTokens: boolean): RouteSpec[] {
+  return [
+    ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): RouteSpec => ({
+      method,
+      path: '/sandbox/fhir{/*rest}',
+      access: sandboxChecksTokens ? 'public' : 'sandbox:admin',
+    })),
+    { method: 'POST', path: '/sandbox/auth/token', access: 'public' },
+    ...routes('GET', 'sandbox:admin', '/sandbox/admin/auth'),
+    ...routes('POST', 'sandbox:admin', '/sandbox/admin/auth'),
+    ...(['GET', 'POST', 'DELETE'] as const).map((method): RouteSpec => ({
+      method,
+      path: '/sandbox/admin/faults',
+      access: 'sandbox:admin',
+    })),
+  ];
+}
+
+/** The table of a gateway whose built-in sandbox does, or does not, check its own OAuth tokens. */
+export function routeTable(options: { readonly sandboxChecksTokens: boolean }): readonly RouteSpec[] {
+  return options.sandboxChecksTokens
+    ? [...ROUTE_TABLE.filter((spec) => !spec.path.startsWith('/sandbox/')), ...sandboxRoutes(true)]
+    : ROUTE_TABLE;
+}
 
 export interface RouteMatcher {
   /** The entry for this request, or undefined when the gateway serves no such route. */

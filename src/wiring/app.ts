@@ -19,7 +19,13 @@ export function buildApp(
     readonly readiness: Readiness;
     readonly isShuttingDown: () => boolean;
     readonly replays: ReplayRegistry;
-    readonly sandbox: { readonly router: Router; readonly adminRouter: Router } | undefined;
+    readonly sandbox:
+      | {
+          readonly router: Router;
+          readonly adminRouter: Router;
+          readonly authRouter?: Router | undefined;
+        }
+      | undefined;
   },
 ): Express {
   const { runtime, sandbox } = options;
@@ -54,5 +60,6 @@ export function buildApp(
         }
       : {}),
     ...(sandbox ? { sandboxRouter: sandbox.router, sandboxAdminRouter: sandbox.adminRouter } : {}),
+    ...(sandbox?.authRouter ? { sandboxAuthRouter: sandbox.authRouter } : {}),
   });
 }

@@ -425,6 +425,11 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     status: 200,
   },
   'DELETE /sandbox/fhir{/*rest}': { right: () => ({ path: '/sandbox/fhir/Patient/pat-0003' }), status: 200 },
+  'GET /sandbox/admin/auth': { right: () => ({ path: '/sandbox/admin/auth' }), status: 200 },
+  'POST /sandbox/admin/auth': {
+    right: () => ({ path: '/sandbox/admin/auth', body: { invalidateTokens: true } }),
+    status: 200,
+  },
   'GET /sandbox/admin/faults': { right: () => ({ path: '/sandbox/admin/faults' }), status: 200 },
   'POST /sandbox/admin/faults': {
     right: () => ({ path: '/sandbox/admin/faults', body: { mode: 'up' } }),
@@ -739,6 +744,22 @@ describe('public routes', () => {
           typeof json(res).access_token === 'string',
       },
     );
+    expect(unexpected.slice(before)).toEqual([]);
+  });
+
+  it("leaves the sandbox's token endpoint unserved while the sandbox requires no tokens", async () => {
+    const before = unexpected.length;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const headers of [{}, admins()]) {
+      await probe(
+        'POST /sandbox/auth/token',
+        Object.keys(headers).length === 0 ? 'no credential' : 'as admin',
+        'POST',
+        { path: '/sandbox/auth/token', body: 'grant_type=client_credentials', headers: form },
+        headers,
+        noSuchRoute,
+      );
+    }
     expect(unexpected.slice(before)).toEqual([]);
   });
 

@@ -3,16 +3,44 @@ import express from 'express';
 import type { FaultFieldProblem } from './fault-mode';
 import { FaultModeError } from './fault-mode';
 import type { FaultControl } from './fault-switch';
+import type { SandboxAuthControl } from './sandbox-auth';
 
 /** The same problem types the gateway's API uses, so a client reads both the same way. */
 const PROBLEM_TYPE_BASE = 'https://continuum.dev/problems/';
 
 /**
  * The sandbox's control API, served at its own root (`/faults`); the gateway mounts it at /sandbox/admin.
- * It sits outside the FHIR router, so no fault mode can make it unreachable.
+ * It sits outside the FHIR router, so no fault mode can make it unreachable. `/auth` shows the OAuth
+ * client's state and token counters, and revokes, restores or invalidates its tokens for drills.
  */
-export function createSandboxAdminRouter(faults: FaultControl): Router {
+export function createSandboxAdminRouter(faults: FaultControl, auth: SandboxAuthControl): Router {
   const router = express.Router();
+  router
+    .route('/auth')
+    .get((_req, res) => {
+      res.json(auth.get());
+    })
+    .post(express.json({ type: () => true, limit: '16kb' }), (req, res) => {
+      const body: unknown = req.body;
+      if (body === undefined) {
+        sendProblem(res, 400, 'MALFORMED_BODY', [
+          { field: '(body)', message: 'expected a JSON object such as {"revoked":true}' },
+        ]);
+        return;
+      }
+      try {
+        res.json(auth.set(body as Parameters<SandboxAuthControl['set']>[0]));
+      } catch (error) {
+        if (!(error instanceof FaultModeError)) {
+          throw error;
+        }
+        sendProblem(res, 400, 'VALIDATION', error.problems);
+      }
+    })
+    .all((_req, res) => {
+      res.setHeader('Allow', 'GET, POST');
+      sendProblem(res, 405, 'METHOD_NOT_ALLOWED', [{ field: '(method)', message: 'use GET or POST' }]);
+    });
   router
     .route('/faults')
     .get((_req, res) => {

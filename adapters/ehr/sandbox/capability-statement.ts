@@ -1,5 +1,6 @@
 import type {
   CapabilityStatement,
+  CapabilityStatementRest,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceSearchParam,
   ResourceType,
@@ -38,7 +39,15 @@ const TYPE_INTERACTIONS = [
   'search-type',
 ] as const;
 
-export function buildCapabilityStatement(baseUrl: string, date: string): CapabilityStatement {
+/**
+ * `tokenEndpoint`: set when the sandbox requires OAuth, announced the way SMART servers do (the
+ * SMART-on-FHIR security service and the oauth-uris extension), next to the discovery document.
+ */
+export function buildCapabilityStatement(
+  baseUrl: string,
+  date: string,
+  tokenEndpoint?: string,
+): CapabilityStatement {
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -59,7 +68,26 @@ export function buildCapabilityStatement(baseUrl: string, date: string): Capabil
         mode: 'server',
         documentation: `Default page size 20, at most 1000 (_count, _offset); _include supported one level deep. Subscription: R4 rest-hook channels to loopback endpoints, criteria Type or Type?param=value; signed with X-Signature when the Medplum subscription-secret extension is set.`,
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        ...(tokenEndpoint === undefined ? {} : { security: smartSecurity(tokenEndpoint) }),
         resource: SANDBOX_RESOURCE_TYPES.map(resourceCapability),
+      },
+    ],
+  };
+}
+
+function smartSecurity(tokenEndpoint: string): NonNullable<CapabilityStatementRest['security']> {
+  return {
+    service: [
+      {
+        coding: [
+          { system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' },
+        ],
+      },
+    ],
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [{ url: 'token', valueUri: tokenEndpoint }],
       },
     ],
   };

@@ -4,6 +4,20 @@ export { createSandboxEhr } from './sandbox-ehr';
 export type { SandboxServer } from './sandbox-server';
 export { SANDBOX_ADMIN_PATH, SANDBOX_FHIR_PATH, startSandboxServer } from './sandbox-server';
 export { createSandboxAdminRouter } from './admin-router';
+export type { AssertionAlgorithm, SandboxAuthMode, SandboxAuthOptions } from './auth-options';
+export {
+  ASSERTION_ALGORITHMS,
+  DEFAULT_GRANTABLE_SCOPES,
+  DEFAULT_TOKEN_LIFETIME_SECONDS,
+} from './auth-options';
+export type {
+  SandboxAuthChange,
+  SandboxAuthControl,
+  SandboxAuthCounters,
+  SandboxAuthState,
+} from './sandbox-auth';
+export { SANDBOX_AUTH_PATH, SANDBOX_TOKEN_PATH } from './token-endpoint';
+export { grantScopes } from './smart-scopes';
 export type { FaultKind, FaultMode, FaultModeInput, FaultFieldProblem } from './fault-mode';
 export { FaultModeError, faultModeSchema, parseFaultMode } from './fault-mode';
 export type { FaultControl, FaultCounters, FaultPeriod, FaultState } from './fault-switch';

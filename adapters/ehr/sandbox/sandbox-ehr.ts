@@ -1,5 +1,10 @@
 import type { Router } from 'express';
 import { createSandboxAdminRouter } from './admin-router';
+import type { SandboxAuthOptions } from './auth-options';
+import { createFhirGate, tokenEndpointOf } from './fhir-gate';
+import type { SandboxAuthControl } from './sandbox-auth';
+import { SandboxAuth } from './sandbox-auth';
+import { createTokenEndpoint } from './token-endpoint';
 import type { FaultModeInput } from './fault-mode';
 import { createFaultMiddleware } from './fault-middleware';
 import type { FaultControl } from './fault-switch';
@@ -20,6 +25,8 @@ export interface SandboxEhrOptions {
   logger?: SandboxLogger;
   /** The fault mode to start in (default `up`); see `parseFaultSpec` for the command line's short form. */
   faults?: FaultModeInput;
+  /** Require OAuth tokens on the FHIR API, as real EHRs do (default: mode `none`, no tokens). */
+  auth?: SandboxAuthOptions;
 }
 
 export interface SandboxEhr {
@@ -29,6 +36,13 @@ export interface SandboxEhr {
   readonly adminRouter: Router;
   /** Staged EHR outages for demos, drills and tests: `down`, `slow`, `flaky`, back to `up`. */
   readonly faults: FaultControl;
+  /**
+   * The OAuth token endpoint (`POST /token`), mounted at /sandbox/auth; undefined when the sandbox
+   * requires no tokens (auth mode `none`).
+   */
+  readonly authRouter: Router | undefined;
+  /** The client's state for drills (revoke, restore, invalidate tokens) and the token counters. */
+  readonly auth: SandboxAuthControl;
   /** Counts by resource type, for logs and tests. */
   stats(): Record<string, number>;
   /**
@@ -42,6 +56,9 @@ export interface SandboxEhr {
 export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise<SandboxEhr> {
   // Validated first, so a bad initial mode fails at once rather than after seeding.
   const faults = new FaultSwitch({ logger: options.logger, initial: options.faults });
+  const auth = new SandboxAuth(options.auth ?? { mode: 'none', tokenLifetimeSeconds: 300 }, {
+    logger: options.logger,
+  });
   const indexStarted = performance.now();
   ensureFhirSchemaIndexed();
   const indexMs = Math.round(performance.now() - indexStarted);
@@ -62,12 +79,16 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
     repo,
     logger: options.logger,
     isClosed: () => closed,
-    middleware: [createFaultMiddleware(faults)],
+    tokenEndpoint: auth.enabled ? tokenEndpointOf : undefined,
+    // Faults first: an EHR that is down refuses the connection before it looks at any token.
+    middleware: [createFaultMiddleware(faults), ...(auth.enabled ? [createFhirGate(auth)] : [])],
   });
   return {
     router,
-    adminRouter: createSandboxAdminRouter(faults),
+    adminRouter: createSandboxAdminRouter(faults, auth),
     faults: { set: (mode) => faults.set(mode), get: () => faults.get(), reset: () => faults.reset() },
+    authRouter: auth.enabled ? createTokenEndpoint(auth) : undefined,
+    auth: { get: () => auth.get(), set: (change) => auth.set(change) },
     stats: () => repo.counts(),
     close: async () => {
       closed = true;

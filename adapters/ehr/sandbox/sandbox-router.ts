@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Router } from 'express';
 import express from 'express';
 import { FhirRouter } from '@medplum/fhir-router';
 import { buildCapabilityStatement } from './capability-statement';
@@ -20,6 +20,8 @@ export interface SandboxRouterOptions {
    * request itself or call `next()`.
    */
   readonly middleware?: readonly RequestHandler[];
+  /** When the sandbox requires OAuth: its token endpoint as this request reached it, for `/metadata`. */
+  readonly tokenEndpoint?: ((req: Request) => string) | undefined;
   /** Once true, every request is answered 503, as an EHR that has shut down would. */
   readonly isClosed?: () => boolean;
 }
@@ -44,7 +46,7 @@ export function createSandboxRouter(options: SandboxRouterOptions): Router {
     router.use(middleware);
   }
   router.get('/metadata', (req, res) => {
-    sendJson(res, 200, buildCapabilityStatement(fhirBaseUrl(req), startedAt));
+    sendJson(res, 200, buildCapabilityStatement(fhirBaseUrl(req), startedAt, options.tokenEndpoint?.(req)));
   });
   router.use(
     createFhirHandler({

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { SandboxEhrOptions } from './sandbox-ehr';
 import type { FaultControl } from './fault-switch';
+import type { SandboxAuthControl } from './sandbox-auth';
 import { createSandboxEhr } from './sandbox-ehr';
+import { SANDBOX_AUTH_PATH, SANDBOX_TOKEN_PATH } from './token-endpoint';
 
 /** Where the FHIR API lives, in the gateway and stand-alone alike, so client configuration is the same. */
 export const SANDBOX_FHIR_PATH = '/sandbox/fhir';
@@ -15,6 +17,10 @@ export interface SandboxServer {
   readonly url: string;
   /** The fault switch of this server's sandbox, for tests in the same process. */
   readonly faults: FaultControl;
+  /** The OAuth client's state and drill switches (revoke, invalidate tokens), for tests in the same process. */
+  readonly auth: SandboxAuthControl;
+  /** The token endpoint's absolute URL (served only when an auth mode is set). */
+  readonly tokenUrl: string;
   close(): Promise<void>;
 }
 
@@ -26,7 +32,10 @@ export async function startSandboxServer(
   options: SandboxEhrOptions & {
     port: number;
     host?: string;
-    /** When set, the FHIR and control APIs need `Authorization: Bearer <token>`. */
+    /**
+     * When set, the control API needs `Authorization: Bearer <token>`, and so does the FHIR API unless an
+     * auth mode is set (then it takes the tokens of its own token endpoint instead).
+     */
     token?: string;
   },
 ): Promise<SandboxServer> {
@@ -36,7 +45,8 @@ export async function startSandboxServer(
   app.disable('x-powered-by');
   if (options.token !== undefined) {
     const expected = createHash('sha256').update(`Bearer ${options.token}`).digest();
-    app.use([SANDBOX_FHIR_PATH, SANDBOX_ADMIN_PATH], (req, res, next) => {
+    const guarded = sandbox.authRouter ? [SANDBOX_ADMIN_PATH] : [SANDBOX_FHIR_PATH, SANDBOX_ADMIN_PATH];
+    app.use(guarded, (req, res, next) => {
       const given = createHash('sha256')
         .update(req.get('authorization') ?? '')
         .digest();
@@ -59,6 +69,7 @@ export async function startSandboxServer(
         );
     });
   }
+  if (sandbox.authRouter) app.use(SANDBOX_AUTH_PATH, sandbox.authRouter);
   app.use(SANDBOX_FHIR_PATH, sandbox.router);
   app.use(SANDBOX_ADMIN_PATH, sandbox.adminRouter);
   app.get('/', (req, res) => {
@@ -71,6 +82,12 @@ export async function startSandboxServer(
       examples: [`${base}/Patient?family=Smith`, `${base}/Slot?status=free&_count=10`],
       counts: sandbox.stats(),
       faults: `${req.protocol}://${req.get('host') ?? host}${SANDBOX_ADMIN_PATH}/faults`,
+      ...(sandbox.authRouter
+        ? {
+            smartConfiguration: `${base}/.well-known/smart-configuration`,
+            tokenEndpoint: `${req.protocol}://${req.get('host') ?? host}${SANDBOX_TOKEN_PATH}`,
+          }
+        : {}),
     });
   });
 
@@ -83,7 +100,9 @@ export async function startSandboxServer(
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${urlHost}:${String(address.port)}${SANDBOX_FHIR_PATH}`,
+    tokenUrl: `http://${urlHost}:${String(address.port)}${SANDBOX_TOKEN_PATH}`,
     faults: sandbox.faults,
+    auth: sandbox.auth,
     close: async () => {
       await new Promise<void>((resolve, reject) => {
         server.close((err) => {
