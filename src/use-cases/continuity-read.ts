@@ -39,7 +39,7 @@ export async function readWithContinuity<T>(
     } catch (error) {
       if (!isEhrUnavailable(error)) throw error;
       unavailable = error;
-      await connection.ehrFailed();
+      await connection.ehrFailed(error);
     }
   }
   const cached = await withDeadline(

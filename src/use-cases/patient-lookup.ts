@@ -44,7 +44,7 @@ export async function lookupPatientsByPhone(
     return { found: matches.length > 0, phone: e164, matches, freshness: { source: 'ehr', asOf: now } };
   } catch (error) {
     if (!isEhrUnavailable(error)) throw error;
-    if (error.extra?.breaker !== true) await connection.ehrFailed();
+    if (error.extra?.breaker !== true) await connection.ehrFailed(error);
     return lookupFromCache(deps, connection, e164, indexed, error);
   }
 }

@@ -48,12 +48,18 @@ export interface ConnectionContext {
   readonly capabilities: EhrCapabilities;
   /** Patients this EHR confirmed recently: writes for them skip the existence check. */
   readonly confirmedPatients: ConfirmedPatients;
-  /** False while this EHR's circuit breaker is open: reads and checks should not wait on it. */
+  /**
+   * False while this EHR's circuit breaker is open or it refuses the connection's credentials: reads
+   * and checks should not wait on it.
+   */
   ehrAvailable(): Promise<boolean>;
   /** A read got an answer: feeds the circuit breaker (never throws). */
   ehrAnswered(): Promise<void>;
-  /** A read found the EHR unavailable: feeds the circuit breaker, so reads stop waiting on it (never throws). */
-  ehrFailed(): Promise<void>;
+  /**
+   * A read found the EHR unavailable: feeds the circuit breaker, so reads stop waiting on it (never
+   * throws). Given the error, a refusal of the credentials is left to the credentials state.
+   */
+  ehrFailed(error?: unknown): Promise<void>;
 }
 
 export interface UseCaseDeps {

@@ -281,7 +281,7 @@ async function gather(
     return candidates;
   } catch (error) {
     if (!isEhrUnavailable(error)) throw error;
-    await connection.ehrFailed();
+    await connection.ehrFailed(error);
     return fromCache(deps, connection, request, error);
   }
 }
