@@ -4,6 +4,7 @@
  * and leaving the state happen once per episode, so only one process logs it and tells subscribers.
  * Never holds or logs a credential: only the connection, the state, times and the EHR's status.
  */
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type {
   ConnectionCredentials,
@@ -16,37 +17,31 @@ import type { Logger } from '../../src/domain/ports';
 import { withDeadline } from '../../src/domain/with-deadline';
 import { luaScript } from './lua-script';
 
-// KEYS: state hash. ARGV: now (ms), EHR status or ''. Returns 1 when this refusal began the episode.
+// KEYS: state hash. ARGV: now (ms), EHR status or '', a new episode id. Returns 1 when this refusal
+// began the episode.
 const RECORD_REJECTED = luaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'since', ARGV[1], 'probeAt', ARGV[1], 'ehrStatus', ARGV[2])
+redis.call('HSET', KEYS[1], 'since', ARGV[1], 'probeAt', ARGV[1], 'ehrStatus', ARGV[2], 'episode', ARGV[3])
 return 1
 `);
 
-// KEYS: state hash. ARGV: since (ms) of the episode the probe belongs to. Returns 1 when this ended it.
-// A probe that started in an episode already ended (and perhaps begun again) must not end the new one.
+// KEYS: state hash. ARGV: the episode the probe belongs to. Returns 1 when this ended it. A probe
+// that started in an episode already ended (and perhaps begun again) must not end the new one.
 const RECORD_ACCEPTED = luaScript(`
-if redis.call('HGET', KEYS[1], 'since') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'episode') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 `);
 
-// KEYS: state hash. ARGV: now, interval. Returns the episode's since when this process may probe, else 0.
+// KEYS: state hash. ARGV: now, interval (0: now, due or not). Returns the episode and its since
+// when this process may probe, else 0.
 const CLAIM_PROBE = luaScript(`
-local since = redis.call('HGET', KEYS[1], 'since')
-if not since then return 0 end
+local episode = redis.call('HGET', KEYS[1], 'episode')
+if not episode then return 0 end
 local last = tonumber(redis.call('HGET', KEYS[1], 'probeAt') or '0')
 if tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'probeAt', ARGV[1])
-return since
-`);
-
-// KEYS: state hash. ARGV: now. Like CLAIM_PROBE without the interval (a reload asks for it now).
-const CLAIM_NOW = luaScript(`
-local since = redis.call('HGET', KEYS[1], 'since')
-if not since then return 0 end
-redis.call('HSET', KEYS[1], 'probeAt', ARGV[1])
-return since
+return { episode, redis.call('HGET', KEYS[1], 'since') }
 `);
 
 export interface ConnectionCredentialsOptions {
@@ -59,6 +54,12 @@ export interface ConnectionCredentialsOptions {
   readonly cacheMs?: number;
   /** Told when this process began (`rejected`) or ended (`accepted`) an episode: events hang off this. */
   readonly onTransition?: (change: CredentialsTransition) => void;
+}
+
+/** The episode a probe was claimed in, and when that episode began (epoch ms, as stored). */
+interface Claim {
+  readonly episode: string;
+  readonly since: string;
 }
 
 const iso = (ms: string | undefined): string | undefined =>
@@ -83,7 +84,10 @@ export function createConnectionCredentials(options: ConnectionCredentialsOption
     };
   }
 
-  async function runCheck(since: string, check: () => Promise<unknown>): Promise<CredentialsCheck> {
+  async function runCheck(
+    { episode, since }: Claim,
+    check: () => Promise<unknown>,
+  ): Promise<CredentialsCheck> {
     try {
       await check();
     } catch (error) {
@@ -95,7 +99,7 @@ export function createConnectionCredentials(options: ConnectionCredentialsOption
       log.info({ state: 'credentials-rejected', err: error }, 'credentials probe: no answer from the EHR');
       return 'unknown';
     }
-    if ((await RECORD_ACCEPTED.run(options.redis, [key], [since])) !== 1) return 'accepted';
+    if ((await RECORD_ACCEPTED.run(options.redis, [key], [episode])) !== 1) return 'accepted';
     cached = { rejected: false, at: Date.now() };
     const at = new Date().toISOString();
     log.info(
@@ -106,8 +110,12 @@ export function createConnectionCredentials(options: ConnectionCredentialsOption
     return 'recovered';
   }
 
-  const claimed = (value: unknown): string | undefined =>
-    typeof value === 'string' ? value : typeof value === 'number' && value !== 0 ? String(value) : undefined;
+  const claim = async (intervalMs: number): Promise<Claim | undefined> => {
+    const value = await CLAIM_PROBE.run(options.redis, [key], [String(Date.now()), String(intervalMs)]);
+    if (!Array.isArray(value)) return undefined;
+    const [episode, since] = value as unknown[];
+    return typeof episode === 'string' && typeof since === 'string' ? { episode, since } : undefined;
+  };
 
   return {
     connection: options.connection,
@@ -124,7 +132,7 @@ export function createConnectionCredentials(options: ConnectionCredentialsOption
       const began = await RECORD_REJECTED.run(
         options.redis,
         [key],
-        [String(now), ehrStatus === undefined ? '' : String(ehrStatus)],
+        [String(now), ehrStatus === undefined ? '' : String(ehrStatus), randomUUID()],
       );
       cached = { rejected: true, at: Date.now() };
       if (began === 1) {
@@ -140,20 +148,18 @@ export function createConnectionCredentials(options: ConnectionCredentialsOption
       }
     },
     async probeIfDue(check) {
-      const since = claimed(
-        await CLAIM_PROBE.run(options.redis, [key], [String(Date.now()), String(options.probeIntervalMs)]),
-      );
-      if (since === undefined) return 'not-due';
-      return runCheck(since, check);
+      const claimed = await claim(options.probeIntervalMs);
+      if (claimed === undefined) return 'not-due';
+      return runCheck(claimed, check);
     },
     async retryNow(check) {
-      const since = claimed(await CLAIM_NOW.run(options.redis, [key], [String(Date.now())]));
-      if (since === undefined) {
+      const claimed = await claim(0);
+      if (claimed === undefined) {
         cached = { rejected: false, at: Date.now() };
         return 'accepted';
       }
       log.info({ state: 'credentials-rejected' }, 'credentials retried on request');
-      return runCheck(since, check);
+      return runCheck(claimed, check);
     },
   };
 }

@@ -56,6 +56,7 @@ export async function readWithContinuity<T>(
   }
   throw (
     unavailable ??
+    connection.ehrOutage?.() ??
     new ContinuumError('EHR_UNAVAILABLE', {
       detail: `EHR ${connection.name} is unavailable (circuit breaker open) and nothing is cached for this read`,
       retryAfterSeconds: 5,

@@ -32,11 +32,14 @@ export async function lookupPatientsByPhone(
   const indexed = await deps.phoneIndex.find(connection.name, e164);
   try {
     if (!(await connection.ehrAvailable())) {
-      throw new ContinuumError('EHR_UNAVAILABLE', {
-        detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
-        retryAfterSeconds: 5,
-        extra: { breaker: true },
-      });
+      throw (
+        connection.ehrOutage?.() ??
+        new ContinuumError('EHR_UNAVAILABLE', {
+          detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
+          retryAfterSeconds: 5,
+          extra: { breaker: true },
+        })
+      );
     }
     const matches = await searchEhr(deps, connection, e164, indexed);
     await connection.ehrAnswered();

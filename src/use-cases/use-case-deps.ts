@@ -4,6 +4,7 @@
  */
 import type { AuditStore } from '../domain/audit';
 import type { EhrCapabilities } from '../domain/ehr-capabilities';
+import type { ContinuumError } from '../domain/errors';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type {
   AttemptLimiter,
@@ -53,6 +54,11 @@ export interface ConnectionContext {
    * and checks should not wait on it.
    */
   ehrAvailable(): Promise<boolean>;
+  /**
+   * Why the EHR was not asked, after `ehrAvailable()` said false: the error a read answers when
+   * nothing is cached (`EHR_CREDENTIALS_REJECTED` while the credentials are refused).
+   */
+  ehrOutage?(): ContinuumError;
   /** A read got an answer: feeds the circuit breaker (never throws). */
   ehrAnswered(): Promise<void>;
   /**

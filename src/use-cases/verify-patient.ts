@@ -266,10 +266,11 @@ async function gather(
       deps,
       connection,
       request,
-      new ContinuumError('EHR_UNAVAILABLE', {
-        detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
-        retryAfterSeconds: 5,
-      }),
+      connection.ehrOutage?.() ??
+        new ContinuumError('EHR_UNAVAILABLE', {
+          detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
+          retryAfterSeconds: 5,
+        }),
     );
   }
   try {

@@ -82,6 +82,8 @@ export async function buildConnections(
       },
     });
     credentialStates.set(connection.name, credentials);
+    // What the last availability check found, to name the outage a read without a cached answer meets.
+    let credentialsRefused = false;
 
     let mapping = profiles.get(connection.mappingProfile);
     if (!mapping) {
@@ -111,7 +113,21 @@ export async function buildConnections(
         ttlMs: connection.confirmedPatientTtlSeconds * 1000,
         maxEntries: 100000,
       }),
-      ehrAvailable: async () => (await breaker.allowsRequests()) && (await credentials.allowsRequests()),
+      ehrAvailable: async () => {
+        credentialsRefused = !(await credentials.allowsRequests());
+        return !credentialsRefused && (await breaker.allowsRequests());
+      },
+      ehrOutage: () =>
+        credentialsRefused
+          ? new ContinuumError('EHR_CREDENTIALS_REJECTED', {
+              detail: `EHR ${connection.name} refuses the connection's credentials and nothing is cached for this read`,
+              retryAfterSeconds: 5,
+            })
+          : new ContinuumError('EHR_UNAVAILABLE', {
+              detail: `EHR ${connection.name} is unavailable (circuit breaker open) and nothing is cached for this read`,
+              retryAfterSeconds: 5,
+              extra: { breaker: true },
+            }),
       ehrAnswered: () => breakerNote(breaker.recordSuccess()),
       // An EHR refusing the credentials is up: counting that against the breaker would open it, and
       // its `/metadata` probe (answered without a token) would then report a recovery that is not one.

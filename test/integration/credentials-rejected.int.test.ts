@@ -114,6 +114,12 @@ it('pauses writes without spending attempts, reads from the cache, says so, and 
   if (first === undefined) throw new Error('no patient');
   const lookedUp = await http('GET', `${gw.url}/v1/patients/lookup?phone=${encodeURIComponent(first.phone)}`);
   expect(lookedUp.body).toMatchObject({ found: true, freshness: { source: 'ehr' } });
+  const summaryLive = await http('GET', `${gw.url}/v1/patients/${first.id}/summary`);
+  expect(summaryLive.status).toBe(200);
+  const slotsFrom = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+  const slotsUrl = `${gw.url}/v1/slots?from=${slotsFrom}&limit=5&practitioner=pr-0002`;
+  const slotsLive = await http('GET', slotsUrl);
+  expect(slotsLive.body.freshness.source).toBe('ehr');
   const versionsBefore = new Map<string, number>();
   for (const p of patients) versionsBefore.set(p.id, (await history(gw.fhirBase, `Patient/${p.id}`)).length);
 
@@ -207,7 +213,14 @@ it('pauses writes without spending attempts, reads from the cache, says so, and 
   // Nothing cached for a patient nobody read: an outage (503, retryable), not a refusal of the request.
   const never = await http('GET', `${gw.url}/v1/patients/pat-0210`);
   expect(never.status).toBe(503);
-  expect(never.body.retryable).toBe(true);
+  expect(never.body).toMatchObject({ code: 'EHR_CREDENTIALS_REJECTED', retryable: true });
+  const summary = await http('GET', `${gw.url}/v1/patients/${first.id}/summary`);
+  expect(summary.status).toBe(200);
+  expect(summary.body.freshness.source).toBe('cache');
+  const slots = await http('GET', slotsUrl);
+  expect(slots.status).toBe(200);
+  expect(slots.body.freshness.source).toBe('cache');
+  expect(slots.body.slots).toEqual(slotsLive.body.slots);
 
   // Subscribers heard it once, as its own event, and no breaker event came of it.
   await waitFor(() => Promise.resolve(ofType('ehr.credentials-rejected').length >= 1 ? true : undefined), {
