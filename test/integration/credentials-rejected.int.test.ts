@@ -6,6 +6,7 @@
  * credentials work again the periodic authenticated probe finds it and the backlog drains by itself,
  * in order, each write applied once.
  */
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -18,6 +19,7 @@ import { waitFor } from '../support/wait-for';
 jest.setTimeout(120000);
 
 const SECRET = `whsec_${Buffer.from('credentials-rejected-events').toString('base64')}`;
+const EHR_SECRET = 'sandbox-webhook-secret-credentials-0123';
 
 interface Received {
   readonly id: string;
@@ -51,6 +53,7 @@ beforeAll(async () => {
           maxWritesPerSecond: 0,
           breaker: { failureThreshold: 3, probeIntervalMs: 400 },
           credentialsProbeIntervalMs: 500,
+          webhooks: { scheme: 'hmac-sha256', secret: EHR_SECRET },
         },
       },
       events: {
@@ -60,7 +63,13 @@ beforeAll(async () => {
             name: 'desk',
             url: `http://127.0.0.1:${port}/events`,
             secret: SECRET,
-            types: ['ehr.credentials-rejected', 'ehr.recovered', 'ehr.unavailable', 'operation.failed'],
+            types: [
+              'ehr.credentials-rejected',
+              'ehr.recovered',
+              'ehr.unavailable',
+              'operation.failed',
+              'patient.updated',
+            ],
           },
         ],
       },
@@ -299,11 +308,64 @@ it('treats a 403 the same way, and leaves no secret in the logs', async () => {
       ),
     { what: 'the second episode to end' },
   );
-  expect(received.slice(before).map((e) => e.type)).toEqual(['ehr.credentials-rejected', 'ehr.recovered']);
+  expect(
+    received
+      .slice(before)
+      .map((e) => e.type)
+      .filter((type) => type.startsWith('ehr.')),
+  ).toEqual(['ehr.credentials-rejected', 'ehr.recovered']);
 
   // The state is logged by connection and name; the credential the gateway presents never is.
   const lines = gw.logs.text();
   expect(lines).toMatch(/credentials-rejected/);
   expect(lines).not.toMatch(/cs_[A-Za-z0-9_-]{20,}/);
   expect(lines.toLowerCase()).not.toMatch(/bearer [a-z0-9]/);
+});
+
+it('keeps an EHR notification that met the refusal, and applies it once the credentials work', async () => {
+  const patient = 'pat-0120';
+  const current = (await http('GET', `${gw.fhirBase}/Patient/${patient}`)).body;
+  const changed = await http('PUT', `${gw.fhirBase}/Patient/${patient}`, {
+    body: { ...current, telecom: [{ system: 'phone', value: '617-555-0142', use: 'mobile' }] },
+    headers: { 'content-type': 'application/fhir+json' },
+  });
+  expect(changed.status).toBe(200);
+  const before = received.length;
+  await setFaults(gw.url, { mode: 'down', kind: 'http401' });
+
+  const body = JSON.stringify(changed.body);
+  const signature = createHmac('sha256', EHR_SECRET).update(body).digest('hex');
+  const res = await http('POST', `${gw.url}/webhooks/ehr/sandbox`, {
+    raw: body,
+    headers: { 'content-type': 'application/fhir+json', 'x-signature': signature },
+  });
+  expect(res.status).toBe(202);
+  // The worker's re-read meets the refusal: that alone puts the connection in the state.
+  await waitFor(async () => ((await sandboxStatus()).state === 'credentials-rejected' ? true : undefined), {
+    timeoutMs: 20000,
+    what: 'the notification to meet the refusal',
+  });
+  const notifications = new Queue('ehr-notifications', { connection: redis, prefix: `{${gw.prefix}}` });
+  try {
+    expect((await notifications.getJobCounts('failed')).failed).toBe(0);
+    const updates = (): Received[] =>
+      received
+        .slice(before)
+        .filter((e) => e.type === 'patient.updated' && e.data.resourceRef === `Patient/${patient}`);
+    expect(updates()).toEqual([]);
+
+    await setFaults(gw.url, { mode: 'up' });
+    await waitFor(() => Promise.resolve(updates().length === 1 ? true : undefined), {
+      timeoutMs: 30000,
+      what: 'the notification to be applied after recovery',
+    });
+    expect((await notifications.getJobCounts('failed')).failed).toBe(0);
+    const lookup = await http(
+      'GET',
+      `${gw.url}/v1/patients/lookup?phone=${encodeURIComponent('+16175550142')}`,
+    );
+    expect(lookup.body.matches.map((m: { id: string }) => m.id)).toContain(patient);
+  } finally {
+    await notifications.close();
+  }
 });
