@@ -104,13 +104,26 @@ async function sandboxStatus(): Promise<any> {
 const ofType = (type: string): Received[] => received.filter((e) => e.type === type);
 
 /** Seeded patients with a phone number, read once through the gateway while the EHR is up (cached). */
-async function cachedPatients(count: number): Promise<{ id: string; phone: string; email?: string }[]> {
+interface CachedPatient {
+  readonly id: string;
+  readonly phone: string;
+  readonly birthDate: string;
+  readonly family: string;
+}
+
+async function cachedPatients(count: number): Promise<CachedPatient[]> {
   const bundle = await http('GET', `${gw.fhirBase}/Patient?_count=60`);
-  const found: { id: string; phone: string }[] = [];
+  const found: CachedPatient[] = [];
   for (const entry of bundle.body.entry as { resource: any }[]) {
     const view = await http('GET', `${gw.url}/v1/patients/${entry.resource.id as string}`);
     expect(view.body.freshness.source).toBe('ehr');
-    if (view.body.phones?.length > 0) found.push({ id: view.body.id, phone: view.body.phones[0] });
+    if (view.body.phones?.length > 0 && view.body.birthDate !== undefined)
+      found.push({
+        id: view.body.id,
+        phone: view.body.phones[0],
+        birthDate: view.body.birthDate,
+        family: view.body.name.family,
+      });
     if (found.length === count) break;
   }
   if (found.length < count) throw new Error('the seed has too few patients with phones');
@@ -223,6 +236,16 @@ it('pauses writes without spending attempts, reads from the cache, says so, and 
   const never = await http('GET', `${gw.url}/v1/patients/pat-0210`);
   expect(never.status).toBe(503);
   expect(never.body).toMatchObject({ code: 'EHR_CREDENTIALS_REJECTED', retryable: true });
+  // An agent's identity check of a patient read before: against the cached record.
+  const verified = await http('POST', `${gw.url}/v1/patients/verify`, {
+    body: { patientId: first.id, birthDate: first.birthDate, family: first.family, callerId: 'desk-7' },
+  });
+  expect(verified.status).toBe(200);
+  expect(verified.body).toMatchObject({
+    verified: true,
+    patientId: first.id,
+    freshness: { source: 'cache' },
+  });
   const summary = await http('GET', `${gw.url}/v1/patients/${first.id}/summary`);
   expect(summary.status).toBe(200);
   expect(summary.body.freshness.source).toBe('cache');
