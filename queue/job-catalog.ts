@@ -123,6 +123,7 @@ export async function failJob(caught: unknown, hooks: FailureHooks): Promise<nev
   const decision = decideFailure(error);
   switch (decision.action) {
     case 'pause':
+    case 'hold':
       await hooks.pauseQueue(decision.ms);
       throw Worker.RateLimitError();
     case 'retry':

@@ -21,6 +21,10 @@ export interface WriteWorkerOptions {
   readonly maxWritesPerSecond: number;
   readonly breaker: CircuitBreaker;
   readonly probeIntervalMs: number;
+  /** False while the EHR refuses the connection's credentials: nothing is sent, nothing is spent. */
+  readonly credentialsAccepted: () => Promise<boolean>;
+  /** How long the queue waits before looking at the credentials state again. */
+  readonly credentialsRecheckMs: number;
   /** Pauses every worker of this connection's queue (BullMQ's queue-level rate limit). */
   readonly pauseQueue: (ms: number) => Promise<void>;
   readonly process: (operationId: string) => Promise<ProcessOutcome>;
@@ -42,6 +46,11 @@ export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobD
       if (!(await breaker.allowsRequests())) {
         // No request storm against a dead EHR: the whole queue waits, no attempt is spent.
         await options.pauseQueue(options.probeIntervalMs);
+        throw Worker.RateLimitError();
+      }
+      if (!(await options.credentialsAccepted())) {
+        // Every request would meet the same refusal: wait as a whole queue, the job's place kept.
+        await options.pauseQueue(options.credentialsRecheckMs);
         throw Worker.RateLimitError();
       }
       const outcome = await options.process(operationId);

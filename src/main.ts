@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino';
 import { createSandboxEhr } from '../adapters/ehr/sandbox';
 import { createRedisRunLock } from '../adapters/redis/run-lock';
 import type { Config } from './config/load-config';
+import type { CredentialsCheck } from './domain/connection-credentials';
 import type { Logger } from './domain/ports';
 import { createLogger } from './observability/logger';
 import { createReadiness } from './use-cases/readiness';
@@ -17,6 +18,7 @@ import { warnOfSandboxConnectionsWithoutOAuth } from './wiring/sandbox-auth-warn
 import { buildApp } from './wiring/app';
 import { startBackgroundJobs } from './wiring/background-jobs';
 import { Closeables } from './wiring/closeables';
+import { createCredentialsRecovery } from './wiring/credentials-recovery';
 import { startHttpServer } from './wiring/http-server';
 import { connectRedis } from './wiring/redis';
 import { buildUseCaseDeps } from './wiring/use-case-deps';
@@ -48,6 +50,12 @@ export interface Gateway {
    * run holds its lock: workers do this on a schedule; this is the operator's (and tests') hook.
    */
   warmCache(connection?: string): Promise<WarmupRun>;
+  /**
+   * Retry the EHR credentials of one connection (default: all) now, instead of at the next periodic
+   * probe: what a reload of connection credentials (changed secret file, SIGHUP) calls. A connection
+   * that was `credentials-rejected` and is accepted again resumes its writes at once.
+   */
+  retryCredentialsNow(connection?: string): Promise<Record<string, CredentialsCheck>>;
   /** Graceful stop: no new work, in-flight jobs finish, then queues, the sandbox, Redis. */
   close(): Promise<void>;
 }
@@ -91,6 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       locations: config.cache.warmup.locations,
     });
     closeables.add('work', 'warm-ups', () => warmup.stop());
+    const credentials = createCredentialsRecovery(runtime, logger);
     const replays = new ReplayRegistry();
     let shuttingDown = false;
     closeables.add('intake', 'replays', () => {
@@ -102,11 +111,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Roles.
     if (role !== 'api') {
       startWorkers(config, runtime, redis, logger, closeables);
-      startBackgroundJobs(config, runtime, { warmup, lock }, logger, closeables);
+      startBackgroundJobs(config, runtime, { warmup, lock, credentials }, logger, closeables);
     }
     const readiness = createReadiness(runtime.deps, {
       pingRedis: () => redis.client.ping(),
       breaker: (name) => runtime.breakers.get(name)?.snapshot(),
+      credentials: (name) => runtime.credentials.get(name)?.snapshot(),
     });
     http.serve(
       buildApp(config, {
@@ -133,6 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closeOrder: closeables.order(),
       adminKeyFile: access.adminKeyFile,
       warmCache: (name = config.defaultConnection) => warmup.run(name),
+      retryCredentialsNow: (name) => credentials.retryNow(name),
       close: async () => {
         await closeables.closeAll();
         logger.info({}, 'Continuum stopped');

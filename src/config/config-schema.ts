@@ -172,6 +172,12 @@ const connectionSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * While the EHR refuses this connection's credentials, how often one process retries them with
+     * an authenticated read, in ms. Slow by default: some EHRs lock out a client that keeps failing
+     * to sign in, and a reload of the credentials retries at once anyway.
+     */
+    credentialsProbeIntervalMs: num(z.number().int().min(100).max(3_600_000)).default(30000),
   })
   .strict()
   .check(

@@ -120,9 +120,18 @@ export function isContinuumError(value: unknown): value is ContinuumError {
   return value instanceof ContinuumError;
 }
 
-/** The EHR could not answer now: down, timing out, or asking for fewer requests. Reads fall back to the cache. */
+/** Codes that say the EHR cannot serve this connection now, whatever was asked of it. */
+const EHR_OUTAGE_CODES: ReadonlySet<ErrorCode> = new Set([
+  'EHR_UNAVAILABLE',
+  'EHR_THROTTLED',
+  // A refused credential refuses every request alike: an outage of the connection, not a verdict on this one.
+  'EHR_CREDENTIALS_REJECTED',
+]);
+
+/**
+ * The EHR could not answer now: down, timing out, asking for fewer requests, or refusing the
+ * gateway's own credentials. Reads fall back to the cache.
+ */
 export function isEhrUnavailable(error: unknown): error is ContinuumError {
-  return (
-    error instanceof ContinuumError && (error.code === 'EHR_UNAVAILABLE' || error.code === 'EHR_THROTTLED')
-  );
+  return error instanceof ContinuumError && EHR_OUTAGE_CODES.has(error.code);
 }

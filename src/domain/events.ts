@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'operation.needs-review',
   'ehr.unavailable',
   'ehr.recovered',
+  'ehr.credentials-rejected',
   'callback.requested',
   'patient.verification-held',
   'abuse.suspected',

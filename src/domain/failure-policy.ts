@@ -11,6 +11,11 @@ export type FailureDecision =
   | { readonly action: 'retry' }
   /** The EHR asked for fewer requests: the whole queue waits, no attempt is spent. */
   | { readonly action: 'pause'; readonly ms: number }
+  /**
+   * The connection cannot send anything until its credentials work again: the whole queue waits
+   * and the try does not count at all, not even on the receipt (it never reached the write).
+   */
+  | { readonly action: 'hold'; readonly ms: number }
   /** Trying again gives the same answer: stop now. */
   | { readonly action: 'final'; readonly status: 'failed' | 'needs-review' };
 
@@ -45,10 +50,16 @@ const NEEDS_REVIEW: ReadonlySet<ErrorCode> = new Set(['MAPPING_FAILED', 'VALIDAT
 
 /** A throttled queue waits this long when the EHR gave no `Retry-After`. */
 const DEFAULT_PAUSE_MS = 1000;
+/**
+ * A queue whose credentials were refused looks again this often; the connection's own check (and
+ * its periodic authenticated probe) keeps it waiting for as long as the refusal lasts.
+ */
+const CREDENTIALS_HOLD_MS = 5000;
 
 export function decideFailure(error: ContinuumError): FailureDecision {
   if (error instanceof NeedsReviewError || NEEDS_REVIEW.has(error.code))
     return { action: 'final', status: 'needs-review' };
+  if (error.code === 'EHR_CREDENTIALS_REJECTED') return { action: 'hold', ms: CREDENTIALS_HOLD_MS };
   if (error.code === 'EHR_THROTTLED')
     return { action: 'pause', ms: (error.retryAfterSeconds ?? 0) * 1000 || DEFAULT_PAUSE_MS };
   return error.retryable ? { action: 'retry' } : { action: 'final', status: 'failed' };

@@ -2,6 +2,7 @@
  * Ports: what use cases need from the outside world. Adapters implement them; only the
  * composition root (src/main.ts) wires one to the other.
  */
+import type { CredentialsSnapshot } from './connection-credentials';
 import type { CallCenterEvent } from './events';
 import type { Bundle, CapabilityStatement, Resource } from './fhir';
 import type { Operation, OperationOwner, OperationStatus } from './operation';
@@ -337,6 +338,8 @@ export interface BreakerSnapshot {
 /** What the status pages need from the write pipeline's runtime, per connection. */
 export interface PipelineMonitor {
   breaker(connection: string): Promise<BreakerSnapshot>;
+  /** Whether the EHR accepts the connection's credentials. */
+  credentials(connection: string): Promise<CredentialsSnapshot>;
   /** Operations finished per second over the last minute. */
   drainRate(connection: string): Promise<number>;
 }

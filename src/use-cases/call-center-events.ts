@@ -3,6 +3,7 @@
  * Event ids are derived from what they are about, so publishing the same event twice (a job run
  * again after a crash) queues it once.
  */
+import type { CredentialsTransition } from '../domain/connection-credentials';
 import type { CallCenterEvent, EventType } from '../domain/events';
 import type { Operation } from '../domain/operation';
 import type { UseCaseDeps } from './use-case-deps';
@@ -85,6 +86,28 @@ export function ehrChangeEvent(
 export function breakerEvent(connection: string, state: 'open' | 'closed', at: string): CallCenterEvent {
   const type: EventType = state === 'open' ? 'ehr.unavailable' : 'ehr.recovered';
   return event(`${connection}.${type}.${at}`, type, at, { connection });
+}
+
+/**
+ * The EHR refused the connection's credentials (`ehr.credentials-rejected`), or accepts them again:
+ * then `ehr.recovered` with `reason: "credentials-rejected"`, so a desk that clears its "EHR degraded"
+ * banner on `ehr.recovered` needs nothing new, and one that tracks causes can tell them apart.
+ */
+export function credentialsEvent(connection: string, change: CredentialsTransition): CallCenterEvent {
+  if (change.state === 'credentials-rejected') {
+    const type: EventType = 'ehr.credentials-rejected';
+    return event(`${connection}.${type}.${change.at}`, type, change.at, {
+      connection,
+      state: 'credentials-rejected',
+      ehrStatus: change.ehrStatus ?? null,
+    });
+  }
+  const type: EventType = 'ehr.recovered';
+  return event(`${connection}.${type}.credentials.${change.at}`, type, change.at, {
+    connection,
+    reason: 'credentials-rejected',
+    since: change.since,
+  });
 }
 
 /**

@@ -39,7 +39,7 @@ export async function readWithContinuity<T>(
     } catch (error) {
       if (!isEhrUnavailable(error)) throw error;
       unavailable = error;
-      await connection.ehrFailed();
+      await connection.ehrFailed(error);
     }
   }
   const cached = await withDeadline(
@@ -56,6 +56,7 @@ export async function readWithContinuity<T>(
   }
   throw (
     unavailable ??
+    connection.ehrOutage?.() ??
     new ContinuumError('EHR_UNAVAILABLE', {
       detail: `EHR ${connection.name} is unavailable (circuit breaker open) and nothing is cached for this read`,
       retryAfterSeconds: 5,

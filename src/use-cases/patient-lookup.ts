@@ -32,11 +32,14 @@ export async function lookupPatientsByPhone(
   const indexed = await deps.phoneIndex.find(connection.name, e164);
   try {
     if (!(await connection.ehrAvailable())) {
-      throw new ContinuumError('EHR_UNAVAILABLE', {
-        detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
-        retryAfterSeconds: 5,
-        extra: { breaker: true },
-      });
+      throw (
+        connection.ehrOutage?.() ??
+        new ContinuumError('EHR_UNAVAILABLE', {
+          detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
+          retryAfterSeconds: 5,
+          extra: { breaker: true },
+        })
+      );
     }
     const matches = await searchEhr(deps, connection, e164, indexed);
     await connection.ehrAnswered();
@@ -44,7 +47,7 @@ export async function lookupPatientsByPhone(
     return { found: matches.length > 0, phone: e164, matches, freshness: { source: 'ehr', asOf: now } };
   } catch (error) {
     if (!isEhrUnavailable(error)) throw error;
-    if (error.extra?.breaker !== true) await connection.ehrFailed();
+    if (error.extra?.breaker !== true) await connection.ehrFailed(error);
     return lookupFromCache(deps, connection, e164, indexed, error);
   }
 }

@@ -2,11 +2,14 @@
  * GET /v1/status: per EHR connection, whether writes flow (breaker), how much waits, how old the
  * oldest waiting write is, and when the backlog should be drained at the current pace.
  */
+import type { CredentialsSnapshot } from '../domain/connection-credentials';
 import type { BreakerSnapshot, PipelineMonitor } from '../domain/ports';
+import { connectionHealth, type ConnectionHealth } from './connection-state';
 import type { UseCaseDeps } from './use-case-deps';
 
-export interface ConnectionStatus {
+export interface ConnectionStatus extends ConnectionHealth {
   readonly breaker: BreakerSnapshot;
+  readonly credentials: CredentialsSnapshot;
   readonly queue: {
     readonly queued: number;
     readonly sending: number;
@@ -27,18 +30,22 @@ export async function pipelineStatus(
   const names = [...deps.connections.keys()].filter((name) => only === undefined || only.includes(name));
   await Promise.all(
     names.map(async (name) => {
-      const [breaker, queued, sending, failed, needsReview, oldest, perSecond] = await Promise.all([
-        monitor.breaker(name),
-        deps.store.count(name, 'queued'),
-        deps.store.count(name, 'sending'),
-        deps.store.count(name, 'failed'),
-        deps.store.count(name, 'needs-review'),
-        deps.store.oldest(name, 'queued'),
-        monitor.drainRate(name),
-      ]);
+      const [breaker, credentials, queued, sending, failed, needsReview, oldest, perSecond] =
+        await Promise.all([
+          monitor.breaker(name),
+          monitor.credentials(name),
+          deps.store.count(name, 'queued'),
+          deps.store.count(name, 'sending'),
+          deps.store.count(name, 'failed'),
+          deps.store.count(name, 'needs-review'),
+          deps.store.oldest(name, 'queued'),
+          monitor.drainRate(name),
+        ]);
       const pending = queued + sending;
       out[name] = {
+        ...connectionHealth(breaker, credentials),
         breaker,
+        credentials,
         queue: {
           queued,
           sending,

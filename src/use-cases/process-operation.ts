@@ -114,13 +114,23 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
     const decision = decideFailure(error);
     if (decision.action !== 'final') {
       // The lane stays blocked behind this operation: later writes for the patient must not overtake it.
+      // A connection whose credentials were refused never got to judge the write: the try is not counted.
+      const held = decision.action === 'hold';
       op = transition(
         op,
-        { status: 'queued', error: toOperationError(error), note: 'will retry' },
+        {
+          status: 'queued',
+          error: toOperationError(error),
+          note: held ? 'waiting for the EHR to accept the connection credentials' : 'will retry',
+          ...(held ? { attempts: found.attempts } : {}),
+        },
         deps.clock.now(),
       );
       await deps.store.save(op);
-      log.warn({ kind: op.kind, err: error, attempts: op.attempts }, 'write attempt failed; will retry');
+      log.warn(
+        { kind: op.kind, err: error, attempts: op.attempts },
+        held ? 'write held: the EHR refused the connection credentials' : 'write attempt failed; will retry',
+      );
       throw error;
     }
     if (decision.status === 'needs-review') {

@@ -4,6 +4,7 @@
  */
 import type { AuditStore } from '../domain/audit';
 import type { EhrCapabilities } from '../domain/ehr-capabilities';
+import type { ContinuumError } from '../domain/errors';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type {
   AttemptLimiter,
@@ -48,12 +49,23 @@ export interface ConnectionContext {
   readonly capabilities: EhrCapabilities;
   /** Patients this EHR confirmed recently: writes for them skip the existence check. */
   readonly confirmedPatients: ConfirmedPatients;
-  /** False while this EHR's circuit breaker is open: reads and checks should not wait on it. */
+  /**
+   * False while this EHR's circuit breaker is open or it refuses the connection's credentials: reads
+   * and checks should not wait on it.
+   */
   ehrAvailable(): Promise<boolean>;
+  /**
+   * Why the EHR was not asked, after `ehrAvailable()` said false: the error a read answers when
+   * nothing is cached (`EHR_CREDENTIALS_REJECTED` while the credentials are refused).
+   */
+  ehrOutage?(): ContinuumError;
   /** A read got an answer: feeds the circuit breaker (never throws). */
   ehrAnswered(): Promise<void>;
-  /** A read found the EHR unavailable: feeds the circuit breaker, so reads stop waiting on it (never throws). */
-  ehrFailed(): Promise<void>;
+  /**
+   * A read found the EHR unavailable: feeds the circuit breaker, so reads stop waiting on it (never
+   * throws). Given the error, a refusal of the credentials is left to the credentials state.
+   */
+  ehrFailed(error?: unknown): Promise<void>;
 }
 
 export interface UseCaseDeps {

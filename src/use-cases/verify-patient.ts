@@ -266,10 +266,11 @@ async function gather(
       deps,
       connection,
       request,
-      new ContinuumError('EHR_UNAVAILABLE', {
-        detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
-        retryAfterSeconds: 5,
-      }),
+      connection.ehrOutage?.() ??
+        new ContinuumError('EHR_UNAVAILABLE', {
+          detail: `EHR ${connection.name} is unavailable (circuit breaker open)`,
+          retryAfterSeconds: 5,
+        }),
     );
   }
   try {
@@ -281,7 +282,7 @@ async function gather(
     return candidates;
   } catch (error) {
     if (!isEhrUnavailable(error)) throw error;
-    await connection.ehrFailed();
+    await connection.ehrFailed(error);
     return fromCache(deps, connection, request, error);
   }
 }

@@ -134,7 +134,7 @@ export async function warmCache(
     await connection.ehrAnswered();
   } catch (error) {
     if (!isUnavailable(error)) throw error;
-    await connection.ehrFailed();
+    await connection.ehrFailed(error);
     return finish({ patients: 0, appointments: 0, skipped: 0, stoppedEarly: 'ehr-unavailable' });
   }
 

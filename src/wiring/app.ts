@@ -45,6 +45,11 @@ export function buildApp(
                 if (!breaker) throw new Error(`no breaker for ${name}`);
                 return breaker.snapshot();
               },
+              credentials: (name) => {
+                const credentials = runtime.credentials.get(name);
+                if (!credentials) throw new Error(`no credentials state for ${name}`);
+                return credentials.snapshot();
+              },
               drainRate: (name) => runtime.drainMeter.ratePerSecond(name),
             },
             replays: options.replays,

@@ -1,5 +1,5 @@
 /**
- * The worker role's timers, per EHR connection: the breaker probe, the lane sweeper and the cache
+ * The worker role's timers, per EHR connection: the breaker probe, the credentials probe, the lane sweeper and the cache
  * warm-up; and the audit trail's trim. Every worker process runs them; Redis claims make one process act at a time.
  */
 import type { Config } from '../config/load-config';
@@ -9,6 +9,7 @@ import { sweepLanes } from '../use-cases/sweep-lanes';
 import { forwardAudit } from '../use-cases/forward-audit';
 import { recordsAboutConnection } from './audit';
 import type { Closeables } from './closeables';
+import type { CredentialsRecovery } from './credentials-recovery';
 import { StartupError } from './startup-error';
 import type { UseCaseRuntime } from './use-case-deps';
 
@@ -19,7 +20,15 @@ const AUDIT_TRIM_INTERVAL_MS = 3_600_000;
 export function startBackgroundJobs(
   config: Config,
   runtime: UseCaseRuntime,
-  { warmup, lock }: { readonly warmup: ScheduledWarmup; readonly lock: RunLock },
+  {
+    warmup,
+    lock,
+    credentials,
+  }: {
+    readonly warmup: ScheduledWarmup;
+    readonly lock: RunLock;
+    readonly credentials: CredentialsRecovery;
+  },
   logger: Logger,
   closeables: Closeables,
 ): void {
@@ -41,6 +50,11 @@ export function startBackgroundJobs(
           logger.warn({ err: error, connection: name }, 'breaker probe error');
         });
     };
+    const probeCredentials = (): void => {
+      credentials.probeIfDue(name).catch((error: unknown) => {
+        logger.warn({ err: error, connection: name }, 'credentials probe error');
+      });
+    };
     const sweep = (): void => {
       sweepLanes(runtime.deps, name).catch((error: unknown) => {
         logger.warn({ err: error, connection: name }, 'lane sweep error');
@@ -49,6 +63,8 @@ export function startBackgroundJobs(
     timers.push(
       setInterval(probe, Math.max(250, Math.round(connection.breaker.probeIntervalMs / 4))),
       setInterval(sweep, config.queue.sweepIntervalMs),
+      // Ticks often; the Redis claim lets one process probe once per `credentialsProbeIntervalMs`.
+      setInterval(probeCredentials, Math.max(250, Math.round(connection.credentialsProbeIntervalMs / 4))),
     );
     if (connection.auditForwarding.enabled) {
       const about = recordsAboutConnection(config, name);

@@ -5,15 +5,19 @@
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createCircuitBreaker } from '../../adapters/redis/circuit-breaker';
+import { createConnectionCredentials } from '../../adapters/redis/connection-credentials';
 import type { Config } from '../config/load-config';
+import type { ConnectionCredentials } from '../domain/connection-credentials';
+import { ContinuumError } from '../domain/errors';
 import type { CallCenterEvent } from '../domain/events';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type { CircuitBreaker, Logger } from '../domain/ports';
 import { withDeadline } from '../domain/with-deadline';
 import { loadMappingProfile } from '../mapping';
 import { createPhoneSearchValue } from '../phone';
-import { breakerEvent } from '../use-cases/call-center-events';
+import { breakerEvent, credentialsEvent } from '../use-cases/call-center-events';
 import { createConfirmedPatients } from '../use-cases/confirmed-patients';
+import { watchCredentials } from '../use-cases/credentials-watched-ehr';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
 import { assertMrnSystems, mrnSystemProblem } from './mrn-system-check';
@@ -23,6 +27,8 @@ import { StartupError } from './startup-error';
 export interface ConnectionsWiring {
   readonly connections: ReadonlyMap<string, ConnectionContext>;
   readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+  /** Whether each EHR accepts its connection's credentials, shared through Redis. */
+  readonly credentials: ReadonlyMap<string, ConnectionCredentials>;
 }
 
 export async function buildConnections(
@@ -38,6 +44,7 @@ export async function buildConnections(
 ): Promise<ConnectionsWiring> {
   const { logger } = options;
   const breakers = new Map<string, CircuitBreaker>();
+  const credentialStates = new Map<string, ConnectionCredentials>();
   const profiles = new Map<string, MappingProfile>();
   const connections = new Map<string, ConnectionContext>();
   // Breaker bookkeeping must never fail or hold a read: a slow or failing Redis is logged and skipped.
@@ -81,14 +88,32 @@ export async function buildConnections(
       },
     });
     breakers.set(connection.name, breaker);
+    const credentials = createConnectionCredentials({
+      redis: options.redis,
+      prefix: options.prefix,
+      connection: connection.name,
+      probeIntervalMs: connection.credentialsProbeIntervalMs,
+      logger,
+      // Only the process that began or ended the episode is told: one event each.
+      onTransition: (change) => {
+        options.publish(credentialsEvent(connection.name, change));
+      },
+    });
+    credentialStates.set(connection.name, credentials);
+    // What the last availability check found, to name the outage a read without a cached answer meets.
+    let credentialsRefused = false;
 
     const mapping = profiles.get(connection.mappingProfile);
     if (!mapping) throw new StartupError(`mapping profile ${connection.mappingProfile} is not loaded`);
     connections.set(connection.name, {
       name: connection.name,
-      ehr: createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
-        sandboxCredential: sandboxConnectionCredential,
-      }),
+      ehr: watchCredentials(
+        createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
+          sandboxCredential: sandboxConnectionCredential,
+        }),
+        credentials,
+        logger,
+      ),
       mapping,
       readDeadlineMs: connection.readDeadlineMs,
       readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,
@@ -101,9 +126,28 @@ export async function buildConnections(
         ttlMs: connection.confirmedPatientTtlSeconds * 1000,
         maxEntries: 100000,
       }),
-      ehrAvailable: () => breaker.allowsRequests(),
+      ehrAvailable: async () => {
+        credentialsRefused = !(await credentials.allowsRequests());
+        return !credentialsRefused && (await breaker.allowsRequests());
+      },
+      ehrOutage: () =>
+        credentialsRefused
+          ? new ContinuumError('EHR_CREDENTIALS_REJECTED', {
+              detail: `EHR ${connection.name} refuses the connection's credentials and nothing is cached for this read`,
+              retryAfterSeconds: 5,
+            })
+          : new ContinuumError('EHR_UNAVAILABLE', {
+              detail: `EHR ${connection.name} is unavailable (circuit breaker open) and nothing is cached for this read`,
+              retryAfterSeconds: 5,
+              extra: { breaker: true },
+            }),
       ehrAnswered: () => breakerNote(breaker.recordSuccess()),
-      ehrFailed: () => breakerNote(breaker.recordFailure()),
+      // An EHR refusing the credentials is up: counting that against the breaker would open it, and
+      // its `/metadata` probe (answered without a token) would then report a recovery that is not one.
+      ehrFailed: (error?: unknown) =>
+        error instanceof ContinuumError && error.code === 'EHR_CREDENTIALS_REJECTED'
+          ? Promise.resolve()
+          : breakerNote(breaker.recordFailure()),
     });
     logger.info(
       {
@@ -115,5 +159,5 @@ export async function buildConnections(
       'EHR connection configured',
     );
   }
-  return { connections, breakers };
+  return { connections, breakers, credentials: credentialStates };
 }

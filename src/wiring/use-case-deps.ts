@@ -15,6 +15,7 @@ import { createBullNotificationQueue, type BullNotificationQueue } from '../../q
 import { createBullWriteQueue, type BullWriteQueue } from '../../queue/write-queue';
 import type { EventDelivery } from '../../queue/event-delivery';
 import type { Config } from '../config/load-config';
+import type { ConnectionCredentials } from '../domain/connection-credentials';
 import type { CallCenterEvent } from '../domain/events';
 import type { CircuitBreaker, Clock, Logger } from '../domain/ports';
 import type { RateLimitDeps } from '../http/rate-limit';
@@ -30,6 +31,8 @@ import { buildStorageLimits } from './storage';
 export interface UseCaseRuntime {
   readonly deps: UseCaseDeps;
   readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+  /** Per connection: whether its EHR accepts its credentials (see connection-credentials.ts). */
+  readonly credentials: ReadonlyMap<string, ConnectionCredentials>;
   readonly writeQueue: BullWriteQueue;
   readonly notificationQueue: BullNotificationQueue;
   readonly eventDelivery: EventDelivery;
@@ -152,6 +155,7 @@ export async function buildUseCaseDeps(
     deps,
     audit,
     breakers: wired.breakers,
+    credentials: wired.credentials,
     writeQueue,
     notificationQueue,
     eventDelivery,

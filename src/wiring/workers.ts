@@ -24,8 +24,9 @@ export function startWorkers(
   for (const connection of Object.values(config.connections)) {
     const name = connection.name;
     const breaker = breakers.get(name);
+    const credentials = runtime.credentials.get(name);
     const queue = writeQueue.queues.get(name);
-    if (!breaker || !queue) throw new StartupError(`connection ${name} is not wired`);
+    if (!breaker || !credentials || !queue) throw new StartupError(`connection ${name} is not wired`);
     workers.push(
       createWriteWorker({
         connectionName: name,
@@ -35,6 +36,9 @@ export function startWorkers(
         maxWritesPerSecond: connection.maxWritesPerSecond,
         breaker,
         probeIntervalMs: connection.breaker.probeIntervalMs,
+        credentialsAccepted: () => credentials.allowsRequests(),
+        // Looked at often (a cached Redis read): a recovery found by any process resumes writes soon.
+        credentialsRecheckMs: 1000,
         pauseQueue: (ms) => queue.rateLimit(ms),
         process: (operationId) => processOperation(deps, operationId),
         giveUp: (operationId) => giveUpOperation(deps, operationId),

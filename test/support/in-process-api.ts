@@ -75,6 +75,7 @@ export async function startInProcessApi(options: InProcessApiOptions = {}): Prom
       readiness: createReadiness(rig.deps, {
         pingRedis: () => redis.ping(),
         breaker: (name) => rig.runtime.breakers.get(name)?.snapshot(),
+        credentials: (name) => rig.runtime.credentials.get(name)?.snapshot(),
       }),
       isShuttingDown: () => false,
       replays: new ReplayRegistry(),

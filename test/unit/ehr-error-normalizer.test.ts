@@ -1,4 +1,5 @@
 import { normalizeEhrError } from '../../adapters/ehr/fhir-r4/ehr-error-normalizer';
+import { isEhrUnavailable } from '../../src/domain/errors';
 import { parseRetryAfter } from '../../src/domain/retry-after';
 
 const headers = (values: Record<string, string>) => ({
@@ -57,6 +58,27 @@ describe('EHR error normalisation', () => {
     const bare = normalizeEhrError({ response: { status: 429, data: {} }, config: {} }, 'epic');
     expect(bare.retryable).toBe(true);
     expect(bare.retryAfterSeconds).toBeUndefined();
+  });
+
+  it("treats 401 and 403 as a refusal of the connection's credentials: an outage, never a verdict on the request", () => {
+    for (const [status, code] of [
+      [401, 'login'],
+      [403, 'forbidden'],
+    ] as const) {
+      const thrown = {
+        response: { status, data: outcome(code) },
+        config: { headers: headers({ authorization: 'Bearer s3cr3t-token-value' }) },
+      };
+      const error = normalizeEhrError(thrown, 'epic');
+      expect(error.code).toBe('EHR_CREDENTIALS_REJECTED');
+      expect(error.status).toBe(503);
+      expect(error.retryable).toBe(true);
+      expect(error.extra).toEqual({ ehrStatus: status });
+      expect(isEhrUnavailable(error)).toBe(true);
+      // The token the request carried is named nowhere a receipt, a problem or a log line could show.
+      expect(JSON.stringify(error)).not.toContain('s3cr3t');
+      expect(error.detail).toBe(`EHR epic refused the connection's credentials (${String(status)})`);
+    }
   });
 
   it('classifies by OperationOutcome issue code, not status alone (Medplum answers 400 when its database is down)', () => {

@@ -39,6 +39,11 @@ describe('decideFailure', () => {
     });
     expect(decideFailure(new ContinuumError('EHR_THROTTLED'))).toEqual({ action: 'pause', ms: 1000 });
   });
+
+  it('holds a connection whose credentials were refused: never final, never a spent attempt', () => {
+    const refused = new ContinuumError('EHR_CREDENTIALS_REJECTED', { extra: { ehrStatus: 401 } });
+    expect(decideFailure(refused)).toEqual({ action: 'hold', ms: 5000 });
+  });
 });
 
 describe('failJob', () => {
@@ -55,6 +60,22 @@ describe('failJob', () => {
       failJob(new ContinuumError('EHR_THROTTLED', { retryAfterSeconds: 3 }), hooks),
     ).rejects.toBeInstanceOf(RateLimitError);
     expect(paused).toEqual([3000]);
+  });
+
+  it('waits as a whole queue on refused credentials: no attempt spent, no breaker fed, never failed', async () => {
+    const retried: string[] = [];
+    const before = paused.length;
+    await expect(
+      failJob(new ContinuumError('EHR_CREDENTIALS_REJECTED'), {
+        ...hooks,
+        onRetry: (error) => {
+          retried.push(error.code);
+          return Promise.resolve();
+        },
+      }),
+    ).rejects.toBeInstanceOf(RateLimitError);
+    expect(paused.slice(before)).toEqual([5000]);
+    expect(retried).toEqual([]);
   });
 
   it('rethrows a transient error for BullMQ to back off, and stops a final one for good', async () => {

@@ -12,6 +12,8 @@ describe('parseFaultSpec', () => {
     ['down:refuse', { mode: 'down', kind: 'refuse' }],
     ['down:http503', { mode: 'down', kind: 'http503' }],
     ['down:http503:30', { mode: 'down', kind: 'http503', retryAfterSeconds: 30 }],
+    ['down:http401', { mode: 'down', kind: 'http401' }],
+    ['down:http403', { mode: 'down', kind: 'http403' }],
     ['slow:800', { mode: 'slow', latencyMs: 800, jitterMs: 0 }],
     ['slow:800:200', { mode: 'slow', latencyMs: 800, jitterMs: 200 }],
     [
@@ -43,6 +45,10 @@ describe('parseFaultSpec', () => {
     ['sideways', /unknown mode "sideways"/],
     ['down:http404', /kind: Invalid option/],
     ['down:refuse:5', /retryAfterSeconds: only applies with kind "http503"/],
+    [
+      'down:http401:5',
+      /retryAfterSeconds: only applies with kind "http503" or "http429": a refused credential/,
+    ],
     ['down:http503:5:6', /down takes at most 2 value/],
     ['slow', /slow needs latencyMs/],
     ['slow:fast', /latencyMs must be a number, got "fast"/],
@@ -125,6 +131,22 @@ describe('FaultSwitch', () => {
     expect(() => faults.set({ mode: 'down', untilMs: time.now() - 1 })).toThrow(
       /untilMs: must be in the future/,
     );
+  });
+
+  it('a refused credential (http401, http403) fails every path but metadata, which needs none', () => {
+    for (const kind of ['http401', 'http403'] as const) {
+      const faults = new FaultSwitch({ initial: { mode: 'down', kind } });
+      expect(faults.decide('GET', '/metadata')).toEqual({ action: 'pass' });
+      expect(faults.decide('GET', '/Patient?_count=1')).toEqual({
+        action: 'fail',
+        kind,
+        retryAfterSeconds: undefined,
+      });
+      expect(faults.decide('PUT', '/Patient/pat-0001').action).toBe('fail');
+      expect(faults.decide('POST', '/').action).toBe('fail');
+      expect(faults.decide('GET', '/metadataX').action).toBe('fail');
+      expect(faults.get().counters).toMatchObject({ seen: 5, passed: 1, failed: 4 });
+    }
   });
 
   it('down fails every request in scope, metadata included; paths limit the scope', () => {

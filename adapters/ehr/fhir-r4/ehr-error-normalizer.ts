@@ -97,6 +97,16 @@ export function normalizeEhrError(error: unknown, connection: string): Continuum
         extra: { ehrStatus: status },
       });
     }
+    if (status === 401 || status === 403) {
+      // Addressed to the gateway's own credentials, not to this request: every request of the
+      // connection would meet the same answer, so it is an outage of the connection, never a verdict
+      // on the write that happened to meet it. The token itself never appears here.
+      return new ContinuumError('EHR_CREDENTIALS_REJECTED', {
+        ...base,
+        detail: `EHR ${connection} refused the connection's credentials (${status})`,
+        extra: { ehrStatus: status },
+      });
+    }
     if (status >= 500 || issueCodes.some((c) => TRANSIENT_ISSUE_CODES.has(c))) {
       return new ContinuumError('EHR_UNAVAILABLE', {
         ...base,

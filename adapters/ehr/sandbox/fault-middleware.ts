@@ -39,6 +39,18 @@ function fail(req: Request, res: Response, kind: FaultKind, retryAfterSeconds: n
   if (retryAfterSeconds !== undefined) {
     res.setHeader('Retry-After', String(retryAfterSeconds));
   }
+  if (kind === 'http401') {
+    res.setHeader(
+      'WWW-Authenticate',
+      'Bearer error="invalid_token", error_description="the access token is not valid"',
+    );
+    sendOutcome(res, outcome('login', 'The credentials are not valid (sandbox fault injection)'), 401);
+    return;
+  }
+  if (kind === 'http403') {
+    sendOutcome(res, outcome('forbidden', 'The client may not use this EHR (sandbox fault injection)'), 403);
+    return;
+  }
   if (kind === 'http429') {
     sendOutcome(res, outcome('throttled', 'Too many requests (sandbox fault injection)'), 429);
     return;

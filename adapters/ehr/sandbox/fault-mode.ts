@@ -5,8 +5,12 @@ const MAX_DURATION_MS = 86_400_000;
 /** Above this a client has long given up; a larger value is surely a typo (seconds given as ms twice over). */
 const MAX_LATENCY_MS = 300_000;
 
-/** `http429`: an EHR throttling its clients (Retry-After when given), as Epic and Oracle do under load. */
-const failureKind = z.enum(['refuse', 'http503', 'http429']);
+/**
+ * `http429`: an EHR throttling its clients (Retry-After when given), as Epic and Oracle do under load.
+ * `http401` / `http403`: an EHR refusing the client's credentials (an expired or revoked token, a
+ * client whose access was withdrawn) on every path but `metadata`, which real servers serve without one.
+ */
+const failureKind = z.enum(['refuse', 'http503', 'http429', 'http401', 'http403']);
 const rate = z.number().min(0).max(1);
 const seed = z.number().int().min(0).max(0xffffffff);
 
@@ -38,7 +42,11 @@ const upSchema = z.object({ mode: z.literal('up') }).strict();
 const downSchema = z
   .object({
     mode: z.literal('down'),
-    /** `refuse`: the connection is dropped with no HTTP answer; `http503` / `http429`: a 503 / 429 OperationOutcome. */
+    /**
+     * `refuse`: the connection is dropped with no HTTP answer; `http503` / `http429`: a 503 / 429
+     * OperationOutcome; `http401` / `http403`: the credentials refused (OperationOutcome `login` /
+     * `forbidden`), `metadata` still answered.
+     */
     kind: failureKind.default('refuse'),
     retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
     ...scope,
@@ -88,14 +96,17 @@ const noBothEnds = (
 };
 
 const retryAfterNeeds503 = (
-  value: { kind: 'refuse' | 'http503' | 'http429'; retryAfterSeconds?: number | undefined },
+  value: { kind: z.output<typeof failureKind>; retryAfterSeconds?: number | undefined },
   ctx: z.RefinementCtx,
 ) => {
-  if (value.retryAfterSeconds !== undefined && value.kind === 'refuse') {
+  if (value.retryAfterSeconds !== undefined && value.kind !== 'http503' && value.kind !== 'http429') {
     ctx.addIssue({
       code: 'custom',
       path: ['retryAfterSeconds'],
-      message: 'only applies with kind "http503" or "http429": a refused connection carries no headers',
+      message:
+        value.kind === 'refuse'
+          ? 'only applies with kind "http503" or "http429": a refused connection carries no headers'
+          : 'only applies with kind "http503" or "http429": a refused credential is not a wait',
     });
   }
 };

@@ -2,7 +2,7 @@ import type { FaultMode } from './fault-mode';
 import { FaultModeError, parseFaultMode } from './fault-mode';
 
 export const FAULT_SPEC_FORMS =
-  'up, down[:refuse|http503|http429[:retryAfterSeconds]], slow:latencyMs[:jitterMs], ' +
+  'up, down[:refuse|http503|http429[:retryAfterSeconds]|http401|http403], slow:latencyMs[:jitterMs], ' +
   'flaky:failureRate[:afterCommitRate], or a JSON object such as {"mode":"flaky","failureRate":0.3,"seed":7}';
 
 export class FaultSpecError extends Error {

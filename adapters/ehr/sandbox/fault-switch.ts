@@ -151,7 +151,7 @@ export class FaultSwitch implements FaultControl {
     this.expire(this.now());
     const { mode, counters } = this.current;
     counters.seen++;
-    if (mode.mode === 'up' || !inScope(mode.paths, path)) {
+    if (mode.mode === 'up' || !inScope(mode.paths, path) || servedWithoutCredentials(mode, path)) {
       counters.passed++;
       return { action: 'pass' };
     }
@@ -251,6 +251,13 @@ function withSeed(mode: FaultMode): FaultMode {
     return { ...mode, seed: Math.floor(Math.random() * 0x100000000) };
   }
   return mode;
+}
+
+/** A server refusing the client's credentials still serves its CapabilityStatement, which needs none. */
+function servedWithoutCredentials(mode: FaultMode, path: string): boolean {
+  if (mode.mode !== 'down' && mode.mode !== 'flaky') return false;
+  if (mode.kind !== 'http401' && mode.kind !== 'http403') return false;
+  return path.replace(/^\/+/, '').split('/')[0] === 'metadata';
 }
 
 function inScope(paths: readonly string[] | undefined, path: string): boolean {

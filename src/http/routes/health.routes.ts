@@ -9,9 +9,18 @@ import { route } from '../async-route';
 export interface HealthChecks {
   isShuttingDown(): boolean;
   redis(): Promise<boolean>;
-  /** Per connection: whether the EHR answered its /metadata probe lately. */
+  /** Per connection: whether the EHR answered its /metadata probe lately, and what it can do now. */
   ehr(): Promise<
-    Record<string, { readonly reachable: boolean; readonly checkedAt: string; readonly breaker?: string }>
+    Record<
+      string,
+      {
+        readonly reachable: boolean;
+        readonly checkedAt: string;
+        readonly breaker?: string;
+        readonly state?: string;
+        readonly degraded?: boolean;
+      }
+    >
   >;
 }
 
@@ -25,10 +34,15 @@ export function healthRoutes(checks: HealthChecks): Router {
     route(async (_req, res) => {
       const [redis, ehr] = await Promise.all([checks.redis(), checks.ehr()]);
       const ready = redis && !checks.isShuttingDown();
+      // A degraded connection keeps the gateway ready (it still takes writes), but is named plainly.
+      const degraded = Object.entries(ehr)
+        .filter(([, connection]) => connection.degraded === true)
+        .map(([name]) => name);
       res.status(ready ? 200 : 503).json({
         ready,
         shuttingDown: checks.isShuttingDown(),
         redis: redis ? 'up' : 'down',
+        degradedConnections: degraded,
         connections: ehr,
       });
     }),
