@@ -329,12 +329,26 @@ export class FaultRig {
     return redis;
   }
 
-  async sandbox(options: { patients?: number } = {}): Promise<SandboxProcess> {
+  async sandbox(
+    options: {
+      patients?: number;
+      /** More `continuum sandbox` flags (its OAuth mode, say). */
+      args?: readonly string[];
+    } = {},
+  ): Promise<SandboxProcess> {
     const port = await freePort();
     const proc = spawnOwned(
       'sandbox',
       process.execPath,
-      [CLI, 'sandbox', '--port', String(port), '--patients', String(options.patients ?? 120)],
+      [
+        CLI,
+        'sandbox',
+        '--port',
+        String(port),
+        '--patients',
+        String(options.patients ?? 120),
+        ...(options.args ?? []),
+      ],
       { PATH: process.env.PATH, HOME: process.env.HOME },
       this.workdir,
     );
@@ -378,9 +392,17 @@ export class FaultRig {
     config?: Record<string, unknown>;
     /** Reach Redis another way (through a fault proxy); default `redis.url`. */
     redisUrl?: string;
+    /** A port chosen beforehand (an EHR registered this gateway's JWKS URL); default a free one. */
+    port?: number;
+    /**
+     * A data directory shared with other gateways of the rig, as a shared volume is: processes
+     * that sign for the same EHR client need the same keys. Default: one of its own.
+     */
+    dataDir?: string;
   }): Promise<GatewayProcess> {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const name = `gateway-${options.role}-${++this.configCount}`;
+    const dataDir = options.dataDir ?? join(this.workdir, `data-${name}`);
     const base: Record<string, unknown> = {
       server: { host: '127.0.0.1', shutdownGraceMs: 5000 },
       redis: { keyPrefix: this.prefix, requireDurability: true },
@@ -411,7 +433,7 @@ export class FaultRig {
         HOME: process.env.HOME,
         CONTINUUM_CONFIG: configFile,
         CONTINUUM_ENCRYPTION_KEY: this.encryptionKey,
-        CONTINUUM_DATA_DIR: join(this.workdir, `data-${name}`),
+        CONTINUUM_DATA_DIR: dataDir,
         REDIS_URL: options.redisUrl ?? options.redis.url,
         PORT: String(port),
       },
@@ -428,8 +450,8 @@ export class FaultRig {
       { timeoutMs: 60000, intervalMs: 100, what: `${name} to be ready` },
     );
     // The first gateway on this Redis created the admin client; every gateway accepts its key.
-    const keyFile = join(this.workdir, `data-${name}`, 'admin.key');
-    if (existsSync(keyFile)) this.adminKey = readAdminKey(join(this.workdir, `data-${name}`));
+    const keyFile = join(dataDir, 'admin.key');
+    if (existsSync(keyFile)) this.adminKey = readAdminKey(dataDir);
     if (this.adminKey === undefined) throw new Error(`${name}: no admin key was written on this Redis`);
     useCredential(gateway.url, this.adminKey);
     return gateway;
