@@ -17,6 +17,7 @@ import { buildApp } from './wiring/app';
 import { startBackgroundJobs } from './wiring/background-jobs';
 import { Closeables } from './wiring/closeables';
 import { startHttpServer } from './wiring/http-server';
+import { openKeyRing, type EhrCredentialsWiring } from './wiring/ehr-credentials';
 import { connectRedis } from './wiring/redis';
 import { buildUseCaseDeps } from './wiring/use-case-deps';
 import { startWorkers } from './wiring/workers';
@@ -47,6 +48,8 @@ export interface Gateway {
    * run holds its lock: workers do this on a schedule; this is the operator's (and tests') hook.
    */
   warmCache(connection?: string): Promise<WarmupRun>;
+  /** EHR sign-in: `reloadCredentials()` (SIGHUP), token-request counts, the credentials-changed hook. */
+  readonly ehrCredentials: EhrCredentialsWiring;
   /** Graceful stop: no new work, in-flight jobs finish, then queues, the sandbox, Redis. */
   close(): Promise<void>;
 }
@@ -63,7 +66,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Adapters.
     const redis = await connectRedis(config, logger, closeables);
     const http = await startHttpServer(config, logger, closeables);
-    const access = await buildAccess(config, redis, logger, closeables);
+    const ehrKeyRing = await openKeyRing(config, logger, closeables);
+    const access = await buildAccess(config, redis, logger, closeables, ehrKeyRing);
     const sandbox =
       config.sandbox.enabled && role !== 'worker'
         ? await createSandboxEhr({
@@ -79,6 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger,
       closeables,
       sandboxPort: role === 'worker' ? config.server.port : http.port,
+      ehrKeyRing,
     });
     const lock = createRedisRunLock({ redis: redis.client, prefix: redis.prefix });
     const warmup = createScheduledWarmup(runtime.deps, {
@@ -130,6 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closeOrder: closeables.order(),
       adminKeyFile: access.adminKeyFile,
       warmCache: (name = config.defaultConnection) => warmup.run(name),
+      ehrCredentials: runtime.ehrCredentials,
       close: async () => {
         await closeables.closeAll();
         logger.info({}, 'Continuum stopped');

@@ -84,6 +84,13 @@ async function startCommand(args: string[]): Promise<void> {
   process.on('SIGINT', () => {
     stop('SIGINT');
   });
+  // SIGHUP: re-read EHR credentials (secret and key files, the EHR key directory) without a restart.
+  process.on('SIGHUP', () => {
+    gateway.logger.info({ signal: 'SIGHUP' }, 're-reading EHR credentials');
+    gateway.ehrCredentials.reloadCredentials().catch((error: unknown) => {
+      gateway.logger.error({ err: error }, 'EHR credentials not re-read');
+    });
+  });
 }
 
 async function sandboxCommand(args: string[]): Promise<void> {

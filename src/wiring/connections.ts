@@ -16,11 +16,17 @@ import { breakerEvent } from '../use-cases/call-center-events';
 import { createConfirmedPatients } from '../use-cases/confirmed-patients';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
+import { buildEhrCredentials, type EhrCredentialsWiring } from './ehr-credentials';
+import type { EhrKeyRing } from '../../adapters/ehr/oauth/ehr-key-ring';
+import type { RecordCipher } from '../../adapters/redis/record-cipher';
+import type { Closeables } from './closeables';
 import { sandboxCredential } from './sandbox-credential';
 
 export interface ConnectionsWiring {
   readonly connections: ReadonlyMap<string, ConnectionContext>;
   readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+  /** Sign-in of the connections that use OAuth: reload on SIGHUP, the credentials-changed hook. */
+  readonly ehrCredentials: EhrCredentialsWiring;
 }
 
 export async function buildConnections(
@@ -32,6 +38,10 @@ export async function buildConnections(
     /** The port of the gateway serving the built-in sandbox. */
     readonly sandboxPort: number;
     readonly publish: (event: CallCenterEvent) => void;
+    /** Seals the shared EHR access tokens at rest. */
+    readonly cipher: RecordCipher;
+    readonly closeables: Closeables;
+    readonly ehrKeyRing?: EhrKeyRing;
   },
 ): Promise<ConnectionsWiring> {
   const { logger } = options;
@@ -48,6 +58,15 @@ export async function buildConnections(
 
   // Read from the data-at-rest key file once, not once per connection.
   const sandboxConnectionCredential = sandboxCredential(config);
+  const ehrCredentials = await buildEhrCredentials(config, {
+    redis: options.redis,
+    prefix: options.prefix,
+    cipher: options.cipher,
+    logger,
+    closeables: options.closeables,
+    ...(options.ehrKeyRing !== undefined ? { keyRing: options.ehrKeyRing } : {}),
+    baseUrl: (connection) => ehrBaseUrl(connection, options.sandboxPort),
+  });
   for (const connection of Object.values(config.connections)) {
     const breaker = createCircuitBreaker({
       redis: options.redis,
@@ -75,6 +94,7 @@ export async function buildConnections(
       name: connection.name,
       ehr: createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
         sandboxCredential: sandboxConnectionCredential,
+        tokens: ehrCredentials.tokens(connection.name),
       }),
       mapping,
       readDeadlineMs: connection.readDeadlineMs,
@@ -102,5 +122,5 @@ export async function buildConnections(
       'EHR connection configured',
     );
   }
-  return { connections, breakers };
+  return { connections, breakers, ehrCredentials };
 }

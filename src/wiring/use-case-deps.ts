@@ -21,6 +21,8 @@ import type { RateLimitDeps } from '../http/rate-limit';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import type { Closeables } from './closeables';
 import { buildConnections } from './connections';
+import type { EhrCredentialsWiring } from './ehr-credentials';
+import type { EhrKeyRing } from '../../adapters/ehr/oauth/ehr-key-ring';
 import { buildEventDelivery } from './event-delivery';
 import { buildRateLimits } from './rate-limits';
 import type { RedisWiring } from './redis';
@@ -37,6 +39,8 @@ export interface UseCaseRuntime {
   readonly audit: AuditWiring;
   /** Request budgets per client and scanning detection, for the API. */
   readonly rateLimits: RateLimitDeps;
+  /** EHR sign-in: SIGHUP reloads through it; `onCredentialsChanged` is the hook for the connection state. */
+  readonly ehrCredentials: EhrCredentialsWiring;
 }
 
 export interface UseCaseDepsOptions {
@@ -46,6 +50,8 @@ export interface UseCaseDepsOptions {
   /** Where the queues' closing is registered. */
   readonly closeables: Closeables;
   readonly clock?: Clock;
+  /** The process's EHR signing keys (also published in the JWKS); opened here when absent. */
+  readonly ehrKeyRing?: EhrKeyRing;
 }
 
 export async function buildUseCaseDeps(
@@ -87,6 +93,9 @@ export async function buildUseCaseDeps(
     logger,
     sandboxPort: options.sandboxPort,
     publish,
+    cipher,
+    closeables,
+    ...(options.ehrKeyRing !== undefined ? { ehrKeyRing: options.ehrKeyRing } : {}),
   });
   connections = wired.connections;
 
@@ -152,6 +161,7 @@ export async function buildUseCaseDeps(
     deps,
     audit,
     breakers: wired.breakers,
+    ehrCredentials: wired.ehrCredentials,
     writeQueue,
     notificationQueue,
     eventDelivery,
