@@ -16,6 +16,7 @@ import { ConfigError, loadConfig, type Config } from '../config/load-config';
 import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../mapping';
 import { projectRoot } from '../project-root';
 import { clientsCommand } from './clients-command';
+import { ehrKeysCommand } from './ehr-keys-command';
 import { auditCommand } from './audit-command';
 import { opsCommand, OPS_USAGE } from './ops-command';
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-command';
@@ -31,6 +32,7 @@ const USAGE = `Usage:
   continuum subscriptions sync [--connection NAME] [--ehr-url URL]   put the EHR's FHIR Subscriptions in place
   continuum clients create|list|revoke|rotate ...   API clients and their keys (continuum clients --help)
   continuum audit verify|export ...                 check the audit trail's chains; export it as AuditEvents
+  continuum ehr-keys create|list|rotate ...         keys for SMART Backend Services sign-in to EHRs (continuum ehr-keys --help)
 
 Configuration: continuum.config.yaml in the working directory, or the file named by
 CONTINUUM_CONFIG; PORT, REDIS_URL, CONTINUUM_DATA_DIR and LOG_LEVEL override it.`;
@@ -217,6 +219,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'audit':
       process.exitCode = await auditCommand(rest, readConfig);
+      return;
+    case 'ehr-keys':
+      process.exitCode = await ehrKeysCommand(rest, readConfig);
       return;
     case 'mappings':
       if (rest[0] !== 'test') fail(USAGE, 2);

@@ -58,7 +58,11 @@ export async function buildEhrCredentials(
   options: EhrCredentialsOptions,
 ): Promise<EhrCredentialsWiring> {
   const logger = options.logger.child({ component: 'ehr-sign-in' });
-  const store = createRedisEhrTokenStore({ redis: options.redis, prefix: options.prefix, cipher: options.cipher });
+  const store = createRedisEhrTokenStore({
+    redis: options.redis,
+    prefix: options.prefix,
+    cipher: options.cipher,
+  });
   const listeners: CredentialsChangedListener[] = [];
   const changed = (connection: string): void => {
     for (const listener of listeners) {
@@ -129,7 +133,10 @@ export async function buildEhrCredentials(
 /** True when a connection signs its assertions with the keys of `continuum ehr-keys`. */
 export function signsWithKeyRing(config: Config): boolean {
   return Object.values(config.connections).some(
-    (c) => c.auth.type === 'smart-backend' && c.auth.privateKey === undefined && c.auth.privateKeyFile === undefined,
+    (c) =>
+      c.auth.type === 'smart-backend' &&
+      c.auth.privateKey === undefined &&
+      c.auth.privateKeyFile === undefined,
   );
 }
 
@@ -137,7 +144,11 @@ export function signsWithKeyRing(config: Config): boolean {
  * The EHR key ring under the data directory. Watched (and closed with the process) where a
  * connection signs with it; elsewhere it only publishes, and re-checks the directory when asked.
  */
-export async function openKeyRing(config: Config, logger: Logger, closeables: Closeables): Promise<EhrKeyRing> {
+export async function openKeyRing(
+  config: Config,
+  logger: Logger,
+  closeables: Closeables,
+): Promise<EhrKeyRing> {
   const watch = signsWithKeyRing(config);
   const ring = await openEhrKeyRing(ehrKeyDir(config.dataDir), {
     watch,

@@ -70,10 +70,14 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
   const acceptable = (t: EhrAccessToken | undefined, credentials: string): t is EhrAccessToken =>
     t !== undefined && t.credentials === credentials && !refused.has(t.accessToken) && usable(t);
 
-  const quietly = async <T>(what: string, work: () => Promise<T>, fallback: T): Promise<T> => {
+  const quietly = async <T>(
+    what: string,
+    work: (shared: SharedEhrTokenStore) => Promise<T>,
+    fallback: T,
+  ): Promise<T> => {
     if (store === undefined) return fallback;
     try {
-      return await work();
+      return await work(store);
     } catch (error) {
       logger.warn({ err: error, connection }, `EHR token store: ${what} failed; going on without it`);
       return fallback;
@@ -92,25 +96,25 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
       credentials: grant.credentials,
     };
     logger.info({ connection, expiresInSeconds: Math.round(lifetimeMs / 1000) }, 'EHR access token obtained');
-    await quietly('write', () => store!.write(connection, token), undefined);
+    await quietly('write', (shared) => shared.write(connection, token), undefined);
     return token;
   }
 
   async function obtain(): Promise<EhrAccessToken> {
     const grant = await options.grant();
-    const shared = await quietly('read', () => store!.read(connection), undefined);
+    const shared = await quietly('read', (shared) => shared.read(connection), undefined);
     if (acceptable(shared, grant.credentials) && !refreshDue(shared)) return shared;
 
     const owner = randomUUID();
-    const claimed = await quietly('lease', () => store!.claimRefresh(connection, owner, leaseMs), true);
+    const claimed = await quietly('lease', (shared) => shared.claimRefresh(connection, owner, leaseMs), true);
     if (claimed) {
       try {
         // Another process may have finished its refresh between our read and our claim.
-        const again = await quietly('read', () => store!.read(connection), undefined);
+        const again = await quietly('read', (shared) => shared.read(connection), undefined);
         if (acceptable(again, grant.credentials) && !refreshDue(again)) return again;
         return await fetchToken(grant);
       } finally {
-        await quietly('release', () => store!.releaseRefresh(connection, owner), undefined);
+        await quietly('release', (shared) => shared.releaseRefresh(connection, owner), undefined);
       }
     }
     // Another process is refreshing: our current token will do while it lasts.
@@ -121,7 +125,7 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
     const deadline = now() + peerWaitMs;
     while (now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      const theirs = await quietly('read', () => store!.read(connection), undefined);
+      const theirs = await quietly('read', (shared) => shared.read(connection), undefined);
       if (acceptable(theirs, grant.credentials)) return theirs;
     }
     // The refresher died or is stuck: ask ourselves rather than fail the request.
@@ -166,7 +170,7 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
       refused.add(accessToken);
       if (refused.size > 100) refused.delete(refused.values().next().value as string);
       if (held?.accessToken === accessToken) held = undefined;
-      await quietly('delete', () => store!.deleteIf(connection, accessToken), undefined);
+      await quietly('delete', (shared) => shared.deleteIf(connection, accessToken), undefined);
       // A refresh already running may bring back the refused token from the store: wait it out.
       if (inFlight !== undefined) await inFlight.catch(() => undefined);
       return token();
@@ -176,9 +180,9 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
       const dropped = held;
       held = undefined;
       lookAgainAt = 0;
-      const shared = await quietly('read', () => store!.read(connection), undefined);
-      if (shared !== undefined && shared.credentials !== credentials) {
-        await quietly('delete', () => store!.deleteIf(connection, shared.accessToken), undefined);
+      const stored = await quietly('read', (shared) => shared.read(connection), undefined);
+      if (stored !== undefined && stored.credentials !== credentials) {
+        await quietly('delete', (shared) => shared.deleteIf(connection, stored.accessToken), undefined);
       }
       if (dropped !== undefined) logger.info({ connection }, 'EHR credentials changed: cached token dropped');
     },
