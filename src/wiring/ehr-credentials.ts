@@ -120,7 +120,7 @@ export async function buildEhrCredentials(
       const targets = connection === undefined ? [...byName.values()] : [byName.get(connection)];
       for (const credentials of targets) {
         if (credentials === undefined) continue;
-        await credentials.reload();
+        await credentials.reload({ explicit: true });
         changed(credentials.connection);
       }
     },

@@ -24,9 +24,11 @@ export interface AccessTokenSource extends EhrTokenProvider {
   tokenRequests(): number;
   /**
    * The credentials were re-read: drop the token in memory, and the shared one if it was
-   * obtained with other credentials than `credentials`.
+   * obtained with other credentials than `credentials` or before `obtainedBefore` (epoch ms; an
+   * explicit reload passes its own start, so of N processes reloading at once only the first
+   * refetches).
    */
-  forget(credentials: string): Promise<void>;
+  forget(credentials: string, obtainedBefore?: number): Promise<void>;
 }
 
 export interface AccessTokenSourceOptions {
@@ -176,12 +178,15 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
       return token();
     },
 
-    async forget(credentials) {
+    async forget(credentials, obtainedBefore = 0) {
       const dropped = held;
       held = undefined;
       lookAgainAt = 0;
       const stored = await quietly('read', (shared) => shared.read(connection), undefined);
-      if (stored !== undefined && stored.credentials !== credentials) {
+      if (
+        stored !== undefined &&
+        (stored.credentials !== credentials || stored.obtainedAt < obtainedBefore)
+      ) {
         await quietly('delete', (shared) => shared.deleteIf(connection, stored.accessToken), undefined);
       }
       if (dropped !== undefined) logger.info({ connection }, 'EHR credentials changed: cached token dropped');

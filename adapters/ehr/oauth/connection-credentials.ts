@@ -42,10 +42,11 @@ export interface ConnectionCredentials {
   readonly connection: string;
   readonly tokens: AccessTokenSource;
   /**
-   * Re-reads the secret or key and forgets the discovered token URL; drops the token held for the
-   * old credentials. Resolves true when the credentials changed.
+   * Re-reads the secret or key and forgets the discovered token URL; drops the cached token
+   * (with `explicit`, also a shared one obtained before this call with the same credentials).
+   * Resolves true when the credentials changed.
    */
-  reload(): Promise<boolean>;
+  reload(options?: { readonly explicit?: boolean }): Promise<boolean>;
   close(): void;
 }
 
@@ -204,7 +205,8 @@ export async function openConnectionCredentials(
   const tokens = createAccessTokenSource({ connection, grant, store: options.store, logger });
   let current = await digest();
 
-  const reload = async (): Promise<boolean> => {
+  const reload = async (how: { readonly explicit?: boolean } = {}): Promise<boolean> => {
+    const startedAt = Date.now();
     try {
       material = await readMaterial(signIn, connection);
     } catch (error) {
@@ -216,7 +218,7 @@ export async function openConnectionCredentials(
     const next = await digest();
     const changed = next !== current;
     current = next;
-    await tokens.forget(next);
+    await tokens.forget(next, how.explicit === true ? startedAt : 0);
     return changed;
   };
 
