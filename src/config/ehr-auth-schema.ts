@@ -18,6 +18,10 @@ function isSmartSystemScope(scope: string): boolean {
   return match !== null && match[2] !== '';
 }
 
+const clientId = z
+  .string({ error: 'required: the client id the EHR registered the gateway under' })
+  .min(1, 'required: the client id the EHR registered the gateway under');
+
 const smartScopes = z
   .array(
     z
@@ -41,7 +45,7 @@ const smartBackendSchema = z
   .object({
     type: z.literal('smart-backend'),
     /** The client id the EHR gave this gateway when it was registered (Epic: the app's Non-Production or Production Client ID). */
-    clientId: z.string().min(1),
+    clientId,
     scopes: smartScopes,
     /** Absent: `token_endpoint` of `<baseUrl>/.well-known/smart-configuration`. */
     tokenUrl: tokenUrl.optional(),
@@ -61,7 +65,7 @@ const smartBackendSchema = z
 const clientCredentialsSchema = z
   .object({
     type: z.literal('client-credentials'),
-    clientId: z.string().min(1),
+    clientId,
     /** Use `${ENV}`: never write the secret itself into the file. */
     clientSecret: z.string().min(1).optional(),
     /** A file holding only the secret (a mounted Kubernetes or Docker secret); re-read when it changes. */
