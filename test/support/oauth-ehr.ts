@@ -97,10 +97,12 @@ export async function startOAuthEhr(options: {
       const body = req.body as Record<string, string | undefined>;
       const at = Date.now();
       if (mode === 'closed') {
+        tokenCalls.push({ at, method: 'none', scope: body.scope, refused: 'connection closed' });
         req.socket.destroy();
         return;
       }
       if (mode === 'http503') {
+        tokenCalls.push({ at, method: 'none', scope: body.scope, refused: 'answered 503' });
         res.status(503).json({ error: 'temporarily_unavailable' });
         return;
       }

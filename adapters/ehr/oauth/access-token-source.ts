@@ -44,6 +44,10 @@ export interface AccessTokenSourceOptions {
   readonly defaultLifetimeSeconds?: number;
   /** How long a process without a usable token waits for another's refresh before asking itself. */
   readonly peerWaitMs?: number;
+  /** After a failed token request, how long requests fail alike before another is sent, in ms. */
+  readonly failureBackoffMs?: number;
+  /** Longest wait for one shared-store command, in ms. */
+  readonly storeDeadlineMs?: number;
   readonly now?: () => number;
 }
 
@@ -55,12 +59,17 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
   const peerWaitMs = options.peerWaitMs ?? 5000;
   /** Longer than a token request may take, so the lease outlives the refresh it guards. */
   const leaseMs = 15_000;
+  const storeDeadlineMs = options.storeDeadlineMs ?? 500;
+  const failureBackoffMs = options.failureBackoffMs ?? 1000;
 
   let held: EhrAccessToken | undefined;
   let inFlight: Promise<EhrAccessToken> | undefined;
   /** Not before then does a process that found the lease taken look again (no Redis read per request). */
   let lookAgainAt = 0;
   let requests = 0;
+  /** The last failed refresh: for `failureBackoffMs` no other is started. */
+  let failed: { readonly error: unknown; readonly until: number } | undefined;
+  const backingOff = (at: number): boolean => failed !== undefined && at < failed.until;
   /** Tokens the EHR answered 401 to: never adopted again from the store. */
   const refused = new Set<string>();
 
@@ -78,11 +87,20 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
     fallback: T,
   ): Promise<T> => {
     if (store === undefined) return fallback;
+    let timer: NodeJS.Timeout | undefined;
+    // A Redis that hangs must not hold the request: past the deadline the process goes on alone.
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error('no answer in time'));
+      }, storeDeadlineMs);
+    });
     try {
-      return await work(store);
+      return await Promise.race([work(store), late]);
     } catch (error) {
       logger.warn({ err: error, connection }, `EHR token store: ${what} failed; going on without it`);
       return fallback;
+    } finally {
+      clearTimeout(timer);
     }
   };
 
@@ -137,10 +155,17 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
   /** One refresh at a time in this process. */
   function refresh(): Promise<EhrAccessToken> {
     inFlight ??= obtain()
-      .then((token) => {
-        held = token;
-        return token;
-      })
+      .then(
+        (token) => {
+          held = token;
+          failed = undefined;
+          return token;
+        },
+        (error: unknown) => {
+          failed = { error, until: now() + failureBackoffMs };
+          throw error;
+        },
+      )
       .finally(() => {
         inFlight = undefined;
       });
@@ -151,7 +176,7 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
     const current = held;
     const at = now();
     if (current !== undefined && !refused.has(current.accessToken) && usable(current, at)) {
-      if (refreshDue(current, at) && inFlight === undefined && at >= lookAgainAt) {
+      if (refreshDue(current, at) && inFlight === undefined && at >= lookAgainAt && !backingOff(at)) {
         // Ahead of expiry, off the request's path: a failure here is retried by the next request.
         refresh().catch((error: unknown) => {
           logger.warn(
@@ -162,6 +187,8 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
       }
       return current.accessToken;
     }
+    // An endpoint that just failed is not asked again by every request meanwhile: they fail alike.
+    if (failed !== undefined && backingOff(at)) throw failed.error;
     return (await refresh()).accessToken;
   }
 
@@ -182,6 +209,8 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
       const dropped = held;
       held = undefined;
       lookAgainAt = 0;
+      // New credentials deserve a try at once.
+      failed = undefined;
       const stored = await quietly('read', (shared) => shared.read(connection), undefined);
       if (
         stored !== undefined &&
