@@ -108,6 +108,8 @@ export function createAccessTokenSource(options: AccessTokenSourceOptions): Acce
     requests++;
     const obtainedAt = now();
     const answer = await grant.fetch();
+    // Some servers hand out the same token again while it lasts: issued now, it deserves one more try.
+    refused.delete(answer.accessToken);
     const lifetimeMs = answer.expiresIn !== undefined ? answer.expiresIn * 1000 : defaultLifetimeMs;
     const token: EhrAccessToken = {
       accessToken: answer.accessToken,
