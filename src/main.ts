@@ -20,6 +20,7 @@ import { startBackgroundJobs } from './wiring/background-jobs';
 import { Closeables } from './wiring/closeables';
 import { createCredentialsRecovery } from './wiring/credentials-recovery';
 import { startHttpServer } from './wiring/http-server';
+import { openKeyRing, type EhrCredentialsWiring } from './wiring/ehr-credentials';
 import { connectRedis } from './wiring/redis';
 import { buildUseCaseDeps } from './wiring/use-case-deps';
 import { startWorkers } from './wiring/workers';
@@ -56,6 +57,8 @@ export interface Gateway {
    * that was `credentials-rejected` and is accepted again resumes its writes at once.
    */
   retryCredentialsNow(connection?: string): Promise<Record<string, CredentialsCheck>>;
+  /** EHR sign-in: `reloadCredentials()` (SIGHUP), token-request counts, the credentials-changed hook. */
+  readonly ehrCredentials: EhrCredentialsWiring;
   /** Graceful stop: no new work, in-flight jobs finish, then queues, the sandbox, Redis. */
   close(): Promise<void>;
 }
@@ -72,7 +75,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Adapters.
     const redis = await connectRedis(config, logger, closeables);
     const http = await startHttpServer(config, logger, closeables);
-    const access = await buildAccess(config, redis, logger, closeables);
+    const ehrKeyRing = await openKeyRing(config, logger, closeables);
+    const access = await buildAccess(config, redis, logger, closeables, ehrKeyRing);
     const sandbox =
       config.sandbox.enabled && role !== 'worker'
         ? await createSandboxEhr({
@@ -90,6 +94,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger,
       closeables,
       sandboxPort: role === 'worker' ? config.server.port : http.port,
+      ehrKeyRing,
     });
     const lock = createRedisRunLock({ redis: redis.client, prefix: redis.prefix });
     const warmup = createScheduledWarmup(runtime.deps, {
@@ -100,6 +105,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     closeables.add('work', 'warm-ups', () => warmup.stop());
     const credentials = createCredentialsRecovery(runtime, logger);
+    // Credentials reloaded (SIGHUP, a changed secret or key file) are tried at once: a connection
+    // the EHR refused resumes its writes without waiting for the next periodic probe.
+    runtime.ehrCredentials.onCredentialsChanged((name) => {
+      credentials.retryNow(name).catch((error: unknown) => {
+        logger.warn(
+          { err: error, connection: name },
+          'credentials not retried after a reload; the periodic probe will',
+        );
+      });
+    });
     const replays = new ReplayRegistry();
     let shuttingDown = false;
     closeables.add('intake', 'replays', () => {
@@ -144,6 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       adminKeyFile: access.adminKeyFile,
       warmCache: (name = config.defaultConnection) => warmup.run(name),
       retryCredentialsNow: (name) => credentials.retryNow(name),
+      ehrCredentials: runtime.ehrCredentials,
       close: async () => {
         await closeables.closeAll();
         logger.info({}, 'Continuum stopped');

@@ -16,6 +16,7 @@ import { ConfigError, loadConfig, type Config } from '../config/load-config';
 import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../mapping';
 import { projectRoot } from '../project-root';
 import { clientsCommand } from './clients-command';
+import { ehrKeysCommand } from './ehr-keys-command';
 import { auditCommand } from './audit-command';
 import { SANDBOX_AUTH_FLAGS, SANDBOX_AUTH_USAGE, sandboxAuthFromFlags } from './sandbox-auth-flags';
 import { opsCommand, OPS_USAGE } from './ops-command';
@@ -33,6 +34,7 @@ ${SANDBOX_AUTH_USAGE}   require OAuth tokens on its FHIR API
   continuum subscriptions sync [--connection NAME] [--ehr-url URL]   put the EHR's FHIR Subscriptions in place
   continuum clients create|list|revoke|rotate ...   API clients and their keys (continuum clients --help)
   continuum audit verify|export ...                 check the audit trail's chains; export it as AuditEvents
+  continuum ehr-keys create|list|rotate ...         keys for SMART Backend Services sign-in to EHRs (continuum ehr-keys --help)
 
 Configuration: continuum.config.yaml in the working directory, or the file named by
 CONTINUUM_CONFIG; PORT, REDIS_URL, CONTINUUM_DATA_DIR and LOG_LEVEL override it.`;
@@ -85,6 +87,13 @@ async function startCommand(args: string[]): Promise<void> {
   });
   process.on('SIGINT', () => {
     stop('SIGINT');
+  });
+  // SIGHUP: re-read EHR credentials (secret and key files, the EHR key directory) without a restart.
+  process.on('SIGHUP', () => {
+    gateway.logger.info({ signal: 'SIGHUP' }, 're-reading EHR credentials');
+    gateway.ehrCredentials.reloadCredentials().catch((error: unknown) => {
+      gateway.logger.error({ err: error }, 'EHR credentials not re-read');
+    });
   });
 }
 
@@ -219,6 +228,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'audit':
       process.exitCode = await auditCommand(rest, readConfig);
+      return;
+    case 'ehr-keys':
+      process.exitCode = await ehrKeysCommand(rest, readConfig);
       return;
     case 'mappings':
       if (rest[0] !== 'test') fail(USAGE, 2);

@@ -9,6 +9,8 @@ import type { Config, ResolvedConnection } from '../config/load-config';
 import { formatSyncResult, syncSubscriptions } from '../use-cases/sync-subscriptions';
 import { createEhrClient, ehrBaseUrl } from '../wiring/ehr-client';
 import { sandboxCredential } from '../wiring/sandbox-credential';
+import { commandEhrTokens } from '../wiring/ehr-credentials';
+import { createLogger } from '../observability/logger';
 
 export const SUBSCRIPTIONS_USAGE = `Usage:
   continuum subscriptions sync [--connection NAME] [--ehr-url FHIR_BASE]
@@ -73,6 +75,8 @@ async function run(args: string[], config: Config): Promise<number> {
     }
   }
 
+  // Only errors, on stderr: stdout carries the results.
+  const logger = createLogger({ level: 'error', destination: process.stderr });
   let failed = 0;
   for (const connection of connections) {
     const subscriptions = connection.subscriptions;
@@ -83,9 +87,12 @@ async function run(args: string[], config: Config): Promise<number> {
       failed++;
       continue;
     }
-    const ehr = createEhrClient(connection, ehrUrl ?? ehrBaseUrl(connection, config.server.port), {
+    const baseUrl = ehrUrl ?? ehrBaseUrl(connection, config.server.port);
+    const tokens = await commandEhrTokens(config, connection, baseUrl, logger);
+    const ehr = createEhrClient(connection, baseUrl, {
       sandboxCredential: sandboxCredential(config),
       defaultDeadlineMs: connection.writeTimeoutMs,
+      ...(tokens !== undefined ? { tokens } : {}),
     });
     const results = await syncSubscriptions(ehr, {
       connection: connection.name,

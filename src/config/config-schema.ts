@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/events';
 import { regionCodeSchema } from '../phone';
 import { sandboxAuthSchema } from './sandbox-auth-schema';
+import { ehrAuthSchema } from './ehr-auth-schema';
 
 /** `${ENV}` interpolation yields strings: accept "2500" where a number is expected. */
 const num = <T extends z.ZodNumber>(inner: T) =>
@@ -41,19 +42,14 @@ function checkBaseUrl(value: string, allowInsecureHttp: boolean): string | undef
   return 'must be an https URL';
 }
 
-const authSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('none') }).strict(),
-  z.object({ type: z.literal('basic'), username: z.string().min(1), password: z.string().min(1) }).strict(),
-  z.object({ type: z.literal('bearer'), token: z.string().min(1) }).strict(),
-]);
-
 const connectionSchema = z
   .object({
     /** FHIR R4 base URL. For the built-in sandbox, omit it: the gateway points at its own /sandbox/fhir. */
     baseUrl: z.string().optional(),
     /** Permit plain http to a non-loopback host (a private network you trust, such as docker compose). */
     allowInsecureHttp: bool().default(false),
-    auth: authSchema.default({ type: 'none' }),
+    /** How the gateway signs in to this EHR: none, basic, bearer, client-credentials, smart-backend (README, "EHR sign-in"). */
+    auth: ehrAuthSchema.default({ type: 'none' }),
     /** Deadline for reads, in ms: IVR platforms give up at 3 to 10 s. */
     readDeadlineMs: num(z.number().int().min(100).max(60000)).default(2500),
     /**
@@ -182,8 +178,15 @@ const connectionSchema = z
   .strict()
   .check(
     // Runs even when other fields of the connection are invalid, so every problem is reported at once.
-    z.superRefine<{ baseUrl?: unknown; allowInsecureHttp?: unknown }>(
+    z.superRefine<{ baseUrl?: unknown; allowInsecureHttp?: unknown; auth?: unknown }>(
       (connection, ctx) => {
+        const tokenUrl = (connection.auth as { tokenUrl?: unknown } | undefined)?.tokenUrl;
+        if (typeof tokenUrl === 'string') {
+          // The token endpoint receives the gateway's credentials: the same rule as the EHR itself.
+          const problem = checkBaseUrl(tokenUrl, connection.allowInsecureHttp === true);
+          if (problem !== undefined)
+            ctx.addIssue({ code: 'custom', path: ['auth', 'tokenUrl'], message: problem });
+        }
         if (typeof connection.baseUrl !== 'string') return;
         const problem = checkBaseUrl(connection.baseUrl, connection.allowInsecureHttp === true);
         if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: problem });

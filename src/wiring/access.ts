@@ -25,6 +25,8 @@ export async function buildAccess(
   redis: Pick<RedisWiring, 'client' | 'prefix'>,
   logger: Logger,
   closeables: Closeables,
+  /** The EHR signing keys, published beside the gateway's own (EHRs register the gateway by this JWKS URL). */
+  ehrKeys?: { publicJwks(): readonly object[] },
 ): Promise<AccessWiring> {
   const registry = createRedisClientRegistry({
     redis: redis.client,
@@ -33,13 +35,17 @@ export async function buildAccess(
   });
   closeables.add('redis', 'client registry', () => registry.close());
   const adminKeyFile = await ensureAdminClient(registry, config, logger);
-  const tokens = createTokenService({
+  const ownTokens = createTokenService({
     signingKey: await loadOrCreateSigningKey(config.dataDir),
     issuer: config.auth.issuer,
     ttlSeconds: config.auth.tokenTtlSeconds,
     registry,
     identityProviders: config.auth.identityProviders,
   });
+  const tokens: TokenService =
+    ehrKeys === undefined
+      ? ownTokens
+      : { ...ownTokens, jwks: () => ({ keys: [...ownTokens.jwks().keys, ...ehrKeys.publicJwks()] }) };
   return {
     registry,
     tokens,

@@ -21,6 +21,10 @@ import { watchCredentials } from '../use-cases/credentials-watched-ehr';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
 import { assertMrnSystems, mrnSystemProblem } from './mrn-system-check';
+import { buildEhrCredentials, type EhrCredentialsWiring } from './ehr-credentials';
+import type { EhrKeyRing } from '../../adapters/ehr/oauth/ehr-key-ring';
+import type { RecordCipher } from '../../adapters/redis/record-cipher';
+import type { Closeables } from './closeables';
 import { sandboxCredential } from './sandbox-credential';
 import { StartupError } from './startup-error';
 
@@ -29,6 +33,8 @@ export interface ConnectionsWiring {
   readonly breakers: ReadonlyMap<string, CircuitBreaker>;
   /** Whether each EHR accepts its connection's credentials, shared through Redis. */
   readonly credentials: ReadonlyMap<string, ConnectionCredentials>;
+  /** Sign-in of the connections that use OAuth: reload on SIGHUP, the credentials-changed hook. */
+  readonly ehrCredentials: EhrCredentialsWiring;
 }
 
 export async function buildConnections(
@@ -40,6 +46,10 @@ export async function buildConnections(
     /** The port of the gateway serving the built-in sandbox. */
     readonly sandboxPort: number;
     readonly publish: (event: CallCenterEvent) => void;
+    /** Seals the shared EHR access tokens at rest. */
+    readonly cipher: RecordCipher;
+    readonly closeables: Closeables;
+    readonly ehrKeyRing?: EhrKeyRing;
   },
 ): Promise<ConnectionsWiring> {
   const { logger } = options;
@@ -73,6 +83,15 @@ export async function buildConnections(
       return profile && mrnSystemProblem(connection, profile, config.mappingsDir);
     }),
   );
+  const ehrCredentials = await buildEhrCredentials(config, {
+    redis: options.redis,
+    prefix: options.prefix,
+    cipher: options.cipher,
+    logger,
+    closeables: options.closeables,
+    ...(options.ehrKeyRing !== undefined ? { keyRing: options.ehrKeyRing } : {}),
+    baseUrl: (connection) => ehrBaseUrl(connection, options.sandboxPort),
+  });
   for (const connection of Object.values(config.connections)) {
     const breaker = createCircuitBreaker({
       redis: options.redis,
@@ -110,6 +129,7 @@ export async function buildConnections(
       ehr: watchCredentials(
         createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
           sandboxCredential: sandboxConnectionCredential,
+          tokens: ehrCredentials.tokens(connection.name),
         }),
         credentials,
         logger,
@@ -159,5 +179,5 @@ export async function buildConnections(
       'EHR connection configured',
     );
   }
-  return { connections, breakers, credentials: credentialStates };
+  return { connections, breakers, credentials: credentialStates, ehrCredentials };
 }

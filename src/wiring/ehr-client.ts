@@ -1,6 +1,7 @@
 /** The FHIR client of one EHR connection: the gateway's and the CLI's, built the same way. */
-import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
+import { createFhirR4Client, type EhrAuth } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
 import type { ResolvedConnection } from '../config/load-config';
+import type { EhrTokenProvider } from '../domain/ehr-sign-in';
 import type { EhrClient } from '../domain/ports';
 
 export function createEhrClient(
@@ -10,17 +11,36 @@ export function createEhrClient(
     /** What a connection to the built-in sandbox presents (see sandbox-credential.ts). */
     readonly sandboxCredential: string;
     readonly defaultDeadlineMs?: number;
+    /** The access tokens of a connection that signs in with OAuth (see ehr-credentials.ts). */
+    readonly tokens?: EhrTokenProvider;
   },
 ): EhrClient {
   return createFhirR4Client({
     connection: connection.name,
     baseUrl: baseUrl.replace(/\/+$/, ''),
-    auth:
-      connection.sandbox && connection.auth.type === 'none'
-        ? { type: 'bearer', token: options.sandboxCredential }
-        : connection.auth,
+    auth: clientAuth(connection, options),
     defaultDeadlineMs: options.defaultDeadlineMs ?? connection.readDeadlineMs,
   });
+}
+
+function clientAuth(
+  connection: ResolvedConnection,
+  options: { readonly sandboxCredential: string; readonly tokens?: EhrTokenProvider },
+): EhrAuth {
+  const auth = connection.auth;
+  switch (auth.type) {
+    case 'none':
+      return connection.sandbox ? { type: 'bearer', token: options.sandboxCredential } : auth;
+    case 'basic':
+    case 'bearer':
+      return auth;
+    case 'client-credentials':
+    case 'smart-backend':
+      if (options.tokens === undefined) {
+        throw new Error(`connection ${connection.name}: ${auth.type} needs its token source`);
+      }
+      return { type: 'oauth', tokens: options.tokens };
+  }
 }
 
 /** Where a connection's EHR is: its configured URL, else the built-in sandbox on this gateway's port. */

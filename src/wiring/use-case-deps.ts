@@ -22,6 +22,8 @@ import type { RateLimitDeps } from '../http/rate-limit';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import type { Closeables } from './closeables';
 import { buildConnections } from './connections';
+import type { EhrCredentialsWiring } from './ehr-credentials';
+import type { EhrKeyRing } from '../../adapters/ehr/oauth/ehr-key-ring';
 import { buildEventDelivery } from './event-delivery';
 import { buildRateLimits } from './rate-limits';
 import type { RedisWiring } from './redis';
@@ -40,6 +42,8 @@ export interface UseCaseRuntime {
   readonly audit: AuditWiring;
   /** Request budgets per client and scanning detection, for the API. */
   readonly rateLimits: RateLimitDeps;
+  /** EHR sign-in: SIGHUP reloads through it; `onCredentialsChanged` is the hook for the connection state. */
+  readonly ehrCredentials: EhrCredentialsWiring;
 }
 
 export interface UseCaseDepsOptions {
@@ -49,6 +53,8 @@ export interface UseCaseDepsOptions {
   /** Where the queues' closing is registered. */
   readonly closeables: Closeables;
   readonly clock?: Clock;
+  /** The process's EHR signing keys (also published in the JWKS); opened here when absent. */
+  readonly ehrKeyRing?: EhrKeyRing;
 }
 
 export async function buildUseCaseDeps(
@@ -90,6 +96,9 @@ export async function buildUseCaseDeps(
     logger,
     sandboxPort: options.sandboxPort,
     publish,
+    cipher,
+    closeables,
+    ...(options.ehrKeyRing !== undefined ? { ehrKeyRing: options.ehrKeyRing } : {}),
   });
   connections = wired.connections;
 
@@ -156,6 +165,7 @@ export async function buildUseCaseDeps(
     audit,
     breakers: wired.breakers,
     credentials: wired.credentials,
+    ehrCredentials: wired.ehrCredentials,
     writeQueue,
     notificationQueue,
     eventDelivery,

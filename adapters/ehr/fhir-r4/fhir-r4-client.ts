@@ -8,12 +8,16 @@ import Client from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, Resource } from '../../../src/domain/fhir';
 import type { EhrClient, JsonPatchOperation, RequestOptions, SearchParams } from '../../../src/domain/ports';
 import { ContinuumError } from '../../../src/domain/errors';
+import type { EhrTokenProvider } from '../../../src/domain/ehr-sign-in';
 import { normalizeEhrError } from './ehr-error-normalizer';
+import { withEhrToken } from './with-ehr-token';
 
 export type EhrAuth =
   | { readonly type: 'none' }
   | { readonly type: 'basic'; readonly username: string; readonly password: string }
-  | { readonly type: 'bearer'; readonly token: string };
+  | { readonly type: 'bearer'; readonly token: string }
+  /** OAuth 2.0 (client credentials, SMART Backend Services): a token obtained, shared and renewed elsewhere. */
+  | { readonly type: 'oauth'; readonly tokens: EhrTokenProvider };
 
 export interface FhirR4ClientOptions {
   readonly connection: string;
@@ -85,20 +89,32 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
   const client = new Client({ baseUrl: options.baseUrl, customHeaders });
   const origin = new URL(options.baseUrl).origin;
 
-  const requestOptions = (
-    call?: RequestOptions,
-    headers?: Record<string, string>,
-  ): Record<string, unknown> => ({
-    signal: AbortSignal.timeout(call?.deadlineMs ?? options.defaultDeadlineMs),
-    ...(headers ? { headers } : {}),
-  });
+  const tokens = options.auth.type === 'oauth' ? options.auth.tokens : undefined;
 
-  async function call<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw normalizeEhrError(error, options.connection);
-    }
+  const requestOptions = (
+    call: RequestOptions | undefined,
+    auth: Readonly<Record<string, string>>,
+    headers?: Record<string, string>,
+  ): Record<string, unknown> => {
+    const all = { ...auth, ...headers };
+    return {
+      signal: AbortSignal.timeout(call?.deadlineMs ?? options.defaultDeadlineMs),
+      ...(Object.keys(all).length > 0 ? { headers: all } : {}),
+    };
+  };
+
+  /** `run` gets the Authorization header of this attempt (none for static credentials: customHeaders has them). */
+  async function call<T>(
+    run: (auth: Readonly<Record<string, string>>) => Promise<T>,
+    call_?: RequestOptions,
+  ): Promise<T> {
+    return withEhrToken({
+      tokens,
+      connection: options.connection,
+      deadlineMs: call_?.deadlineMs ?? options.defaultDeadlineMs,
+      run,
+      normalize: (error) => normalizeEhrError(error, options.connection),
+    });
   }
 
   async function searchPages<T extends Resource>(
@@ -110,12 +126,13 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     const matches: T[] = [];
     const included: Resource[] = [];
     let bundle = await call(
-      () =>
+      (auth) =>
         client.search({
           resourceType,
           searchParams: toQuery(params),
-          options: requestOptions(call_),
+          options: requestOptions(call_, auth),
         }) as Promise<Bundle>,
+      call_,
     );
     for (let page = 1; ; page++) {
       for (const entry of bundle.entry ?? []) {
@@ -129,7 +146,10 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       if (next === undefined || page >= maxPages) break;
       // Never send credentials to a host named by the EHR's own data.
       if (new URL(next).origin !== origin) break;
-      bundle = await call(() => client.request(next, { options: requestOptions(call_) }) as Promise<Bundle>);
+      bundle = await call(
+        (auth) => client.request(next, { options: requestOptions(call_, auth) }) as Promise<Bundle>,
+        call_,
+      );
     }
     return { matches, included };
   }
@@ -144,7 +164,9 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       call_?: RequestOptions,
     ): Promise<T> {
       const data = await call(
-        () => client.read({ resourceType, id: segment(id), options: requestOptions(call_) }) as Promise<T>,
+        (auth) =>
+          client.read({ resourceType, id: segment(id), options: requestOptions(call_, auth) }) as Promise<T>,
+        call_,
       );
       return data;
     },
@@ -156,13 +178,14 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       call_?: RequestOptions,
     ): Promise<T> {
       return call(
-        () =>
+        (auth) =>
           client.vread({
             resourceType,
             id: segment(id),
             version: segment(version),
-            options: requestOptions(call_),
+            options: requestOptions(call_, auth),
           }) as Promise<T>,
+        call_,
       );
     },
 
@@ -182,12 +205,13 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     ): Promise<{ readonly resource: T; readonly created: boolean }> {
       const headers = call_?.ifNoneExist !== undefined ? { 'if-none-exist': call_.ifNoneExist } : undefined;
       const data = await call(
-        () =>
+        (auth) =>
           client.create({
             resourceType: resource.resourceType,
             body: resource,
-            options: requestOptions(call_, headers),
+            options: requestOptions(call_, auth, headers),
           }) as Promise<T>,
+        call_,
       );
       const status = responseOf(data)?.status ?? 201;
       return { resource: data, created: status === 201 };
@@ -202,13 +226,14 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       const headers = ifMatchHeader(call_?.ifMatchVersion);
       const id = segment(resource.id);
       const data = await call(
-        () =>
+        (auth) =>
           client.update({
             resourceType: resource.resourceType,
             id,
             body: resource,
-            options: requestOptions(call_, headers),
+            options: requestOptions(call_, auth, headers),
           }) as Promise<T>,
+        call_,
       );
       return withEtagVersion(data);
     },
@@ -221,14 +246,15 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     ): Promise<T> {
       const headers = ifMatchHeader(call_?.ifMatchVersion);
       const data = await call(
-        () =>
+        (auth) =>
           client.patch({
             resourceType,
             id: segment(id),
             // The same RFC 6902 document; its types are a discriminated union, ours a plain shape.
             JSONPatch: [...operations] as unknown as Parameters<Client['patch']>[0]['JSONPatch'],
-            options: requestOptions(call_, headers),
+            options: requestOptions(call_, auth, headers),
           }) as Promise<T>,
+        call_,
       );
       return withEtagVersion(data);
     },
@@ -236,7 +262,11 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     async capabilities(call_?: RequestOptions): Promise<CapabilityStatement> {
       // Not client.capabilityStatement(): it caches its first promise, a rejected one included.
       return call(
-        () => client.request('metadata', { options: requestOptions(call_) }) as Promise<CapabilityStatement>,
+        (auth) =>
+          client.request('metadata', {
+            options: requestOptions(call_, auth),
+          }) as Promise<CapabilityStatement>,
+        call_,
       );
     },
   };
