@@ -90,7 +90,7 @@ async function searchEhr(
   }
   if (schedules !== undefined && schedules.length === 0) return [];
 
-  const { matches, included } = await connection.ehr.searchWithIncluded<Slot>(
+  const { matches, included } = await connection.ehr.searchPages<Slot>(
     'Slot',
     {
       status: 'free',

@@ -75,6 +75,7 @@ export async function buildConnections(
       name: connection.name,
       ehr: createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
         sandboxCredential: sandboxConnectionCredential,
+        logger,
       }),
       mapping,
       readDeadlineMs: connection.readDeadlineMs,

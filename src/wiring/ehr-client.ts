@@ -1,7 +1,7 @@
 /** The FHIR client of one EHR connection: the gateway's and the CLI's, built the same way. */
 import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
 import type { ResolvedConnection } from '../config/load-config';
-import type { EhrClient } from '../domain/ports';
+import type { EhrClient, Logger } from '../domain/ports';
 
 export function createEhrClient(
   connection: ResolvedConnection,
@@ -10,6 +10,8 @@ export function createEhrClient(
     /** What a connection to the built-in sandbox presents (see sandbox-credential.ts). */
     readonly sandboxCredential: string;
     readonly defaultDeadlineMs?: number;
+    /** Told when a search stops before its last page. */
+    readonly logger?: Logger;
   },
 ): EhrClient {
   return createFhirR4Client({
@@ -20,6 +22,8 @@ export function createEhrClient(
         ? { type: 'bearer', token: options.sandboxCredential }
         : connection.auth,
     defaultDeadlineMs: options.defaultDeadlineMs ?? connection.readDeadlineMs,
+    allowedPageOrigins: connection.paging.allowedOrigins,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
 }
 
