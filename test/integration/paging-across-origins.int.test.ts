@@ -6,16 +6,12 @@
  * Subscription sync, which must not create a Subscription that may sit on a page it did not read.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { createRedisClientRegistry } from '../../adapters/redis/client-registry';
 import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
-import type { Scope } from '../../src/domain/access';
-import { createLogger } from '../../src/observability/logger';
 import { syncSubscriptions } from '../../src/use-cases/sync-subscriptions';
 import { deriveSandboxCredential } from '../../src/wiring/sandbox-credential';
 import { http, type JsonResponse } from '../support/http';
 import { startNextLinkProxy, type NextLinkProxy } from '../support/next-link-proxy';
-import { TEST_REDIS_URL } from '../support/redis';
+import { scopedClient } from '../support/scoped-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 jest.setTimeout(60000);
@@ -61,29 +57,13 @@ beforeAll(async () => {
     proxy.setTarget(gw.url);
     proxy.setNextOrigin(internal.origin);
   }
-  desk = await clientKey('desk', ['patients:read', 'appointments:read']);
+  desk = await scopedClient(gw.prefix, 'desk', ['patients:read', 'appointments:read']);
 });
 afterAll(async () => {
   await gw.stop();
   await front.close();
   await internal.close();
 });
-
-async function clientKey(name: string, scopes: Scope[]): Promise<Record<string, string>> {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
-  const registry = createRedisClientRegistry({
-    redis,
-    prefix: `{${gw.prefix}}`,
-    logger: createLogger({ level: 'silent' }),
-  });
-  try {
-    const { key } = await registry.create({ name, tenant: 'default', scopes });
-    return { authorization: `Bearer ${key}` };
-  } finally {
-    await registry.close();
-    redis.disconnect();
-  }
-}
 
 /** Every appointment in [from, to), straight from the sandbox, all pages. */
 async function ehrAppointments(from: Date, to: Date): Promise<FhirAppointment[]> {
