@@ -138,6 +138,9 @@ async function schedulesOffering(
     { 'service-type': serviceType, ...(actor !== undefined ? { actor } : {}), _count: '100' },
     { deadlineMs: connection.readDeadline('slots'), maxPages: SCHEDULE_PAGES },
   );
+  // Cut short (more Schedules than pages read, a refused next link), fewer slots are offered; the
+  // adapter logs why. Unlike a patient's visit list, an offer of the earliest free slots is never
+  // read as complete, so the answer does not carry it.
   const ids = idsOf(found.matches);
   return within === undefined ? ids : ids.filter((id) => within.includes(id));
 }

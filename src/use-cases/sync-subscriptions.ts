@@ -98,7 +98,7 @@ export async function syncSubscriptions(
         connection: target.connection,
         resourceType,
         action: 'error',
-        detail: `the EHR's list of Subscriptions for this URL was cut short (${describeTruncation(truncated)}): none found for ${resourceType} on the ${truncated.pagesRead} page(s) read, and one may be on the others; nothing created`,
+        detail: `the EHR's list of Subscriptions for this URL was cut short (${describeTruncation(truncated, target.connection)}): none found for ${resourceType} on the ${truncated.pagesRead} page(s) read, and one may be on the others; nothing created`,
       });
       continue;
     }
@@ -244,14 +244,14 @@ function managedState(s: Subscription): string {
 }
 
 /** Why a search stopped early, for an operator: what to change to get the whole list. */
-function describeTruncation(truncated: SearchTruncation): string {
+function describeTruncation(truncated: SearchTruncation, connection: string): string {
   switch (truncated.reason) {
     case 'page-limit':
       return `more than ${SEARCH_MAX_PAGES} pages`;
     case 'next-link-origin':
-      return 'the next page is on a host the connection does not allow: see connections.<name>.paging.allowedOrigins';
+      return `the next page is on a host the connection does not allow: see connections.${connection}.paging.allowedOrigins`;
     case 'next-link-downgrade':
-      return 'the next page is on plain http: list its origin in connections.<name>.paging.allowedOrigins to allow it';
+      return `the next page is on plain http: list its origin in connections.${connection}.paging.allowedOrigins to allow it`;
     case 'next-link-invalid':
       return 'the next page link is not a usable URL';
     case 'page-failed':

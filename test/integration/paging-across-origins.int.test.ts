@@ -197,7 +197,11 @@ it('syncs Subscriptions listed over several pages, and creates none it may have 
   const cut = await syncSubscriptions(client([]), target);
   expect(cut.map((r) => r.action).sort()).toEqual(['error', 'unchanged', 'unchanged']);
   const error = cut.find((r) => r.action === 'error');
-  expect(error).toMatchObject({ detail: expect.stringContaining('cut short') });
+  expect(error).toMatchObject({
+    detail: expect.stringContaining(
+      'cut short (the next page is on a host the connection does not allow: see connections.ehr.paging.allowedOrigins)',
+    ),
+  });
   const stored = await http(
     'GET',
     `${gw.fhirBase}/Subscription?url=${encodeURIComponent(target.publicUrl)}&_count=50`,
