@@ -5,6 +5,10 @@
  * seeded calendar has.
  */
 import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/project-root';
 import { http } from '../support/http';
 import { scopedClient } from '../support/scoped-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -16,17 +20,49 @@ const SYSTEM = 'http://terminology.hl7.org/CodeSystem/service-type';
 
 let gw: TestGateway;
 let desk: Record<string, string>;
+let mappingsDir: string;
 /** A window with no seeded slot in it: whole days 200 to 202 from now. */
 const from = new Date((Math.floor(Date.now() / DAY_MS) + 200) * DAY_MS);
 const to = new Date(from.getTime() + 2 * DAY_MS);
 const at = (hour: number): string => new Date(from.getTime() + hour * 3_600_000).toISOString();
 
+/** The default profile, and copies that name where the EHR keeps the service type. */
+async function profiles(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'continuum-profiles-'));
+  const source = join(projectRoot(), 'mappings', 'default');
+  for (const [name, where] of [
+    ['default', 'either'],
+    ['on-schedule', 'schedule'],
+    ['on-slot', 'slot'],
+  ] as const) {
+    await cp(source, join(root, name), { recursive: true });
+    const file = join(root, name, 'slot.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('serviceTypeSearch: either', `serviceTypeSearch: ${where}`),
+    );
+  }
+  return root;
+}
+
 beforeAll(async () => {
-  gw = await startTestGateway({ overrides: { sandbox: { enabled: true, patientCount: 220 } } });
+  mappingsDir = await profiles();
+  gw = await startTestGateway({
+    overrides: {
+      sandbox: { enabled: true, patientCount: 220 },
+      mappings: { dir: mappingsDir },
+      connections: {
+        sandbox: {},
+        'on-schedule': { mappingProfile: 'on-schedule' },
+        'on-slot': { mappingProfile: 'on-slot' },
+      },
+    },
+  });
   desk = await scopedClient(gw.prefix, 'desk', ['appointments:read']);
 });
 afterAll(async () => {
   await gw.stop();
+  await rm(mappingsDir, { recursive: true, force: true });
 });
 
 async function create<T extends { id: string }>(resource: Record<string, unknown>): Promise<T> {
@@ -68,10 +104,12 @@ async function calendar(code: string, hours: readonly number[], slotCode?: strin
   return { practitioner: practitioner.id, schedule: schedule.id, slots };
 }
 
-const slotsOf = (query: string) =>
-  http('GET', `${gw.url}/v1/slots?from=${from.toISOString()}&to=${to.toISOString()}&limit=50&${query}`, {
-    headers: desk,
-  });
+const slotsOf = (query: string, connection = 'sandbox') =>
+  http(
+    'GET',
+    `${gw.url}/v1/slots?connection=${connection}&from=${from.toISOString()}&to=${to.toISOString()}&limit=50&${query}`,
+    { headers: desk },
+  );
 const ids = (answer: { body: { slots: { id: string }[] } }): string[] =>
   answer.body.slots.map((s) => s.id).sort();
 
@@ -112,4 +150,14 @@ it("takes a Slot's own service type over its Schedule's, either way", async () =
   expect(ids(answer)).toEqual([...ownWanted.slots, ...plain.slots].sort());
   expect(ids(answer)).not.toContain(overridden.slots[0]);
   expect(ids(await slotsOf(`serviceType=${other}`))).toEqual([...overridden.slots].sort());
+});
+
+it('searches only where the profile says the EHR keeps the service type', async () => {
+  const wanted = `x${randomBytes(4).toString('hex')}`;
+  const onSchedule = await calendar(wanted, [16]);
+  const onSlot = await calendar(`y${randomBytes(4).toString('hex')}`, [17], wanted);
+
+  expect(ids(await slotsOf(`serviceType=${wanted}`, 'on-schedule'))).toEqual(onSchedule.slots);
+  expect(ids(await slotsOf(`serviceType=${wanted}`, 'on-slot'))).toEqual(onSlot.slots);
+  expect(ids(await slotsOf(`serviceType=${wanted}`))).toEqual([...onSchedule.slots, ...onSlot.slots].sort());
 });
