@@ -98,6 +98,13 @@ async function changedSince(
       { _lastUpdated: `ge${since}`, _count: '100' },
       { deadlineMs: connection.readDeadlineMs, maxPages: Math.ceil(MAX_REREAD / 100) },
     );
+    // A page that failed may answer on the next attempt: the job is retried rather than half done.
+    if (page.truncated?.reason === 'page-failed') {
+      throw new ContinuumError('EHR_UNAVAILABLE', {
+        detail: `EHR ${connection.name}: a later page of the ${type} re-read failed`,
+      });
+    }
+    // Past the page limit, or a next link the connection does not follow: retrying would not help.
     if (page.truncated !== undefined) incomplete = true;
     found.push(...page.matches);
   }

@@ -10,6 +10,7 @@ import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
 import { syncSubscriptions } from '../../src/use-cases/sync-subscriptions';
 import { deriveSandboxCredential } from '../../src/wiring/sandbox-credential';
 import { http, type JsonResponse } from '../support/http';
+import { waitFor } from '../support/wait-for';
 import { startNextLinkProxy, type NextLinkProxy } from '../support/next-link-proxy';
 import { scopedClient } from '../support/scoped-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -19,6 +20,7 @@ jest.setTimeout(60000);
 const DAY_MS = 86_400_000;
 /** Each page the EHR answers holds this many: a patient's few visits span several pages. */
 const PAGE_SIZE = 2;
+const WEBHOOK_SECRET = 'a-webhook-secret-for-the-ehr';
 
 let front: NextLinkProxy;
 let internal: NextLinkProxy;
@@ -40,6 +42,7 @@ beforeAll(async () => {
   credential = deriveSandboxCredential(dataKey);
   const connection = {
     baseUrl: `${front.origin}/sandbox/fhir`,
+    webhooks: { scheme: 'bearer', secret: WEBHOOK_SECRET },
     auth: { type: 'bearer', token: credential },
     maxWritesPerSecond: 0,
   };
@@ -207,4 +210,53 @@ it('syncs Subscriptions listed over several pages, and creates none it may have 
     `${gw.fhirBase}/Subscription?url=${encodeURIComponent(target.publicUrl)}&_count=50`,
   );
   expect(stored.body.entry).toHaveLength(3);
+});
+
+it('re-reads what changed after an empty notification, and says when it got only part of it', async () => {
+  const ping = (connection: string, id: string) =>
+    http('POST', `${gw.url}/webhooks/ehr/${connection}`, {
+      raw: '',
+      headers: { authorization: `Bearer ${WEBHOOK_SECRET}`, 'x-event-id': id },
+    });
+  const applied = (connection: string, eventId: string) =>
+    waitFor(
+      () =>
+        Promise.resolve(
+          gw.logs
+            .lines()
+            .find(
+              (l) => l.connection === connection && String(l.eventId).endsWith(eventId) && 'refreshed' in l,
+            ),
+        ),
+      { timeoutMs: 20000, what: `notification ${eventId} applied` },
+    );
+  // The first empty notification of a connection sets where the next one re-reads from.
+  for (const connection of ['trusting', 'strict']) {
+    const first = await ping(connection, `first-${connection}`);
+    expect(first.status).toBe(202);
+    await applied(connection, `first-${connection}`);
+  }
+  // More changed Patients than one page holds.
+  for (const id of ['pat-0101', 'pat-0102', 'pat-0103']) {
+    const patient = (await http('GET', `${gw.fhirBase}/Patient/${id}`)).body;
+    const changed = await http('PUT', `${gw.fhirBase}/Patient/${id}`, {
+      body: { ...patient, active: patient.active !== true },
+      headers: { 'content-type': 'application/fhir+json' },
+    });
+    expect(changed.status).toBe(200);
+  }
+  for (const connection of ['trusting', 'strict']) {
+    expect((await ping(connection, `second-${connection}`)).status).toBe(202);
+  }
+  const whole = await applied('trusting', 'second-trusting');
+  expect(whole).toMatchObject({ level: 30, msg: 'EHR notification applied' });
+  expect(whole.refreshed).toBeGreaterThanOrEqual(3);
+  expect(whole).not.toHaveProperty('incomplete');
+  const part = await applied('strict', 'second-strict');
+  expect(part).toMatchObject({
+    level: 40,
+    incomplete: true,
+    refreshed: PAGE_SIZE,
+    msg: expect.stringContaining('in part'),
+  });
 });
