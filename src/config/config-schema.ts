@@ -7,6 +7,7 @@ import { EVENT_TYPES } from '../domain/events';
 import { regionCodeSchema } from '../phone';
 import { sandboxAuthSchema } from './sandbox-auth-schema';
 import { ehrAuthSchema } from './ehr-auth-schema';
+import { pagingSchema } from './paging-schema';
 
 /** `${ENV}` interpolation yields strings: accept "2500" where a number is expected. */
 const num = <T extends z.ZodNumber>(inner: T) =>
@@ -159,6 +160,8 @@ const connectionSchema = z
       })
       .strict()
       .prefault({}),
+    /** Which hosts a search's next links may be followed to: see paging-schema.ts. */
+    paging: pagingSchema,
     breaker: z
       .object({
         /** Consecutive failures or timeouts that open the breaker and pause this EHR's writes. */

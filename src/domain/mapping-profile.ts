@@ -14,7 +14,7 @@ import type {
   Slot,
   Task,
 } from './fhir';
-import type { SlotModel } from './slot';
+import type { ServiceTypeSearch, SlotModel } from './slot';
 import type { AppointmentMode } from './appointment';
 import type { NewPatient, PatientChanges, PatientModel } from './patient';
 import type { CountryCode } from 'libphonenumber-js';
@@ -47,6 +47,8 @@ export interface MappingProfile {
   readAppointment(resource: Appointment): AppointmentModel;
   /** FHIR Slot (with its Schedule, when known) -> call-center slot. Pure. */
   readSlot(resource: Slot, schedule: Schedule | undefined): SlotModel;
+  /** Where this EHR keeps a slot's service type (slot.yaml `serviceTypeSearch`). */
+  readonly slotServiceTypeSearch: ServiceTypeSearch;
   /**
    * The Appointment a booking creates on `slot` (with its Schedule, which says with whom and
    * where), from the profile's `book` template; codes come from its tables, read backwards.

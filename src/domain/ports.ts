@@ -6,6 +6,7 @@ import type { CredentialsSnapshot } from './connection-credentials';
 import type { CallCenterEvent } from './events';
 import type { Bundle, CapabilityStatement, Resource } from './fhir';
 import type { Operation, OperationOwner, OperationStatus } from './operation';
+import type { SearchResult } from './search-result';
 
 export interface RequestOptions {
   /** Give up after this many milliseconds: reads must answer inside IVR time budgets. */
@@ -33,18 +34,25 @@ export interface EhrClient {
     version: string,
     options?: RequestOptions,
   ): Promise<T>;
-  /** One search; follows `next` links up to `maxPages` and returns the matched resources. */
+  /**
+   * The first page of a search: for searches whose first page is all that matters (by business
+   * identifier, candidate lists with their own limit). A list the user sees whole uses searchPages.
+   */
   search<T extends Resource>(
     resourceType: T['resourceType'],
     params: SearchParams,
-    options?: RequestOptions & { readonly maxPages?: number },
+    options?: RequestOptions,
   ): Promise<readonly T[]>;
-  /** The same search, keeping the resources `_include` brought along (a Slot's Schedule). */
-  searchWithIncluded<T extends Resource>(
+  /**
+   * A search followed through its `next` links, up to `maxPages` (default 1), keeping what
+   * `_include` brought along. Stopping before the last page (page limit, a next link on a host the
+   * connection does not allow, a later page failing) is not an error: the result says `truncated`.
+   */
+  searchPages<T extends Resource>(
     resourceType: T['resourceType'],
     params: SearchParams,
     options?: RequestOptions & { readonly maxPages?: number },
-  ): Promise<{ readonly matches: readonly T[]; readonly included: readonly Resource[] }>;
+  ): Promise<SearchResult<T>>;
   /** Create; with `ifNoneExist` (e.g. `identifier=sys|val`) the EHR returns the existing match. */
   create<T extends Resource>(
     resource: T,

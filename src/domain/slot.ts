@@ -16,3 +16,13 @@ export interface SlotModel {
   /** How a visit in this slot may happen; every mode when the EHR does not say. */
   readonly modes: readonly AppointmentMode[];
 }
+
+/**
+ * Where an EHR keeps a slot's service type, which decides how slots are searched by it. FHIR lets
+ * either carry it, and a Slot's own overrides its Schedule's; many EHRs put it on the Schedule only.
+ * - `slot`: on each Slot: one Slot search by `service-type`;
+ * - `schedule`: on the Schedule only: its Schedules by `service-type`, then their Slots;
+ * - `either`: both searches, a Slot's own service type winning over its Schedule's.
+ */
+export const SERVICE_TYPE_SEARCHES = ['slot', 'schedule', 'either'] as const;
+export type ServiceTypeSearch = (typeof SERVICE_TYPE_SEARCHES)[number];

@@ -18,7 +18,9 @@
  * - over the size limit, whole items are dropped from the end of lists that are not inside another
  *   list (the last such list first), so every record left is complete; `_count` then says what is
  *   present, `<list>_total` what existed, and `truncated: "true"` is set. Should that not be enough
- *   (a huge scalar), trailing data keys are dropped as a last resort.
+ *   (a huge scalar), trailing data keys are dropped as a last resort;
+ * - a read's own top-level `truncated: true` (a list the EHR did not give whole) sets that same
+ *   generated `truncated`, rather than becoming `truncated_2`.
  */
 import type { RequestHandler } from 'express';
 import { validationError } from '../domain/errors';
@@ -88,6 +90,13 @@ export function flatten(value: unknown, options: FlattenOptions = {}): Record<st
   truncated.present = false;
   const root = jsonValue(value, '');
   visit(root, Array.isArray(root) ? 'items' : typeof root === 'object' ? '' : 'value', undefined);
+  // A read's own `truncated: true` (the EHR's answer stopped early) says what the generated key
+  // says: not everything is here. One key, so an IVR checks one variable.
+  const said = entries.findIndex((e) => !e.generated && e.wanted === 'truncated' && e.value === 'true');
+  if (said !== -1) {
+    entries.splice(said, 1);
+    truncated.present = true;
+  }
   assignNames(entries);
 
   // Kept as a running total so trimming stays linear in the body's size.

@@ -212,6 +212,7 @@ export async function loadMappingProfile(
     readPhones: (resource) => readPhonesWith(read, toE164, evaluate, resource),
     readAppointment: (resource) => readAppointmentWith(appointment, evaluate, resource),
     readSlot: (resource, schedule) => readSlotWith(slot, evaluate, resource, schedule),
+    slotServiceTypeSearch: slotFile.value.serviceTypeSearch,
     buildCallEncounter: (call) =>
       runTemplate('encounter.template', calls.encounter, callTemplateInput(calls, call), 'Encounter'),
     buildCallCommunication: (call, encounterId) =>

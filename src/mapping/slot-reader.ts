@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Schedule, Slot } from '../domain/fhir';
 import { APPOINTMENT_MODES, type AppointmentMode } from '../domain/appointment';
-import type { SlotModel } from '../domain/slot';
+import { SERVICE_TYPE_SEARCHES, type SlotModel } from '../domain/slot';
 import type { FhirPathExpression } from './fhirpath-expression';
 import { firstReference, firstText, type Evaluate } from './field-readers';
 
@@ -27,6 +27,10 @@ export const slotFileSchema = z.strictObject({
     serviceType: expression,
     modes: expression,
   }),
+  /** Where the EHR keeps a slot's service type: slot, schedule or either (see domain/slot.ts). */
+  serviceTypeSearch: z
+    .enum(SERVICE_TYPE_SEARCHES, { error: `must be one of ${SERVICE_TYPE_SEARCHES.join(', ')}` })
+    .default('either'),
 });
 
 export type SlotFile = z.infer<typeof slotFileSchema>;

@@ -51,16 +51,16 @@ export function watchCredentials(
     search<T extends Resource>(
       resourceType: T['resourceType'],
       params: SearchParams,
-      options?: RequestOptions & { readonly maxPages?: number },
+      options?: RequestOptions,
     ) {
       return watched(ehr.search<T>(resourceType, params, options));
     },
-    searchWithIncluded<T extends Resource>(
+    searchPages<T extends Resource>(
       resourceType: T['resourceType'],
       params: SearchParams,
       options?: RequestOptions & { readonly maxPages?: number },
     ) {
-      return watched(ehr.searchWithIncluded<T>(resourceType, params, options));
+      return watched(ehr.searchPages<T>(resourceType, params, options));
     },
     create<T extends Resource>(resource: T, options?: RequestOptions & { readonly ifNoneExist?: string }) {
       return watched(ehr.create<T>(resource, options));
@@ -87,5 +87,5 @@ export function watchCredentials(
  * `/metadata` would prove nothing, as real servers answer it without a token.
  */
 export function credentialsProbe(ehr: EhrClient, deadlineMs: number): () => Promise<unknown> {
-  return () => ehr.search('Patient', { _count: '1', _elements: 'id' }, { deadlineMs, maxPages: 1 });
+  return () => ehr.search('Patient', { _count: '1', _elements: 'id' }, { deadlineMs });
 }

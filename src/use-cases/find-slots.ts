@@ -1,7 +1,9 @@
 /**
  * Free slots, earliest first, by date range, service type, practitioner and location. FHIR cannot
  * ask "slots of practitioner X" directly (that is a chained search, which many EHRs refuse), so the
- * practitioner's and location's Schedules are found first and the Slot search names them.
+ * practitioner's and location's Schedules are found first and the Slot search names them. The
+ * same holds for a service type kept on the Schedule rather than on each Slot (the mapping
+ * profile's `serviceTypeSearch` says where this EHR keeps it).
  */
 import { createHash } from 'node:crypto';
 import type { Schedule, Slot } from '../domain/fhir';
@@ -33,6 +35,8 @@ export interface SlotList {
 
 /** Slots asked of the EHR in one search at most. */
 const MAX_COUNT = 300;
+/** Pages of 100 Schedules followed when searching them by service type. */
+const SCHEDULE_PAGES = 5;
 
 export async function findFreeSlots(
   deps: ContinuityDeps & Pick<UseCaseDeps, 'slotHolds'>,
@@ -77,39 +81,115 @@ async function searchEhr(
   count: number,
 ): Promise<SlotModel[]> {
   const deadline = { deadlineMs: connection.readDeadline('slots') };
-  let schedules: string[] | undefined;
-  for (const actor of [
+  const actors = [
     query.practitioner === undefined ? undefined : `Practitioner/${query.practitioner}`,
     query.location === undefined ? undefined : `Location/${query.location}`,
-  ]) {
-    if (actor === undefined) continue;
+  ].flatMap((actor) => (actor === undefined ? [] : [actor]));
+  let schedules: string[] | undefined;
+  for (const actor of actors) {
     const found = await connection.ehr.search<Schedule>('Schedule', { actor, _count: '100' }, deadline);
-    const ids = found.flatMap((s) => (s.id === undefined ? [] : [s.id]));
+    const ids = idsOf(found);
     // Both given: the schedules of that practitioner at that location.
     schedules = schedules === undefined ? ids : schedules.filter((id) => ids.includes(id));
   }
   if (schedules !== undefined && schedules.length === 0) return [];
 
-  const { matches, included } = await connection.ehr.searchWithIncluded<Slot>(
+  const serviceType = query.serviceType;
+  const where = serviceType === undefined ? 'slot' : connection.mapping.slotServiceTypeSearch;
+  const searches: Promise<SlotModel[]>[] = [];
+  if (where !== 'schedule') {
+    searches.push(
+      searchSlots(connection, query, count, {
+        ...(schedules !== undefined ? { schedule: schedules } : {}),
+        ...(serviceType !== undefined ? { serviceType } : {}),
+      }),
+    );
+  }
+  if (serviceType !== undefined && where !== 'slot') {
+    searches.push(
+      schedulesOffering(connection, serviceType, actors[0], schedules).then((ids) =>
+        ids.length === 0
+          ? []
+          : searchSlots(connection, query, count, { schedule: ids, inheritsServiceType: serviceType }),
+      ),
+    );
+  }
+  const byId = new Map<string, SlotModel>();
+  for (const slots of await Promise.all(searches)) for (const slot of slots) byId.set(slot.id, slot);
+  return [...byId.values()].sort((a, b) => Date.parse(a.start ?? '') - Date.parse(b.start ?? ''));
+}
+
+function idsOf(resources: readonly { readonly id?: string }[]): string[] {
+  return resources.flatMap((r) => (r.id === undefined ? [] : [r.id]));
+}
+
+/**
+ * The Schedules offering a service type (narrowed on the EHR by one of the asked actors, and here
+ * by every one), for EHRs that keep the service type on the Schedule rather than on each Slot.
+ */
+async function schedulesOffering(
+  connection: ConnectionContext,
+  serviceType: string,
+  actor: string | undefined,
+  within: readonly string[] | undefined,
+): Promise<string[]> {
+  const found = await connection.ehr.searchPages<Schedule>(
+    'Schedule',
+    { 'service-type': serviceType, ...(actor !== undefined ? { actor } : {}), _count: '100' },
+    { deadlineMs: connection.readDeadline('slots'), maxPages: SCHEDULE_PAGES },
+  );
+  // Cut short (more Schedules than pages read, a refused next link), fewer slots are offered; the
+  // adapter logs why. Unlike a patient's visit list, an offer of the earliest free slots is never
+  // read as complete, so the answer does not carry it.
+  const ids = idsOf(found.matches);
+  return within === undefined ? ids : ids.filter((id) => within.includes(id));
+}
+
+/** A Slot's own service type codes, when it has any: they override its Schedule's. */
+function ownServiceTypes(slot: Slot): string[] {
+  return (slot.serviceType ?? []).flatMap((concept) =>
+    (concept.coding ?? []).flatMap((coding) => (coding.code === undefined ? [] : [coding.code])),
+  );
+}
+
+async function searchSlots(
+  connection: ConnectionContext,
+  query: SlotQuery,
+  count: number,
+  filter: {
+    readonly schedule?: readonly string[];
+    readonly serviceType?: string;
+    /** The Schedules searched offer this service type: keep Slots that do not say otherwise. */
+    readonly inheritsServiceType?: string;
+  },
+): Promise<SlotModel[]> {
+  const { matches, included } = await connection.ehr.searchPages<Slot>(
     'Slot',
     {
       status: 'free',
       start: [`ge${query.from.toISOString()}`, `lt${query.to.toISOString()}`],
-      ...(schedules !== undefined ? { schedule: schedules.map((id) => `Schedule/${id}`).join(',') } : {}),
-      ...(query.serviceType !== undefined ? { 'service-type': query.serviceType } : {}),
+      ...(filter.schedule !== undefined
+        ? { schedule: filter.schedule.map((id) => `Schedule/${id}`).join(',') }
+        : {}),
+      ...(filter.serviceType !== undefined ? { 'service-type': filter.serviceType } : {}),
       _sort: 'start',
       _count: String(count),
       _include: 'Slot:schedule',
     },
-    deadline,
+    { deadlineMs: connection.readDeadline('slots') },
   );
+  const inherits = filter.inheritsServiceType;
   const byId = new Map(
     included.flatMap((r) => (r.resourceType === 'Schedule' && r.id !== undefined ? [[r.id, r]] : [])),
   );
   return matches
+    .filter((slot) => {
+      if (inherits === undefined) return true;
+      const own = ownServiceTypes(slot);
+      return own.length === 0 || own.includes(inherits);
+    })
     .map((slot) => {
       const scheduleId = slot.schedule.reference?.split('/').pop();
       return connection.mapping.readSlot(slot, scheduleId === undefined ? undefined : byId.get(scheduleId));
-    })
-    .sort((a, b) => Date.parse(a.start ?? '') - Date.parse(b.start ?? ''));
+    });
 }

@@ -8,6 +8,7 @@ import { validationError } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
 import type { Freshness } from '../domain/freshness';
 import type { Operation } from '../domain/operation';
+import type { SearchTruncationReason } from '../domain/search-result';
 import { readWithContinuity, type ContinuityDeps } from './continuity-read';
 import { markPendingChanges, pendingBookings } from './pending-writes';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
@@ -25,6 +26,23 @@ export interface AppointmentList {
   readonly to: string;
   readonly appointments: readonly AppointmentModel[];
   readonly freshness: Freshness;
+  /**
+   * Present when the EHR holds more appointments in the range than it gave (its answer stopped
+   * before the last page): the list must not be read as the patient's every visit.
+   */
+  readonly truncated?: true;
+  readonly truncatedReason?: SearchTruncationReason;
+}
+
+/** What the EHR answered, as cached: the list, and why it is incomplete when it is. */
+interface EhrAppointments {
+  readonly appointments: readonly AppointmentModel[];
+  readonly truncatedReason?: SearchTruncationReason;
+}
+
+/** Entries cached before lists could be incomplete are bare arrays: each was a whole answer. */
+function cachedList(value: EhrAppointments | readonly AppointmentModel[]): EhrAppointments {
+  return Array.isArray(value) ? { appointments: value } : (value as EhrAppointments);
 }
 
 /** The longest range one query may cover; IVRs and screens ask for weeks, not years. */
@@ -87,12 +105,12 @@ export async function listPatientAppointments(
   const cacheKey = `appointments:${patientId}:${firstDay}:${afterLastDay}:${statuses.join(',')}`;
 
   const [read, operations] = await Promise.all([
-    readWithContinuity(
+    readWithContinuity<EhrAppointments | readonly AppointmentModel[]>(
       deps,
       connection,
       cacheKey,
-      async () => {
-        const found = await connection.ehr.search<Appointment>(
+      async (): Promise<EhrAppointments> => {
+        const found = await connection.ehr.searchPages<Appointment>(
           'Appointment',
           {
             patient: `Patient/${patientId}`,
@@ -103,16 +121,20 @@ export async function listPatientAppointments(
           },
           { deadlineMs: connection.readDeadline('appointments'), maxPages: MAX_PAGES },
         );
-        return found.map((resource) => connection.mapping.readAppointment(resource));
+        return {
+          appointments: found.matches.map((resource) => connection.mapping.readAppointment(resource)),
+          ...(found.truncated !== undefined ? { truncatedReason: found.truncated.reason } : {}),
+        };
       },
       { group: appointmentsCacheGroup(patientId) },
     ),
     queued,
   ]);
 
+  const ehr = cachedList(read.value);
   const appointments = [
     ...markPendingChanges(
-      read.value.filter((a) => inRange(a, query, false)),
+      ehr.appointments.filter((a) => inRange(a, query, false)),
       operations,
     ),
     ...overlayBookings(operations, query),
@@ -123,5 +145,6 @@ export async function listPatientAppointments(
     to: query.to.toISOString(),
     appointments,
     freshness: read.freshness,
+    ...(ehr.truncatedReason !== undefined ? { truncated: true, truncatedReason: ehr.truncatedReason } : {}),
   };
 }

@@ -6,7 +6,12 @@ import type { AppointmentModel } from '../domain/appointment';
 import { isEhrUnavailable } from '../domain/errors';
 import type { Tenant } from '../domain/access';
 import { older } from '../domain/freshness';
-import { byStart, listPatientAppointments, overlayBookings } from './patient-appointments';
+import {
+  byStart,
+  listPatientAppointments,
+  overlayBookings,
+  type AppointmentList,
+} from './patient-appointments';
 import { pendingPatientWrites } from './pending-writes';
 import { readPatient, type PatientReadDeps, type PatientView } from './patient-read';
 import type { ConnectionContext } from './use-case-deps';
@@ -18,6 +23,9 @@ export interface PatientSummary extends PatientView {
    * the list is then empty because it is unknown, not because there are none.
    */
   readonly appointmentsAvailable: boolean;
+  /** As on the appointment list: the EHR's answer stopped before its last page. */
+  readonly appointmentsTruncated?: true;
+  readonly appointmentsTruncatedReason?: AppointmentList['truncatedReason'];
 }
 
 export interface SummaryOptions {
@@ -76,6 +84,9 @@ export async function patientSummary(
     upcomingAppointments: withinLimit(upcoming.appointments, options.limit),
     appointmentsAvailable: true,
     freshness: older(patient.freshness, upcoming.freshness),
+    ...(upcoming.truncated === true
+      ? { appointmentsTruncated: true, appointmentsTruncatedReason: upcoming.truncatedReason }
+      : {}),
   };
 }
 

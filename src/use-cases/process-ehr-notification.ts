@@ -20,6 +20,11 @@ const MAX_REREAD = 500;
 export interface NotificationOutcome {
   readonly refreshed: number;
   readonly gone: number;
+  /**
+   * Set when the re-read of what changed since a gap did not get every change (more than it reads
+   * at most, or the EHR's paging stopped early): copies may stay stale until read again.
+   */
+  readonly incomplete?: true;
 }
 
 export async function processEhrNotification(
@@ -45,8 +50,11 @@ export async function processEhrNotification(
       if (ref.resourceType === 'Patient') await deps.phoneIndex.replace(connection.name, ref.id, []);
     }
   }
+  let incomplete = false;
   if (notification.rereadSince !== undefined) {
-    resources.push(...(await changedSince(connection, notification.rereadSince)));
+    const changed = await changedSince(connection, notification.rereadSince);
+    resources.push(...changed.resources);
+    incomplete = changed.incomplete;
   }
   const patients: string[] = [];
   const touched: string[] = [];
@@ -63,24 +71,44 @@ export async function processEhrNotification(
     notificationRecord(connection.name, notification.eventId, patients, touched, deps.clock.now()),
     deps.logger,
   );
-  deps.logger.info(
-    { connection: connection.name, eventId: notification.eventId, refreshed: resources.length, gone },
-    'EHR notification applied',
-  );
-  return { refreshed: resources.length, gone };
+  const outcome = { refreshed: resources.length, gone, ...(incomplete ? { incomplete: true as const } : {}) };
+  if (incomplete) {
+    deps.logger.warn(
+      { connection: connection.name, eventId: notification.eventId, ...outcome },
+      'EHR notification applied in part: not every change since the gap was re-read',
+    );
+  } else {
+    deps.logger.info(
+      { connection: connection.name, eventId: notification.eventId, ...outcome },
+      'EHR notification applied',
+    );
+  }
+  return outcome;
 }
 
-async function changedSince(connection: ConnectionContext, since: string): Promise<Resource[]> {
+async function changedSince(
+  connection: ConnectionContext,
+  since: string,
+): Promise<{ readonly resources: Resource[]; readonly incomplete: boolean }> {
   const found: Resource[] = [];
+  let incomplete = false;
   for (const type of NOTIFIED_TYPES) {
-    const page = await connection.ehr.search<Resource>(
+    const page = await connection.ehr.searchPages<Resource>(
       type,
       { _lastUpdated: `ge${since}`, _count: '100' },
       { deadlineMs: connection.readDeadlineMs, maxPages: Math.ceil(MAX_REREAD / 100) },
     );
-    found.push(...page);
+    // A page that failed may answer on the next attempt: the job is retried rather than half done.
+    if (page.truncated?.reason === 'page-failed') {
+      throw new ContinuumError('EHR_UNAVAILABLE', {
+        detail: `EHR ${connection.name}: a later page of the ${type} re-read failed`,
+      });
+    }
+    // Past the page limit, or a next link the connection does not follow: retrying would not help.
+    if (page.truncated !== undefined) incomplete = true;
+    found.push(...page.matches);
   }
-  return found.slice(0, MAX_REREAD);
+  return { resources: found.slice(0, MAX_REREAD), incomplete: incomplete || found.length > MAX_REREAD };
 }
 
 async function refresh(

@@ -7,6 +7,7 @@
 import { ContinuumError } from '../domain/errors';
 import type { Resource } from '../domain/fhir';
 import type { EhrClient } from '../domain/ports';
+import type { SearchTruncation } from '../domain/search-result';
 
 type Subscription = Extract<Resource, { resourceType: 'Subscription' }>;
 
@@ -76,19 +77,31 @@ export async function syncSubscriptions(
   }
   const call = options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {};
   let existing: readonly Subscription[];
+  let truncated: SearchTruncation | undefined;
   try {
-    const found = await ehr.search<Subscription>(
+    const found = await ehr.searchPages<Subscription>(
       'Subscription',
       { url: target.publicUrl, _count: SEARCH_PAGE },
       { ...call, maxPages: SEARCH_MAX_PAGES },
     );
     // Servers match `url` loosely (some as a prefix): only this exact endpoint counts.
-    existing = found.filter((s) => s.channel.endpoint === target.publicUrl);
+    existing = found.matches.filter((s) => s.channel.endpoint === target.publicUrl);
+    truncated = found.truncated;
   } catch (error) {
     return [{ connection: target.connection, action: 'error', detail: describe(error, secrets) }];
   }
   const results: SyncResult[] = [];
   for (const resourceType of target.resources) {
+    // A Subscription not on the pages read may still exist: creating one would double its notifications.
+    if (truncated !== undefined && !existing.some((s) => s.criteria === resourceType)) {
+      results.push({
+        connection: target.connection,
+        resourceType,
+        action: 'error',
+        detail: `the EHR's list of Subscriptions for this URL was cut short (${describeTruncation(truncated, target.connection)}): none found for ${resourceType} on the ${truncated.pagesRead} page(s) read, and one may be on the others; nothing created`,
+      });
+      continue;
+    }
     try {
       results.push(await syncOne(ehr, target, resourceType, signing, existing, call));
     } catch (error) {
@@ -228,6 +241,22 @@ function managedState(s: Subscription): string {
       .filter((line) => AUTHORIZATION.test(line))
       .map((line) => line.replace(AUTHORIZATION, '').trim()),
   });
+}
+
+/** Why a search stopped early, for an operator: what to change to get the whole list. */
+function describeTruncation(truncated: SearchTruncation, connection: string): string {
+  switch (truncated.reason) {
+    case 'page-limit':
+      return `more than ${SEARCH_MAX_PAGES} pages`;
+    case 'next-link-origin':
+      return `the next page is on a host the connection does not allow: see connections.${connection}.paging.allowedOrigins`;
+    case 'next-link-downgrade':
+      return `the next page is on plain http: list its origin in connections.${connection}.paging.allowedOrigins to allow it`;
+    case 'next-link-invalid':
+      return 'the next page link is not a usable URL';
+    case 'page-failed':
+      return 'a later page failed';
+  }
 }
 
 /** A PHI-free, secret-free reason: our error code and, when the EHR said why, its words. */

@@ -338,7 +338,6 @@ async function searchCandidates(
   for (const params of searches) {
     const found = await connection.ehr.search<Patient>('Patient', params, {
       deadlineMs: connection.readDeadline('verify'),
-      maxPages: 1,
     });
     // More candidates than one page: a unique match on it could still have a twin on the next.
     incomplete = found.length >= SEARCH_LIMIT;

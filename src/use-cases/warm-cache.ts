@@ -56,6 +56,11 @@ export interface WarmupResult {
   /** Patients with an appointment in the window that were not warmed: over the cap, failed, or not reached. */
   readonly skipped: number;
   readonly durationMs: number;
+  /**
+   * Appointment searches the EHR answered only in part (stopped before the last page): the
+   * patients of the appointments not read were not warmed, and are not counted in `skipped`.
+   */
+  readonly truncatedSearches: number;
   /** Set when the run ended before every patient was tried. */
   readonly stoppedEarly?: WarmupStop;
 }
@@ -75,7 +80,7 @@ async function appointmentsInWindow(
   connection: ConnectionContext,
   now: Date,
   options: WarmupOptions,
-): Promise<Appointment[]> {
+): Promise<{ readonly appointments: Appointment[]; readonly truncatedSearches: number }> {
   const base = {
     date: [`ge${now.toISOString()}`, `lt${new Date(now.getTime() + options.days * DAY_MS).toISOString()}`],
     status: [...UPCOMING_STATUSES].sort().join(','),
@@ -85,16 +90,18 @@ async function appointmentsInWindow(
   const searches =
     options.locations.length > 0 ? options.locations.map((id) => `Location/${id}`) : [undefined];
   const byId = new Map<string, Appointment>();
+  let truncatedSearches = 0;
   for (const location of searches) {
-    const found = await connection.ehr.search<Appointment>(
+    const found = await connection.ehr.searchPages<Appointment>(
       'Appointment',
       location === undefined ? base : { ...base, location },
       { deadlineMs: Math.max(SEARCH_DEADLINE_MS, connection.readDeadlineMs), maxPages: MAX_PAGES },
     );
-    for (const appointment of found) byId.set(appointment.id ?? `#${byId.size}`, appointment);
+    if (found.truncated !== undefined) truncatedSearches++;
+    for (const appointment of found.matches) byId.set(appointment.id ?? `#${byId.size}`, appointment);
   }
   const startOf = (a: Appointment): number => (a.start === undefined ? Infinity : Date.parse(a.start));
-  return [...byId.values()].sort((a, b) => startOf(a) - startOf(b));
+  return { appointments: [...byId.values()].sort((a, b) => startOf(a) - startOf(b)), truncatedSearches };
 }
 
 /** The distinct patients of these appointments, in appointment order; unreadable ones are passed over. */
@@ -118,8 +125,9 @@ export async function warmCache(
 ): Promise<WarmupResult> {
   const started = deps.clock.now();
   const elapsed = (): number => deps.clock.now().getTime() - started.getTime();
-  const finish = (result: Omit<WarmupResult, 'durationMs'>): WarmupResult => {
-    const done = { ...result, durationMs: elapsed() };
+  let truncatedSearches = 0;
+  const finish = (result: Omit<WarmupResult, 'durationMs' | 'truncatedSearches'>): WarmupResult => {
+    const done = { ...result, truncatedSearches, durationMs: elapsed() };
     // Counts only: no patient is named in the logs.
     deps.logger.info({ connection: connection.name, ...done }, 'continuity cache warm-up finished');
     return done;
@@ -130,7 +138,7 @@ export async function warmCache(
   }
   let appointments: Appointment[];
   try {
-    appointments = await appointmentsInWindow(connection, started, options);
+    ({ appointments, truncatedSearches } = await appointmentsInWindow(connection, started, options));
     await connection.ehrAnswered();
   } catch (error) {
     if (!isUnavailable(error)) throw error;

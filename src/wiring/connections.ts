@@ -130,6 +130,7 @@ export async function buildConnections(
         createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
           sandboxCredential: sandboxConnectionCredential,
           tokens: ehrCredentials.tokens(connection.name),
+          logger,
         }),
         credentials,
         logger,

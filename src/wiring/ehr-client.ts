@@ -2,7 +2,7 @@
 import { createFhirR4Client, type EhrAuth } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
 import type { ResolvedConnection } from '../config/load-config';
 import type { EhrTokenProvider } from '../domain/ehr-sign-in';
-import type { EhrClient } from '../domain/ports';
+import type { EhrClient, Logger } from '../domain/ports';
 
 export function createEhrClient(
   connection: ResolvedConnection,
@@ -13,6 +13,8 @@ export function createEhrClient(
     readonly defaultDeadlineMs?: number;
     /** The access tokens of a connection that signs in with OAuth (see ehr-credentials.ts). */
     readonly tokens?: EhrTokenProvider;
+    /** Told when a search stops before its last page. */
+    readonly logger?: Logger;
   },
 ): EhrClient {
   return createFhirR4Client({
@@ -20,6 +22,8 @@ export function createEhrClient(
     baseUrl: baseUrl.replace(/\/+$/, ''),
     auth: clientAuth(connection, options),
     defaultDeadlineMs: options.defaultDeadlineMs ?? connection.readDeadlineMs,
+    allowedPageOrigins: connection.paging.allowedOrigins,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
   });
 }
 

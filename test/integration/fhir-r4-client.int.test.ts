@@ -2,7 +2,13 @@
  * The generic FHIR R4 adapter against a local stand-in server that records what it receives:
  * credentials, conditional headers, deadlines, and `next` links it must not follow off-origin.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { freePort } from '../support/child-gateway';
 import { createFhirR4Client } from '../../adapters/ehr/fhir-r4/fhir-r4-client';
 import { ContinuumError } from '../../src/domain/errors';
@@ -16,10 +22,29 @@ interface Seen {
 
 let server: Server;
 let base: string;
+/** A second stand-in on another port: another origin, as a proxy's internal address would be. */
+let other: Server;
+let otherBase: string;
 const seen: Seen[] = [];
 
+/** Where page 1 of `/Patient?kind=...` says the next page is. */
+function nextLink(kind: string | null): string {
+  switch (kind) {
+    case 'foreign':
+      return 'http://198.51.100.7/Patient?page=2';
+    case 'other':
+      return `${otherBase}/Patient?page=2`;
+    case 'relative':
+      return 'Patient?page=2';
+    case 'fail':
+      return `${base}/Patient?page=2&fail=1`;
+    default:
+      return `${base}/Patient?page=2`;
+  }
+}
+
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': 'application/fhir+json', ...headers });
@@ -31,12 +56,17 @@ beforeAll(async () => {
       return;
     }
     if (url.startsWith('/Patient?')) {
-      const page = url.includes('page=2') ? 2 : 1;
-      const next =
-        page === 1
-          ? url.includes('foreign')
-            ? 'http://198.51.100.7/Patient?page=2'
-            : `${base}/Patient?page=2`
+      const query = new URL(url, 'http://x').searchParams;
+      if (query.get('fail') !== null) {
+        send(500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception' }] });
+        return;
+      }
+      const page = Number(query.get('page') ?? '1');
+      const endless = query.get('kind') === 'endless';
+      const next = endless
+        ? `${base}/Patient?kind=endless&page=${page + 1}`
+        : page === 1
+          ? nextLink(query.get('kind'))
           : undefined;
       send(200, {
         resourceType: 'Bundle',
@@ -55,13 +85,20 @@ beforeAll(async () => {
       return;
     }
     send(200, { resourceType: 'Patient', id: 'p1', meta: { versionId: '7' } });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  };
+  const listen = async (s: Server): Promise<string> => {
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    const address = s.address();
+    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  };
+  server = createServer(handle);
+  other = createServer(handle);
+  base = await listen(server);
+  otherBase = await listen(other);
 });
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => other.close(resolve));
 });
 
 const last = (): Seen => seen[seen.length - 1]!;
@@ -173,23 +210,69 @@ it('puts every id in an EHR URL as one escaped path segment, and sends nothing f
   expect(seen.length).toBe(sent);
 });
 
-it('follows next links on the same origin only, up to maxPages', async () => {
-  const client = createFhirR4Client({
-    connection: 'x',
-    baseUrl: base,
-    auth: { type: 'bearer', token: 'secret' },
-    defaultDeadlineMs: 1000,
+describe('searches answered in pages', () => {
+  const client = (allowedPageOrigins: readonly string[] = []) =>
+    createFhirR4Client({
+      connection: 'x',
+      baseUrl: base,
+      auth: { type: 'bearer', token: 'secret' },
+      defaultDeadlineMs: 1000,
+      allowedPageOrigins,
+    });
+  const ids = (result: { matches: readonly Patient[] }): (string | undefined)[] =>
+    result.matches.map((p) => p.id);
+
+  it('follows next links on the base origin and relative ones, up to maxPages, and says when it stopped', async () => {
+    const whole = await client().searchPages<Patient>('Patient', { name: 'a' }, { maxPages: 5 });
+    expect(ids(whole)).toEqual(['p1', 'p2']);
+    expect(whole.truncated).toBeUndefined();
+
+    const relative = await client().searchPages<Patient>('Patient', { kind: 'relative' }, { maxPages: 5 });
+    expect(ids(relative)).toEqual(['p1', 'p2']);
+    expect(last().url).toBe('/Patient?page=2');
+    expect(relative.truncated).toBeUndefined();
+
+    const onePage = await client().searchPages<Patient>('Patient', { name: 'a' });
+    expect(ids(onePage)).toEqual(['p1']);
+    expect(onePage.truncated).toEqual({ reason: 'page-limit', pagesRead: 1 });
+    expect((await client().search<Patient>('Patient', { name: 'a' })).map((p) => p.id)).toEqual(['p1']);
+
+    const endless = await client().searchPages<Patient>('Patient', { kind: 'endless' }, { maxPages: 3 });
+    expect(ids(endless)).toEqual(['p1', 'p2', 'p3']);
+    expect(endless.truncated).toEqual({ reason: 'page-limit', pagesRead: 3 });
   });
-  expect((await client.search('Patient', { name: 'a' }, { maxPages: 5 })).map((p) => p.id)).toEqual([
-    'p1',
-    'p2',
-  ]);
-  expect((await client.search('Patient', { name: 'a' })).map((p) => p.id)).toEqual(['p1']);
-  const before = seen.length;
-  expect((await client.search('Patient', { name: 'foreign' }, { maxPages: 5 })).map((p) => p.id)).toEqual([
-    'p1',
-  ]);
-  expect(seen.length).toBe(before + 1);
+
+  it('sends nothing to a next link on another origin unless the connection allows it, and says so', async () => {
+    const before = seen.length;
+    const foreign = await client().searchPages<Patient>('Patient', { kind: 'foreign' }, { maxPages: 5 });
+    expect(ids(foreign)).toEqual(['p1']);
+    expect(foreign.truncated).toEqual({ reason: 'next-link-origin', pagesRead: 1 });
+    expect(seen.length).toBe(before + 1);
+
+    // The same host on another port is another origin: not followed, its credentials not sent.
+    const otherPort = await client().searchPages<Patient>('Patient', { kind: 'other' }, { maxPages: 5 });
+    expect(ids(otherPort)).toEqual(['p1']);
+    expect(otherPort.truncated).toEqual({ reason: 'next-link-origin', pagesRead: 1 });
+    expect(seen.length).toBe(before + 2);
+
+    const allowed = await client([otherBase]).searchPages<Patient>(
+      'Patient',
+      { kind: 'other' },
+      { maxPages: 5 },
+    );
+    expect(ids(allowed)).toEqual(['p1', 'p2']);
+    expect(allowed.truncated).toBeUndefined();
+    expect(last()).toMatchObject({ url: '/Patient?page=2', headers: { authorization: 'Bearer secret' } });
+  });
+
+  it('keeps the pages read when a later page fails, marked truncated; a failing first page fails', async () => {
+    const cut = await client().searchPages<Patient>('Patient', { kind: 'fail' }, { maxPages: 5 });
+    expect(ids(cut)).toEqual(['p1']);
+    expect(cut.truncated).toEqual({ reason: 'page-failed', pagesRead: 1 });
+    await expect(client().searchPages<Patient>('Patient', { fail: '1' })).rejects.toBeInstanceOf(
+      ContinuumError,
+    );
+  });
 });
 
 it('gives up at the deadline with a retryable EHR_UNAVAILABLE', async () => {

@@ -149,6 +149,17 @@ describe('flatten', () => {
       expect(flat.matches_count).toBe('2');
     });
 
+    it("takes a read's own truncated: true as the generated truncated, not as truncated_2", () => {
+      expect(
+        flatten({ appointments: [{ id: 'a1' }], truncated: true, truncatedReason: 'page-limit' }),
+      ).toEqual({
+        truncated: 'true',
+        appointments_count: '1',
+        appointments1_id: 'a1',
+        truncatedReason: 'page-limit',
+      });
+    });
+
     it('drops whole trailing items until the JSON is under 32 KB, with truncated, counts and total', () => {
       expect(jsonBytes(flatten(big, { maxBytes: Number.MAX_SAFE_INTEGER }))).toBeGreaterThan(FLAT_MAX_BYTES);
       const flat = flatten(big);

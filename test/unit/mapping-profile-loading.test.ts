@@ -45,6 +45,21 @@ describe('loading a mapping profile', () => {
     expect(profile.name).toBe('custom');
   });
 
+  it('says where the EHR keeps a slot service type: either unless the profile names one', async () => {
+    expect((await loadMappingProfile(dir, { defaultRegion: 'US' })).slotServiceTypeSearch).toBe('either');
+    await edit('slot.yaml', 'serviceTypeSearch: either', 'serviceTypeSearch: schedule');
+    expect((await loadMappingProfile(dir, { defaultRegion: 'US' })).slotServiceTypeSearch).toBe('schedule');
+    await edit('slot.yaml', 'serviceTypeSearch: schedule', 'serviceTypeSearch: slots');
+    const { problems } = await problemsOf();
+    expect(problems).toEqual([
+      {
+        file: join(dir, 'slot.yaml'),
+        field: 'serviceTypeSearch',
+        message: 'must be one of slot, schedule, either',
+      },
+    ]);
+  });
+
   it('reports a FHIRPath syntax error with file and field', async () => {
     await edit('patient.yaml', 'birthDate: birthDate', 'birthDate: birthDate.where(');
     const { error, problems } = await problemsOf();

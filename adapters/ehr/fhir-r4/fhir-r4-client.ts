@@ -6,10 +6,18 @@
  */
 import Client from 'fhir-kit-client';
 import type { Bundle, CapabilityStatement, Resource } from '../../../src/domain/fhir';
-import type { EhrClient, JsonPatchOperation, RequestOptions, SearchParams } from '../../../src/domain/ports';
+import type {
+  EhrClient,
+  JsonPatchOperation,
+  Logger,
+  RequestOptions,
+  SearchParams,
+} from '../../../src/domain/ports';
 import { ContinuumError } from '../../../src/domain/errors';
 import type { EhrTokenProvider } from '../../../src/domain/ehr-sign-in';
+import type { SearchResult, SearchTruncation } from '../../../src/domain/search-result';
 import { normalizeEhrError } from './ehr-error-normalizer';
+import { nextPageDecision } from './next-page-link';
 import { withEhrToken } from './with-ehr-token';
 
 export type EhrAuth =
@@ -25,6 +33,10 @@ export interface FhirR4ClientOptions {
   readonly auth: EhrAuth;
   /** Used when a call gives no deadline of its own. */
   readonly defaultDeadlineMs: number;
+  /** Origins besides the base URL's that a search's `next` links may be followed to. */
+  readonly allowedPageOrigins?: readonly string[];
+  /** Told when a search stops before its last page. */
+  readonly logger?: Logger;
 }
 
 interface FetchResponseLike {
@@ -87,7 +99,10 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     customHeaders.authorization = `Bearer ${options.auth.token}`;
   }
   const client = new Client({ baseUrl: options.baseUrl, customHeaders });
-  const origin = new URL(options.baseUrl).origin;
+  const pagePolicy = {
+    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    allowedOrigins: new Set(options.allowedPageOrigins ?? []),
+  };
 
   const tokens = options.auth.type === 'oauth' ? options.auth.tokens : undefined;
 
@@ -121,10 +136,11 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     resourceType: T['resourceType'],
     params: SearchParams,
     call_?: RequestOptions & { readonly maxPages?: number },
-  ): Promise<{ readonly matches: readonly T[]; readonly included: readonly Resource[] }> {
+  ): Promise<SearchResult<T>> {
     const maxPages = call_?.maxPages ?? 1;
     const matches: T[] = [];
     const included: Resource[] = [];
+    // The first page failing fails the search: nothing is known. A later one only cuts it short.
     let bundle = await call(
       (auth) =>
         client.search({
@@ -134,6 +150,14 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
         }) as Promise<Bundle>,
       call_,
     );
+    const stop = (truncated: SearchTruncation, details: Record<string, unknown> = {}): SearchResult<T> => {
+      // No URL: a next link's query can hold search values, and those can be PHI.
+      options.logger?.warn(
+        { connection: options.connection, resourceType, ...truncated, ...details },
+        'EHR search stopped before its last page: the answer is marked truncated',
+      );
+      return { matches, included, truncated };
+    };
     for (let page = 1; ; page++) {
       for (const entry of bundle.entry ?? []) {
         const resource = entry.resource;
@@ -143,15 +167,32 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
         else if (resource.resourceType === resourceType) matches.push(resource as T);
       }
       const next = bundle.link?.find((l) => l.relation === 'next')?.url;
-      if (next === undefined || page >= maxPages) break;
-      // Never send credentials to a host named by the EHR's own data.
-      if (new URL(next).origin !== origin) break;
-      bundle = await call(
-        (auth) => client.request(next, { options: requestOptions(call_, auth) }) as Promise<Bundle>,
-        call_,
-      );
+      if (next === undefined) return { matches, included };
+      if (page >= maxPages) {
+        // A caller asking for one page wants only that: not worth a warning.
+        const truncated = { reason: 'page-limit', pagesRead: page } as const;
+        return maxPages > 1 ? stop(truncated) : { matches, included, truncated };
+      }
+      const decision = nextPageDecision(next, pagePolicy);
+      if ('refuse' in decision) {
+        return stop(
+          { reason: decision.refuse, pagesRead: page },
+          decision.origin !== undefined ? { nextOrigin: decision.origin } : {},
+        );
+      }
+      try {
+        const follow = decision.follow;
+        bundle = await call(
+          (auth) => client.request(follow, { options: requestOptions(call_, auth) }) as Promise<Bundle>,
+          call_,
+        );
+      } catch (error) {
+        return stop(
+          { reason: 'page-failed', pagesRead: page },
+          { code: error instanceof ContinuumError ? error.code : 'UNKNOWN' },
+        );
+      }
     }
-    return { matches, included };
   }
 
   return {
@@ -192,12 +233,12 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     async search<T extends Resource>(
       resourceType: T['resourceType'],
       params: SearchParams,
-      call_?: RequestOptions & { readonly maxPages?: number },
+      call_?: RequestOptions,
     ): Promise<readonly T[]> {
-      return (await searchPages<T>(resourceType, params, call_)).matches;
+      return (await searchPages<T>(resourceType, params, { ...call_, maxPages: 1 })).matches;
     },
 
-    searchWithIncluded: searchPages,
+    searchPages,
 
     async create<T extends Resource>(
       resource: T,
