@@ -42,6 +42,7 @@ beforeAll(async () => {
       'connections:',
       '  ehr:',
       `    baseUrl: ${ehr.fhirBase}`,
+      '    sandboxEhr: true',
       '    auth:',
       '      type: client-credentials',
       `      clientId: ${ehr.clientId}`,

@@ -40,6 +40,8 @@ describe('client_secret_basic', () => {
         connections: {
           ehr: {
             baseUrl: ehr.fhirBase,
+            // A sandbox behind the test's OAuth gate: the sandbox's own MRN system is right for it.
+            sandboxEhr: true,
             auth: {
               type: 'client-credentials',
               clientId: ehr.clientId,
@@ -93,6 +95,8 @@ describe('client_secret_post with a secret file', () => {
         connections: {
           ehr: {
             baseUrl: ehr.fhirBase,
+            // A sandbox behind the test's OAuth gate: the sandbox's own MRN system is right for it.
+            sandboxEhr: true,
             auth: {
               type: 'client-credentials',
               clientId: ehr.clientId,
@@ -166,6 +170,8 @@ describe('a short-lived token shared by two gateways', () => {
       connections: {
         ehr: {
           baseUrl: ehr.fhirBase,
+          // A sandbox behind the test's OAuth gate: the sandbox's own MRN system is right for it.
+          sandboxEhr: true,
           auth: {
             type: 'client-credentials',
             clientId: ehr.clientId,

@@ -38,6 +38,8 @@ beforeAll(async () => {
       connections: {
         ehr: {
           baseUrl: ehr.fhirBase,
+          // A sandbox behind the test's OAuth gate: the sandbox's own MRN system is right for it.
+          sandboxEhr: true,
           // No tokenUrl: found through <baseUrl>/.well-known/smart-configuration.
           auth: {
             type: 'smart-backend',

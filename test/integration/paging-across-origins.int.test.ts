@@ -42,6 +42,7 @@ beforeAll(async () => {
   credential = deriveSandboxCredential(dataKey);
   const connection = {
     baseUrl: `${front.origin}/sandbox/fhir`,
+    sandboxEhr: true,
     webhooks: { scheme: 'bearer', secret: WEBHOOK_SECRET },
     auth: { type: 'bearer', token: credential },
     maxWritesPerSecond: 0,
