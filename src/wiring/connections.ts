@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { watchForStalls } from '../../adapters/ehr/stalled-calls';
 import { createCircuitBreaker } from '../../adapters/redis/circuit-breaker';
 import type { Config } from '../config/load-config';
 import type { CallCenterEvent } from '../domain/events';
@@ -13,6 +14,7 @@ import { withDeadline } from '../domain/with-deadline';
 import { loadMappingProfile } from '../mapping';
 import { createPhoneSearchValue } from '../phone';
 import { breakerEvent } from '../use-cases/call-center-events';
+import { createBackgroundRefreshes } from '../use-cases/background-refreshes';
 import { createConfirmedPatients } from '../use-cases/confirmed-patients';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
@@ -73,13 +75,24 @@ export async function buildConnections(
     }
     connections.set(connection.name, {
       name: connection.name,
-      ehr: createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
-        sandboxCredential: sandboxConnectionCredential,
-      }),
+      // Every call to the EHR, the workers' too, is watched so a hung EHR opens the breaker in flight.
+      ehr: watchForStalls(
+        createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
+          sandboxCredential: sandboxConnectionCredential,
+        }),
+        {
+          stalledCalls: connection.breaker.stalledCalls,
+          stallAfterMs: connection.breaker.stallAfterMs,
+          onStall: (stalled) => void breakerNote(breaker.recordStall(stalled)),
+        },
+      ),
       mapping,
       readDeadlineMs: connection.readDeadlineMs,
       readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,
       writeTimeoutMs: connection.writeTimeoutMs,
+      acceptCheckMs: connection.acceptCheckMs,
+      staleAfterMs: connection.staleAfterMs,
+      refreshes: createBackgroundRefreshes(),
       capabilities: connection.capabilities,
       // A profile may pin the region its EHR's numbers are written in; else the gateway's default.
       phoneRegion: mapping.phoneRegion,

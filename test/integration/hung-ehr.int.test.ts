@@ -1,0 +1,101 @@
+/**
+ * An EHR that accepts connections and never answers must not hold the call flow: a write is
+ * accepted (unconfirmed) while its patient check is still waiting on the EHR, a cached read is
+ * answered from the cache while the EHR read is still waiting, and the circuit breaker opens while
+ * the calls to the hung EHR are still in flight rather than once each has run out its deadline.
+ * A proxy in front of the sandbox stands in for the hung EHR: it takes every request and holds it.
+ * Every assertion is about order (what was answered while what was still waiting), never time.
+ */
+import { http } from '../support/http';
+import { receipt, waitForFinal } from '../support/pipeline';
+import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';
+import { waitFor } from '../support/wait-for';
+
+jest.setTimeout(90000);
+
+let proxied: ProxiedGateway;
+beforeEach(async () => {
+  proxied = await startProxiedGateway({
+    connection: { writeTimeoutMs: 2000, breaker: { failureThreshold: 5, probeIntervalMs: 400 } },
+  });
+});
+afterEach(async () => {
+  proxied.proxy.resume();
+  await proxied.stop();
+});
+
+/** Requests to the hung EHR still waiting for an answer the gateway has not given up on. */
+function waitingFor(path: RegExp): string[] {
+  return proxied.proxy
+    .stillWaiting()
+    .map((r) => r.url)
+    .filter((url) => path.test(url));
+}
+
+async function breakerState(): Promise<string> {
+  return (await http('GET', `${proxied.gw.url}/v1/status`)).body.connections.ehr.breaker.state as string;
+}
+
+it('accepts a write, unconfirmed, while its patient check still waits on a hung EHR; applies it once the EHR is back', async () => {
+  const { gw, proxy } = proxied;
+  proxy.hang();
+  const res = await http('PATCH', `${gw.url}/v1/patients/pat-0031`, {
+    body: { email: 'hung-ehr@example.org' },
+  });
+  // Answered before the gateway gave up on its check: the check did not hold the answer.
+  const checksWaiting = waitingFor(/\/Patient\/pat-0031(\?|$)/);
+  expect(res.status).toBe(202);
+  expect(checksWaiting.length).toBeGreaterThanOrEqual(1);
+  const operationId = res.body.operationId as string;
+  const taken = await receipt(gw.url, operationId);
+  expect(taken.status).not.toBe('failed');
+  // The receipt says, without any patient detail, that the patient was not confirmed yet.
+  expect(taken.history[0].note).toMatch(/not yet confirmed/);
+  expect(JSON.stringify(taken.history)).not.toContain('hung-ehr@example.org');
+
+  proxy.resume();
+  const [final] = await waitForFinal(gw.url, [operationId]);
+  expect(final.status).toBe('succeeded');
+  const stored = await http('GET', `${gw.fhirBase}/Patient/pat-0031`);
+  expect(JSON.stringify(stored.body.telecom)).toContain('hung-ehr@example.org');
+});
+
+it('answers a cached read from the cache while the read sent to a hung EHR is still waiting', async () => {
+  const { gw, proxy } = proxied;
+  const live = await http('GET', `${gw.url}/v1/patients/pat-0032`);
+  expect(live.status).toBe(200);
+  expect(live.body.freshness.source).toBe('ehr');
+
+  proxy.hang();
+  const cached = await http('GET', `${gw.url}/v1/patients/pat-0032`);
+  const readsWaiting = waitingFor(/\/Patient\/pat-0032(\?|$)/);
+  expect(cached.status).toBe(200);
+  expect(cached.body.freshness).toEqual({ source: 'cache', asOf: live.body.freshness.asOf });
+  expect(cached.body.name).toEqual(live.body.name);
+  expect(readsWaiting).toHaveLength(1);
+
+  // More reads of the same patient meanwhile join that one refresh: no second request is sent.
+  const again = await http('GET', `${gw.url}/v1/patients/pat-0032`);
+  expect(again.body.freshness.source).toBe('cache');
+  expect(proxied.sent('GET', /\/Patient\/pat-0032(\?|$)/)).toHaveLength(2);
+});
+
+it('opens the breaker while the calls to a hung EHR are still in flight, not once they expire', async () => {
+  const { gw, proxy } = proxied;
+  proxy.hang();
+  const ids = ['pat-0041', 'pat-0042', 'pat-0043', 'pat-0044', 'pat-0045'];
+  // Never cached, so each waits for the EHR; their answers do not matter here, only when the breaker opens.
+  const reads = ids.map((id) => http('GET', `${gw.url}/v1/patients/${id}`).catch(() => undefined));
+  const waitingAtOpen = await waitFor(
+    async () => ((await breakerState()) === 'open' ? waitingFor(/\/Patient\/pat-004/) : undefined),
+    { what: 'the breaker to open', intervalMs: 20 },
+  );
+  expect(waitingAtOpen.length).toBeGreaterThanOrEqual(3);
+  await Promise.all(reads);
+  // Behind the open breaker, a new read does not reach the hung EHR at all.
+  const before = proxied.sent('GET', /\/Patient\//).length;
+  const behind = await http('GET', `${gw.url}/v1/patients/pat-0046`);
+  expect(behind.status).toBe(503);
+  expect(behind.body.code).toBe('EHR_UNAVAILABLE');
+  expect(proxied.sent('GET', /\/Patient\//).length).toBe(before);
+});
