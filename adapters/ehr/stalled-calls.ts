@@ -5,12 +5,15 @@
  *
  * The rule: the EHR is stalled when `stalledCalls` calls to it have been in flight longer than the
  * stall time AND it has answered nothing (no success, no error status) for as long. The stall time
- * is `stallAfterMs`, or three times the EHR's recent answer time when that is longer.
- *  - A hung EHR: calls pile up and nothing comes back, so after the stall time it trips.
- *  - A busy EHR answering in 1 s: under load its answers keep arriving, so it is never silent for
- *    the stall time; and its recent answer time (about 1 s) stretches the stall time to 3 s, so a
- *    burst of calls after a quiet spell does not trip it either. Under light load fewer than
- *    `stalledCalls` calls are ever in flight at once.
+ * is `stallAfterMs` (1.2 s by default), or three times the EHR's recent answer time when longer.
+ *  - A hung EHR: calls pile up and nothing comes back, so it trips one stall time after the hang,
+ *    once a few calls are in flight: about a second under load.
+ *  - A busy EHR answering in 1 s: its first answers arrive before the stall time has passed, even
+ *    right after it turns slow under load, so it is never silent that long; once it has been slow
+ *    a while, its answer time stretches the stall time to about 3 s, so a burst of calls after a
+ *    quiet spell does not trip it either. Under light load fewer than `stalledCalls` calls are in
+ *    flight at once. The stall time must stay above the slowest answer time the EHR is allowed:
+ *    below it, an EHR turning that slow at once under load trips the breaker once.
  * A timeout or a refused connection is not an answer. After a trip, the silence must last the
  * stall time again before the next one.
  */
@@ -61,7 +64,7 @@ export function watchForStalls<C extends EhrClient>(ehr: C, options: StallWatchO
     const call = { startedAt: performance.now() };
     inFlight.add(call);
     // Checked only while calls are in flight; the timer never keeps the process alive.
-    timer ??= setInterval(check, Math.max(20, Math.round(options.stallAfterMs / 5))).unref();
+    timer ??= setInterval(check, Math.min(100, Math.max(20, Math.round(options.stallAfterMs / 10)))).unref();
     return call;
   };
   const settled = (call: { readonly startedAt: number }, answered: boolean): void => {

@@ -179,7 +179,7 @@ const connectionSchema = z
          * in flight longer than `stallAfterMs` while the EHR answered nothing for as long (0 = off).
          */
         stalledCalls: num(z.number().int().min(0).max(1000)).default(3),
-        stallAfterMs: num(z.number().int().min(100).max(60000)).default(750),
+        stallAfterMs: num(z.number().int().min(100).max(60000)).default(1200),
       })
       .strict()
       .prefault({}),

@@ -5,9 +5,10 @@
  * the calls to the hung EHR are still in flight rather than once each has run out its deadline.
  * A proxy in front of the sandbox stands in for the hung EHR: it takes every request and holds it.
  * Every assertion is about order (what was answered while what was still waiting), never time.
+ * And what must not happen: an EHR that is merely busy (answers in 1 s) does not open the breaker.
  */
 import { http } from '../support/http';
-import { receipt, waitForFinal } from '../support/pipeline';
+import { receipt, setFaults, waitForFinal } from '../support/pipeline';
 import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';
 import { waitFor } from '../support/wait-for';
 
@@ -98,4 +99,32 @@ it('opens the breaker while the calls to a hung EHR are still in flight, not onc
   expect(behind.status).toBe(503);
   expect(behind.body.code).toBe('EHR_UNAVAILABLE');
   expect(proxied.sent('GET', /\/Patient\//).length).toBe(before);
+});
+
+it('keeps the breaker closed for a busy EHR that answers in a second, even when it turns slow under load', async () => {
+  const { gw } = proxied;
+  // Eight callers at once, each reading three patients never read before: every read waits for the EHR.
+  await setFaults(gw.url, { mode: 'slow', latencyMs: 1000 });
+  const states = new Set<string>();
+  const load = { running: true };
+  const watching = (async () => {
+    while (load.running) states.add(await breakerState());
+  })();
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, async (_, caller) => {
+      const sources: unknown[] = [];
+      for (let n = 0; n < 3; n++) {
+        const id = `pat-${String(50 + caller * 3 + n).padStart(4, '0')}`;
+        const res = await http('GET', `${gw.url}/v1/patients/${id}`);
+        sources.push(res.status === 200 ? res.body.freshness.source : res.status);
+      }
+      return sources;
+    }),
+  ).finally(() => {
+    load.running = false;
+  });
+  await watching;
+  await setFaults(gw.url, { mode: 'up' });
+  expect(answers.flat()).toEqual(Array.from({ length: 24 }, () => 'ehr'));
+  expect([...states]).toEqual(['closed']);
 });
