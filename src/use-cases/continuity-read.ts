@@ -8,6 +8,7 @@ import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { FreshRead } from '../domain/freshness';
 import type { CachedRead } from '../domain/ports';
 import { withDeadline } from '../domain/with-deadline';
+import { answerWithin, SLOW } from './answer-within';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 /** A cache that does not answer in this long is skipped: the read must not wait on it. */
@@ -19,8 +20,6 @@ interface EhrAnswer<T> {
   readonly value: T;
   readonly asOf: Date;
 }
-
-const SLOW = Symbol('the EHR is slower than staleAfterMs');
 
 /** The cached answer, or undefined when there is none or the cache does not answer in time. */
 async function cachedAnswer<T>(
@@ -67,21 +66,6 @@ function askEhr<T>(
   // Once a caller was answered from the cache, nobody awaits this read; its failure is already told.
   asked.catch(() => undefined);
   return asked;
-}
-
-/** The EHR's answer, or SLOW once `ms` pass first. */
-async function answerWithin<T>(asked: Promise<T>, ms: number): Promise<T | typeof SLOW> {
-  let timer: NodeJS.Timeout | undefined;
-  const slow = new Promise<typeof SLOW>((resolve) => {
-    timer = setTimeout(() => {
-      resolve(SLOW);
-    }, ms);
-  });
-  try {
-    return await Promise.race([asked, slow]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
