@@ -60,11 +60,27 @@ export function watchForStalls<C extends EhrClient>(ehr: C, options: StallWatchO
     options.onStall(stalled);
   };
 
+  const tickMs = Math.min(100, Math.max(20, Math.round(options.stallAfterMs / 10)));
+  let lastTickAt: number | undefined;
+  const tick = (): void => {
+    const now = performance.now();
+    const lagged = lastTickAt !== undefined && now - lastTickAt > 3 * tickMs;
+    lastTickAt = now;
+    // This process itself stalled (CPU, GC): answers may be waiting unread, and timers run before
+    // I/O, so judging now would blame the EHR. Look again next tick.
+    if (lagged) return;
+    // After this turn's I/O, so answers already arrived are counted first.
+    setImmediate(check);
+  };
+
   const started = (): { readonly startedAt: number } => {
     const call = { startedAt: performance.now() };
     inFlight.add(call);
     // Checked only while calls are in flight; the timer never keeps the process alive.
-    timer ??= setInterval(check, Math.min(100, Math.max(20, Math.round(options.stallAfterMs / 10)))).unref();
+    if (timer === undefined) {
+      lastTickAt = undefined;
+      timer = setInterval(tick, tickMs).unref();
+    }
     return call;
   };
   const settled = (call: { readonly startedAt: number }, answered: boolean): void => {
