@@ -61,6 +61,27 @@ it('accepts a write, unconfirmed, while its patient check still waits on a hung 
   expect(JSON.stringify(stored.body.telecom)).toContain('hung-ehr@example.org');
 });
 
+it('takes a booking, slot not yet confirmed, while its slot check still waits on a hung EHR; books it once the EHR is back', async () => {
+  const { gw, proxy } = proxied;
+  const from = new Date(Date.now() + 9 * 86_400_000).toISOString().slice(0, 10);
+  const slotId = (await http('GET', `${gw.url}/v1/slots?from=${from}&limit=1`)).body.slots[0].id as string;
+  proxy.hang();
+  const res = await http('POST', `${gw.url}/v1/appointments`, {
+    body: { patientId: 'pat-0035', slotId },
+  });
+  const checksWaiting = waitingFor(new RegExp(`/Slot/${slotId}(\\?|$)`));
+  expect(res.status).toBe(202);
+  expect(checksWaiting).toHaveLength(1);
+  const taken = await receipt(gw.url, res.body.operationId as string);
+  expect(taken.history[0].note).toMatch(/slot is not yet confirmed/);
+
+  proxy.resume();
+  const [final] = await waitForFinal(gw.url, [res.body.operationId as string]);
+  expect(final.status).toBe('succeeded');
+  const onSlot = await http('GET', `${gw.fhirBase}/Appointment?slot=Slot/${slotId}`);
+  expect(onSlot.body.entry).toHaveLength(1);
+});
+
 it('answers a cached read from the cache while the read sent to a hung EHR is still waiting', async () => {
   const { gw, proxy } = proxied;
   const live = await http('GET', `${gw.url}/v1/patients/pat-0032`);
