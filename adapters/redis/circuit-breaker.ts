@@ -1,6 +1,7 @@
 /**
  * One circuit breaker per EHR connection, its state in Redis so every worker process sees the
- * same one. Closed: writes flow. Open (after N consecutive failures or timeouts): no write is sent,
+ * same one. Closed: writes flow. Open (after N consecutive failures or timeouts, or at once when
+ * calls stall on a hung EHR: see adapters/ehr/stalled-calls.ts): no write is sent,
  * the lanes of that connection pause, and a probe (`GET /metadata`) runs on an interval. Half-open
  * (the probe answered): writes flow again under the drain rate cap; the first success closes it,
  * the first failure opens it again.
@@ -19,6 +20,15 @@ if state ~= 'open' and (failures >= tonumber(ARGV[1]) or state == 'half-open') t
   return 1
 end
 return 0
+`);
+
+// KEYS: breaker hash. ARGV: stalled calls, now (ms). Returns 1 when this stall opened the breaker.
+// The stalled calls count as failures, and are as strong a sign as the threshold's worth of them.
+const RECORD_STALL = luaScript(`
+redis.call('HINCRBY', KEYS[1], 'failures', tonumber(ARGV[1]))
+if (redis.call('HGET', KEYS[1], 'state') or 'closed') == 'open' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'open', 'openedAt', ARGV[2], 'probeAt', ARGV[2])
+return 1
 `);
 
 // KEYS: breaker hash. Returns 1 when this success closed an open or half-open breaker.
@@ -107,6 +117,11 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       );
       if (cached !== undefined) cached = { ...cached, failures: cached.failures + 1 };
       if (opened === 1) changed('open', { threshold: options.failureThreshold });
+    },
+    async recordStall(stalled) {
+      const opened = await RECORD_STALL.run(options.redis, [key], [String(stalled), String(Date.now())]);
+      if (cached !== undefined) cached = { ...cached, failures: cached.failures + stalled };
+      if (opened === 1) changed('open', { stalledCalls: stalled });
     },
     async probeIfDue(check) {
       const claimed = await CLAIM_PROBE.run(

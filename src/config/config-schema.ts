@@ -78,6 +78,17 @@ const connectionSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * How long a write waits for the EHR to confirm its patient (slot, appointment) before it is
+     * queued unconfirmed, in ms: a hung EHR must not hold the 202. The worker still asks the EHR.
+     */
+    acceptCheckMs: num(z.number().int().min(50).max(60000)).default(250),
+    /**
+     * How long a read that has a cached answer waits for the EHR before answering from the cache,
+     * in ms; the EHR's answer, when it comes, refreshes the cache. Reads with nothing cached wait
+     * the full read deadline.
+     */
+    staleAfterMs: num(z.number().int().min(50).max(60000)).default(250),
     /** Deadline for writes sent by workers, in ms. */
     writeTimeoutMs: num(z.number().int().min(100).max(300000)).default(15000),
     /**
@@ -168,6 +179,12 @@ const connectionSchema = z
         failureThreshold: num(z.number().int().min(1).max(1000)).default(5),
         /** How often an open breaker probes the EHR's /metadata, in ms. */
         probeIntervalMs: num(z.number().int().min(100).max(600000)).default(5000),
+        /**
+         * A hung EHR opens the breaker without waiting for its calls to expire: `stalledCalls` calls
+         * in flight longer than `stallAfterMs` while the EHR answered nothing for as long (0 = off).
+         */
+        stalledCalls: num(z.number().int().min(0).max(1000)).default(3),
+        stallAfterMs: num(z.number().int().min(100).max(60000)).default(1200),
       })
       .strict()
       .prefault({}),

@@ -360,6 +360,8 @@ export interface CircuitBreaker {
   allowsRequests(): Promise<boolean>;
   recordSuccess(): Promise<void>;
   recordFailure(): Promise<void>;
+  /** `stalled` calls are in flight to an EHR that has answered nothing for a while: opens the breaker. */
+  recordStall(stalled: number): Promise<void>;
   /** When open and a probe is due, runs `check`; success moves the breaker to half-open. */
   probeIfDue(check: () => Promise<unknown>): Promise<void>;
 }

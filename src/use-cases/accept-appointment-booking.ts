@@ -18,6 +18,7 @@ import {
   type AcceptedWrite,
   type WriteContext,
 } from './accept-write';
+import { acceptCheckBudget, NOT_YET, type AcceptCheckBudget } from './accept-check-budget';
 import { patientExists } from './accept-patient-update';
 import { slotTaken } from './apply-appointment-booking';
 import { newOperationId } from './operation-id';
@@ -47,10 +48,12 @@ export async function acceptAppointmentBooking(
   if (existing) return existing;
   let slot: SlotModel | undefined;
   if (await connection.ehrAvailable()) {
-    slot = await freeSlotOrThrow(connection, input.slotId, context.locations);
+    // One budget for every check of this booking: a slow EHR costs it once, not per read.
+    const budget = acceptCheckBudget(connection);
+    slot = await freeSlotOrThrow(connection, input.slotId, context.locations, budget);
     refuseMode(slot, input.mode);
     if (!connection.confirmedPatients.has(input.patientId))
-      await patientExists(deps, connection, input.patientId);
+      await patientExists(deps, connection, input.patientId, budget);
   }
   return acceptHoldingSlot(deps, connection, context, request, input.slotId, slot !== undefined, {
     kind: 'appointment.book',
@@ -66,13 +69,17 @@ export function refuseMode(slot: SlotModel | undefined, mode: AppointmentMode): 
   }
 }
 
-/** The slot as the EHR has it now, refused at once when it is not free; undefined when the EHR cannot say. */
+/**
+ * The slot as the EHR has it now, refused at once when it is not free; undefined when the EHR
+ * cannot say within the write's check budget.
+ */
 export async function freeSlotOrThrow(
   connection: ConnectionContext,
   slotId: string,
   locations: readonly string[] | undefined,
+  budget: AcceptCheckBudget,
 ): Promise<SlotModel | undefined> {
-  const slot = await currentSlot(connection, slotId);
+  const slot = await currentSlot(connection, slotId, budget);
   // A tenant confined to some locations cannot book elsewhere: the slot is, for it, not there.
   if (slot !== undefined && locations !== undefined && !locations.includes(slot.location?.id ?? '')) {
     throw new ContinuumError('NOT_FOUND', { detail: 'no slot with this id' });
@@ -118,19 +125,28 @@ export async function acceptHoldingSlot(
   return accepted;
 }
 
-const UNCHECKED_NOTE = 'accepted while the EHR was unavailable; the slot is checked when the booking is sent';
+const UNCHECKED_NOTE =
+  'accepted while the EHR was unavailable or slow to answer: the slot is not yet confirmed; ' +
+  'the EHR checks it when the booking is sent';
 
-/** The slot as the EHR has it now (with whom and where), undefined when the EHR cannot say. */
-async function currentSlot(connection: ConnectionContext, slotId: string): Promise<SlotModel | undefined> {
+/** The slot as the EHR has it now (with whom and where), undefined when the EHR cannot say in time. */
+async function currentSlot(
+  connection: ConnectionContext,
+  slotId: string,
+  budget: AcceptCheckBudget,
+): Promise<SlotModel | undefined> {
   const deadline = { deadlineMs: connection.readDeadlineMs };
   try {
-    const slot = await connection.ehr.read<Slot>('Slot', slotId, deadline);
-    const scheduleId = slot.schedule.reference?.split('/').pop();
-    const schedule =
-      scheduleId === undefined
-        ? undefined
-        : await connection.ehr.read<Schedule>('Schedule', scheduleId, deadline);
-    return connection.mapping.readSlot(slot, schedule);
+    const answer = await budget.within(async () => {
+      const slot = await connection.ehr.read<Slot>('Slot', slotId, deadline);
+      const scheduleId = slot.schedule.reference?.split('/').pop();
+      const schedule =
+        scheduleId === undefined
+          ? undefined
+          : await connection.ehr.read<Schedule>('Schedule', scheduleId, deadline);
+      return connection.mapping.readSlot(slot, schedule);
+    });
+    return answer === NOT_YET ? undefined : answer;
   } catch (error) {
     if (isEhrUnavailable(error)) return undefined;
     if (error instanceof ContinuumError && error.code === 'NOT_FOUND') {

@@ -1,7 +1,8 @@
 /**
  * Cancel, confirm and reschedule are writes on the patient's lane. The patient comes from the
- * appointment itself when the EHR answers (and a patientId that does not match is refused); while
- * it is down the caller must name the patient, since the lane is the patient's.
+ * appointment itself when the EHR answers within the check budget (and a patientId that does not
+ * match is refused); while it is down or slow the caller must name the patient, since the lane is
+ * the patient's.
  */
 import type { AppointmentMode, AppointmentModel } from '../domain/appointment';
 import { ContinuumError, validationError, isEhrUnavailable } from '../domain/errors';
@@ -13,6 +14,7 @@ import {
   refuseMode,
   type BookingDeps,
 } from './accept-appointment-booking';
+import { acceptCheckBudget, NOT_YET, type AcceptCheckBudget } from './accept-check-budget';
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
 import type { ConnectionContext } from './use-case-deps';
 
@@ -33,17 +35,22 @@ export interface RescheduleInput {
   readonly reason: string | undefined;
 }
 
-/** The appointment as the EHR has it now, or undefined when the EHR cannot say. */
+/** The appointment as the EHR has it now, or undefined when the EHR cannot say within the budget. */
 async function currentAppointment(
   connection: ConnectionContext,
   appointmentId: string,
+  budget: AcceptCheckBudget,
 ): Promise<AppointmentModel | undefined> {
   if (!(await connection.ehrAvailable())) return undefined;
   try {
-    const resource = await connection.ehr.read<Appointment>('Appointment', appointmentId, {
-      deadlineMs: connection.readDeadlineMs,
-    });
-    return connection.mapping.readAppointment(resource);
+    const answer = await budget.within(async () =>
+      connection.mapping.readAppointment(
+        await connection.ehr.read<Appointment>('Appointment', appointmentId, {
+          deadlineMs: connection.readDeadlineMs,
+        }),
+      ),
+    );
+    return answer === NOT_YET ? undefined : answer;
   } catch (error) {
     if (isEhrUnavailable(error)) return undefined;
     if (error instanceof ContinuumError && error.code === 'NOT_FOUND') {
@@ -80,7 +87,11 @@ export async function acceptAppointmentChange(
   const request = { connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;
-  const appointment = await currentAppointment(connection, input.appointmentId);
+  const appointment = await currentAppointment(
+    connection,
+    input.appointmentId,
+    acceptCheckBudget(connection),
+  );
   const patientId = patientOf(appointment, input.patientId);
   return acceptWrite(
     deps,
@@ -101,14 +112,16 @@ export async function acceptAppointmentReschedule(
   const request = { kind: 'appointment.reschedule', connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;
-  const appointment = await currentAppointment(connection, input.appointmentId);
+  // One budget for the appointment and the new slot: a slow EHR costs the move once, not per read.
+  const budget = acceptCheckBudget(connection);
+  const appointment = await currentAppointment(connection, input.appointmentId, budget);
   const patientId = patientOf(appointment, input.patientId);
   if (appointment?.status === 'cancelled') {
     throw new ContinuumError('CONFLICT', { detail: 'the appointment to move is cancelled' });
   }
   const slot: SlotModel | undefined =
     appointment !== undefined
-      ? await freeSlotOrThrow(connection, input.slotId, context.locations)
+      ? await freeSlotOrThrow(connection, input.slotId, context.locations, budget)
       : undefined;
   const mode = input.mode ?? appointment?.mode ?? 'in-person';
   refuseMode(slot, mode);
@@ -128,4 +141,5 @@ export async function acceptAppointmentReschedule(
 }
 
 const UNCHECKED_NOTE =
-  'accepted while the EHR was unavailable; the appointment is checked when the change is sent';
+  'accepted while the EHR was unavailable or slow to answer: the appointment is not yet confirmed; ' +
+  'the EHR checks it when the change is sent';

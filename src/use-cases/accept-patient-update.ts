@@ -1,12 +1,14 @@
 /**
  * PATCH /v1/patients/:id: a demographic correction. The patient is checked against the EHR when
- * it answers (an unknown patient is refused before anything is queued); during an outage the
- * write is still accepted, because taking the agent's correction is the point of the queue.
+ * it answers within the check budget (an unknown patient is refused before anything is queued);
+ * during an outage, or while the EHR is slow or hung, the write is still accepted, because taking
+ * the agent's correction is the point of the queue.
  */
 import { isEhrUnavailable } from '../domain/errors';
 import { withDeadline } from '../domain/with-deadline';
 import type { Patient } from '../domain/fhir';
 import type { PatientChanges } from '../domain/patient';
+import { acceptCheckBudget, type AcceptCheckBudget } from './accept-check-budget';
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -49,29 +51,35 @@ export async function acceptPatientUpdate(
 }
 
 const UNCHECKED_NOTE =
-  'accepted while the EHR was unavailable; the patient is checked when the write is sent';
+  'accepted while the EHR was unavailable or slow to answer: the patient is not yet confirmed; ' +
+  'the EHR checks it when the write is sent';
 
 /**
- * True when the EHR confirms the patient (refreshing the phone index on the way); false when the
- * EHR cannot tell right now. An unknown patient is refused (NOT_FOUND) before anything is queued.
+ * True when the EHR confirms the patient within the write's check budget (refreshing the phone
+ * index on the way); false when it cannot tell by then. An unknown patient is refused (NOT_FOUND)
+ * before anything is queued when the EHR says so within the budget.
  */
 export async function patientExists(
   deps: Pick<UseCaseDeps, 'phoneIndex'>,
   connection: ConnectionContext,
   patientId: string,
+  budget: AcceptCheckBudget = acceptCheckBudget(connection),
 ): Promise<boolean> {
   try {
-    const current = await connection.ehr.read<Patient>('Patient', patientId, {
-      deadlineMs: connection.readDeadlineMs,
+    const answer = await budget.within(async () => {
+      const current = await connection.ehr.read<Patient>('Patient', patientId, {
+        deadlineMs: connection.readDeadlineMs,
+      });
+      connection.confirmedPatients.remember(patientId);
+      // The index refresh is a bonus here; a slow Redis must not hold the agent's write.
+      await withDeadline(
+        deps.phoneIndex.replace(connection.name, patientId, connection.mapping.readPhones(current)),
+        500,
+        'the phone index',
+      ).catch(() => undefined);
+      return true;
     });
-    connection.confirmedPatients.remember(patientId);
-    // The index refresh is a bonus here; a slow Redis must not hold the agent's write.
-    await withDeadline(
-      deps.phoneIndex.replace(connection.name, patientId, connection.mapping.readPhones(current)),
-      500,
-      'the phone index',
-    ).catch(() => undefined);
-    return true;
+    return answer === true;
   } catch (error) {
     if (isEhrUnavailable(error)) return false;
     throw error;

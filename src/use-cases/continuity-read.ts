@@ -1,11 +1,14 @@
 /**
  * Every read goes to the EHR under its deadline; each good answer is kept in the continuity cache,
  * and when the EHR cannot answer (down, slow past the deadline, breaker open) the last good answer
- * is served instead, marked with its age. An agent in a crisis still sees the patient.
+ * is served instead, marked with its age. An agent in a crisis still sees the patient. An EHR that
+ * is merely slow (or hung) costs a read with a cached answer only `staleAfterMs`.
  */
 import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { FreshRead } from '../domain/freshness';
+import type { CachedRead } from '../domain/ports';
 import { withDeadline } from '../domain/with-deadline';
+import { answerWithin, SLOW } from './answer-within';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 /** A cache that does not answer in this long is skipped: the read must not wait on it. */
@@ -13,6 +16,65 @@ const CACHE_DEADLINE_MS = 250;
 
 export type ContinuityDeps = Pick<UseCaseDeps, 'readCache' | 'clock' | 'logger'>;
 
+interface EhrAnswer<T> {
+  readonly value: T;
+  readonly asOf: Date;
+}
+
+/** The cached answer, or undefined when there is none or the cache does not answer in time. */
+async function cachedAnswer<T>(
+  deps: ContinuityDeps,
+  connection: ConnectionContext,
+  cacheKey: string,
+): Promise<CachedRead<T> | undefined> {
+  return withDeadline(
+    deps.readCache.get<T>(connection.name, cacheKey),
+    CACHE_DEADLINE_MS,
+    'the read cache',
+  ).catch(() => undefined);
+}
+
+/** One EHR read, its good answer kept in the cache, its outcome told to the breaker. */
+function askEhr<T>(
+  deps: ContinuityDeps,
+  connection: ConnectionContext,
+  cacheKey: string,
+  fetch: () => Promise<T>,
+  group: string | undefined,
+): Promise<EhrAnswer<T>> {
+  const asked = (async (): Promise<EhrAnswer<T>> => {
+    let value: T;
+    try {
+      value = await fetch();
+    } catch (error) {
+      if (isEhrUnavailable(error)) await connection.ehrFailed(error);
+      throw error;
+    }
+    const asOf = deps.clock.now();
+    await Promise.all([
+      withDeadline(
+        deps.readCache.put(connection.name, cacheKey, value, asOf, group),
+        CACHE_DEADLINE_MS,
+        'the read cache',
+      ).catch((error: unknown) => {
+        deps.logger.warn({ err: error, connection: connection.name }, 'continuity cache not refreshed');
+      }),
+      connection.ehrAnswered(),
+    ]);
+    return { value, asOf };
+  })();
+  // Once a caller was answered from the cache, nobody awaits this read; its failure is already told.
+  asked.catch(() => undefined);
+  return asked;
+}
+
+/**
+ * Stale while revalidate: with an answer cached, the EHR is waited for only `staleAfterMs`; past
+ * that the read is answered from the cache and the EHR's read goes on in the background, refreshing
+ * the cache when it lands. At most one such refresh per key runs at a time: later reads of the key
+ * join it rather than sending another request to a slow EHR. With nothing cached, the read waits
+ * for the EHR up to its full deadline, as the cache has nothing to offer.
+ */
 export async function readWithContinuity<T>(
   deps: ContinuityDeps,
   connection: ConnectionContext,
@@ -22,31 +84,30 @@ export async function readWithContinuity<T>(
 ): Promise<FreshRead<T>> {
   let unavailable: ContinuumError | undefined;
   if (await connection.ehrAvailable()) {
+    const asked =
+      connection.refreshes.running<EhrAnswer<T>>(cacheKey) ??
+      askEhr(deps, connection, cacheKey, fetch, options.group);
     try {
-      const value = await fetch();
-      const asOf = deps.clock.now();
-      await Promise.all([
-        withDeadline(
-          deps.readCache.put(connection.name, cacheKey, value, asOf, options.group),
-          CACHE_DEADLINE_MS,
-          'the read cache',
-        ).catch((error: unknown) => {
-          deps.logger.warn({ err: error, connection: connection.name }, 'continuity cache not refreshed');
-        }),
-        connection.ehrAnswered(),
-      ]);
-      return { value, freshness: { source: 'ehr', asOf: asOf.toISOString() } };
+      let answer = await answerWithin(asked, connection.staleAfterMs);
+      if (answer === SLOW) {
+        const cached = await cachedAnswer<T>(deps, connection, cacheKey);
+        if (cached !== undefined) {
+          connection.refreshes.keep(cacheKey, asked);
+          deps.logger.info(
+            { connection: connection.name, asOf: cached.asOf },
+            'read answered from the continuity cache: the EHR is slow, its answer will refresh the cache',
+          );
+          return { value: cached.value, freshness: { source: 'cache', asOf: cached.asOf } };
+        }
+        answer = await asked;
+      }
+      return { value: answer.value, freshness: { source: 'ehr', asOf: answer.asOf.toISOString() } };
     } catch (error) {
       if (!isEhrUnavailable(error)) throw error;
       unavailable = error;
-      await connection.ehrFailed(error);
     }
   }
-  const cached = await withDeadline(
-    deps.readCache.get<T>(connection.name, cacheKey),
-    CACHE_DEADLINE_MS,
-    'the read cache',
-  ).catch(() => undefined);
+  const cached = await cachedAnswer<T>(deps, connection, cacheKey);
   if (cached !== undefined) {
     deps.logger.info(
       { connection: connection.name, asOf: cached.asOf },

@@ -7,6 +7,8 @@ import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import type { PatientModel } from '../domain/patient';
 import type { Freshness } from '../domain/freshness';
+import { withDeadline } from '../domain/with-deadline';
+import { answerWithin, SLOW } from './answer-within';
 import { patientCacheKey, rememberPatient, type PatientReadDeps } from './patient-read';
 import type { ConnectionContext } from './use-case-deps';
 
@@ -14,11 +16,14 @@ export interface LookupResult {
   readonly found: boolean;
   readonly phone: string;
   readonly matches: readonly PatientModel[];
-  /** `cache`: the EHR could not be asked; matches come from Continuum's phone index and cache. */
+  /** `cache`: the EHR could not be asked or was slow; matches come from Continuum's phone index and cache. */
   readonly freshness: Freshness;
   /** Patients the phone index knows under this number whose details nothing has cached. */
   readonly matchIds?: readonly string[];
 }
+
+/** A cache that does not answer in this long is skipped, as for every continuity read. */
+const CACHE_DEADLINE_MS = 250;
 
 /** A family line can be shared; past this many matches the agent must verify identity anyway. */
 const MAX_MATCHES = 20;
@@ -41,15 +46,51 @@ export async function lookupPatientsByPhone(
         })
       );
     }
-    const matches = await searchEhr(deps, connection, e164, indexed);
-    await connection.ehrAnswered();
+    const key = `lookup:${e164}`;
+    const asked =
+      connection.refreshes.running<PatientModel[]>(key) ?? askEhr(deps, connection, e164, indexed);
+    // A number the index knows may be answered from the cache once the EHR is slower than
+    // staleAfterMs; the search goes on and refreshes the index and cache (see continuity-read.ts).
+    let matches = indexed.length === 0 ? await asked : await answerWithin(asked, connection.staleAfterMs);
+    if (matches === SLOW) {
+      const cached = await fromCache(deps, connection, e164, indexed);
+      if (cached.matches.length > 0) {
+        connection.refreshes.keep(key, asked);
+        deps.logger.info(
+          { connection: connection.name },
+          'lookup answered from the phone index and cache: the EHR is slow, its answer will refresh them',
+        );
+        return cached;
+      }
+      matches = await asked;
+    }
     const now = deps.clock.now().toISOString();
     return { found: matches.length > 0, phone: e164, matches, freshness: { source: 'ehr', asOf: now } };
   } catch (error) {
     if (!isEhrUnavailable(error)) throw error;
-    if (error.extra?.breaker !== true) await connection.ehrFailed(error);
     return lookupFromCache(deps, connection, e164, indexed, error);
   }
+}
+
+/** The search, its outcome told to the breaker; its failure handled even when nobody awaits it. */
+function askEhr(
+  deps: PatientReadDeps,
+  connection: ConnectionContext,
+  e164: string,
+  indexed: readonly string[],
+): Promise<PatientModel[]> {
+  const asked = (async () => {
+    try {
+      const matches = await searchEhr(deps, connection, e164, indexed);
+      await connection.ehrAnswered();
+      return matches;
+    } catch (error) {
+      if (isEhrUnavailable(error)) await connection.ehrFailed(error);
+      throw error;
+    }
+  })();
+  asked.catch(() => undefined);
+  return asked;
 }
 
 /** The EHR's answer: a search over every stored format, plus what the index knows, confirmed by reads. */
@@ -104,6 +145,37 @@ async function searchEhr(
   return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id)).slice(0, MAX_MATCHES);
 }
 
+/** The patients the index knows under this number, as last cached (those not cached by id). */
+async function fromCache(
+  deps: PatientReadDeps,
+  connection: ConnectionContext,
+  e164: string,
+  indexed: readonly string[],
+): Promise<LookupResult> {
+  const ids = indexed.slice(0, MAX_MATCHES);
+  const cached = await Promise.all(
+    ids.map((id) =>
+      withDeadline(
+        deps.readCache.get<PatientModel>(connection.name, patientCacheKey(id)),
+        CACHE_DEADLINE_MS,
+        'the read cache',
+      ).catch(() => undefined),
+    ),
+  );
+  const matches = cached.flatMap((entry) => (entry === undefined ? [] : [entry.value]));
+  const uncached = ids.filter((_id, i) => cached[i] === undefined);
+  const asOf =
+    cached.flatMap((entry) => (entry === undefined ? [] : [entry.asOf])).sort()[0] ??
+    deps.clock.now().toISOString();
+  return {
+    found: true,
+    phone: e164,
+    matches,
+    freshness: { source: 'cache', asOf },
+    ...(uncached.length > 0 ? { matchIds: uncached } : {}),
+  };
+}
+
 /** The EHR cannot answer: the patients the index knows under this number, as last cached. */
 async function lookupFromCache(
   deps: PatientReadDeps,
@@ -112,30 +184,13 @@ async function lookupFromCache(
   indexed: readonly string[],
   cause: ContinuumError,
 ): Promise<LookupResult> {
-  const ids = indexed.slice(0, MAX_MATCHES);
-  const cached = await Promise.all(
-    ids.map((id) =>
-      deps.readCache.get<PatientModel>(connection.name, patientCacheKey(id)).catch(() => undefined),
-    ),
-  );
-  const matches = cached.flatMap((entry) => (entry === undefined ? [] : [entry.value]));
-  const uncached = ids.filter((_id, i) => cached[i] === undefined);
-  if (ids.length === 0) {
+  if (indexed.length === 0) {
     // Nothing known under this number: an IVR must not tell a caller "not found" because the EHR is down.
     throw cause;
   }
-  const asOf =
-    cached.flatMap((entry) => (entry === undefined ? [] : [entry.asOf])).sort()[0] ??
-    deps.clock.now().toISOString();
   deps.logger.warn(
     { connection: connection.name, err: cause },
     'lookup answered from the phone index and cache',
   );
-  return {
-    found: true,
-    phone: e164,
-    matches,
-    freshness: { source: 'cache', asOf },
-    ...(uncached.length > 0 ? { matchIds: uncached } : {}),
-  };
+  return fromCache(deps, connection, e164, indexed);
 }

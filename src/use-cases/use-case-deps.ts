@@ -23,6 +23,7 @@ import type {
 } from '../domain/ports';
 import type { StorageLimits } from '../domain/storage-limits';
 import type { CountryCode } from '../phone';
+import type { BackgroundRefreshes } from './background-refreshes';
 import type { ConfirmedPatients } from './confirmed-patients';
 
 /** The reads whose deadline can be set on its own (IVR platforms wait 3 to 10 s, each differently). */
@@ -37,6 +38,12 @@ export interface ConnectionContext {
   /** The read deadline of one kind of read: its own when configured, else `readDeadlineMs`. */
   readDeadline(read: ReadKind): number;
   readonly writeTimeoutMs: number;
+  /** How long a write waits for the EHR's check before it is queued unconfirmed. */
+  readonly acceptCheckMs: number;
+  /** How long a read with a cached answer waits for the EHR before answering from the cache. */
+  readonly staleAfterMs: number;
+  /** EHR reads still refreshing the cache after their caller was answered from it. */
+  readonly refreshes: BackgroundRefreshes;
   /**
    * The region numbers without a country code are read in, for this EHR: its mapping profile's
    * when the profile pins one, else the gateway's `phone.defaultRegion`. The API validates numbers

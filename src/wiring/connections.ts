@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { watchForStalls } from '../../adapters/ehr/stalled-calls';
 import { createCircuitBreaker } from '../../adapters/redis/circuit-breaker';
 import { createConnectionCredentials } from '../../adapters/redis/connection-credentials';
 import type { Config } from '../config/load-config';
@@ -16,6 +17,7 @@ import { withDeadline } from '../domain/with-deadline';
 import { loadMappingProfile } from '../mapping';
 import { createPhoneSearchValue } from '../phone';
 import { breakerEvent, credentialsEvent } from '../use-cases/call-center-events';
+import { createBackgroundRefreshes } from '../use-cases/background-refreshes';
 import { createConfirmedPatients } from '../use-cases/confirmed-patients';
 import { watchCredentials } from '../use-cases/credentials-watched-ehr';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
@@ -126,12 +128,21 @@ export async function buildConnections(
     if (!mapping) throw new StartupError(`mapping profile ${connection.mappingProfile} is not loaded`);
     connections.set(connection.name, {
       name: connection.name,
+      // Every call to the EHR, the workers' too, is watched: a hung EHR opens the breaker while its
+      // calls are still in flight, and a refused credential puts the connection in its own state.
       ehr: watchCredentials(
-        createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
-          sandboxCredential: sandboxConnectionCredential,
-          tokens: ehrCredentials.tokens(connection.name),
-          logger,
-        }),
+        watchForStalls(
+          createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
+            sandboxCredential: sandboxConnectionCredential,
+            tokens: ehrCredentials.tokens(connection.name),
+            logger,
+          }),
+          {
+            stalledCalls: connection.breaker.stalledCalls,
+            stallAfterMs: connection.breaker.stallAfterMs,
+            onStall: (stalled) => void breakerNote(breaker.recordStall(stalled)),
+          },
+        ),
         credentials,
         logger,
       ),
@@ -139,6 +150,9 @@ export async function buildConnections(
       readDeadlineMs: connection.readDeadlineMs,
       readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,
       writeTimeoutMs: connection.writeTimeoutMs,
+      acceptCheckMs: connection.acceptCheckMs,
+      staleAfterMs: connection.staleAfterMs,
+      refreshes: createBackgroundRefreshes(),
       capabilities: connection.capabilities,
       // A profile may pin the region its EHR's numbers are written in; else the gateway's default.
       phoneRegion: mapping.phoneRegion,

@@ -137,8 +137,9 @@ it('gives each kind of read its own deadline when configured', async () => {
   const own = await startTestGateway({
     overrides: {
       sandbox: { enabled: true, patientCount: 220 },
-      // Patient reads give up after 400 ms; lookups keep the default 2.5 s.
-      connections: { sandbox: { readDeadlines: { patient: 400 } } },
+      // Patient reads give up after 400 ms; lookups keep the default 2.5 s. A cached read would not
+      // wait for its deadline at all (staleAfterMs): set past it, so the deadline is what answers.
+      connections: { sandbox: { readDeadlines: { patient: 400 }, staleAfterMs: 5000 } },
     },
   });
   try {

@@ -22,6 +22,14 @@ export interface RecordingProxy {
   setTarget(origin: string): void;
   /** Holds the first request matching `when`, runs `step`, then forwards the request. */
   interceptOnce(when: (request: SeenRequest) => boolean, step: () => Promise<void>): void;
+  /**
+   * A hung EHR: from now on every request is accepted and never answered, until `resume()`.
+   * Requests held this way stay unanswered even after; the gateway's own deadline ends them.
+   */
+  hang(): void;
+  resume(): void;
+  /** Requests held by a hang whose sender has not given up on them yet. */
+  stillWaiting(): SeenRequest[];
   close(): Promise<void>;
 }
 
@@ -29,6 +37,8 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
   const seen: SeenRequest[] = [];
   let target: URL | undefined;
   const intercepts: { when: (r: SeenRequest) => boolean; step: () => Promise<void> }[] = [];
+  let hung = false;
+  const waiting = new Set<SeenRequest>();
 
   const server: Server = createServer((req, res) => {
     const entry: SeenRequest = {
@@ -38,6 +48,12 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       ifNoneExist: req.headers['if-none-exist'] as string | undefined,
     };
     seen.push(entry);
+    if (hung) {
+      waiting.add(entry);
+      // The sender giving up (its deadline) closes the socket: only then is the request no longer waiting.
+      res.on('close', () => waiting.delete(entry));
+      return;
+    }
     const forward = (): void => {
       if (target === undefined) {
         res.writeHead(503).end();
@@ -74,6 +90,13 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
     interceptOnce: (when, step) => {
       intercepts.push({ when, step });
     },
+    hang: () => {
+      hung = true;
+    },
+    resume: () => {
+      hung = false;
+    },
+    stillWaiting: () => [...waiting],
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -7,6 +7,7 @@ import type { AttemptLimiter, CachedRead, EhrClient, Logger, SearchParams } from
 import type { PatientModel } from '../../src/domain/patient';
 import { loadMappingProfile, type MappingProfile } from '../../src/mapping';
 import { createConfirmedPatients } from '../../src/use-cases/confirmed-patients';
+import { createBackgroundRefreshes } from '../../src/use-cases/background-refreshes';
 import type { ConnectionContext } from '../../src/use-cases/use-case-deps';
 import {
   callerKeyOf,
@@ -187,6 +188,9 @@ describe('verifyPatient', () => {
       readDeadlineMs: 1000,
       readDeadline: () => 1000,
       writeTimeoutMs: 1000,
+      acceptCheckMs: 1000,
+      staleAfterMs: 1000,
+      refreshes: createBackgroundRefreshes(),
       capabilities: DEFAULT_CAPABILITIES,
       phoneRegion: 'US',
       phoneSearchValue: createPhoneSearchValue('US'),
