@@ -82,7 +82,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ? await createSandboxEhr({
             seed: config.sandbox.seed,
             patientCount: config.sandbox.patientCount,
-            auth: config.sandbox.auth,
+            // Registered by its JWKS URL as Epic registers a client: by default this gateway's own.
+            auth: {
+              ...config.sandbox.auth,
+              jwksUrl:
+                config.sandbox.auth.jwksUrl ?? `http://127.0.0.1:${String(http.port)}/.well-known/jwks.json`,
+            },
             logger: logger.child({ component: 'sandbox' }),
           })
         : undefined;

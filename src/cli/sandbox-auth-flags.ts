@@ -40,7 +40,13 @@ export function sandboxAuthFromFlags(
     ...(flags['token-lifetime'] !== undefined ? { tokenLifetimeSeconds: flags['token-lifetime'] } : {}),
   };
   const parsed = sandboxAuthSchema.safeParse(input);
-  if (parsed.success) return { auth: parsed.data };
+  if (parsed.success) {
+    // Alone, the sandbox has no gateway beside it whose JWKS it could default to.
+    if (parsed.data.mode === 'smart-backend' && parsed.data.jwksUrl === undefined) {
+      return { error: '--jwks-url: is required with mode smart-backend' };
+    }
+    return { auth: parsed.data };
+  }
   const flagOf: Record<string, string> = {
     mode: '--auth-mode',
     clientId: '--client-id',

@@ -165,6 +165,36 @@ export function loadConfig(options: LoadConfigOptions): Config {
   return resolveConfig(result.data, configFile, cwd, options.builtInMappingsDir);
 }
 
+/**
+ * A connection to the built-in sandbox that names no sign-in of its own signs in the way
+ * `sandbox.auth` makes the sandbox require, as the sandbox's registered client: turning the
+ * sandbox's OAuth on is then one switch for a drill, not two halves to keep in step.
+ */
+function builtInSandboxAuth(
+  sandboxAuth: RawConfig['sandbox']['auth'],
+  auth: ResolvedConnection['auth'],
+): ResolvedConnection['auth'] {
+  if (auth.type !== 'none') return auth;
+  if (sandboxAuth.mode === 'smart-backend') {
+    return {
+      type: 'smart-backend',
+      clientId: sandboxAuth.clientId,
+      scopes: [...sandboxAuth.scopes],
+      algorithm: 'ES384',
+    };
+  }
+  if (sandboxAuth.mode === 'client-credentials' && sandboxAuth.clientSecret !== undefined) {
+    return {
+      type: 'client-credentials',
+      clientId: sandboxAuth.clientId,
+      clientSecret: sandboxAuth.clientSecret,
+      method: 'client_secret_basic',
+      scopes: [...sandboxAuth.scopes],
+    };
+  }
+  return auth;
+}
+
 function resolveConfig(
   raw: RawConfig,
   configFile: string | undefined,
@@ -182,11 +212,14 @@ function resolveConfig(
     if (isSandbox && !sandboxEnabled) {
       problems.push(`connections.${name}.baseUrl: required (the built-in sandbox is disabled)`);
     }
-    connections[name] = { ...connection, name, baseUrl: connection.baseUrl, sandbox: isSandbox };
+    const auth = isSandbox ? builtInSandboxAuth(raw.sandbox.auth, connection.auth) : connection.auth;
+    connections[name] = { ...connection, auth, name, baseUrl: connection.baseUrl, sandbox: isSandbox };
   }
   if (!hasConfigured) {
+    const defaults = defaultConnectionConfig();
     connections.sandbox = {
-      ...defaultConnectionConfig(),
+      ...defaults,
+      auth: builtInSandboxAuth(raw.sandbox.auth, defaults.auth),
       name: 'sandbox',
       baseUrl: undefined,
       sandbox: true,

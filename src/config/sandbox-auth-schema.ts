@@ -25,11 +25,11 @@ export const sandboxAuthSchema = z
     mode: z.enum(['none', 'client-credentials', 'smart-backend']).default('none'),
     /** Lifetime of the access tokens the sandbox issues, in seconds (EHRs give 5 to 60 minutes). */
     tokenLifetimeSeconds: num(z.number().int().min(1).max(86_400)).default(300),
-    /** The client registered with the sandbox. */
-    clientId: z.string().min(1).optional(),
+    /** The client registered with the sandbox (the gateway's own connection signs in as it). */
+    clientId: z.string().min(1).default('continuum'),
     /** client-credentials: its secret, taken by client_secret_basic and client_secret_post. */
     clientSecret: z.string().min(16, 'must be at least 16 characters').optional(),
-    /** smart-backend: the client's JWKS URL, e.g. the gateway's own /.well-known/jwks.json. */
+    /** smart-backend: the client's JWKS URL. Absent: this gateway's own /.well-known/jwks.json. */
     jwksUrl: httpUrl().optional(),
     /** smart-backend: algorithms its assertions may use. */
     algorithms: z
@@ -41,14 +41,12 @@ export const sandboxAuthSchema = z
   })
   .strict()
   .superRefine((auth, ctx) => {
-    const need = (key: 'clientId' | 'clientSecret' | 'jwksUrl'): void => {
+    const need = (key: 'clientSecret'): void => {
       if (auth[key] === undefined) {
         ctx.addIssue({ code: 'custom', path: [key], message: `is required with mode ${auth.mode}` });
       }
     };
-    if (auth.mode !== 'none') need('clientId');
     if (auth.mode === 'client-credentials') need('clientSecret');
-    if (auth.mode === 'smart-backend') need('jwksUrl');
   })
   .prefault({});
 

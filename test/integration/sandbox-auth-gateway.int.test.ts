@@ -34,6 +34,8 @@ beforeAll(async () => {
         patientCount: 30,
         auth: { mode: 'smart-backend', clientId: CLIENT_ID, jwksUrl: jwks.url, tokenLifetimeSeconds: 5 },
       },
+      // A static token the sandbox, now asking for OAuth, will not take (the start-up warns of it).
+      connections: { sandbox: { auth: { type: 'bearer', token: 'a-static-token' } } },
     },
   });
   tokenUrl = `${gw.url}/sandbox/auth/token`;
@@ -51,7 +53,7 @@ async function sandboxToken(audience = tokenUrl): Promise<string> {
   return answer.body.access_token as string;
 }
 
-it('warns at start that its own connection to the sandbox does not sign in with OAuth', () => {
+it('warns at start of a connection to the sandbox that keeps a static token instead of signing in with OAuth', () => {
   const warning = gw.logs
     .lines()
     .find((line) => typeof line.msg === 'string' && line.msg.includes('requires OAuth tokens'));

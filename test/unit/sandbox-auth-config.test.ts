@@ -27,29 +27,49 @@ function problemsOf(yaml: string): readonly string[] {
 
 describe('sandbox.auth', () => {
   it('is off by default, so a start without configuration needs no client', () => {
-    expect(load().sandbox.auth).toEqual({
+    const config = load();
+    expect(config.sandbox.auth).toEqual({
       mode: 'none',
       tokenLifetimeSeconds: 300,
+      clientId: 'continuum',
       algorithms: ['RS384', 'ES384'],
       scopes: ['system/*.cruds'],
     });
+    expect(config.connections.sandbox?.auth).toEqual({ type: 'none' });
   });
 
   it('names what a mode lacks', () => {
-    expect(problemsOf('sandbox:\n  auth:\n    mode: client-credentials\n')).toEqual(
-      expect.arrayContaining([
-        expect.stringContaining('sandbox.auth.clientId'),
-        expect.stringContaining('sandbox.auth.clientSecret'),
-      ]),
-    );
-    expect(problemsOf('sandbox:\n  auth:\n    mode: smart-backend\n    clientId: gw\n')).toEqual([
-      expect.stringMatching(/sandbox\.auth\.jwksUrl.*required with mode smart-backend/),
+    expect(problemsOf('sandbox:\n  auth:\n    mode: client-credentials\n')).toEqual([
+      expect.stringMatching(/sandbox\.auth\.clientSecret.*required with mode client-credentials/),
     ]);
     expect(
       problemsOf(
         'sandbox:\n  auth:\n    mode: smart-backend\n    clientId: gw\n    jwksUrl: http://127.0.0.1:8080/.well-known/jwks.json\n    algorithms: [RS256]\n',
       ),
     ).toEqual([expect.stringContaining('sandbox.auth.algorithms')]);
+  });
+
+  it('is one switch: the connection to the built-in sandbox signs in as its registered client', () => {
+    expect(load('sandbox:\n  auth:\n    mode: smart-backend\n').connections.sandbox?.auth).toEqual({
+      type: 'smart-backend',
+      clientId: 'continuum',
+      scopes: ['system/*.cruds'],
+      algorithm: 'ES384',
+    });
+    const secret = 'a-secret-of-twenty-chars';
+    const configured = load(
+      `sandbox:\n  enabled: true\n  auth:\n    mode: client-credentials\n    clientId: ivr\n    clientSecret: ${secret}\n` +
+        'connections:\n  local: {}\n  own:\n    auth: { type: bearer, token: kept }\n',
+    );
+    expect(configured.connections.local?.auth).toEqual({
+      type: 'client-credentials',
+      clientId: 'ivr',
+      clientSecret: secret,
+      method: 'client_secret_basic',
+      scopes: ['system/*.cruds'],
+    });
+    // A connection that names its own sign-in keeps it.
+    expect(configured.connections.own?.auth).toEqual({ type: 'bearer', token: 'kept' });
   });
 
   it('reads a complete smart-backend client', () => {
