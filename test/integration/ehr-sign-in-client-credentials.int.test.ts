@@ -145,8 +145,12 @@ describe('client_secret_post with a secret file', () => {
       timeoutMs: 5000,
       what: 'the credentials-changed hook',
     });
-    const res = await readPatient(gw, patientOf(ehr, 2));
-    expect(res.status).toBe(200);
+    // The reload retries the refused credentials at once (the periodic retry is 30 s away): reads
+    // come back within moments.
+    await waitFor(
+      async () => ((await readPatient(gw, patientOf(ehr, 2))).status === 200 ? true : undefined),
+      { timeoutMs: 5000, intervalMs: 100, what: 'a read with the restored secret' },
+    );
     expect(ehr.tokenCalls.at(-1)?.refused).toBeUndefined();
     expectNoSecretsIn(gw.logs.text(), ehr);
     expect(gw.logs.text()).not.toContain('a-secret-the-ehr-does-not-know');

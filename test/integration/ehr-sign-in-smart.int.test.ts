@@ -201,6 +201,8 @@ it('a 403 to a fresh token is EHR_CREDENTIALS_REJECTED, after one refresh only',
   } finally {
     ehr.setFhirForbidden(false);
   }
+  // The refusal put the connection in credentials-rejected; retried now, it is accepted again.
+  expect(await gw.gateway.retryCredentialsNow('ehr')).toEqual({ ehr: 'recovered' });
 });
 
 it('a revoked client is EHR_CREDENTIALS_REJECTED; an unreachable or failing token endpoint is EHR_UNAVAILABLE', async () => {
@@ -210,6 +212,17 @@ it('a revoked client is EHR_CREDENTIALS_REJECTED; an unreachable or failing toke
   expect(revoked.status).toBe(503);
   expect(revoked.body.code).toBe('EHR_CREDENTIALS_REJECTED');
   expect(ehr.tokenCalls.at(-1)?.refused).toBe('client revoked');
+  // While the connection is credentials-rejected, reads do not ask the EHR: restore the client and
+  // retry the credentials, so each failure of the token endpoint below meets the EHR again.
+  expect((await gw.gateway.retryCredentialsNow('ehr')).ehr).toBe('still-rejected');
+  ehr.setTokenEndpoint('up');
+  // A process asks a token endpoint that just failed again only after a second.
+  await waitFor(
+    async () => ((await gw.gateway.retryCredentialsNow('ehr')).ehr === 'recovered' ? true : undefined),
+    { timeoutMs: 5000, intervalMs: 200, what: 'the credentials accepted again' },
+  );
+  // The EHR forgets the token the recovery got, so the next read must go to the token endpoint.
+  ehr.forgetIssuedTokens();
 
   // Each read below names a patient never read, so no cached answer stands in for the EHR's.
   let n = 0;
