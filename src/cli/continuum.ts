@@ -13,6 +13,7 @@ import {
   type FaultMode,
 } from '../../adapters/ehr/sandbox';
 import { ConfigError, loadConfig, type Config } from '../config/load-config';
+import { loadConnectionProfiles } from '../wiring/connection-profiles';
 import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../mapping';
 import { projectRoot } from '../project-root';
 import { clientsCommand } from './clients-command';
@@ -155,15 +156,20 @@ async function sandboxCommand(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-function configCheckCommand(): void {
+async function configCheckCommand(): Promise<void> {
   const config = readConfig();
+  // The profiles too: a connection that would send the sandbox's MRN system to a real EHR is found
+  // here, before a deployment, not at its first start.
+  const profiles = await loadConnectionProfiles(config);
   const connections = Object.values(config.connections)
     .map((c) => `${c.name} (${c.sandbox ? 'built-in sandbox' : (c.baseUrl ?? '')})`)
     .join(', ');
+  const mappings = [...profiles.values()].map((p) => `${p.name} (${p.hash.slice(0, 12)})`).join(', ');
   process.stdout.write(
     `Configuration is valid (${config.configFile ?? 'embedded defaults'}).\n` +
       `  Redis: ${config.redis.url !== undefined ? 'external' : `embedded under ${config.dataDir}/redis`}\n` +
-      `  EHR connections: ${connections}\n`,
+      `  EHR connections: ${connections}\n` +
+      `  Mapping profiles: ${mappings}\n`,
   );
 }
 
@@ -201,7 +207,7 @@ async function main(argv: string[]): Promise<void> {
       return sandboxCommand(rest);
     case 'config':
       if (rest[0] !== 'check') fail(USAGE, 2);
-      configCheckCommand();
+      await configCheckCommand();
       return;
     case 'ops':
       if (rest[0] === undefined || rest[0] === '--help') {

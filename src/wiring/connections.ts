@@ -2,7 +2,6 @@
  * Each EHR connection's context for the use cases: its FHIR client, mapping profile, deadlines,
  * capabilities and the circuit breaker shared through Redis.
  */
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { watchForStalls } from '../../adapters/ehr/stalled-calls';
 import { createCircuitBreaker } from '../../adapters/redis/circuit-breaker';
@@ -11,10 +10,8 @@ import type { Config } from '../config/load-config';
 import type { ConnectionCredentials } from '../domain/connection-credentials';
 import { ContinuumError } from '../domain/errors';
 import type { CallCenterEvent } from '../domain/events';
-import type { MappingProfile } from '../domain/mapping-profile';
 import type { CircuitBreaker, Logger } from '../domain/ports';
 import { withDeadline } from '../domain/with-deadline';
-import { loadMappingProfile } from '../mapping';
 import { createPhoneSearchValue } from '../phone';
 import { breakerEvent, credentialsEvent } from '../use-cases/call-center-events';
 import { createBackgroundRefreshes } from '../use-cases/background-refreshes';
@@ -22,7 +19,7 @@ import { createConfirmedPatients } from '../use-cases/confirmed-patients';
 import { watchCredentials } from '../use-cases/credentials-watched-ehr';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
-import { assertMrnSystems, mrnSystemProblem } from './mrn-system-check';
+import { loadConnectionProfiles } from './connection-profiles';
 import { buildEhrCredentials, type EhrCredentialsWiring } from './ehr-credentials';
 import type { EhrKeyRing } from '../../adapters/ehr/oauth/ehr-key-ring';
 import type { RecordCipher } from '../../adapters/redis/record-cipher';
@@ -57,7 +54,6 @@ export async function buildConnections(
   const { logger } = options;
   const breakers = new Map<string, CircuitBreaker>();
   const credentialStates = new Map<string, ConnectionCredentials>();
-  const profiles = new Map<string, MappingProfile>();
   const connections = new Map<string, ConnectionContext>();
   // Breaker bookkeeping must never fail or hold a read: a slow or failing Redis is logged and skipped.
   const breakerNote = async (update: Promise<void> | undefined): Promise<void> => {
@@ -69,22 +65,7 @@ export async function buildConnections(
 
   // Read from the data-at-rest key file once, not once per connection.
   const sandboxConnectionCredential = sandboxCredential(config);
-  // Every profile is checked against every connection before anything is built: all problems at once.
-  for (const connection of Object.values(config.connections)) {
-    if (profiles.has(connection.mappingProfile)) continue;
-    profiles.set(
-      connection.mappingProfile,
-      await loadMappingProfile(join(config.mappingsDir, connection.mappingProfile), {
-        defaultRegion: config.phone.defaultRegion,
-      }),
-    );
-  }
-  assertMrnSystems(
-    Object.values(config.connections).map((connection) => {
-      const profile = profiles.get(connection.mappingProfile);
-      return profile && mrnSystemProblem(connection, profile, config.mappingsDir);
-    }),
-  );
+  const profiles = await loadConnectionProfiles(config);
   const ehrCredentials = await buildEhrCredentials(config, {
     redis: options.redis,
     prefix: options.prefix,
