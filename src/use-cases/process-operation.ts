@@ -89,9 +89,12 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
   if (!(await deps.store.saveIf(op, found.status))) return processOperation(deps, operationId);
 
   let outcome: Exclude<ProcessOutcome, 'skipped'>;
+  // A step of this try completed in the EHR: the next try must know an earlier one got that far.
+  const thisTry = { stepDone: false };
   try {
     // A multi-step write records each step on its receipt as it completes.
     const progress: Progress = async (note) => {
+      thisTry.stepDone = true;
       op = transition(op, { status: 'sending', note }, deps.clock.now());
       await deps.store.save(op);
     };
@@ -114,7 +117,10 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
     const decision = decideFailure(error);
     if (decision.action !== 'final') {
       // The lane stays blocked behind this operation: later writes for the patient must not overtake it.
-      // A connection whose credentials were refused never got to judge the write: the try is not counted.
+      // A connection whose credentials were refused never got to judge the write: the try is not
+      // counted, unless a step of it already reached the EHR. The writes tell a resumed try from a
+      // first one by the count (a reschedule whose old appointment is already cancelled), so such a
+      // try must count or the next one fails a move that happened.
       const held = decision.action === 'hold';
       op = transition(
         op,
@@ -122,7 +128,7 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
           status: 'queued',
           error: toOperationError(error),
           note: held ? 'waiting for the EHR to accept the connection credentials' : 'will retry',
-          ...(held ? { attempts: found.attempts } : {}),
+          ...(held && !thisTry.stepDone ? { attempts: found.attempts } : {}),
         },
         deps.clock.now(),
       );

@@ -38,6 +38,8 @@ function nextLink(kind: string | null): string {
       return 'Patient?page=2';
     case 'fail':
       return `${base}/Patient?page=2&fail=1`;
+    case 'refused':
+      return `${base}/Patient?page=2&fail=401`;
     default:
       return `${base}/Patient?page=2`;
   }
@@ -57,7 +59,12 @@ beforeAll(async () => {
     }
     if (url.startsWith('/Patient?')) {
       const query = new URL(url, 'http://x').searchParams;
-      if (query.get('fail') !== null) {
+      const fail = query.get('fail');
+      if (fail === '401') {
+        send(401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] });
+        return;
+      }
+      if (fail !== null) {
         send(500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception' }] });
         return;
       }
@@ -272,6 +279,12 @@ describe('searches answered in pages', () => {
     await expect(client().searchPages<Patient>('Patient', { fail: '1' })).rejects.toBeInstanceOf(
       ContinuumError,
     );
+  });
+
+  it('fails the search when a later page refuses the credentials: the connection is out, not the list short', async () => {
+    await expect(
+      client().searchPages<Patient>('Patient', { kind: 'refused' }, { maxPages: 5 }),
+    ).rejects.toMatchObject({ code: 'EHR_CREDENTIALS_REJECTED', extra: { ehrStatus: 401 } });
   });
 });
 

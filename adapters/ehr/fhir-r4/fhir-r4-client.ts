@@ -187,6 +187,9 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
           call_,
         );
       } catch (error) {
+        // A refused credential refuses every request of the connection alike: an outage to meet
+        // (the credentials watch, a held write), not a short list served as if fresh.
+        if (error instanceof ContinuumError && error.code === 'EHR_CREDENTIALS_REJECTED') throw error;
         return stop(
           { reason: 'page-failed', pagesRead: page },
           { code: error instanceof ContinuumError ? error.code : 'UNKNOWN' },
