@@ -55,3 +55,35 @@ it('refuses to start a real EHR on the default profile, saying what to change', 
   expect(output).toContain('connections.epic.mappingProfile');
   expect(output).not.toContain('Continuum is ready');
 });
+
+it('finds the same problem with config check, before a deployment, and passes a declared sandbox', async () => {
+  const file = join(workdir, 'check.yaml');
+  const config = (sandboxEhr: boolean): string =>
+    [
+      `redis: { keyPrefix: ${prefix} }`,
+      'connections:',
+      '  epic:',
+      '    baseUrl: http://127.0.0.1:9/fhir/R4',
+      ...(sandboxEhr ? ['    sandboxEhr: true'] : []),
+      '',
+    ].join('\n');
+  const check = async (): Promise<{ code: number | null; output: string }> => {
+    const run = runCli(['config', 'check'], {
+      cwd: workdir,
+      env: cleanEnv({ CONTINUUM_CONFIG: file, CONTINUUM_DATA_DIR: join(workdir, 'var') }),
+    });
+    const code = await run.exited;
+    return { code, output: run.output() };
+  };
+
+  writeFileSync(file, config(false));
+  const refused = await check();
+  expect(refused.code).toBe(2);
+  expect(refused.output).toContain('connections.epic (http://127.0.0.1:9/fhir/R4) uses profile "default"');
+
+  writeFileSync(file, config(true));
+  const passed = await check();
+  expect(passed.code).toBe(0);
+  expect(passed.output).toContain('Configuration is valid');
+  expect(passed.output).toMatch(/Mapping profiles: default \([0-9a-f]{12}\)/);
+});
