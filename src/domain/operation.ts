@@ -68,6 +68,8 @@ export interface OperationError {
   readonly outcome?: unknown;
   /** Where a mapping profile failed on this record; names and expressions only, never values. */
   readonly mapping?: MappingFailure;
+  /** The EHR's HTTP status, when the failure was its answer (401 and 403 tell a refusal's kind). */
+  readonly ehrStatus?: number;
 }
 
 /** The PHI-free cause of a MAPPING_FAILED write: enough for an integration engineer to find the rule. */

@@ -43,7 +43,26 @@ function toOperationError(error: ContinuumError): OperationError {
     detail: error.detail,
     ...(error.outcome !== undefined ? { outcome: error.outcome } : {}),
     ...(error instanceof MappingFailedError ? { mapping: error.mapping } : {}),
+    ...(typeof error.extra?.ehrStatus === 'number' ? { ehrStatus: error.extra.ehrStatus } : {}),
   };
+}
+
+/**
+ * A 403 met again by a write held for a 403 before: the worker ran it again only because the
+ * connection's credentials were proven in between (an authenticated read answered), so the EHR
+ * forbids this write, not the connection. That is a verdict on the write; holding it again would
+ * block its patient's lane for ever, pausing the connection at every retry.
+ */
+function forbiddenWrite(error: ContinuumError, before: Operation): ContinuumError | undefined {
+  if (error.code !== 'EHR_CREDENTIALS_REJECTED' || error.extra?.ehrStatus !== 403) return undefined;
+  const last = before.lastError;
+  if (last?.code !== 'EHR_CREDENTIALS_REJECTED' || last.ehrStatus !== 403) return undefined;
+  return new ContinuumError('EHR_REJECTED', {
+    detail: `EHR ${before.connection} forbids this write (403), while it accepts the connection's credentials`,
+    cause: error,
+    outcome: error.outcome,
+    extra: { ehrStatus: 403 },
+  });
 }
 
 async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Promise<AppliedWrite> {
@@ -113,7 +132,8 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
     outcome = 'succeeded';
     log.info({ kind: op.kind, ref: result.resourceRef, attempts: op.attempts }, 'write succeeded');
   } catch (caught) {
-    const error = asContinuumError(caught, 'unexpected failure while sending the write');
+    const met = asContinuumError(caught, 'unexpected failure while sending the write');
+    const error = forbiddenWrite(met, found) ?? met;
     const decision = decideFailure(error);
     if (decision.action !== 'final') {
       // The lane stays blocked behind this operation: later writes for the patient must not overtake it.
