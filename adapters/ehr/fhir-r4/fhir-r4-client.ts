@@ -18,7 +18,7 @@ import type { EhrTokenProvider } from '../../../src/domain/ehr-sign-in';
 import type { SearchResult, SearchTruncation } from '../../../src/domain/search-result';
 import { normalizeEhrError } from './ehr-error-normalizer';
 import { nextPageDecision } from './next-page-link';
-import { withEhrToken } from './with-ehr-token';
+import { withEhrToken, type EhrAttempt } from './with-ehr-token';
 
 export type EhrAuth =
   | { readonly type: 'none' }
@@ -106,23 +106,20 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
 
   const tokens = options.auth.type === 'oauth' ? options.auth.tokens : undefined;
 
-  const requestOptions = (
-    call: RequestOptions | undefined,
-    auth: Readonly<Record<string, string>>,
-    headers?: Record<string, string>,
-  ): Record<string, unknown> => {
-    const all = { ...auth, ...headers };
+  const requestOptions = (attempt: EhrAttempt, headers?: Record<string, string>): Record<string, unknown> => {
+    const all = { ...attempt.auth, ...headers };
     return {
-      signal: AbortSignal.timeout(call?.deadlineMs ?? options.defaultDeadlineMs),
+      signal: AbortSignal.timeout(attempt.deadlineMs),
       ...(Object.keys(all).length > 0 ? { headers: all } : {}),
     };
   };
 
-  /** `run` gets the Authorization header of this attempt (none for static credentials: customHeaders has them). */
-  async function call<T>(
-    run: (auth: Readonly<Record<string, string>>) => Promise<T>,
-    call_?: RequestOptions,
-  ): Promise<T> {
+  /**
+   * `run` gets the Authorization header of this attempt (none for static credentials: customHeaders
+   * has them) and the time left of the call's one deadline, which a token wait and a retry after a
+   * 401 share.
+   */
+  async function call<T>(run: (attempt: EhrAttempt) => Promise<T>, call_?: RequestOptions): Promise<T> {
     return withEhrToken({
       tokens,
       connection: options.connection,
@@ -142,11 +139,11 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     const included: Resource[] = [];
     // The first page failing fails the search: nothing is known. A later one only cuts it short.
     let bundle = await call(
-      (auth) =>
+      (attempt) =>
         client.search({
           resourceType,
           searchParams: toQuery(params),
-          options: requestOptions(call_, auth),
+          options: requestOptions(attempt),
         }) as Promise<Bundle>,
       call_,
     );
@@ -183,7 +180,7 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       try {
         const follow = decision.follow;
         bundle = await call(
-          (auth) => client.request(follow, { options: requestOptions(call_, auth) }) as Promise<Bundle>,
+          (attempt) => client.request(follow, { options: requestOptions(attempt) }) as Promise<Bundle>,
           call_,
         );
       } catch (error) {
@@ -208,8 +205,8 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       call_?: RequestOptions,
     ): Promise<T> {
       const data = await call(
-        (auth) =>
-          client.read({ resourceType, id: segment(id), options: requestOptions(call_, auth) }) as Promise<T>,
+        (attempt) =>
+          client.read({ resourceType, id: segment(id), options: requestOptions(attempt) }) as Promise<T>,
         call_,
       );
       return data;
@@ -222,12 +219,12 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       call_?: RequestOptions,
     ): Promise<T> {
       return call(
-        (auth) =>
+        (attempt) =>
           client.vread({
             resourceType,
             id: segment(id),
             version: segment(version),
-            options: requestOptions(call_, auth),
+            options: requestOptions(attempt),
           }) as Promise<T>,
         call_,
       );
@@ -249,11 +246,11 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     ): Promise<{ readonly resource: T; readonly created: boolean }> {
       const headers = call_?.ifNoneExist !== undefined ? { 'if-none-exist': call_.ifNoneExist } : undefined;
       const data = await call(
-        (auth) =>
+        (attempt) =>
           client.create({
             resourceType: resource.resourceType,
             body: resource,
-            options: requestOptions(call_, auth, headers),
+            options: requestOptions(attempt, headers),
           }) as Promise<T>,
         call_,
       );
@@ -270,12 +267,12 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
       const headers = ifMatchHeader(call_?.ifMatchVersion);
       const id = segment(resource.id);
       const data = await call(
-        (auth) =>
+        (attempt) =>
           client.update({
             resourceType: resource.resourceType,
             id,
             body: resource,
-            options: requestOptions(call_, auth, headers),
+            options: requestOptions(attempt, headers),
           }) as Promise<T>,
         call_,
       );
@@ -290,13 +287,13 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     ): Promise<T> {
       const headers = ifMatchHeader(call_?.ifMatchVersion);
       const data = await call(
-        (auth) =>
+        (attempt) =>
           client.patch({
             resourceType,
             id: segment(id),
             // The same RFC 6902 document; its types are a discriminated union, ours a plain shape.
             JSONPatch: [...operations] as unknown as Parameters<Client['patch']>[0]['JSONPatch'],
-            options: requestOptions(call_, auth, headers),
+            options: requestOptions(attempt, headers),
           }) as Promise<T>,
         call_,
       );
@@ -306,9 +303,9 @@ export function createFhirR4Client(options: FhirR4ClientOptions): EhrClient & { 
     async capabilities(call_?: RequestOptions): Promise<CapabilityStatement> {
       // Not client.capabilityStatement(): it caches its first promise, a rejected one included.
       return call(
-        (auth) =>
+        (attempt) =>
           client.request('metadata', {
-            options: requestOptions(call_, auth),
+            options: requestOptions(attempt),
           }) as Promise<CapabilityStatement>,
         call_,
       );

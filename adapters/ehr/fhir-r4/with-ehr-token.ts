@@ -9,6 +9,12 @@ import { ContinuumError } from '../../../src/domain/errors';
 
 type AuthHeaders = Readonly<Record<string, string>>;
 
+/** One try of a call: its Authorization header, and the time left of the call's deadline. */
+export interface EhrAttempt {
+  readonly auth: AuthHeaders;
+  readonly deadlineMs: number;
+}
+
 /** The EHR's HTTP status, whichever code the normalizer gave a refusal (EHR_REJECTED or EHR_CREDENTIALS_REJECTED). */
 function refusalStatus(error: ContinuumError): number | undefined {
   if (error.code !== 'EHR_REJECTED' && error.code !== 'EHR_CREDENTIALS_REJECTED') return undefined;
@@ -40,26 +46,29 @@ export async function withEhrToken<T>(options: {
   readonly connection: string;
   /** The call's deadline: waiting for a token counts against it. */
   readonly deadlineMs: number;
-  readonly run: (auth: AuthHeaders) => Promise<T>;
+  readonly run: (attempt: EhrAttempt) => Promise<T>;
   readonly normalize: (error: unknown) => ContinuumError;
 }): Promise<T> {
   const { tokens, connection, run, normalize } = options;
+  // One deadline for the whole call: a token wait, the first try, a renewal and the retry share it.
+  const startedAt = performance.now();
+  const left = (): number => Math.max(1, Math.round(options.deadlineMs - (performance.now() - startedAt)));
   const attempt = async (auth: AuthHeaders): Promise<T> => {
     try {
-      return await run(auth);
+      return await run({ auth, deadlineMs: left() });
     } catch (error) {
       throw normalize(error);
     }
   };
   if (tokens === undefined) return attempt({});
 
-  const first = await within(tokens.token(), options.deadlineMs, connection);
+  const first = await within(tokens.token(), left(), connection);
   try {
     return await attempt({ authorization: `Bearer ${first}` });
   } catch (error) {
     if (!(error instanceof ContinuumError) || refusalStatus(error) !== 401) throw error;
   }
-  const fresh = await within(tokens.renew(first), options.deadlineMs, connection);
+  const fresh = await within(tokens.renew(first), left(), connection);
   try {
     return await attempt({ authorization: `Bearer ${fresh}` });
   } catch (error) {
