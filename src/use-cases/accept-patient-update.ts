@@ -65,12 +65,17 @@ export async function patientExists(
   patientId: string,
   budget: AcceptCheckBudget = acceptCheckBudget(connection),
 ): Promise<boolean> {
+  // Past the budget the write is queued, and a worker may apply a phone correction before this read
+  // lands: refreshing the index from the older read would undo the worker's. Only a read the agent
+  // waited for refreshes it.
+  let waitedFor = true;
   try {
     const answer = await budget.within(async () => {
       const current = await connection.ehr.read<Patient>('Patient', patientId, {
         deadlineMs: connection.readDeadlineMs,
       });
       connection.confirmedPatients.remember(patientId);
+      if (!waitedFor) return true;
       // The index refresh is a bonus here; a slow Redis must not hold the agent's write.
       await withDeadline(
         deps.phoneIndex.replace(connection.name, patientId, connection.mapping.readPhones(current)),
@@ -79,6 +84,7 @@ export async function patientExists(
       ).catch(() => undefined);
       return true;
     });
+    waitedFor = answer === true;
     return answer === true;
   } catch (error) {
     if (isEhrUnavailable(error)) return false;
