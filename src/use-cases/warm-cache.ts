@@ -154,13 +154,24 @@ export async function warmCache(
       ? windowOnNextDay(started, SUMMARY_DAYS)
       : undefined;
 
+  // The warm-up is there to refresh the cache: it waits for the EHR up to the read deadlines, where
+  // an agent's read with an answer cached would take the cache after `staleAfterMs` (and a loaded
+  // EHR answering in 300 ms would then look down to it).
+  const waitingForEhr: ConnectionContext = {
+    ...connection,
+    staleAfterMs: Math.max(
+      connection.readDeadlineMs,
+      connection.readDeadline('patient'),
+      connection.readDeadline('appointments'),
+    ),
+  };
   let warmed = 0;
   let failed = 0;
   let next = 0;
   let stoppedEarly: WarmupStop | undefined;
   const warmOne = async (patientId: string): Promise<void> => {
     try {
-      const summary = await patientSummary(deps, connection, patientId, {
+      const summary = await patientSummary(deps, waitingForEhr, patientId, {
         days: SUMMARY_DAYS,
         limit: SUMMARY_LIMIT,
         viewer: undefined,
@@ -173,7 +184,7 @@ export async function warmCache(
       if (nextDay !== undefined) {
         const later = await listPatientAppointments(
           deps,
-          connection,
+          waitingForEhr,
           patientId,
           nextDay,
           pendingPatientWrites(deps, connection, patientId, undefined),

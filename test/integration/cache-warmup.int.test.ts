@@ -134,6 +134,19 @@ it('stops at once when the EHR is down, and warms nothing', async () => {
   expect(run).toMatchObject({ locked: false, patients: 0, stoppedEarly: 'ehr-unavailable' });
 });
 
+it('refreshes what is cached even from an EHR slower than an agent read waits with a cached answer', async () => {
+  // Once these summaries are cached, an agent's read takes the cache after staleAfterMs (250 ms).
+  // The warm-up is there to refresh it: it waits for the EHR.
+  const expectedPatients = new Set((await windowAppointments(gw.fhirBase)).map((a) => refOf(a, 'Patient')));
+  await deleteLock(gw.prefix);
+  expect(await gw.gateway.warmCache()).toMatchObject({ locked: false, skipped: 0 });
+  await deleteLock(gw.prefix);
+  await setFaults(gw.url, { mode: 'slow', latencyMs: 400, paths: ['Patient'] });
+  const run = await gw.gateway.warmCache();
+  expect(run).toMatchObject({ locked: false, patients: expectedPatients.size, skipped: 0 });
+  expect(run).not.toHaveProperty('stoppedEarly');
+}, 120_000);
+
 describe('with locations configured', () => {
   let other: TestGateway;
   let location: string;
