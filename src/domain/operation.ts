@@ -207,6 +207,11 @@ export interface Operation {
   readonly lastError: OperationError | undefined;
   readonly resourceRef: string | undefined;
   readonly resourceVersion: string | undefined;
+  /**
+   * Set when a create found its resource already in the EHR (a registration under an MRN the EHR
+   * holds): the operation succeeded without creating anything, and answers 200, not 201.
+   */
+  readonly resourceExisted?: boolean;
   readonly history: readonly OperationEvent[];
   /** Set when the operation needs a person: the fields both sides changed. */
   readonly review: ReviewDiff | undefined;
@@ -269,6 +274,7 @@ export interface OperationTransition {
   readonly note?: string;
   readonly review?: ReviewDiff;
   readonly patientId?: string;
+  readonly resourceExisted?: boolean;
 }
 
 /** Pure state change with its history entry. */
@@ -290,6 +296,7 @@ export function transition(op: Operation, change: OperationTransition, at: Date)
     resourceVersion: change.resourceVersion ?? op.resourceVersion,
     review: change.review ?? op.review,
     patientId: change.patientId ?? op.patientId,
+    ...(change.resourceExisted === true ? { resourceExisted: true } : {}),
     history: [...op.history, event],
     updatedAt: at.toISOString(),
   };

@@ -1,6 +1,7 @@
 /**
  * How a write answers: 202 + Location while the operation is on its way; with `Prefer: wait=N`
- * and a quick EHR, the final receipt (201 when a resource was created, 200 otherwise).
+ * and a quick EHR, the final receipt (201 when a resource was created, 200 otherwise: also when a
+ * registration found the patient already in the EHR).
  */
 import type { Request, Response } from 'express';
 import { TERMINAL_STATUSES, toReceipt, type Operation } from '../domain/operation';
@@ -28,7 +29,8 @@ export async function sendReceipt(
   let op: Operation = accepted.operation;
   if (wait !== undefined && wait > 0) op = await waitForFinal(deps, op, wait);
   const final = TERMINAL_STATUSES.has(op.status);
-  const status = !final ? 202 : op.status === 'succeeded' && CREATES.has(op.kind) ? 201 : 200;
+  const created = op.status === 'succeeded' && CREATES.has(op.kind) && op.resourceExisted !== true;
+  const status = !final ? 202 : created ? 201 : 200;
   res.location(`/v1/operations/${op.id}`);
   if (wait !== undefined) res.setHeader('Preference-Applied', `wait=${wait}`);
   if (!final) res.setHeader('Retry-After', '1');

@@ -36,7 +36,7 @@ export async function applyPatientCreate(
     }
     return matches[0];
   };
-  const done = async (patient: Patient, note?: string): Promise<AppliedWrite> => {
+  const done = async (patient: Patient, note?: string, existed = false): Promise<AppliedWrite> => {
     const id = patient.id ?? '';
     await rememberPatient(deps, connection, mapping.readPatient(patient), { cache: true });
     return {
@@ -44,6 +44,7 @@ export async function applyPatientCreate(
       resourceVersion: patient.meta?.versionId,
       patientId: id,
       ...(note ? { note } : {}),
+      ...(existed ? { resourceExisted: true } : {}),
     };
   };
 
@@ -61,6 +62,7 @@ export async function applyPatientCreate(
       created
         ? undefined
         : 'the EHR already held a patient with this MRN: that patient is the result; nothing was created or changed',
+      !created,
     );
   }
   const { resource: created, created: isNew } = await createOnce(connection, op.id, built);

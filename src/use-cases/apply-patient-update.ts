@@ -21,6 +21,8 @@ export interface AppliedWrite {
   readonly note?: string;
   /** Set by creates: the id the EHR gave the new patient. */
   readonly patientId?: string;
+  /** Set by a create that found the resource already in the EHR: nothing was created. */
+  readonly resourceExisted?: boolean;
 }
 
 function changedFields(changes: PatientChanges): PatientChangeField[] {

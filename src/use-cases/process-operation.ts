@@ -126,6 +126,7 @@ export async function processOperation(deps: UseCaseDeps, operationId: string): 
         ...(result.resourceVersion !== undefined ? { resourceVersion: result.resourceVersion } : {}),
         ...(result.note !== undefined ? { note: result.note } : {}),
         ...(result.patientId !== undefined ? { patientId: result.patientId } : {}),
+        ...(result.resourceExisted === true ? { resourceExisted: true } : {}),
       },
       deps.clock.now(),
     );

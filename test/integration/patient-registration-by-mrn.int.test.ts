@@ -168,3 +168,20 @@ it('still registers a patient who gives no MRN, once per operation', async () =>
   );
   expect(bundle.body.entry).toHaveLength(1);
 });
+
+it('answers 201 to the registration that created the patient and 200 to the one that found it', async () => {
+  const mrn = `MRN-${randomUUID().slice(0, 8)}`;
+  const send = (key: string) =>
+    http('POST', `${gw.url}/v1/patients`, {
+      body: registration(mrn, '978-555-0133'),
+      headers: { ...asDesk(key), prefer: 'wait=10' },
+    });
+  const created = await send(`reg-${mrn}-first`);
+  expect(created.status).toBe(201);
+  expect(created.body.status).toBe('succeeded');
+  const found = await send(`reg-${mrn}-second`);
+  // Succeeded, pointing at the same patient, but nothing was created: a desk shows "already registered".
+  expect(found.status).toBe(200);
+  expect(found.body).toMatchObject({ status: 'succeeded', resourceRef: created.body.resourceRef });
+  expect(await patientsWithMrn(mrn)).toHaveLength(1);
+});
