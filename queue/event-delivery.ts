@@ -27,6 +27,8 @@ export interface Subscriber {
 }
 
 export interface EventDelivery extends EventPublisher, EventOperations {
+  /** Each subscriber's queue, for the queue dashboard. */
+  readonly queues: ReadonlyMap<string, Queue<EventJob>>;
   workers(options: { readonly redis: Redis; readonly logger: Logger }): Worker<EventJob>[];
   close(): Promise<void>;
 }
@@ -55,6 +57,8 @@ export function createEventDelivery(options: {
   let concurrencySet: Promise<unknown> | undefined;
 
   return {
+    queues,
+
     async publish(event) {
       concurrencySet ??= Promise.all([...queues.values()].map((q) => q.setGlobalConcurrency(1)));
       await concurrencySet;

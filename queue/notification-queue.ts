@@ -1,11 +1,13 @@
 /** The durable queue of accepted EHR notifications and its worker, per the catalog's `notificationJobs`. */
-import type { Worker } from 'bullmq';
+import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger, NotificationQueue, QueuedNotification } from '../src/domain/ports';
 import { notificationJobs } from './catalog';
 import { createCatalogQueue, createCatalogWorker } from './job-catalog';
 
 export interface BullNotificationQueue extends NotificationQueue {
+  /** The queue itself, for the queue dashboard. */
+  readonly queue: Queue<QueuedNotification>;
   /** Makes every worker of the queue wait (the EHR asked for fewer requests). */
   pause(ms: number): Promise<void>;
   close(): Promise<void>;
@@ -22,6 +24,7 @@ export function createBullNotificationQueue(options: {
     requestDeadlineMs: options.enqueueTimeoutMs,
   });
   return {
+    queue: producer.queue,
     enqueue: (notification) => producer.enqueue('notification', notification),
     pause: (ms) => producer.queue.rateLimit(ms),
     close: () => producer.queue.close(),

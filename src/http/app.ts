@@ -19,6 +19,7 @@ import { cors } from './cors';
 import type { WebhookScheme } from './webhook-signature';
 import { flatShape } from './flat-shape';
 import { problemHandler, sendProblem } from './problem';
+import { queueDashboard } from './queue-dashboard';
 import { rateLimit, type RateLimitDeps } from './rate-limit';
 import { requestContext } from './request-context';
 import { noStore, securityHeaders } from './security-headers';
@@ -58,6 +59,8 @@ export interface AppDeps {
     readonly webhookSchemes: ReadonlyMap<string, WebhookScheme | undefined>;
     /** Each event subscriber's tenant: a tenant sees and replays only its own. */
     readonly subscriberTenants: SubscriberTenants;
+    /** The queue dashboard of each tenant (/admin/queues), by tenant name; absent: not served. */
+    readonly queueDashboards?: ReadonlyMap<string, Router>;
     /** Keyed hash of searched numbers in audit records; undefined: the trail is off (`audit.enabled`). */
     readonly auditBlind: ((value: string) => string) | undefined;
   };
@@ -128,6 +131,7 @@ export function createApp(deps: AppDeps): Express {
     v1.use('/events', eventsRoutes(deps.api.events, deps.api.subscriberTenants));
     v1.use('/audit', auditRoutes(useCases));
     app.use('/v1', v1);
+    if (deps.api.queueDashboards) app.use('/admin/queues', queueDashboard(deps.api.queueDashboards));
     app.use('/webhooks/ehr', ehrWebhookRoutes(useCases, deps.api.webhookSchemes, deps.bodyLimitBytes));
   }
 

@@ -55,6 +55,9 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'GET /v1/audit': search('audit.search'),
 
   'GET /v1/events/subscribers': 'not-phi',
+
+  // Operation ids and counts only: job contents are reduced to ids (see wiring/queue-dashboard.ts).
+  'GET /admin/queues{/*rest}': 'not-phi',
   'POST /v1/events/subscribers/:name/replay': execute('event.replay'),
 
   'GET /sandbox/fhir{/*rest}': 'not-phi',

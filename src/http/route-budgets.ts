@@ -49,6 +49,7 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /v1/operations/:id/cancel': 'unlimited',
   'GET /v1/audit': 'read',
   'GET /v1/events/subscribers': 'unlimited',
+  'GET /admin/queues{/*rest}': 'unlimited',
   'POST /v1/events/subscribers/:name/replay': 'unlimited',
 
   'GET /sandbox/fhir{/*rest}': 'unlimited',

@@ -82,6 +82,9 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
 
   { method: 'GET', path: '/v1/audit', access: 'audit:read' },
 
+  // The queue dashboard: read-only (operators act on writes through /v1/operations), so GET only.
+  { method: 'GET', path: '/admin/queues{/*rest}', access: 'operations:admin' },
+
   { method: 'GET', path: '/v1/events/subscribers', access: 'events:admin' },
   {
     method: 'POST',

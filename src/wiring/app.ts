@@ -7,6 +7,7 @@ import type { Readiness } from '../use-cases/readiness';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { AccessWiring } from './access';
 import { subscriberTenant } from './event-delivery';
+import { buildQueueDashboards } from './queue-dashboard';
 import type { UseCaseRuntime } from './use-case-deps';
 
 export function buildApp(
@@ -29,6 +30,10 @@ export function buildApp(
   },
 ): Express {
   const { runtime, sandbox } = options;
+  // A subscriber without a tenant serves the whole gateway: the admin tenant operates it.
+  const subscriberTenants = new Map(
+    config.events.subscribers.map((s) => [s.name, subscriberTenant(config, s)]),
+  );
   return createApp({
     logger: options.logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
@@ -55,11 +60,17 @@ export function buildApp(
             replays: options.replays,
             events: runtime.eventDelivery,
             webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
+            queueDashboards: buildQueueDashboards({
+              tenants: options.access.tenants,
+              queues: {
+                writes: runtime.writeQueue.queues,
+                events: runtime.eventDelivery.queues,
+                notifications: runtime.notificationQueue.queue,
+              },
+              subscriberTenants: subscriberTenants,
+            }),
             auditBlind: runtime.audit.enabled ? runtime.audit.blind : undefined,
-            // A subscriber without a tenant serves the whole gateway: the admin tenant operates it.
-            subscriberTenants: new Map(
-              config.events.subscribers.map((s) => [s.name, subscriberTenant(config, s)]),
-            ),
+            subscriberTenants,
           },
           ...(config.limits.enabled ? { rateLimits: runtime.rateLimits } : {}),
         }

@@ -394,6 +394,7 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
   },
   'GET /v1/audit': { right: () => ({ path: '/v1/audit?patient=pat-0002&limit=5' }), status: 200 },
   'GET /v1/events/subscribers': { right: () => ({ path: '/v1/events/subscribers' }), status: 200 },
+  'GET /admin/queues{/*rest}': { right: () => ({ path: '/admin/queues/api/queues' }), status: 200 },
   'POST /v1/events/subscribers/:name/replay': {
     right: () => ({ path: `/v1/events/subscribers/${SUBSCRIBER}/replay`, body: {} }),
     status: 200,
