@@ -29,7 +29,7 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
 /** How often a closing server drops keep-alive sockets that went idle since it stopped listening. */
 const IDLE_SWEEP_MS = 100;
 
-async function closeServer(server: Server): Promise<void> {
+async function closeServer(server: Server, drainMs: number): Promise<void> {
   await new Promise<void>((resolveClose) => {
     // A socket busy when close() was called stays open after its response, until the keep-alive
     // timeout (65 s). The workers of this process talk to the sandbox mounted here, so one is
@@ -37,8 +37,14 @@ async function closeServer(server: Server): Promise<void> {
     const sweep = setInterval(() => {
       server.closeIdleConnections();
     }, IDLE_SWEEP_MS);
+    // A request that never ends (a hung EHR behind it, a slow client) must not hold the rest of
+    // the shutdown past its grace: after the drain time, cut what is left.
+    const cut = setTimeout(() => {
+      server.closeAllConnections();
+    }, drainMs);
     server.close(() => {
       clearInterval(sweep);
+      clearTimeout(cut);
       resolveClose();
     });
     server.closeIdleConnections();
@@ -66,7 +72,9 @@ export async function startHttpServer(
   );
   server.keepAliveTimeout = 65_000;
   const port = await listen(server, config.server.port, config.server.host);
-  closeables.add('intake', 'http', () => closeServer(server));
+  // Half the shutdown grace for requests in flight, the rest for the queues, workers and Redis.
+  const drainMs = Math.floor(config.server.shutdownGraceMs / 2);
+  closeables.add('intake', 'http', () => closeServer(server, drainMs));
   const host =
     config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   return {
