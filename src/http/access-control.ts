@@ -26,7 +26,10 @@ const REALM = 'realm="continuum"';
 
 function refuse(res: Response, detail: string, error?: 'invalid_request' | 'invalid_token'): void {
   const bearer = error === undefined ? `Bearer ${REALM}` : `Bearer ${REALM}, error="${error}"`;
-  res.setHeader('WWW-Authenticate', `${bearer}, Basic ${REALM}, charset="UTF-8"`);
+  // One challenge per header line: a browser reads only the first challenge of a line, and Bearer
+  // means nothing to it; on a line of its own, Basic makes it ask for a client id and key (the
+  // queue dashboard relies on that).
+  res.setHeader('WWW-Authenticate', [bearer, `Basic ${REALM}, charset="UTF-8"`]);
   sendProblem(res, new ContinuumError('UNAUTHORIZED', { detail }));
 }
 
