@@ -8,6 +8,7 @@ const STATUS_EVERY_MS = 2000;
 const HISTORY_EVERY_MS = 10000;
 const LISTS_EVERY_MS = 4000;
 const CHART_MINUTES = 60;
+const MIN_SPAN_MINUTES = 2;
 const SVG = 'http://www.w3.org/2000/svg';
 
 const $ = (selector) => {
@@ -196,7 +197,10 @@ function chart(name) {
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const now = Date.now();
-  const from = now - CHART_MINUTES * 60_000;
+  // The hour at most; a history shorter than that is spread over the width (two minutes at least).
+  const first = samples.length > 0 ? samples[0].at : now;
+  const from = Math.max(now - CHART_MINUTES * 60_000, Math.min(first, now - MIN_SPAN_MINUTES * 60_000));
+  const spanMinutes = Math.round((now - from) / 60_000);
   const maxBacklog = Math.max(1, ...samples.map((s) => s.backlog));
   const maxDrain = Math.max(0.1, ...samples.map((s) => s.drainPerSecond));
   const x = (at) => pad.left + ((at - from) / (now - from)) * plotW;
@@ -206,7 +210,7 @@ function chart(name) {
   const summary =
     samples.length === 0
       ? `No samples yet for ${name}.`
-      : `Backlog and drain of ${name} over the last ${CHART_MINUTES} minutes: ${samples.length} samples; ` +
+      : `Backlog and drain of ${name}, last ${CHART_MINUTES} minutes: ${samples.length} samples; ` +
         `backlog now ${last.backlog}, highest ${maxBacklog}; drain now ${last.drainPerSecond} per second.`;
 
   const root = svg('svg', {
@@ -258,7 +262,7 @@ function chart(name) {
   });
   label('0', { x: pad.left - 6, y: pad.top + plotH, class: 'axis', 'text-anchor': 'end' });
   label(`${maxDrain}/s`, { x: pad.left + plotW + 6, y: pad.top + 10, class: 'axis axis-drain' });
-  label(`-${CHART_MINUTES} min`, { x: pad.left, y: height - 6, class: 'axis' });
+  label(`-${spanMinutes} min`, { x: pad.left, y: height - 6, class: 'axis' });
   label('now', { x: pad.left + plotW, y: height - 6, class: 'axis', 'text-anchor': 'end' });
   return root;
 }
@@ -444,7 +448,11 @@ async function refreshWrites() {
             el(
               'table',
               { class: 'list' },
-              el('caption', {}, `${ops.length} writes waiting for an operator`),
+              el(
+                'caption',
+                {},
+                `${ops.length} ${ops.length === 1 ? 'write' : 'writes'} waiting for an operator`,
+              ),
               el(
                 'thead',
                 {},

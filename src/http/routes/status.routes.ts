@@ -44,7 +44,13 @@ export function statusRoutes(
       if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a filter of the history');
       const connection = resolveConnection(deps, parsed.data.connection, callerOf(res).tenant);
       res.json(
-        await readStatusHistory(deps, history.store, connection.name, parsed.data.minutes, history.intervalMs),
+        await readStatusHistory(
+          deps,
+          history.store,
+          connection.name,
+          parsed.data.minutes,
+          history.intervalMs,
+        ),
       );
     }),
   );
