@@ -41,7 +41,7 @@ const routes = (method: HttpMethod, access: RouteAccess, ...paths: string[]): Ro
 export const ROUTE_TABLE: readonly RouteSpec[] = [
   ...routes('GET', 'public', '/healthz', '/readyz', '/.well-known/jwks.json'),
   // The console's page, script and style hold no data and no secret: it calls the API with the user's key.
-  ...routes('GET', 'public', '/console', '/console/console.js', '/console/console.css'),
+  ...routes('GET', 'public', '/console', '/console/console.js', '/console/console.css', '/console/icon.svg'),
   ...routes('POST', 'public', '/oauth/token'),
   { method: 'POST', path: '/webhooks/ehr/:connection', access: 'public' },
 

@@ -23,6 +23,8 @@ const ARTIFACTS = join(projectRoot(), 'test-artifacts');
 let gw: TestGateway;
 let browser: Browser | undefined;
 let page: Page;
+/** Errors the page logged: a script error, a request refused, a resource the content policy blocked. */
+let pageErrors: string[];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -60,6 +62,11 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+  pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
 });
 afterEach(async () => {
   await page.close();
@@ -119,6 +126,8 @@ it('shows an outage as it happens and the backlog draining when the EHR is back'
   await onPage('the sandbox connection, breaker closed', async () =>
     (await fact('sandbox', 'breaker')) === 'closed' ? true : undefined,
   );
+  // Everything loaded under the content policy, nothing was refused, no script failed.
+  expect(pageErrors).toEqual([]);
   // The key lives in this tab's session storage only: no cookie, nothing in local storage or the URL.
   // The page's own globals, read in the page (these tests compile without the DOM library).
   const storage = await page.evaluate(
@@ -171,6 +180,7 @@ it('shows an outage as it happens and the backlog draining when the EHR is back'
   expect(history.body.samples.some((s: { backlog: number }) => s.backlog > 0)).toBe(true);
   await shot('recovered');
 
+  expect(pageErrors).toEqual([]);
   await page.getByRole('button', { name: 'Sign out' }).click();
   expect(await page.evaluate('sessionStorage.length')).toBe(0);
   expect(await page.getByLabel('API key').isVisible()).toBe(true);
