@@ -19,6 +19,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The operator console's page, script and style are served as written (tsc copies no .html or .css).
+COPY src/http/console ./src/http/console
 COPY mappings ./mappings
 RUN mkdir -p /data && chown node:node /data
 USER node

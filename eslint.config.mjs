@@ -43,5 +43,24 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  {
+    // The console's browser script is served as written (no build step), so it is plain JavaScript.
+    files: ['src/http/console/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'sessionStorage',
+          'fetch',
+          'URLSearchParams',
+          'setInterval',
+          'clearInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
   prettier,
 );

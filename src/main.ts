@@ -20,6 +20,7 @@ import { startBackgroundJobs } from './wiring/background-jobs';
 import { Closeables } from './wiring/closeables';
 import { createCredentialsRecovery } from './wiring/credentials-recovery';
 import { startHttpServer } from './wiring/http-server';
+import { startStatusSampler } from './wiring/status-sampler';
 import { openKeyRing, type EhrCredentialsWiring } from './wiring/ehr-credentials';
 import { connectRedis } from './wiring/redis';
 import { buildUseCaseDeps } from './wiring/use-case-deps';
@@ -133,6 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       startWorkers(config, runtime, redis, logger, closeables);
       startBackgroundJobs(config, runtime, { warmup, lock, credentials }, logger, closeables);
     }
+    if (role !== 'worker') startStatusSampler(config, runtime, logger, closeables);
     const readiness = createReadiness(runtime.deps, {
       pingRedis: () => redis.client.ping(),
       breaker: (name) => runtime.breakers.get(name)?.snapshot(),

@@ -428,6 +428,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The pipeline history the operator console draws: see README, "Console". */
+    statusHistory: z
+      .object({
+        /** How often each API process samples every connection's pipeline, in ms (one sample per interval is kept). */
+        intervalMs: num(z.number().int().min(1000).max(60000)).default(5000),
+      })
+      .strict()
+      .prefault({}),
     /** Limits on what the write store takes: see README, "Storage quota". */
     storage: z
       .object({

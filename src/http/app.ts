@@ -6,12 +6,14 @@ import express, { type Express, type Router } from 'express';
 import { ContinuumError } from '../domain/errors';
 import type { ClientRegistry, Tenant, TokenService } from '../domain/access';
 import type { EventOperations, Logger, PipelineMonitor } from '../domain/ports';
+import type { StatusHistoryStore } from '../domain/status-history';
 import { authenticateCredential, type BuiltInCredential } from '../use-cases/client-authentication';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { accessControl } from './access-control';
 import { auditTrail } from './audit-trail';
 import { auditRoutes } from './routes/audit.routes';
+import { consoleRoutes } from './routes/console.routes';
 import { bodyParsers } from './body-parsing';
 import { routeMatcher, routeTable } from './route-table';
 import { oauthRoutes } from './routes/oauth.routes';
@@ -52,6 +54,8 @@ export interface AppDeps {
   readonly api?: {
     readonly useCases: UseCaseDeps;
     readonly monitor: PipelineMonitor;
+    /** Where the status history is kept, and how often it is sampled. */
+    readonly statusHistory: { readonly store: StatusHistoryStore; readonly intervalMs: number };
     readonly replays: ReplayRegistry;
     /** Subscribers' state and the replay of their dead letters. */
     readonly events: EventOperations;
@@ -64,6 +68,8 @@ export interface AppDeps {
     /** Keyed hash of searched numbers in audit records; undefined: the trail is off (`audit.enabled`). */
     readonly auditBlind: ((value: string) => string) | undefined;
   };
+  /** The operator console's static files (page, script, style), served at /console with the API. */
+  readonly consoleDir?: string;
   /** Request budgets per client and scanning detection; absent: no budgets (the worker role). */
   readonly rateLimits?: RateLimitDeps;
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
@@ -108,6 +114,8 @@ export function createApp(deps: AppDeps): Express {
     );
   }
   app.use(healthRoutes(deps.health));
+  // Public files (the route table says so); the data they show comes from the API with the user's key.
+  if (deps.api && deps.consoleDir !== undefined) app.use('/console', consoleRoutes(deps.consoleDir));
   app.use(oauthRoutes(registry, tokens, deps.bodyLimitBytes));
 
   // The sandbox parses its own FHIR bodies; mounted before the API's parsers.
@@ -127,7 +135,10 @@ export function createApp(deps: AppDeps): Express {
     v1.use('/calls', callsRoutes(useCases));
     v1.use('/callbacks', callbacksRoutes(useCases));
     v1.use('/operations', operationsRoutes(useCases, replays));
-    v1.use('/status', statusRoutes(useCases, monitor, deps.api.events, deps.api.subscriberTenants));
+    v1.use(
+      '/status',
+      statusRoutes(useCases, monitor, deps.api.events, deps.api.subscriberTenants, deps.api.statusHistory),
+    );
     v1.use('/events', eventsRoutes(deps.api.events, deps.api.subscriberTenants));
     v1.use('/audit', auditRoutes(useCases));
     app.use('/v1', v1);

@@ -24,6 +24,10 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'GET /.well-known/jwks.json': 'not-phi',
   'POST /oauth/token': 'not-phi',
   'POST /webhooks/ehr/:connection': 'not-phi',
+  'GET /console': 'not-phi',
+  'GET /console/console.js': 'not-phi',
+  'GET /console/console.css': 'not-phi',
+  'GET /console/icon.svg': 'not-phi',
 
   'GET /v1/patients/lookup': search('patient.lookup'),
   'POST /v1/patients/verify': execute('patient.verify'),
@@ -45,6 +49,8 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
 
   'GET /v1/operations': search('operation.search'),
   'GET /v1/status': 'not-phi',
+  'GET /v1/status/history': 'not-phi',
+  'GET /v1/operations/replay': 'not-phi',
   'GET /v1/operations/:id': read('operation.read'),
   'POST /v1/operations/replay': execute('operation.replay'),
   'GET /v1/operations/replay/:replayId': 'not-phi',

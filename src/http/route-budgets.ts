@@ -20,6 +20,10 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'GET /.well-known/jwks.json': 'unlimited',
   'POST /oauth/token': 'unlimited',
   'POST /webhooks/ehr/:connection': 'unlimited',
+  'GET /console': 'unlimited',
+  'GET /console/console.js': 'unlimited',
+  'GET /console/console.css': 'unlimited',
+  'GET /console/icon.svg': 'unlimited',
 
   'GET /v1/patients/lookup': 'lookup',
   'POST /v1/patients/verify': 'verify',
@@ -42,6 +46,8 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
 
   // Dashboards poll it; in a crisis it is what operators look at.
   'GET /v1/status': 'unlimited',
+  'GET /v1/status/history': 'unlimited',
+  'GET /v1/operations/replay': 'unlimited',
   'POST /v1/operations/replay': 'unlimited',
   'GET /v1/operations/replay/:replayId': 'unlimited',
   'POST /v1/operations/replay/:replayId/stop': 'unlimited',

@@ -40,6 +40,8 @@ const routes = (method: HttpMethod, access: RouteAccess, ...paths: string[]): Ro
 
 export const ROUTE_TABLE: readonly RouteSpec[] = [
   ...routes('GET', 'public', '/healthz', '/readyz', '/.well-known/jwks.json'),
+  // The console's page, script and style hold no data and no secret: it calls the API with the user's key.
+  ...routes('GET', 'public', '/console', '/console/console.js', '/console/console.css', '/console/icon.svg'),
   ...routes('POST', 'public', '/oauth/token'),
   { method: 'POST', path: '/webhooks/ehr/:connection', access: 'public' },
 
@@ -63,7 +65,9 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
   ...routes('POST', 'calls:write', '/v1/calls', '/v1/callbacks'),
 
   ...routes('GET', 'operations:read', '/v1/operations', '/v1/status'),
+  { method: 'GET', path: '/v1/status/history', access: 'operations:read', tenantOwned: 'connection' },
   { method: 'GET', path: '/v1/operations/:id', access: 'operations:read', tenantOwned: 'operation' },
+  ...routes('GET', 'operations:admin', '/v1/operations/replay'),
   { method: 'POST', path: '/v1/operations/replay', access: 'operations:admin' },
   {
     method: 'GET',

@@ -106,6 +106,15 @@ export class ReplayRegistry {
     return this.entry(id, tenant).run;
   }
 
+  /** This tenant's runs in this process, newest first: runs started through another API process are not here. */
+  list(tenant: Tenant, limit = 50): readonly ReplayRun[] {
+    return [...this.runs.values()]
+      .filter((entry) => entry.tenant === tenant.name)
+      .map((entry) => entry.run)
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+      .slice(0, limit);
+  }
+
   stop(id: string, tenant: Tenant): ReplayRun {
     const entry = this.entry(id, tenant);
     entry.stop = true;

@@ -1,12 +1,15 @@
 /** The express app of this process's role: health always, the API unless a worker, the sandbox when mounted. */
+import { join } from 'node:path';
 import type { Express, Router } from 'express';
 import type { Config } from '../config/load-config';
 import type { Logger } from '../domain/ports';
 import { createApp } from '../http/app';
+import { projectRoot } from '../project-root';
 import type { Readiness } from '../use-cases/readiness';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { AccessWiring } from './access';
 import { subscriberTenant } from './event-delivery';
+import { pipelineMonitor } from './pipeline-monitor';
 import { buildQueueDashboards } from './queue-dashboard';
 import type { UseCaseRuntime } from './use-case-deps';
 
@@ -40,23 +43,13 @@ export function buildApp(
     corsAllowOrigins: config.server.cors.allowOrigins,
     access: options.access,
     health: { isShuttingDown: options.isShuttingDown, ...options.readiness },
+    ...(options.serveApi ? { consoleDir: join(projectRoot(), 'src', 'http', 'console') } : {}),
     ...(options.serveApi
       ? {
           api: {
             useCases: runtime.deps,
-            monitor: {
-              breaker: (name) => {
-                const breaker = runtime.breakers.get(name);
-                if (!breaker) throw new Error(`no breaker for ${name}`);
-                return breaker.snapshot();
-              },
-              credentials: (name) => {
-                const credentials = runtime.credentials.get(name);
-                if (!credentials) throw new Error(`no credentials state for ${name}`);
-                return credentials.snapshot();
-              },
-              drainRate: (name) => runtime.drainMeter.ratePerSecond(name),
-            },
+            monitor: pipelineMonitor(runtime),
+            statusHistory: { store: runtime.statusHistory, intervalMs: config.statusHistory.intervalMs },
             replays: options.replays,
             events: runtime.eventDelivery,
             webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),

@@ -11,6 +11,7 @@ import { createRedisPhoneIndex } from '../../adapters/redis/phone-index';
 import { createRedisReadCache } from '../../adapters/redis/read-cache';
 import { createRecordCipher, loadOrCreateKey } from '../../adapters/redis/record-cipher';
 import { createRedisSlotHolds } from '../../adapters/redis/slot-holds';
+import { createRedisStatusHistory } from '../../adapters/redis/status-history';
 import { createBullNotificationQueue, type BullNotificationQueue } from '../../queue/notification-queue';
 import { createBullWriteQueue, type BullWriteQueue } from '../../queue/write-queue';
 import type { EventDelivery } from '../../queue/event-delivery';
@@ -18,6 +19,7 @@ import type { Config } from '../config/load-config';
 import type { ConnectionCredentials } from '../domain/connection-credentials';
 import type { CallCenterEvent } from '../domain/events';
 import type { CircuitBreaker, Clock, Logger } from '../domain/ports';
+import type { StatusHistoryStore } from '../domain/status-history';
 import type { RateLimitDeps } from '../http/rate-limit';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import type { Closeables } from './closeables';
@@ -39,6 +41,8 @@ export interface UseCaseRuntime {
   readonly notificationQueue: BullNotificationQueue;
   readonly eventDelivery: EventDelivery;
   readonly drainMeter: DrainMeter;
+  /** Samples of each connection's pipeline over the last hour (the console's chart). */
+  readonly statusHistory: StatusHistoryStore;
   readonly audit: AuditWiring;
   /** Request budgets per client and scanning detection, for the API. */
   readonly rateLimits: RateLimitDeps;
@@ -170,6 +174,7 @@ export async function buildUseCaseDeps(
     notificationQueue,
     eventDelivery,
     drainMeter: createDrainMeter(client, prefix),
+    statusHistory: createRedisStatusHistory({ redis: client, prefix }),
     rateLimits: buildRateLimits(config, {
       redis: client,
       prefix,

@@ -359,6 +359,13 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
   },
   // Lists only the caller's own tenant: what another tenant sees there is cross-tenant.int.test.ts's.
   'GET /v1/status': { right: () => ({ path: '/v1/status' }), status: 200 },
+  'GET /v1/status/history': {
+    right: () => ({ path: '/v1/status/history?connection=sandbox&minutes=5' }),
+    status: 200,
+    otherTenant: () => ({ path: '/v1/status/history?connection=sandbox' }),
+  },
+  // Lists only the caller's own tenant's runs.
+  'GET /v1/operations/replay': { right: () => ({ path: '/v1/operations/replay' }), status: 200 },
   'GET /v1/operations/:id': {
     right: () => ({ path: `/v1/operations/${ids.receipt}` }),
     status: 200,
@@ -652,6 +659,20 @@ describe('public routes', () => {
     const before = unexpected.length;
     await probe('GET /healthz', 'no credential', 'GET', { path: '/healthz' }, {}, answered(200));
     await probe('GET /readyz', 'no credential', 'GET', { path: '/readyz' }, {}, answered(200));
+    for (const path of ['/console', '/console/console.js', '/console/console.css', '/console/icon.svg']) {
+      await probe(
+        `GET ${path}`,
+        'no credential',
+        'GET',
+        { path },
+        {},
+        {
+          describe: '200 with the console content policy',
+          holds: (res) =>
+            res.status === 200 && /script-src 'self'/.test(res.headers['content-security-policy'] ?? ''),
+        },
+      );
+    }
     await probe(
       'GET /.well-known/jwks.json',
       'no credential',

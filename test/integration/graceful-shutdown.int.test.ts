@@ -122,6 +122,7 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
   await first.gateway.close();
   // One ordered list for start-up failures and shutdown: no new work, work finishes, then every queue.
   expect(first.gateway.closeOrder).toEqual([
+    'status sampler',
     'timers',
     'replays',
     'storage gauge',

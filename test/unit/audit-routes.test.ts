@@ -13,8 +13,11 @@ describe('AUDITED_ROUTES', () => {
     );
     expect(unrecorded.sort()).toEqual([
       'GET /v1/events/subscribers',
+      'GET /v1/operations/replay',
       'GET /v1/operations/replay/:replayId',
       'GET /v1/status',
+      // Counts and breaker states per sampled interval: the console's chart.
+      'GET /v1/status/history',
     ]);
   });
 });

@@ -66,6 +66,11 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
     }),
   );
 
+  router.get('/replay', (_req, res) => {
+    const runs = replays.list(callerOf(res).tenant);
+    res.json({ count: runs.length, runs });
+  });
+
   router.get('/replay/:replayId', (req, res) => {
     res.json(replays.get(req.params.replayId, callerOf(res).tenant));
   });
