@@ -22,6 +22,7 @@ import { createCredentialsRecovery } from './wiring/credentials-recovery';
 import { startHttpServer } from './wiring/http-server';
 import { openKeyRing, type EhrCredentialsWiring } from './wiring/ehr-credentials';
 import { connectRedis } from './wiring/redis';
+import { createMetricsWiring, registerRuntimeGauges } from './wiring/metrics';
 import { buildUseCaseDeps } from './wiring/use-case-deps';
 import { startWorkers } from './wiring/workers';
 
@@ -71,6 +72,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     base: { role },
   });
   const closeables = new Closeables(logger);
+  const metrics = createMetricsWiring();
   try {
     // Adapters.
     const redis = await connectRedis(config, logger, closeables);
@@ -100,7 +102,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closeables,
       sandboxPort: role === 'worker' ? config.server.port : http.port,
       ehrKeyRing,
+      metrics: metrics.recorder,
     });
+    registerRuntimeGauges(metrics, runtime, logger);
     const lock = createRedisRunLock({ redis: redis.client, prefix: redis.prefix });
     const warmup = createScheduledWarmup(runtime.deps, {
       lock,
@@ -130,7 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     // Roles.
     if (role !== 'api') {
-      startWorkers(config, runtime, redis, logger, closeables);
+      startWorkers(config, runtime, redis, logger, closeables, metrics.recorder);
       startBackgroundJobs(config, runtime, { warmup, lock, credentials }, logger, closeables);
     }
     const readiness = createReadiness(runtime.deps, {
@@ -147,6 +151,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         readiness,
         isShuttingDown: () => shuttingDown,
         replays,
+        metrics,
         sandbox,
       }),
     );

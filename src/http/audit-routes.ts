@@ -55,6 +55,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'GET /v1/audit': search('audit.search'),
 
   'GET /v1/events/subscribers': 'not-phi',
+  'GET /metrics': 'not-phi',
   'POST /v1/events/subscribers/:name/replay': execute('event.replay'),
 
   'GET /sandbox/fhir{/*rest}': 'not-phi',

@@ -49,6 +49,8 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /v1/operations/:id/cancel': 'unlimited',
   'GET /v1/audit': 'read',
   'GET /v1/events/subscribers': 'unlimited',
+  // Scraped every few seconds by Prometheus; its cost is bounded by the scrape itself.
+  'GET /metrics': 'unlimited',
   'POST /v1/events/subscribers/:name/replay': 'unlimited',
 
   'GET /sandbox/fhir{/*rest}': 'unlimited',

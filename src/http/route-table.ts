@@ -82,6 +82,9 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
 
   { method: 'GET', path: '/v1/audit', access: 'audit:read' },
 
+  // Gateway-wide figures (connection and subscriber names, counts; never PHI), in every role.
+  { method: 'GET', path: '/metrics', access: 'metrics:read' },
+
   { method: 'GET', path: '/v1/events/subscribers', access: 'events:admin' },
   {
     method: 'POST',

@@ -7,6 +7,7 @@ import type { Readiness } from '../use-cases/readiness';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { AccessWiring } from './access';
 import { subscriberTenant } from './event-delivery';
+import { pipelineMonitor, type MetricsWiring } from './metrics';
 import type { UseCaseRuntime } from './use-case-deps';
 
 export function buildApp(
@@ -19,6 +20,7 @@ export function buildApp(
     readonly readiness: Readiness;
     readonly isShuttingDown: () => boolean;
     readonly replays: ReplayRegistry;
+    readonly metrics: MetricsWiring;
     readonly sandbox:
       | {
           readonly router: Router;
@@ -35,23 +37,12 @@ export function buildApp(
     corsAllowOrigins: config.server.cors.allowOrigins,
     access: options.access,
     health: { isShuttingDown: options.isShuttingDown, ...options.readiness },
+    metrics: { recorder: options.metrics.recorder, exposition: options.metrics.exposition },
     ...(options.serveApi
       ? {
           api: {
             useCases: runtime.deps,
-            monitor: {
-              breaker: (name) => {
-                const breaker = runtime.breakers.get(name);
-                if (!breaker) throw new Error(`no breaker for ${name}`);
-                return breaker.snapshot();
-              },
-              credentials: (name) => {
-                const credentials = runtime.credentials.get(name);
-                if (!credentials) throw new Error(`no credentials state for ${name}`);
-                return credentials.snapshot();
-              },
-              drainRate: (name) => runtime.drainMeter.ratePerSecond(name),
-            },
+            monitor: pipelineMonitor(runtime),
             replays: options.replays,
             events: runtime.eventDelivery,
             webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),

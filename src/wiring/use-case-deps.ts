@@ -17,6 +17,7 @@ import type { EventDelivery } from '../../queue/event-delivery';
 import type { Config } from '../config/load-config';
 import type { ConnectionCredentials } from '../domain/connection-credentials';
 import type { CallCenterEvent } from '../domain/events';
+import { NO_METRICS, type Metrics } from '../domain/metrics';
 import type { CircuitBreaker, Clock, Logger } from '../domain/ports';
 import type { RateLimitDeps } from '../http/rate-limit';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
@@ -55,6 +56,8 @@ export interface UseCaseDepsOptions {
   readonly clock?: Clock;
   /** The process's EHR signing keys (also published in the JWKS); opened here when absent. */
   readonly ehrKeyRing?: EhrKeyRing;
+  /** Where EHR calls, cache fallbacks, deliveries, verifications and audit records are counted. */
+  readonly metrics?: Metrics;
 }
 
 export async function buildUseCaseDeps(
@@ -63,6 +66,7 @@ export async function buildUseCaseDeps(
   options: UseCaseDepsOptions,
 ): Promise<UseCaseRuntime> {
   const { logger, closeables } = options;
+  const metrics = options.metrics ?? NO_METRICS;
   const { client, producer, prefix } = redis;
   const key = loadOrCreateKey(config.encryption.key, config.dataDir);
   const cipher = createRecordCipher(key);
@@ -74,6 +78,7 @@ export async function buildUseCaseDeps(
     blind: (value) => cipher.blind(value),
     logger,
     closeables,
+    metrics,
   });
 
   // Events and connections need each other: breakers publish, platform deliverers read Tasks.
@@ -82,6 +87,7 @@ export async function buildUseCaseDeps(
     connection: producer,
     prefix,
     logger,
+    metrics,
     connections: () => connections,
   });
   closeables.add('queues', 'event queues', () => eventDelivery.close());
@@ -98,6 +104,7 @@ export async function buildUseCaseDeps(
     publish,
     cipher,
     closeables,
+    metrics,
     ...(options.ehrKeyRing !== undefined ? { ehrKeyRing: options.ehrKeyRing } : {}),
   });
   connections = wired.connections;
@@ -159,6 +166,7 @@ export async function buildUseCaseDeps(
     logger,
     enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
     audit: audit.store,
+    metrics,
   };
   return {
     deps,
@@ -170,13 +178,16 @@ export async function buildUseCaseDeps(
     notificationQueue,
     eventDelivery,
     drainMeter: createDrainMeter(client, prefix),
-    rateLimits: buildRateLimits(config, {
-      redis: client,
-      prefix,
-      cipher,
-      events: eventDelivery,
-      logger,
-      clock: deps.clock,
-    }),
+    rateLimits: {
+      ...buildRateLimits(config, {
+        redis: client,
+        prefix,
+        cipher,
+        events: eventDelivery,
+        logger,
+        clock: deps.clock,
+      }),
+      metrics,
+    },
   };
 }
