@@ -73,7 +73,7 @@ describe('ops/prometheus/alerts.yml', () => {
       expect(typeof rule.expr).toBe('string');
       expect(['critical', 'warning']).toContain(rule.labels?.severity);
       expect(typeof rule.annotations?.summary).toBe('string');
-      if (rule.for !== undefined) expect(String(rule.for)).toMatch(/^\d+[smh]$/);
+      if (rule.for !== undefined) expect(rule.for).toMatch(/^\d+[smh]$/);
     }
   });
 
