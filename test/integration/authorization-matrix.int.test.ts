@@ -359,6 +359,8 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
   },
   // Lists only the caller's own tenant: what another tenant sees there is cross-tenant.int.test.ts's.
   'GET /v1/status': { right: () => ({ path: '/v1/status' }), status: 200 },
+  // Gateway-wide figures: no tenant's things are named, so there is no other-tenant case.
+  'GET /metrics': { right: () => ({ path: '/metrics' }), status: 200 },
   'GET /v1/operations/:id': {
     right: () => ({ path: `/v1/operations/${ids.receipt}` }),
     status: 200,
