@@ -18,29 +18,42 @@ export interface PipelineGaugeOptions {
   readonly logger: Logger;
 }
 
-function snapshotWithin(options: PipelineGaugeOptions): Promise<PipelineSnapshot | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolveLate) => {
-    timer = setTimeout(() => {
-      resolveLate(undefined);
-    }, options.deadlineMs);
-  });
-  const taken = options.snapshot().catch((error: unknown) => {
-    options.logger.warn({ err: error }, 'metrics: the pipeline snapshot failed');
-    return undefined;
-  });
-  return Promise.race([taken, late]).finally(() => {
-    clearTimeout(timer);
-  });
+/**
+ * The snapshot, or undefined past the deadline. A snapshot still running when the next scrape
+ * comes is joined, not started again: a hung Redis costs one snapshot in flight, not one a scrape.
+ */
+function snapshotTaker(options: PipelineGaugeOptions): () => Promise<PipelineSnapshot | undefined> {
+  let running: Promise<PipelineSnapshot | undefined> | undefined;
+  return () => {
+    running ??= options
+      .snapshot()
+      .catch((error: unknown) => {
+        options.logger.warn({ err: error }, 'metrics: the pipeline snapshot failed');
+        return undefined;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolveLate) => {
+      timer = setTimeout(() => {
+        resolveLate(undefined);
+      }, options.deadlineMs);
+    });
+    return Promise.race([running, late]).finally(() => {
+      clearTimeout(timer);
+    });
+  };
 }
 
 export function registerPipelineGauges(options: PipelineGaugeOptions): void {
   const registers = [options.registry];
   // Every gauge's collect() runs in the same scrape: they share one snapshot taken by the first.
+  const take = snapshotTaker(options);
   let current: Promise<PipelineSnapshot | undefined> | undefined;
   const snapshot = (): Promise<PipelineSnapshot | undefined> => {
     if (current === undefined) {
-      current = snapshotWithin(options);
+      current = take();
       void current.finally(() => {
         setImmediate(() => {
           current = undefined;

@@ -153,8 +153,15 @@ describe('pipeline gauges', () => {
   });
 
   it('leave the gauges empty and say so when the snapshot does not come, and the scrape still answers', async () => {
-    const { registry } = gatewayRegistry(() => new Promise<PipelineSnapshot>(() => undefined), 100);
+    let taken = 0;
+    const { registry } = gatewayRegistry(() => {
+      taken++;
+      return new Promise<PipelineSnapshot>(() => undefined);
+    }, 100);
     const scrape = parseExposition(await registry.metrics());
+    // The next scrape joins the snapshot still hanging rather than piling another on Redis.
+    expect(parseExposition(await registry.metrics()).value('continuum_pipeline_snapshot_ok')).toBe(0);
+    expect(taken).toBe(1);
     expect(scrape.value('continuum_pipeline_snapshot_ok')).toBe(0);
     expect(scrape.find('continuum_breaker_state')).toEqual([]);
     expect(scrape.find('continuum_operations')).toEqual([]);
