@@ -45,8 +45,11 @@ export type EventDeliveryOutcome = 'delivered' | 'retried' | 'dead-lettered';
 export type VerificationOutcome =
   'verified' | 'no-match' | 'ambiguous' | 'too-many-candidates' | 'refused' | 'held' | 'error';
 
-/** A client's request budget, or the verification limits per caller and per patient. */
-export type RefusedLimit = Budget | 'verify-caller' | 'verify-patient';
+/**
+ * A client's request budget; the verification limits per caller and per patient; a client's cap on
+ * queued writes; the write store's memory reserve.
+ */
+export type RefusedLimit = Budget | 'verify-caller' | 'verify-patient' | 'queued-writes' | 'storage-full';
 
 export type AuditWriteOutcome = 'written' | 'failed';
 

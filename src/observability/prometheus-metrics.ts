@@ -66,7 +66,7 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
   });
   const refusals = new Counter({
     name: 'continuum_rate_limit_refusals_total',
-    help: 'Requests refused by a limit: a client budget (lookup, verify, read, write) or verify-caller, verify-patient',
+    help: 'Requests refused by a limit: a client budget (lookup, verify, read, write), verify-caller, verify-patient, queued-writes, storage-full',
     labelNames: ['limit'] as const,
     registers,
   });

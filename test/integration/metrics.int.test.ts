@@ -69,6 +69,8 @@ beforeAll(async () => {
   gw = await startTestGateway({
     overrides: {
       sandbox: { enabled: true, patientCount: 220 },
+      // The outage below queues three writes; a fourth is over the cap, and counted as refused.
+      storage: { queuedWritesPerClient: 3 },
       connections: {
         sandbox: { maxWritesPerSecond: 0, breaker: { failureThreshold: 1, probeIntervalMs: 400 } },
       },
@@ -186,6 +188,10 @@ it('shows an outage and its recovery: breaker, backlog, age, drain; no canary in
     expect(res.status).toBe(202);
     operationIds.push(res.body.operationId as string);
   }
+  const overCap = await http('PATCH', `${gw.url}/v1/patients/${patientId}`, {
+    body: { email: CANARY.email.replace('canary@', 'canary4@') },
+  });
+  expect(overCap.body.code).toBe('WRITE_QUOTA_EXCEEDED');
   const down = await waitFor(
     async () => {
       const s = await scrape();
@@ -214,6 +220,7 @@ it('shows an outage and its recovery: breaker, backlog, age, drain; no canary in
   ).toBeGreaterThan(0);
   expect(sandboxValue(duringOutage, 'continuum_cache_reads_total', { result: 'hit' })).toBeGreaterThan(0);
   expect(finished(duringOutage)).toBe(finishedBefore);
+  expect(duringOutage.value('continuum_rate_limit_refusals_total', { limit: 'queued-writes' })).toBe(1);
 
   // The EHR is back: the backlog drains to nothing and the breaker closes.
   await setFaults(gw.url, { mode: 'up' });
