@@ -6,6 +6,9 @@
  * values go through lookups, verification, reads and writes all along, and no label value of any
  * scrape carries one of them, a patient id or an operation id.
  */
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { http } from '../support/http';
 import { setFaults, waitForFinal } from '../support/pipeline';
 import { parseExposition, type Exposition } from '../support/prometheus-text';
@@ -59,30 +62,41 @@ const FAMILIES = [
   'nodejs_heap_size_used_bytes',
 ];
 
+const HMAC_SECRET = 'metrics-webhook-secret-0123456789';
+const SUBSCRIBER_SECRET = `whsec_${Buffer.from('metrics-subscriber-secret-0123').toString('base64')}`;
+
 let gw: TestGateway;
+/** A subscriber that takes every event. */
+let listener: Server;
 let scraper: Record<string, string>;
 let patientId = '';
 const operationIds: string[] = [];
 const scrapes: Exposition[] = [];
 
 beforeAll(async () => {
+  listener = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const listening = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/events`;
   gw = await startTestGateway({
     overrides: {
       sandbox: { enabled: true, patientCount: 220 },
       // The outage below queues three writes; a fourth is over the cap, and counted as refused.
       storage: { queuedWritesPerClient: 3 },
       connections: {
-        sandbox: { maxWritesPerSecond: 0, breaker: { failureThreshold: 1, probeIntervalMs: 400 } },
+        sandbox: {
+          maxWritesPerSecond: 0,
+          breaker: { failureThreshold: 1, probeIntervalMs: 400 },
+          webhooks: { scheme: 'hmac-sha256', secret: HMAC_SECRET },
+        },
       },
       // A subscriber nobody listens for: its deliveries are retried, and counted by its name.
       events: {
         subscribers: [
-          {
-            kind: 'webhook',
-            name: 'desk',
-            url: 'http://127.0.0.1:9/events',
-            secret: `whsec_${Buffer.from('metrics-subscriber-secret-0123').toString('base64')}`,
-          },
+          { kind: 'webhook', name: 'desk', url: 'http://127.0.0.1:9/events', secret: SUBSCRIBER_SECRET },
+          { kind: 'webhook', name: 'crm', url: listening, secret: SUBSCRIBER_SECRET },
         ],
       },
     },
@@ -92,6 +106,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await setFaults(gw.url, { mode: 'up' }).catch(() => undefined);
   await gw.stop();
+  await new Promise((resolve) => listener.close(resolve));
 });
 
 async function scrape(): Promise<Exposition> {
@@ -162,7 +177,34 @@ it('shows an outage and its recovery: breaker, backlog, age, drain; no canary in
   expect(first.status).toBe(200);
   operationIds.push(first.body.operationId as string);
 
+  // The EHR tells of a change: the notification carries the whole resource, PHI and all.
+  const resource = (await http('GET', `${gw.fhirBase}/Patient/${patientId}`)).body as unknown;
+  const notification = JSON.stringify(resource);
+  const signature = createHmac('sha256', HMAC_SECRET).update(notification).digest('hex');
+  const notify = () =>
+    http('POST', `${gw.url}/webhooks/ehr/sandbox`, {
+      raw: notification,
+      headers: { 'content-type': 'application/fhir+json', 'x-signature': signature },
+    });
+  expect((await notify()).status).toBe(202);
+  expect((await notify()).status).toBe(409);
+  await waitFor(
+    async () => {
+      const s = await scrape();
+      return (s.value('continuum_ehr_notifications_total', { connection: 'sandbox', outcome: 'applied' }) ??
+        0) > 0 && (s.value('continuum_events_total', { subscriber: 'crm', outcome: 'delivered' }) ?? 0) > 0
+        ? true
+        : undefined;
+    },
+    { what: 'the notification to be applied and its event delivered' },
+  );
+
   const before = await scrape();
+  expect(sandboxValue(before, 'continuum_ehr_notifications_total', { outcome: 'accepted' })).toBe(1);
+  expect(sandboxValue(before, 'continuum_ehr_notifications_total', { outcome: 'duplicate' })).toBe(1);
+  expect(before.value('continuum_event_delivery_lag_seconds_count', { subscriber: 'crm' })).toBeGreaterThan(
+    0,
+  );
   expect(sandboxValue(before, 'continuum_breaker_state')).toBe(0);
   expect(before.value('continuum_verifications_total', { outcome: 'verified' })).toBe(1);
   expect(before.value('continuum_verifications_total', { outcome: 'no-match' })).toBe(1);
@@ -270,7 +312,13 @@ it('puts no canary value, patient id, operation id or raw path in any label of a
   const values = new Set(scrapes.flatMap((s) => s.samples.flatMap((x) => Object.values(x.labels))));
   // The labels that should be there are: the check below reads real label values.
   expect([...values]).toEqual(
-    expect.arrayContaining(['sandbox', 'desk', 'GET /v1/patients/:id', 'PATCH /v1/patients/:id']),
+    expect.arrayContaining([
+      'sandbox',
+      'desk',
+      'crm',
+      'GET /v1/patients/:id',
+      'POST /webhooks/ehr/:connection',
+    ]),
   );
   const leaks = [...values].filter((v) => forbidden.some((f) => v.toLowerCase().includes(f)));
   expect(leaks).toEqual([]);
