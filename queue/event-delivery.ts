@@ -15,6 +15,8 @@ import type { EventOperations, EventPublisher, Logger } from '../src/domain/port
 import { ContinuumError } from '../src/domain/errors';
 import { EVENT_GIVE_UP_AFTER_MS, eventJobs, type EventJob } from './catalog/event.jobs';
 import { createCatalogQueue, parseJobData, type CatalogQueue } from './job-catalog';
+import { jobCountsOf } from './job-counts';
+import { NO_METRICS, type Metrics, type QueueJobCounts } from '../src/domain/metrics';
 
 export type { EventJob };
 
@@ -30,6 +32,8 @@ export interface EventDelivery extends EventPublisher, EventOperations {
   /** Each subscriber's queue, for the queue dashboard. */
   readonly queues: ReadonlyMap<string, Queue<EventJob>>;
   workers(options: { readonly redis: Redis; readonly logger: Logger }): Worker<EventJob>[];
+  /** Jobs by state in each subscriber's queue. */
+  jobCounts(): Promise<readonly QueueJobCounts[]>;
   close(): Promise<void>;
 }
 
@@ -38,8 +42,10 @@ export function createEventDelivery(options: {
   readonly prefix: string;
   readonly subscribers: readonly Subscriber[];
   readonly logger: Logger;
+  readonly metrics?: Metrics;
 }): EventDelivery {
   const { connection, prefix } = options;
+  const metrics = options.metrics ?? NO_METRICS;
   const disabledKey = (name: string): string => `${prefix}:subscriber-disabled:${name}`;
   const producers = new Map<string, CatalogQueue<EventJob>>(
     options.subscribers.map((s) => [
@@ -80,6 +86,11 @@ export function createEventDelivery(options: {
             if ((await redis.exists(disabledKey(subscriber.name))) === 1) return 'subscriber disabled';
             try {
               await subscriber.deliverer.deliver(data.event);
+              metrics.eventDelivery(
+                subscriber.name,
+                'delivered',
+                (Date.now() - Date.parse(data.event.timestamp)) / 1000,
+              );
               return 'delivered';
             } catch (error) {
               const failure =
@@ -92,14 +103,17 @@ export function createEventDelivery(options: {
                   JSON.stringify({ at: new Date().toISOString(), reason: failure.message }),
                 );
                 log.warn({ status: failure.status }, 'subscriber gone (410): disabled');
+                metrics.eventDelivery(subscriber.name, 'dead-lettered');
                 throw new UnrecoverableError(failure.message);
               }
               if (failure.outcome === 'rejected') {
                 log.warn({ status: failure.status, eventId: data.event.id }, 'subscriber refused an event');
+                metrics.eventDelivery(subscriber.name, 'dead-lettered');
                 throw new UnrecoverableError(failure.message);
               }
               const firstTriedAt = data.firstTriedAt ?? new Date().toISOString();
               if (Date.now() - Date.parse(firstTriedAt) > EVENT_GIVE_UP_AFTER_MS) {
+                metrics.eventDelivery(subscriber.name, 'dead-lettered');
                 throw new UnrecoverableError(
                   `gave up after ${data.attempts + 1} attempts: ${failure.message}`,
                 );
@@ -111,6 +125,7 @@ export function createEventDelivery(options: {
                 { status: failure.status, attempts, delayMs: delay },
                 'subscriber unavailable; will retry',
               );
+              metrics.eventDelivery(subscriber.name, 'retried');
               // Back to the head of the queue, which waits: later events must not overtake this one.
               await queue.rateLimit(delay);
               throw Worker.RateLimitError();
@@ -161,6 +176,8 @@ export function createEventDelivery(options: {
       }
       return failed.length;
     },
+
+    jobCounts: () => Promise.all([...queues.values()].map((q) => jobCountsOf(q))),
 
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));

@@ -4,12 +4,15 @@ import type { Redis } from 'ioredis';
 import type { Logger, NotificationQueue, QueuedNotification } from '../src/domain/ports';
 import { notificationJobs } from './catalog';
 import { createCatalogQueue, createCatalogWorker } from './job-catalog';
+import { jobCountsOf } from './job-counts';
+import type { QueueJobCounts } from '../src/domain/metrics';
 
 export interface BullNotificationQueue extends NotificationQueue {
   /** The queue itself, for the queue dashboard. */
   readonly queue: Queue<QueuedNotification>;
   /** Makes every worker of the queue wait (the EHR asked for fewer requests). */
   pause(ms: number): Promise<void>;
+  jobCounts(): Promise<QueueJobCounts>;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,7 @@ export function createBullNotificationQueue(options: {
     queue: producer.queue,
     enqueue: (notification) => producer.enqueue('notification', notification),
     pause: (ms) => producer.queue.rateLimit(ms),
+    jobCounts: () => jobCountsOf(producer.queue),
     close: () => producer.queue.close(),
   };
 }

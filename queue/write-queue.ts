@@ -9,6 +9,8 @@ import type { Operation } from '../src/domain/operation';
 import type { WriteQueue } from '../src/domain/ports';
 import { writeJobs, type WriteJobData } from './catalog';
 import { createCatalogQueue, type CatalogQueue } from './job-catalog';
+import { jobCountsOf } from './job-counts';
+import type { QueueJobCounts } from '../src/domain/metrics';
 
 export type { WriteJobData };
 
@@ -21,6 +23,8 @@ export interface BullWriteQueueOptions {
 
 export interface BullWriteQueue extends WriteQueue {
   readonly queues: ReadonlyMap<string, Queue<WriteJobData>>;
+  /** Jobs by state in each connection's queue. */
+  jobCounts(): Promise<readonly QueueJobCounts[]>;
   close(): Promise<void>;
 }
 
@@ -64,6 +68,8 @@ export function createBullWriteQueue(options: BullWriteQueueOptions): BullWriteQ
       }
       return 'present';
     },
+
+    jobCounts: () => Promise.all([...producers.values()].map((p) => jobCountsOf(p.queue))),
 
     async close() {
       await Promise.all([...producers.values()].map((p) => p.queue.close()));

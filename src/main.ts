@@ -23,6 +23,7 @@ import { startHttpServer } from './wiring/http-server';
 import { startStatusSampler } from './wiring/status-sampler';
 import { openKeyRing, type EhrCredentialsWiring } from './wiring/ehr-credentials';
 import { connectRedis } from './wiring/redis';
+import { createMetricsWiring, registerRuntimeGauges } from './wiring/metrics';
 import { buildUseCaseDeps } from './wiring/use-case-deps';
 import { startWorkers } from './wiring/workers';
 
@@ -72,6 +73,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     base: { role },
   });
   const closeables = new Closeables(logger);
+  const metrics = createMetricsWiring();
   try {
     // Adapters.
     const redis = await connectRedis(config, logger, closeables);
@@ -101,7 +103,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closeables,
       sandboxPort: role === 'worker' ? config.server.port : http.port,
       ehrKeyRing,
+      metrics: metrics.recorder,
     });
+    registerRuntimeGauges(metrics, runtime, logger);
     const lock = createRedisRunLock({ redis: redis.client, prefix: redis.prefix });
     const warmup = createScheduledWarmup(runtime.deps, {
       lock,
@@ -131,7 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     // Roles.
     if (role !== 'api') {
-      startWorkers(config, runtime, redis, logger, closeables);
+      startWorkers(config, runtime, redis, logger, closeables, metrics.recorder);
       startBackgroundJobs(config, runtime, { warmup, lock, credentials }, logger, closeables);
     }
     if (role !== 'worker') startStatusSampler(config, runtime, logger, closeables);
@@ -149,6 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         readiness,
         isShuttingDown: () => shuttingDown,
         replays,
+        metrics,
         sandbox,
       }),
     );

@@ -290,6 +290,24 @@ export function createRedisClientRegistry(options: RedisClientRegistryOptions): 
       return record === undefined ? undefined : toClientInfo(record, now());
     },
 
+    async grant(idOrName, scopes) {
+      const id = await requireId(idOrName);
+      const record = await update(
+        id,
+        (current) => {
+          if (current.revokedAt !== null) {
+            throw new ContinuumError('CONFLICT', { detail: `client ${id} is revoked` });
+          }
+          const added = scopes.filter((scope) => !current.scopes.includes(scope));
+          if (added.length === 0) return undefined;
+          return { next: { ...current, scopes: [...current.scopes, ...added] }, drop: [], add: [] };
+        },
+        true,
+      );
+      logger.info({ clientId: id, scopes: record.scopes }, 'client scopes granted');
+      return toClientInfo(record, now());
+    },
+
     async revoke(idOrName) {
       const id = await requireId(idOrName);
       const record = await update(

@@ -259,6 +259,8 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
       });
     },
 
+    laneCount: (connection) => redis.scard(laneSetKey(connection)),
+
     async laneOperations(lane, limit) {
       const ids = await redis.lrange(laneKey(lane), 0, limit - 1);
       const ops = await Promise.all(ids.map((id) => get(id)));

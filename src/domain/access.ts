@@ -7,6 +7,7 @@
 /**
  * Every scope a route can require. `operations:admin` covers retry, cancel and replay;
  * `patients:lookup` tells only whether a number belongs to one patient and which id, and verifies.
+ * `metrics:read` is for a Prometheus scraper: figures of the whole gateway, never PHI.
  */
 export const SCOPES = [
   'patients:lookup',
@@ -20,6 +21,7 @@ export const SCOPES = [
   'events:admin',
   'sandbox:admin',
   'audit:read',
+  'metrics:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
@@ -74,6 +76,8 @@ export interface ClientRegistry {
   list(): Promise<readonly ClientInfo[]>;
   /** By id (`cl_...`) or by name. */
   find(idOrName: string): Promise<ClientInfo | undefined>;
+  /** Adds scopes to an active client (those it holds already are kept), in every process at once. */
+  grant(idOrName: string, scopes: readonly Scope[]): Promise<ClientInfo>;
   /** Every key of the client stops working at once, in every process. */
   revoke(idOrName: string): Promise<ClientInfo>;
   /** A new key; the current ones keep working for `graceSeconds` (0: they stop now). */

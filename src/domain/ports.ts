@@ -218,6 +218,8 @@ export interface OperationStore {
   requeue(op: Operation): Promise<{ readonly lanePosition: number }>;
   /** Lanes that hold operations, and the head of each, for the lane sweeper. */
   laneHeads(connection: string): Promise<readonly { readonly lane: string; readonly head: string }[]>;
+  /** How many lanes hold operations: one Redis read, whatever the backlog (metrics). */
+  laneCount(connection: string): Promise<number>;
   /** The operations still waiting in a lane, in the order they will be applied (at most `limit`). */
   laneOperations(lane: string, limit: number): Promise<readonly Operation[]>;
   query(query: OperationQuery): Promise<readonly Operation[]>;

@@ -5,6 +5,7 @@
 import express, { type Express, type Router } from 'express';
 import { ContinuumError } from '../domain/errors';
 import type { ClientRegistry, Tenant, TokenService } from '../domain/access';
+import type { Metrics } from '../domain/metrics';
 import type { EventOperations, Logger, PipelineMonitor } from '../domain/ports';
 import type { StatusHistoryStore } from '../domain/status-history';
 import { authenticateCredential, type BuiltInCredential } from '../use-cases/client-authentication';
@@ -28,6 +29,8 @@ import { noStore, securityHeaders } from './security-headers';
 import { ehrWebhookRoutes } from './routes/ehr-webhooks.routes';
 import { eventsRoutes, type SubscriberTenants } from './routes/events.routes';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
+import { metricsRoutes, type MetricsExposition } from './routes/metrics.routes';
+import { requestMetrics } from './request-metrics';
 import { appointmentsRoutes } from './routes/appointments.routes';
 import { callbacksRoutes, callsRoutes } from './routes/calls.routes';
 import { operationsRoutes } from './routes/operations.routes';
@@ -70,6 +73,8 @@ export interface AppDeps {
   };
   /** The operator console's static files (page, script, style), served at /console with the API. */
   readonly consoleDir?: string;
+  /** What requests are counted in, and `GET /metrics`: served in every role. Absent: neither. */
+  readonly metrics?: { readonly recorder: Metrics; readonly exposition: MetricsExposition };
   /** Request budgets per client and scanning detection; absent: no budgets (the worker role). */
   readonly rateLimits?: RateLimitDeps;
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
@@ -89,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
+  if (deps.metrics) app.use(requestMetrics(deps.metrics.recorder));
   app.use(securityHeaders());
   app.use(cors(deps.corsAllowOrigins ?? []));
   const { registry, tokens, tenants, builtIn } = deps.access;
@@ -116,6 +122,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes(deps.health));
   // Public files (the route table says so); the data they show comes from the API with the user's key.
   if (deps.api && deps.consoleDir !== undefined) app.use('/console', consoleRoutes(deps.consoleDir));
+  if (deps.metrics) app.use(metricsRoutes(deps.metrics.exposition));
   app.use(oauthRoutes(registry, tokens, deps.bodyLimitBytes));
 
   // The sandbox parses its own FHIR bodies; mounted before the API's parsers.

@@ -64,6 +64,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
 
   // Operation ids and counts only: job contents are reduced to ids (see wiring/queue-dashboard.ts).
   'GET /admin/queues{/*rest}': 'not-phi',
+  'GET /metrics': 'not-phi',
   'POST /v1/events/subscribers/:name/replay': execute('event.replay'),
 
   'GET /sandbox/fhir{/*rest}': 'not-phi',

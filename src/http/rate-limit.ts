@@ -8,6 +8,7 @@
  */
 import type { RequestHandler, Response } from 'express';
 import { ContinuumError } from '../domain/errors';
+import type { Metrics } from '../domain/metrics';
 import type { Logger } from '../domain/ports';
 import type { RateDecision, RateLimiter, RateLimiterCaller } from '../domain/rate-limits';
 import { noteLookupMiss, type LookupScanningDeps } from '../use-cases/lookup-scanning';
@@ -20,6 +21,8 @@ import { budgetOf } from './route-budgets';
 export interface RateLimitDeps {
   readonly limiter: RateLimiter;
   readonly scanning: LookupScanningDeps;
+  /** Refusals are counted here, by budget. */
+  readonly metrics?: Metrics;
 }
 
 function setRateLimitHeaders(res: Response, decision: RateDecision): void {
@@ -59,6 +62,7 @@ export function rateLimit(deps: RateLimitDeps): RequestHandler {
       (decision) => {
         setRateLimitHeaders(res, decision);
         if (!decision.allowed) {
+          deps.metrics?.rateLimitRefusal(budget);
           sendProblem(
             res,
             new ContinuumError('TOO_MANY_REQUESTS', {

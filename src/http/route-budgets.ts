@@ -56,6 +56,8 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'GET /v1/audit': 'read',
   'GET /v1/events/subscribers': 'unlimited',
   'GET /admin/queues{/*rest}': 'unlimited',
+  // Scraped every few seconds by Prometheus; its cost is bounded by the scrape itself.
+  'GET /metrics': 'unlimited',
   'POST /v1/events/subscribers/:name/replay': 'unlimited',
 
   'GET /sandbox/fhir{/*rest}': 'unlimited',

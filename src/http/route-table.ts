@@ -88,6 +88,8 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
 
   // The queue dashboard: read-only (operators act on writes through /v1/operations), so GET only.
   { method: 'GET', path: '/admin/queues{/*rest}', access: 'operations:admin' },
+  // Gateway-wide figures (connection and subscriber names, counts; never PHI), in every role.
+  { method: 'GET', path: '/metrics', access: 'metrics:read' },
 
   { method: 'GET', path: '/v1/events/subscribers', access: 'events:admin' },
   {

@@ -37,7 +37,10 @@ function namelessIdentity(
 }
 
 export async function acceptEhrNotification(
-  deps: Pick<UseCaseDeps, 'notificationLog' | 'notifications' | 'clock' | 'logger' | 'enqueueTimeoutMs'>,
+  deps: Pick<
+    UseCaseDeps,
+    'notificationLog' | 'notifications' | 'clock' | 'logger' | 'enqueueTimeoutMs' | 'metrics'
+  >,
   connection: ConnectionContext,
   rawBody: Buffer,
   ids: { readonly signedEventId: string | undefined; readonly unsignedEventId: string | undefined },
@@ -54,6 +57,7 @@ export async function acceptEhrNotification(
     withDeadline(work, deps.enqueueTimeoutMs, 'the notification log');
 
   if (!(await within(log.claim(connection.name, eventId)))) {
+    deps.metrics?.ehrNotification(connection.name, 'duplicate');
     throw new ContinuumError('DUPLICATE_EVENT', { detail: 'this notification was already received' });
   }
   try {
@@ -86,6 +90,7 @@ export async function acceptEhrNotification(
         receivedAt: now.toISOString(),
       }),
     );
+    deps.metrics?.ehrNotification(connection.name, 'accepted');
     deps.logger.info(
       {
         connection: connection.name,

@@ -124,9 +124,10 @@ function quotaExceeded(queuedWrites: number | undefined): ContinuumError {
  * Refuses a new write while the store's memory is within the reserve kept for draining: what is
  * queued can still be sent and its receipts written. Operator actions and workers never come here.
  */
-function refuseWhenStorageFull(deps: Pick<UseCaseDeps, 'storage' | 'logger'>): void {
+function refuseWhenStorageFull(deps: Pick<UseCaseDeps, 'storage' | 'logger' | 'metrics'>): void {
   const memory = deps.storage.memory();
   if (memory.acceptingWrites) return;
+  deps.metrics?.rateLimitRefusal('storage-full');
   // Debug: the gauge warns once when the reserve is reached; one line per refused write would flood.
   deps.logger.debug(
     { usedBytes: memory.usedBytes, limitBytes: memory.limitBytes, reservedBytes: memory.reservedBytes },
@@ -156,7 +157,7 @@ export function refusedByStorageLimits(error: unknown): boolean {
  * receipt read or a retry afterwards sees the final state, not one the insert may still change.
  */
 async function storeWithinDeadline(
-  deps: Pick<UseCaseDeps, 'store' | 'logger' | 'enqueueTimeoutMs' | 'storage'>,
+  deps: Pick<UseCaseDeps, 'store' | 'logger' | 'enqueueTimeoutMs' | 'storage' | 'metrics'>,
   operation: Operation,
   acceptedAt: Date,
   owner: OperationOwner,
@@ -189,7 +190,10 @@ async function storeWithinDeadline(
       );
       throw deadlineMissed('the write store');
     }
-    if (stored.refused === 'quota') throw quotaExceeded(stored.queuedWrites);
+    if (stored.refused === 'quota') {
+      deps.metrics?.rateLimitRefusal('queued-writes');
+      throw quotaExceeded(stored.queuedWrites);
+    }
     throw new ContinuumError('QUEUE_UNAVAILABLE', {
       detail: 'the write store is unavailable and nothing was taken: send the request again',
       retryAfterSeconds: 2,
@@ -202,7 +206,7 @@ async function storeWithinDeadline(
 /** What accepting a write needs. */
 export type AcceptDeps = Pick<
   UseCaseDeps,
-  'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs' | 'storage'
+  'store' | 'queue' | 'clock' | 'logger' | 'enqueueTimeoutMs' | 'storage' | 'metrics'
 >;
 
 export async function acceptWrite(

@@ -14,7 +14,7 @@ import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 /** A cache that does not answer in this long is skipped: the read must not wait on it. */
 const CACHE_DEADLINE_MS = 250;
 
-export type ContinuityDeps = Pick<UseCaseDeps, 'readCache' | 'clock' | 'logger'>;
+export type ContinuityDeps = Pick<UseCaseDeps, 'readCache' | 'clock' | 'logger' | 'metrics'>;
 
 interface EhrAnswer<T> {
   readonly value: T;
@@ -27,11 +27,13 @@ async function cachedAnswer<T>(
   connection: ConnectionContext,
   cacheKey: string,
 ): Promise<CachedRead<T> | undefined> {
-  return withDeadline(
+  const cached = await withDeadline(
     deps.readCache.get<T>(connection.name, cacheKey),
     CACHE_DEADLINE_MS,
     'the read cache',
   ).catch(() => undefined);
+  deps.metrics?.cacheRead(connection.name, cached === undefined ? 'miss' : 'hit');
+  return cached;
 }
 
 /** One EHR read, its good answer kept in the cache, its outcome told to the breaker. */
@@ -93,6 +95,7 @@ export async function readWithContinuity<T>(
         const cached = await cachedAnswer<T>(deps, connection, cacheKey);
         if (cached !== undefined) {
           connection.refreshes.keep(cacheKey, asked);
+          deps.metrics?.cacheFallback(connection.name, 'slow');
           deps.logger.info(
             { connection: connection.name, asOf: cached.asOf },
             'read answered from the continuity cache: the EHR is slow, its answer will refresh the cache',
@@ -109,6 +112,7 @@ export async function readWithContinuity<T>(
   }
   const cached = await cachedAnswer<T>(deps, connection, cacheKey);
   if (cached !== undefined) {
+    deps.metrics?.cacheFallback(connection.name, 'unavailable');
     deps.logger.info(
       { connection: connection.name, asOf: cached.asOf },
       'read answered from the continuity cache',

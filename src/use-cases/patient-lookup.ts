@@ -56,6 +56,7 @@ export async function lookupPatientsByPhone(
       const cached = await fromCache(deps, connection, e164, indexed);
       if (cached.matches.length > 0) {
         connection.refreshes.keep(key, asked);
+        deps.metrics?.cacheFallback(connection.name, 'slow');
         deps.logger.info(
           { connection: connection.name },
           'lookup answered from the phone index and cache: the EHR is slow, its answer will refresh them',
@@ -162,6 +163,7 @@ async function fromCache(
       ).catch(() => undefined),
     ),
   );
+  for (const entry of cached) deps.metrics?.cacheRead(connection.name, entry === undefined ? 'miss' : 'hit');
   const matches = cached.flatMap((entry) => (entry === undefined ? [] : [entry.value]));
   const uncached = ids.filter((_id, i) => cached[i] === undefined);
   const asOf =
@@ -188,6 +190,7 @@ async function lookupFromCache(
     // Nothing known under this number: an IVR must not tell a caller "not found" because the EHR is down.
     throw cause;
   }
+  deps.metrics?.cacheFallback(connection.name, 'unavailable');
   deps.logger.warn(
     { connection: connection.name, err: cause },
     'lookup answered from the phone index and cache',

@@ -19,7 +19,10 @@ export interface PatientView extends PatientModel {
   readonly pending: readonly PendingWrite[];
 }
 
-export type PatientReadDeps = Pick<UseCaseDeps, 'phoneIndex' | 'readCache' | 'store' | 'clock' | 'logger'>;
+export type PatientReadDeps = Pick<
+  UseCaseDeps,
+  'phoneIndex' | 'readCache' | 'store' | 'clock' | 'logger' | 'metrics'
+>;
 
 export function patientCacheKey(patientId: string): string {
   return `patient:${patientId}`;

@@ -27,11 +27,30 @@ export interface NotificationOutcome {
   readonly incomplete?: true;
 }
 
+type NotificationDeps = Pick<
+  UseCaseDeps,
+  'connections' | 'phoneIndex' | 'readCache' | 'clock' | 'logger' | 'events' | 'audit' | 'metrics'
+>;
+
 export async function processEhrNotification(
-  deps: Pick<
-    UseCaseDeps,
-    'connections' | 'phoneIndex' | 'readCache' | 'clock' | 'logger' | 'events' | 'audit'
-  >,
+  deps: NotificationDeps,
+  notification: QueuedNotification,
+): Promise<NotificationOutcome> {
+  try {
+    const outcome = await applyNotification(deps, notification);
+    deps.metrics?.ehrNotification(notification.connection, outcome.incomplete ? 'partial' : 'applied');
+    return outcome;
+  } catch (error) {
+    // Counted only for a configured connection: the label must stay within the configuration.
+    if (deps.connections.has(notification.connection)) {
+      deps.metrics?.ehrNotification(notification.connection, 'failed');
+    }
+    throw error;
+  }
+}
+
+async function applyNotification(
+  deps: NotificationDeps,
   notification: QueuedNotification,
 ): Promise<NotificationOutcome> {
   const connection = deps.connections.get(notification.connection);

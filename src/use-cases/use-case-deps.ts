@@ -6,6 +6,7 @@ import type { AuditStore } from '../domain/audit';
 import type { EhrCapabilities } from '../domain/ehr-capabilities';
 import type { ContinuumError } from '../domain/errors';
 import type { MappingProfile } from '../domain/mapping-profile';
+import type { Metrics } from '../domain/metrics';
 import type {
   AttemptLimiter,
   Clock,
@@ -102,4 +103,6 @@ export interface UseCaseDeps {
   readonly enqueueTimeoutMs: number;
   /** Who touched which record: every PHI access and every write applied is recorded here. */
   readonly audit: AuditStore;
+  /** Counts for operators (cache fallbacks, verifications, notifications); absent: not counted. */
+  readonly metrics?: Metrics;
 }

@@ -67,6 +67,7 @@ export type VerifyDeps = Pick<
   | 'clock'
   | 'logger'
   | 'enqueueTimeoutMs'
+  | 'metrics'
 >;
 
 /** Why an attempt failed: logged (never answered) so that support can tell a typo from a shared line. */
@@ -173,6 +174,8 @@ export async function verifyPatient(
     'the attempt limiter',
   );
   if (!decision.allowed) {
+    deps.metrics?.verification('refused');
+    deps.metrics?.rateLimitRefusal('verify-caller');
     deps.logger.info(
       { ...log, outcome: 'refused', patientId: request.patientId },
       'identity verification refused: too many failed attempts',
@@ -202,6 +205,8 @@ export async function verifyPatient(
     // No answer was given, so nothing was guessed: the attempt does not count.
     await Promise.all([giveBack(deps, key), giveBackAgainst(deps, connection, reserved)]);
     const outcome = isPatientHeld(error) ? 'held' : 'error';
+    deps.metrics?.verification(outcome);
+    if (outcome === 'held') deps.metrics?.rateLimitRefusal('verify-patient');
     deps.logger.info(
       { ...log, outcome, patientId: request.patientId, err: outcome === 'held' ? undefined : error },
       outcome === 'held'
@@ -213,6 +218,7 @@ export async function verifyPatient(
 
   const result = judge(candidates, request);
   await settleAttempt(deps, connection, key, candidates.targets, result.outcome !== 'verified');
+  deps.metrics?.verification(result.outcome);
   deps.logger.info(
     {
       ...log,
@@ -385,7 +391,9 @@ async function fromCache(
     SHORTCUT_DEADLINE_MS,
     'the read cache',
   ).catch(() => undefined);
+  deps.metrics?.cacheRead(connection.name, cached === undefined ? 'miss' : 'hit');
   if (cached === undefined) throw cause;
+  deps.metrics?.cacheFallback(connection.name, 'unavailable');
   return {
     models: cached.value.id === request.patientId ? [cached.value] : [],
     targets: [request.patientId],

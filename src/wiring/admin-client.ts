@@ -17,13 +17,29 @@ export function adminKeyPath(config: Config): string {
   return isAbsolute(file) ? file : join(config.dataDir, file);
 }
 
+/**
+ * The admin client holds every scope, those added by later releases too (`metrics:read`): a data
+ * directory from an older release gets them at start-up. A revoked admin client stays revoked.
+ */
+async function grantNewScopes(registry: ClientRegistry, logger: Logger): Promise<void> {
+  const admin = await registry.find(ADMIN_CLIENT_NAME);
+  if (admin === undefined || admin.revokedAt !== undefined) return;
+  const missing = SCOPES.filter((scope) => !admin.scopes.includes(scope));
+  if (missing.length === 0) return;
+  await registry.grant(admin.id, missing);
+  logger.info({ clientId: admin.id, scopes: missing }, 'granted the admin client the scopes it lacked');
+}
+
 /** Creates the admin client when the registry has no client at all; returns the key file then. */
 export async function ensureAdminClient(
   registry: ClientRegistry,
   config: Config,
   logger: Logger,
 ): Promise<string | undefined> {
-  if ((await registry.list()).length > 0) return undefined;
+  if ((await registry.list()).length > 0) {
+    await grantNewScopes(registry, logger);
+    return undefined;
+  }
   let key: string;
   try {
     ({ key } = await registry.create({

@@ -9,6 +9,7 @@ import type { Readiness } from '../use-cases/readiness';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { AccessWiring } from './access';
 import { subscriberTenant } from './event-delivery';
+import { type MetricsWiring } from './metrics';
 import { pipelineMonitor } from './pipeline-monitor';
 import { buildQueueDashboards } from './queue-dashboard';
 import type { UseCaseRuntime } from './use-case-deps';
@@ -23,6 +24,7 @@ export function buildApp(
     readonly readiness: Readiness;
     readonly isShuttingDown: () => boolean;
     readonly replays: ReplayRegistry;
+    readonly metrics: MetricsWiring;
     readonly sandbox:
       | {
           readonly router: Router;
@@ -44,6 +46,7 @@ export function buildApp(
     access: options.access,
     health: { isShuttingDown: options.isShuttingDown, ...options.readiness },
     ...(options.serveApi ? { consoleDir: join(projectRoot(), 'src', 'http', 'console') } : {}),
+    metrics: { recorder: options.metrics.recorder, exposition: options.metrics.exposition },
     ...(options.serveApi
       ? {
           api: {

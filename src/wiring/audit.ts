@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { createAuditFileSink } from '../../adapters/audit/file-sink';
+import { NO_METRICS, type Metrics } from '../domain/metrics';
 import { createRedisAuditStore } from '../../adapters/redis/audit-store';
 import type { Config } from '../config/load-config';
 import type { AuditRecord, AuditStore } from '../domain/audit';
@@ -59,8 +60,10 @@ export function buildAudit(
     readonly logger: Logger;
     readonly closeables: Closeables;
     readonly source?: string;
+    readonly metrics?: Metrics;
   },
 ): AuditWiring {
+  const metrics = options.metrics ?? NO_METRICS;
   const file = config.audit.file;
   const sink =
     file === undefined
@@ -81,13 +84,12 @@ export function buildAudit(
     retentionMs: config.audit.retentionDays * 86_400_000,
     tenantsFor: tenantsForRecord(config),
     deadlineMs: config.queue.enqueueTimeoutMs,
-    ...(sink !== undefined
-      ? {
-          onStored: (records) => {
-            for (const record of records) sink.write(record);
-          },
-        }
-      : {}),
+    onStored: (records) => {
+      for (const record of records) {
+        sink?.write(record);
+        metrics.auditRecord('written');
+      }
+    },
   });
   // Before the Redis connections close: records still waiting are stored, and copied.
   options.closeables.add('queues', 'audit trail', async () => {
@@ -98,5 +100,16 @@ export function buildAudit(
     options.logger.warn({}, 'the audit trail is off (audit.enabled: false): PHI accesses are not recorded');
     return { enabled: false, store: { ...store, append: () => Promise.resolve() }, blind: options.blind };
   }
-  return { enabled: true, store, blind: options.blind };
+  return {
+    enabled: true,
+    store: {
+      ...store,
+      append: (record) =>
+        store.append(record).catch((error: unknown) => {
+          metrics.auditRecord('failed');
+          throw error;
+        }),
+    },
+    blind: options.blind,
+  };
 }

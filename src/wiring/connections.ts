@@ -3,6 +3,7 @@
  * capabilities and the circuit breaker shared through Redis.
  */
 import type { Redis } from 'ioredis';
+import { meterEhrCalls } from '../../adapters/ehr/metered-calls';
 import { watchForStalls } from '../../adapters/ehr/stalled-calls';
 import { createCircuitBreaker } from '../../adapters/redis/circuit-breaker';
 import { createConnectionCredentials } from '../../adapters/redis/connection-credentials';
@@ -10,6 +11,7 @@ import type { Config } from '../config/load-config';
 import type { ConnectionCredentials } from '../domain/connection-credentials';
 import { ContinuumError } from '../domain/errors';
 import type { CallCenterEvent } from '../domain/events';
+import type { Metrics } from '../domain/metrics';
 import type { CircuitBreaker, Logger } from '../domain/ports';
 import { withDeadline } from '../domain/with-deadline';
 import { createPhoneSearchValue } from '../phone';
@@ -48,6 +50,7 @@ export async function buildConnections(
     /** Seals the shared EHR access tokens at rest. */
     readonly cipher: RecordCipher;
     readonly closeables: Closeables;
+    readonly metrics: Metrics;
     readonly ehrKeyRing?: EhrKeyRing;
   },
 ): Promise<ConnectionsWiring> {
@@ -111,21 +114,24 @@ export async function buildConnections(
       name: connection.name,
       // Every call to the EHR, the workers' too, is watched: a hung EHR opens the breaker while its
       // calls are still in flight, and a refused credential puts the connection in its own state.
-      ehr: watchCredentials(
-        watchForStalls(
-          createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
-            sandboxCredential: sandboxConnectionCredential,
-            tokens: ehrCredentials.tokens(connection.name),
-            logger,
-          }),
-          {
-            stalledCalls: connection.breaker.stalledCalls,
-            stallAfterMs: connection.breaker.stallAfterMs,
-            onStall: (stalled) => void breakerNote(breaker.recordStall(stalled)),
-          },
+      ehr: meterEhrCalls(
+        watchCredentials(
+          watchForStalls(
+            createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
+              sandboxCredential: sandboxConnectionCredential,
+              tokens: ehrCredentials.tokens(connection.name),
+              logger,
+            }),
+            {
+              stalledCalls: connection.breaker.stalledCalls,
+              stallAfterMs: connection.breaker.stallAfterMs,
+              onStall: (stalled) => void breakerNote(breaker.recordStall(stalled)),
+            },
+          ),
+          credentials,
+          logger,
         ),
-        credentials,
-        logger,
+        options.metrics,
       ),
       mapping,
       readDeadlineMs: connection.readDeadlineMs,

@@ -6,6 +6,7 @@ import type { SubscriberConfig } from '../config/config-schema';
 import type { CallCenterEvent } from '../domain/events';
 import { ContinuumError } from '../domain/errors';
 import type { Task } from '../domain/fhir';
+import { NO_METRICS, type Metrics } from '../domain/metrics';
 import type { Logger } from '../domain/ports';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { delivererFor } from './deliverers';
@@ -16,6 +17,7 @@ export function buildEventDelivery(
     readonly connection: Redis;
     readonly prefix: string;
     readonly logger: Logger;
+    readonly metrics?: Metrics;
     /** Read when an event is delivered, so it may be filled in after this is built. */
     readonly connections: () => UseCaseDeps['connections'];
   },
@@ -24,6 +26,7 @@ export function buildEventDelivery(
     connection: options.connection,
     prefix: options.prefix,
     logger: options.logger,
+    metrics: options.metrics ?? NO_METRICS,
     subscribers: config.events.subscribers.map((subscriber) => ({
       name: subscriber.name,
       types: subscriber.types,

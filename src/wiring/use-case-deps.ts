@@ -18,6 +18,7 @@ import type { EventDelivery } from '../../queue/event-delivery';
 import type { Config } from '../config/load-config';
 import type { ConnectionCredentials } from '../domain/connection-credentials';
 import type { CallCenterEvent } from '../domain/events';
+import { NO_METRICS, type Metrics } from '../domain/metrics';
 import type { CircuitBreaker, Clock, Logger } from '../domain/ports';
 import type { StatusHistoryStore } from '../domain/status-history';
 import type { RateLimitDeps } from '../http/rate-limit';
@@ -59,6 +60,8 @@ export interface UseCaseDepsOptions {
   readonly clock?: Clock;
   /** The process's EHR signing keys (also published in the JWKS); opened here when absent. */
   readonly ehrKeyRing?: EhrKeyRing;
+  /** Where EHR calls, cache fallbacks, deliveries, verifications and audit records are counted. */
+  readonly metrics?: Metrics;
 }
 
 export async function buildUseCaseDeps(
@@ -67,6 +70,7 @@ export async function buildUseCaseDeps(
   options: UseCaseDepsOptions,
 ): Promise<UseCaseRuntime> {
   const { logger, closeables } = options;
+  const metrics = options.metrics ?? NO_METRICS;
   const { client, producer, prefix } = redis;
   const key = loadOrCreateKey(config.encryption.key, config.dataDir);
   const cipher = createRecordCipher(key);
@@ -78,6 +82,7 @@ export async function buildUseCaseDeps(
     blind: (value) => cipher.blind(value),
     logger,
     closeables,
+    metrics,
   });
 
   // Events and connections need each other: breakers publish, platform deliverers read Tasks.
@@ -86,6 +91,7 @@ export async function buildUseCaseDeps(
     connection: producer,
     prefix,
     logger,
+    metrics,
     connections: () => connections,
   });
   closeables.add('queues', 'event queues', () => eventDelivery.close());
@@ -102,6 +108,7 @@ export async function buildUseCaseDeps(
     publish,
     cipher,
     closeables,
+    metrics,
     ...(options.ehrKeyRing !== undefined ? { ehrKeyRing: options.ehrKeyRing } : {}),
   });
   connections = wired.connections;
@@ -163,6 +170,7 @@ export async function buildUseCaseDeps(
     logger,
     enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
     audit: audit.store,
+    metrics,
   };
   return {
     deps,
@@ -175,13 +183,16 @@ export async function buildUseCaseDeps(
     eventDelivery,
     drainMeter: createDrainMeter(client, prefix),
     statusHistory: createRedisStatusHistory({ redis: client, prefix }),
-    rateLimits: buildRateLimits(config, {
-      redis: client,
-      prefix,
-      cipher,
-      events: eventDelivery,
-      logger,
-      clock: deps.clock,
-    }),
+    rateLimits: {
+      ...buildRateLimits(config, {
+        redis: client,
+        prefix,
+        cipher,
+        events: eventDelivery,
+        logger,
+        clock: deps.clock,
+      }),
+      metrics,
+    },
   };
 }

@@ -3,6 +3,7 @@ import type { Worker } from 'bullmq';
 import { createNotificationWorker } from '../../queue/notification-queue';
 import { createWriteWorker } from '../../queue/write.worker';
 import type { Config } from '../config/load-config';
+import type { Metrics } from '../domain/metrics';
 import type { Logger } from '../domain/ports';
 import { giveUpOperation } from '../use-cases/give-up-operation';
 import { processEhrNotification } from '../use-cases/process-ehr-notification';
@@ -18,6 +19,7 @@ export function startWorkers(
   redis: RedisWiring,
   logger: Logger,
   closeables: Closeables,
+  metrics: Metrics,
 ): void {
   const { deps, breakers, writeQueue, drainMeter } = runtime;
   const workers: Worker[] = [];
@@ -43,7 +45,9 @@ export function startWorkers(
         process: (operationId) => processOperation(deps, operationId),
         giveUp: (operationId) => giveUpOperation(deps, operationId),
         onFinished: (outcome) => {
-          if (outcome !== 'skipped') drainMeter.record(name);
+          if (outcome === 'skipped') return;
+          drainMeter.record(name);
+          metrics.writeFinished(name, outcome);
         },
         logger: logger.child({ component: 'write-worker', connection: name }),
       }),

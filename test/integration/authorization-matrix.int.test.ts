@@ -366,6 +366,8 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
   },
   // Lists only the caller's own tenant's runs.
   'GET /v1/operations/replay': { right: () => ({ path: '/v1/operations/replay' }), status: 200 },
+  // Gateway-wide figures: no tenant's things are named, so there is no other-tenant case.
+  'GET /metrics': { right: () => ({ path: '/metrics' }), status: 200 },
   'GET /v1/operations/:id': {
     right: () => ({ path: `/v1/operations/${ids.receipt}` }),
     status: 200,

@@ -14,6 +14,7 @@ import { buildAccess, type AccessWiring } from '../../src/wiring/access';
 import { buildApp } from '../../src/wiring/app';
 import { Closeables } from '../../src/wiring/closeables';
 import { startHttpServer } from '../../src/wiring/http-server';
+import { createMetricsWiring, registerRuntimeGauges } from '../../src/wiring/metrics';
 import { forgetCredential, readAdminKey, useCredential } from './credentials';
 import { captureLogs } from './log-capture';
 import { TEST_REDIS_URL } from './redis';
@@ -67,6 +68,9 @@ export async function startInProcessApi(options: InProcessApiOptions = {}): Prom
       ? await createSandboxEhr({ seed: 1, patientCount: 20, logger: logger.child({ component: 'sandbox' }) })
       : undefined;
     if (sandbox) closeables.add('ehr', 'sandbox', () => sandbox.close());
+    // The rig's use cases report elsewhere; this registry serves the API's requests and the gauges.
+    const metrics = createMetricsWiring();
+    registerRuntimeGauges(metrics, rig.runtime, logger);
     const app = buildApp(rig.config, {
       logger,
       access,
@@ -79,6 +83,7 @@ export async function startInProcessApi(options: InProcessApiOptions = {}): Prom
       }),
       isShuttingDown: () => false,
       replays: new ReplayRegistry(),
+      metrics,
       sandbox,
     });
     server.serve(app);

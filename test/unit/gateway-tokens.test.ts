@@ -31,6 +31,7 @@ function fakeRegistry(clients: Map<string, ClientInfo>): ClientRegistry {
     create: unused,
     list: unused,
     find: unused,
+    grant: unused,
     revoke: unused,
     rotate: unused,
     authenticate: unused,
