@@ -5,10 +5,8 @@
  * shows is checked on the page and what it did is checked through the API. Screenshots go to
  * test-artifacts/console-*.png.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { projectRoot } from '../../src/project-root';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, screenshot } from '../support/browser';
 import { http } from '../support/http';
 import { receipt, setFaults, waitForFinal } from '../support/pipeline';
 import { scopedClient } from '../support/scoped-client';
@@ -17,9 +15,6 @@ import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(180000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = join(projectRoot(), 'test-artifacts');
-
 let gw: TestGateway;
 let browser: Browser | undefined;
 let page: Page;
@@ -27,7 +22,6 @@ let page: Page;
 let pageErrors: string[];
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   gw = await startTestGateway({
     overrides: {
       sandbox: { enabled: true, patientCount: 60 },
@@ -42,18 +36,7 @@ beforeAll(async () => {
       logging: { level: 'info' },
     },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-gpu',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -74,7 +57,7 @@ afterEach(async () => {
 });
 
 async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+  await screenshot(page, `console-${name}`);
 }
 
 async function signIn(key: string): Promise<void> {

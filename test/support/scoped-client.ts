@@ -11,6 +11,17 @@ export async function scopedClient(
   scopes: readonly Scope[],
   tenant = 'default',
 ): Promise<Record<string, string>> {
+  const { key } = await scopedClientKey(gatewayPrefix, name, scopes, tenant);
+  return { authorization: `Bearer ${key}` };
+}
+
+/** The same client as its id and key, for Basic credentials (what a browser is asked for). */
+export async function scopedClientKey(
+  gatewayPrefix: string,
+  name: string,
+  scopes: readonly Scope[],
+  tenant = 'default',
+): Promise<{ readonly id: string; readonly key: string }> {
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   const registry = createRedisClientRegistry({
     redis,
@@ -18,8 +29,8 @@ export async function scopedClient(
     logger: createLogger({ level: 'silent' }),
   });
   try {
-    const { key } = await registry.create({ name, tenant, scopes });
-    return { authorization: `Bearer ${key}` };
+    const { client, key } = await registry.create({ name, tenant, scopes });
+    return { id: client.id, key };
   } finally {
     await registry.close();
     redis.disconnect();
