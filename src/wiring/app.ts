@@ -6,6 +6,7 @@ import { createApp } from '../http/app';
 import type { Readiness } from '../use-cases/readiness';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { AccessWiring } from './access';
+import { apiDocs } from './api-docs';
 import { subscriberTenant } from './event-delivery';
 import type { UseCaseRuntime } from './use-case-deps';
 
@@ -62,6 +63,10 @@ export function buildApp(
             ),
           },
           ...(config.limits.enabled ? { rateLimits: runtime.rateLimits } : {}),
+          apiDocs: apiDocs({
+            sandbox: { enabled: sandbox !== undefined, checksTokens: sandbox?.authRouter !== undefined },
+            phoneRegion: [...runtime.deps.connections.values()][0]?.phoneRegion ?? 'US',
+          }),
         }
       : {}),
     ...(sandbox ? { sandboxRouter: sandbox.router, sandboxAdminRouter: sandbox.adminRouter } : {}),
