@@ -64,7 +64,10 @@ export function openApiPath(expressPath: string): string {
 /** `GET /v1/patients/:id/summary` -> `getPatientsByIdSummary`. */
 export function operationIdOf(spec: RouteSpec): string {
   const words = spec.path
-    .replace(/\{\/\*\w+\}|\*\w+/g, '')
+    .replace(
+      /\{\/\*(\w+)\}|\*(\w+)/g,
+      (_all, a: string | undefined, b: string | undefined) => `/:${a ?? b ?? ''}`,
+    )
     .split(/[/.\-{}]+/)
     .filter((w) => w !== '' && w !== 'v1')
     .map((w) => (w.startsWith(':') ? `By${capitalize(w.slice(1))}` : capitalize(w)));
