@@ -55,6 +55,8 @@ const CONFIG_SCRIPT = `Scalar.createApiReference('#api-reference', {
   agent: { disabled: true },
   mcp: { disabled: true },
   documentDownloadType: 'json',
+  defaultOpenAllTags: true,
+  customCss: ':root { --scalar-font: system-ui, sans-serif; --scalar-font-code: ui-monospace, monospace; }',
 });
 `;
 
