@@ -38,14 +38,14 @@ const PAGE = `<!doctype html>
     <title>Continuum API</title>
   </head>
   <body>
-    <div id="api-reference"></div>
+    <div id="app"></div>
     <script src="/docs/standalone.js"></script>
     <script src="/docs/config.js"></script>
   </body>
 </html>
 `;
 
-const CONFIG_SCRIPT = `Scalar.createApiReference('#api-reference', {
+const CONFIG_SCRIPT = `Scalar.createApiReference('#app', {
   url: '/openapi.json',
   withDefaultFonts: false,
   telemetry: false,
@@ -56,7 +56,6 @@ const CONFIG_SCRIPT = `Scalar.createApiReference('#api-reference', {
   mcp: { disabled: true },
   documentDownloadType: 'json',
   defaultOpenAllTags: true,
-  customCss: ':root { --scalar-font: system-ui, sans-serif; --scalar-font-code: ui-monospace, monospace; }',
 });
 `;
 
