@@ -53,14 +53,39 @@ async function call(
   const response = operation?.responses[String(res.status)];
   if (response === undefined) throw new Error(`${where} is not documented`);
   const mediaType = (res.headers.get('content-type') ?? '').split(';')[0] ?? '';
-  const schema = response.content?.[mediaType]?.schema;
-  if (schema === undefined) throw new Error(`${where}: ${mediaType} is not documented`);
-  const validate = ajv.compile({ ...schema, components: doc.components });
+  if (response.content?.[mediaType] === undefined)
+    throw new Error(`${where}: ${mediaType} is not documented`);
+  const flat = new URL(path, gw.url).searchParams.get('shape') === 'flat';
+  const validate = documentedSchema(
+    method.toLowerCase(),
+    openApiPath(spec.path),
+    res.status,
+    mediaType,
+    flat,
+  );
   if (!validate(res.body)) {
     throw new Error(`${where} does not match its schema: ${ajv.errorsText(validate.errors)}`);
   }
   checked.push(where);
   return res;
+}
+
+/**
+ * The schema /openapi.json gives for one answer, ready to validate with. A read's 200 is its
+ * schema or, with `?shape=flat`, the flat shape: each answer is held to the one it asked for.
+ */
+function documentedSchema(method: string, path: string, status: number, mediaType: string, flat = false) {
+  const documented = doc.paths[path]?.[method]?.responses[String(status)]?.content?.[mediaType]?.schema;
+  if (documented === undefined) throw new Error(`${method} ${path} ${status} ${mediaType} is not documented`);
+  const variants = (documented as { anyOf?: { $ref?: string }[] }).anyOf;
+  const flatShape = variants?.find((v) => v.$ref === '#/components/schemas/FlatShape');
+  const schema =
+    variants === undefined || flatShape === undefined
+      ? documented
+      : flat
+        ? flatShape
+        : (variants.find((v) => v !== flatShape) ?? documented);
+  return ajv.compile({ ...schema, components: doc.components });
 }
 
 const json = { 'content-type': 'application/json' };
@@ -135,4 +160,20 @@ it('answers refusals as documented problems', async () => {
   const missing = await call('GET', '/v1/operations/op_0123456789abcdef');
   expect(missing.status).toBe(404);
   expect(checked.length).toBeGreaterThan(15);
+});
+
+it('would notice answers that stray from their schemas', () => {
+  const lookup = documentedSchema('get', '/v1/patients/lookup', 200, 'application/json');
+  expect(
+    lookup({ found: 'yes', phone: '+13515550153', matches: [], freshness: { source: 'ehr', asOf: 'x' } }),
+  ).toBe(false);
+  const receipt = documentedSchema('get', '/v1/operations/{id}', 200, 'application/json');
+  expect(receipt({ operationId: 'op_0123456789', status: 'done' })).toBe(false);
+  const flatLookup = documentedSchema('get', '/v1/patients/lookup', 200, 'application/json', true);
+  expect(flatLookup({ found: 'true', matches_count: '1' })).toBe(true);
+  expect(flatLookup({ found: true })).toBe(false);
+  const problem = documentedSchema('get', '/v1/slots', 401, 'application/problem+json');
+  expect(
+    problem({ type: 't', title: 't', status: 401, detail: 'd', code: 'SLOT_TAKEN', retryable: false }),
+  ).toBe(false);
 });

@@ -2,7 +2,8 @@
  * The documentation of every route of the route table, by route key (`GET /v1/patients/:id`).
  * Request schemas are the ones the handlers validate with; response schemas are written for the
  * document and checked against the domain types (src/http/schemas/*.response.ts). A route added
- * to the table without an entry here fails the route-coverage test.
+ * to the table without an entry here fails the route-coverage test. A route answering anything
+ * but JSON (an HTML page, text/plain metrics) names its `mediaType` and has no schema.
  */
 import { z } from 'zod';
 import type { CountryCode } from '../../phone';
@@ -114,7 +115,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       responses: { 200: { description: 'A JWK set', schema: named('JwkSet', jwksSchema) } },
     },
     'POST /oauth/token': {
-      summary: 'Issue an access token (client credentials)',
+      summary: 'Get an access token (client credentials)',
       description:
         'The client authenticates with Basic (client_secret_basic) or client_id and client_secret in ' +
         'the body (client_secret_post), never both. Errors follow RFC 6749, not problem+json.',
@@ -410,7 +411,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
     'PATCH /sandbox/fhir{/*rest}': sandboxFhir('Sandbox EHR: patch', true),
     'DELETE /sandbox/fhir{/*rest}': sandboxFhir('Sandbox EHR: delete', false),
     'POST /sandbox/auth/token': {
-      summary: 'Sandbox EHR: issue its own access token',
+      summary: 'Sandbox EHR: get its own access token',
       description: 'Served only while `sandbox.auth` is on: the token the sandbox FHIR API then requires.',
       tag: 'Sandbox EHR',
       body: {
