@@ -13,6 +13,7 @@ import { named, type NamedSchema, type ResponseDoc, type RouteDoc } from './rout
 import { routeDocs } from './route-docs';
 import { operationSecurity, securitySchemes } from './security';
 import { FLAT_SHAPE, HEADERS, PARAMETERS } from './shared-components';
+import { tidySchema } from './tidy-schema';
 
 export interface DocumentOptions {
   /** The routes this gateway serves (the route table, less the sandbox's when it is off). */
@@ -101,7 +102,7 @@ class SchemaSet {
     return Object.fromEntries(
       Object.entries(schemas).map(([id, schema]) => {
         const { $schema: _dialect, $id: _id, ...rest } = schema as Record<string, unknown>;
-        return [id, rest];
+        return [id, tidySchema(rest)];
       }),
     );
   }

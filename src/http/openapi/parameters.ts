@@ -1,5 +1,6 @@
 /** Path, query and header parameters from the zod objects that validate them. */
 import { z } from 'zod';
+import { tidySchema } from './tidy-schema';
 
 export type ParameterLocation = 'path' | 'query' | 'header';
 
@@ -19,7 +20,7 @@ export function inputJsonSchema(schema: z.ZodType): Record<string, unknown> {
     unrepresentable: 'any',
   }) as Record<string, unknown>;
   const { $schema: _dialect, ...rest } = converted;
-  return rest;
+  return tidySchema(rest);
 }
 
 export function parametersOf(object: z.ZodObject | undefined, where: ParameterLocation): Parameter[] {
