@@ -24,6 +24,9 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'GET /.well-known/jwks.json': 'not-phi',
   'POST /oauth/token': 'not-phi',
   'POST /webhooks/ehr/:connection': 'not-phi',
+  'GET /openapi.json': 'not-phi',
+  'GET /docs': 'not-phi',
+  'GET /docs/*file': 'not-phi',
 
   'GET /v1/patients/lookup': search('patient.lookup'),
   'POST /v1/patients/verify': execute('patient.verify'),

@@ -20,6 +20,10 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'GET /.well-known/jwks.json': 'unlimited',
   'POST /oauth/token': 'unlimited',
   'POST /webhooks/ehr/:connection': 'unlimited',
+  // The API's description and its page: the same bytes for everyone, built once at start.
+  'GET /openapi.json': 'unlimited',
+  'GET /docs': 'unlimited',
+  'GET /docs/*file': 'unlimited',
 
   'GET /v1/patients/lookup': 'lookup',
   'POST /v1/patients/verify': 'verify',
