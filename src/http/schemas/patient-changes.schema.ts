@@ -99,7 +99,9 @@ export function newPatientSchema(region: CountryCode) {
     .strict()
     .transform((v, ctx): NewPatient => {
       const { name, birthDate, gender, mrn, ...contact } = v;
-      const defined = Object.fromEntries(Object.entries(contact).filter(([, value]) => value !== undefined));
+      const defined = Object.fromEntries(
+        Object.entries(contact as Record<string, unknown>).filter(([, value]) => value !== undefined),
+      );
       let details: PatientChanges = {};
       if (Object.keys(defined).length > 0) {
         const parsed = changes.safeParse(defined);
