@@ -38,6 +38,7 @@ import { slotsRoutes } from './routes/slots.routes';
 import { patientsRoutes } from './routes/patients.routes';
 import { statusRoutes } from './routes/status.routes';
 import { verifyRoutes } from './routes/verify.routes';
+import { docsRoutes, type ApiDocs } from './routes/docs.routes';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -86,6 +87,8 @@ export interface AppDeps {
    * FHIR API checks them itself instead of the gateway's `sandbox:admin` (see route-table.ts).
    */
   readonly sandboxAuthRouter?: Router;
+  /** GET /openapi.json and the /docs page; absent in the worker role, which serves no API. */
+  readonly apiDocs?: ApiDocs;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -124,6 +127,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.api && deps.consoleDir !== undefined) app.use('/console', consoleRoutes(deps.consoleDir));
   if (deps.metrics) app.use(metricsRoutes(deps.metrics.exposition));
   app.use(oauthRoutes(registry, tokens, deps.bodyLimitBytes));
+  if (deps.apiDocs) app.use(docsRoutes(deps.apiDocs));
 
   // The sandbox parses its own FHIR bodies; mounted before the API's parsers.
   if (deps.sandboxRouter) app.use('/sandbox/fhir', deps.sandboxRouter);

@@ -28,6 +28,9 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'GET /console/console.js': 'not-phi',
   'GET /console/console.css': 'not-phi',
   'GET /console/icon.svg': 'not-phi',
+  'GET /openapi.json': 'not-phi',
+  'GET /docs': 'not-phi',
+  'GET /docs/*file': 'not-phi',
 
   'GET /v1/patients/lookup': search('patient.lookup'),
   'POST /v1/patients/verify': execute('patient.verify'),

@@ -24,6 +24,10 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'GET /console/console.js': 'unlimited',
   'GET /console/console.css': 'unlimited',
   'GET /console/icon.svg': 'unlimited',
+  // The API's description and its page: the same bytes for everyone, built once at start.
+  'GET /openapi.json': 'unlimited',
+  'GET /docs': 'unlimited',
+  'GET /docs/*file': 'unlimited',
 
   'GET /v1/patients/lookup': 'lookup',
   'POST /v1/patients/verify': 'verify',

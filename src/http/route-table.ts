@@ -44,6 +44,8 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
   ...routes('GET', 'public', '/console', '/console/console.js', '/console/console.css', '/console/icon.svg'),
   ...routes('POST', 'public', '/oauth/token'),
   { method: 'POST', path: '/webhooks/ehr/:connection', access: 'public' },
+  // The API's own description: nothing in it a caller may not know.
+  ...routes('GET', 'public', '/openapi.json', '/docs', '/docs/*file'),
 
   // An IVR needs only "one patient, id X" before verification; demographics need patients:read.
   { method: 'GET', path: '/v1/patients/lookup', access: ['patients:lookup', 'patients:read'] },

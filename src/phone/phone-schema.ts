@@ -18,5 +18,6 @@ export function phoneSchema(region: CountryCode) {
         return z.NEVER;
       }
       return e164;
-    });
+    })
+    .describe("A phone number in any common format, read in the EHR connection's region");
 }

@@ -8,6 +8,7 @@ import { projectRoot } from '../project-root';
 import type { Readiness } from '../use-cases/readiness';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
 import type { AccessWiring } from './access';
+import { apiDocs } from './api-docs';
 import { subscriberTenant } from './event-delivery';
 import { type MetricsWiring } from './metrics';
 import { pipelineMonitor } from './pipeline-monitor';
@@ -69,6 +70,10 @@ export function buildApp(
             subscriberTenants,
           },
           ...(config.limits.enabled ? { rateLimits: runtime.rateLimits } : {}),
+          apiDocs: apiDocs({
+            sandbox: { enabled: sandbox !== undefined, checksTokens: sandbox?.authRouter !== undefined },
+            phoneRegion: [...runtime.deps.connections.values()][0]?.phoneRegion ?? 'US',
+          }),
         }
       : {}),
     ...(sandbox ? { sandboxRouter: sandbox.router, sandboxAdminRouter: sandbox.adminRouter } : {}),

@@ -689,6 +689,41 @@ describe('public routes', () => {
     expect(unexpected.slice(before)).toEqual([]);
   });
 
+  it('answers the API description and its page without a credential', async () => {
+    const before = unexpected.length;
+    await probe(
+      'GET /openapi.json',
+      'no credential',
+      'GET',
+      { path: '/openapi.json' },
+      {},
+      {
+        describe: '200 with an OpenAPI 3.1 document',
+        holds: (res) => res.status === 200 && String(json(res).openapi).startsWith('3.1'),
+      },
+    );
+    await probe('GET /docs', 'no credential', 'GET', { path: '/docs' }, {}, answered(200));
+    for (const file of ['config.js', 'standalone.js']) {
+      await probe(
+        'GET /docs/*file',
+        `${file}, no credential`,
+        'GET',
+        { path: `/docs/${file}` },
+        {},
+        answered(200),
+      );
+    }
+    await probe(
+      'GET /docs/*file',
+      'unknown file, no credential',
+      'GET',
+      { path: '/docs/x.js' },
+      {},
+      noSuchRoute,
+    );
+    expect(unexpected.slice(before)).toEqual([]);
+  });
+
   it('answers the token endpoint as RFC 6749 says, without a credential of its own', async () => {
     const before = unexpected.length;
     const route = 'POST /oauth/token';

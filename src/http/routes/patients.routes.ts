@@ -9,7 +9,7 @@ import { lookupPatientsByPhone } from '../../use-cases/patient-lookup';
 import { discloseIdsOnly } from '../../use-cases/lookup-disclosure';
 import { listPatientAppointments } from '../../use-cases/patient-appointments';
 import { readPatient } from '../../use-cases/patient-read';
-import { patientSummary, SUMMARY_DAYS, SUMMARY_LIMIT } from '../../use-cases/patient-summary';
+import { patientSummary } from '../../use-cases/patient-summary';
 import { tenantAppointments } from '../../use-cases/tenant-locations';
 import { pendingPatientWrites } from '../../use-cases/pending-writes';
 import { resolveConnection } from '../../use-cases/resolve-connection';
@@ -17,11 +17,12 @@ import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
 import { callerOf } from '../caller';
 import { noteLookupOutcome } from '../lookup-outcome';
-import { dateParam, fhirIdParam, intParam, text } from '../query-params';
+import { fhirIdParam, text } from '../query-params';
 import { sendReceipt } from '../send-receipt';
 import { byRegion } from '../schemas/by-region';
 import { lookupQuerySchema } from '../schemas/lookup-query.schema';
 import { newPatientSchema, patientChangesSchema } from '../schemas/patient-changes.schema';
+import { patientAppointmentsQuery, summaryQuery } from '../schemas/read-query.schema';
 import { zodToValidationError } from '../validation';
 import { ifMatchVersion, writeBody, writeContext } from '../write-context';
 
@@ -77,10 +78,12 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
     '/:id/summary',
     route(async (req, res) => {
       const { tenant } = callerOf(res);
-      const connection = resolveConnection(deps, queryString(req.query.connection), tenant);
+      const parsed = summaryQuery.safeParse(req.query);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a summary parameter');
+      const connection = resolveConnection(deps, parsed.data.connection, tenant);
       const summary = await patientSummary(deps, connection, patientId(queryString(req.params.id)), {
-        days: intParam('days', queryString(req.query.days), SUMMARY_DAYS, 1, 366),
-        limit: intParam('limit', queryString(req.query.limit), SUMMARY_LIMIT, 1, 50),
+        days: parsed.data.days,
+        limit: parsed.data.limit,
         viewer: tenant,
       });
       if (summary.version !== undefined) res.setHeader('ETag', `W/"${summary.version}"`);
@@ -95,20 +98,18 @@ export function patientsRoutes(deps: UseCaseDeps): Router {
     '/:id/appointments',
     route(async (req, res) => {
       const { tenant } = callerOf(res);
-      const connection = resolveConnection(deps, queryString(req.query.connection), tenant);
+      const parsed = patientAppointmentsQuery.safeParse(req.query);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not an appointment list parameter');
+      const q = parsed.data;
+      const connection = resolveConnection(deps, q.connection, tenant);
       const id = patientId(queryString(req.params.id));
-      const from = dateParam('from', queryString(req.query.from)) ?? deps.clock.now();
-      const to =
-        dateParam('to', queryString(req.query.to)) ?? new Date(from.getTime() + LIST_DAYS * 86_400_000);
-      const statuses = (queryString(req.query.status) ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
+      const from = q.from ?? deps.clock.now();
+      const to = q.to ?? new Date(from.getTime() + LIST_DAYS * 86_400_000);
       const list = await listPatientAppointments(
         deps,
         connection,
         id,
-        { from, to, statuses },
+        { from, to, statuses: q.status },
         pendingPatientWrites(deps, connection, id, tenant),
       );
       res.json({ ...list, appointments: tenantAppointments(tenant, list.appointments) });

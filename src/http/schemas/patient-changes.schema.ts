@@ -31,16 +31,21 @@ const languageTag = z
 const nullable = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? null : v), schema.nullable());
 
+/** The contact fields, each optional: what a correction changes and a registration may carry. */
+function contactFields(region: CountryCode) {
+  const phone = phoneSchema(region);
+  return {
+    phones: listOf(phone).pipe(z.array(z.string()).max(10, 'at most 10 phone numbers')).optional(),
+    email: nullable(z.email('must be an email address').max(254)).optional(),
+    address: nullable(addressSchema).optional(),
+    preferredLanguage: nullable(languageTag).optional(),
+  };
+}
+
 /** Numbers without a country code are read in `region`, the EHR connection's. */
 export function patientChangesSchema(region: CountryCode) {
-  const phone = phoneSchema(region);
   return z
-    .object({
-      phones: listOf(phone).pipe(z.array(z.string()).max(10, 'at most 10 phone numbers')).optional(),
-      email: nullable(z.email('must be an email address').max(254)).optional(),
-      address: nullable(addressSchema).optional(),
-      preferredLanguage: nullable(languageTag).optional(),
-    })
+    .object(contactFields(region))
     .strict()
     .refine((v) => Object.values(v as Record<string, unknown>).some((x) => x !== undefined), {
       message: 'name at least one of phones, email, address, preferredLanguage',
@@ -88,15 +93,15 @@ export function newPatientSchema(region: CountryCode) {
         .enum(['male', 'female', 'other', 'unknown'], 'must be male, female, other or unknown')
         .optional(),
       mrn: text(64).optional(),
-      phones: z.unknown().optional(),
-      email: z.unknown().optional(),
-      address: z.unknown().optional(),
-      preferredLanguage: z.unknown().optional(),
+      // Checked here so every problem is named at once, and parsed again below into a correction.
+      ...contactFields(region),
     })
     .strict()
     .transform((v, ctx): NewPatient => {
       const { name, birthDate, gender, mrn, ...contact } = v;
-      const defined = Object.fromEntries(Object.entries(contact).filter(([, value]) => value !== undefined));
+      const defined = Object.fromEntries(
+        Object.entries(contact as Record<string, unknown>).filter(([, value]) => value !== undefined),
+      );
       let details: PatientChanges = {};
       if (Object.keys(defined).length > 0) {
         const parsed = changes.safeParse(defined);

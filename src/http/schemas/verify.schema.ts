@@ -74,7 +74,8 @@ export function verifyRequestSchema(region: CountryCode) {
         return z.NEVER;
       }
       return date;
-    });
+    })
+    .describe('YYYY-MM-DD, or eight digits as keyed on a phone: MMDDYYYY, or YYYYMMDD');
   const phone = phoneSchema(region);
   return (
     z

@@ -1,0 +1,448 @@
+/**
+ * The documentation of every route of the route table, by route key (`GET /v1/patients/:id`).
+ * Request schemas are the ones the handlers validate with; response schemas are written for the
+ * document and checked against the domain types (src/http/schemas/*.response.ts). A route added
+ * to the table without an entry here fails the route-coverage test. A route answering anything
+ * but JSON (an HTML page, text/plain metrics) names its `mediaType` and has no schema.
+ */
+import { z } from 'zod';
+import type { CountryCode } from '../../phone';
+import { auditQuery } from '../schemas/audit.schema';
+import { auditPageSchema } from '../schemas/audit.response';
+import { jwksSchema, oauthErrorSchema, tokenRequestSchema, tokenSchema } from '../schemas/access.response';
+import { bookingSchema, cancelSchema, confirmSchema, rescheduleSchema } from '../schemas/booking.schema';
+import { callbackSchema, callSchema } from '../schemas/call.schema';
+import { lookupQuerySchema } from '../schemas/lookup-query.schema';
+import { listOperationsQuery, replayBody } from '../schemas/operations.schema';
+import {
+  replayPlanSchema,
+  replayRunSchema,
+  subscriberListSchema,
+  subscriberReplaySchema,
+} from '../schemas/operations.response';
+import { newPatientSchema, patientChangesSchema } from '../schemas/patient-changes.schema';
+import {
+  lookupResultSchema,
+  patientSummarySchema,
+  patientViewSchema,
+  verifyResultSchema,
+} from '../schemas/patient.response';
+import {
+  appointmentIdPath,
+  connectionPath,
+  connectionQuery,
+  docsAssetPath,
+  operationIdPath,
+  patientAppointmentsQuery,
+  patientIdPath,
+  replayIdPath,
+  sandboxFhirPath,
+  slotsQuery,
+  subscriberPath,
+  summaryQuery,
+} from '../schemas/read-query.schema';
+import { receiptListSchema, receiptSchema } from '../schemas/receipt.response';
+import { appointmentListSchema, slotListSchema } from '../schemas/scheduling.response';
+import { healthSchema, pipelineStatusSchema, readinessSchema } from '../schemas/status.response';
+import { verifyRequestSchema } from '../schemas/verify.schema';
+import { named, type RouteDoc } from './route-doc';
+
+/** A JSON object this document does not detail; each use its own, since one schema has one name. */
+const anyObject = () => z.looseObject({});
+const fhirResource = named('FhirResource', z.looseObject({ resourceType: z.string() }));
+const ifMatch = z.object({
+  'If-Match': z.string().optional().describe('The ETag of the version the agent saw: W/"<version>"'),
+});
+
+/** Every route's entry; numbers are read in `phoneRegion` (the default connection's). */
+export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, RouteDoc>> {
+  const receipt = named('Receipt', receiptSchema);
+  const sandboxSwitch = named('SandboxSwitch', anyObject());
+  const sandboxState = named('SandboxState', anyObject());
+  const changes = named('PatientChangesRequest', patientChangesSchema(phoneRegion));
+  const sandboxFhir = (summary: string, withBody: boolean): RouteDoc => ({
+    summary,
+    description:
+      'The built-in sandbox EHR, FHIR R4. With `sandbox.auth` on it checks its own OAuth tokens ' +
+      '(from POST /sandbox/auth/token) instead of the gateway credentials.',
+    tag: 'Sandbox EHR',
+    path: sandboxFhirPath,
+    ...(withBody
+      ? {
+          body: {
+            schema: fhirResource,
+            form: false,
+            mediaTypes: ['application/fhir+json', 'application/json-patch+json'],
+          },
+        }
+      : {}),
+    responses: {
+      200: {
+        description: 'A FHIR resource or Bundle',
+        schema: fhirResource,
+        mediaType: 'application/fhir+json',
+      },
+    },
+  });
+  const sandboxAdmin = (summary: string, withBody: boolean): RouteDoc => ({
+    summary,
+    tag: 'Sandbox EHR',
+    ...(withBody ? { body: { schema: sandboxSwitch, form: false } } : {}),
+    responses: { 200: { description: 'The switch as it now stands', schema: sandboxState } },
+  });
+
+  return {
+    'GET /healthz': {
+      summary: 'Liveness',
+      tag: 'Health',
+      responses: { 200: { description: 'The process answers', schema: named('Health', healthSchema) } },
+    },
+    'GET /readyz': {
+      summary: 'Readiness',
+      description: 'Redis answers and start-up is done; each EHR connection reported alongside.',
+      tag: 'Health',
+      responses: {
+        200: { description: 'Ready', schema: named('Readiness', readinessSchema) },
+        503: {
+          description: 'Not ready (Redis down, starting or stopping)',
+          schema: named('Readiness', readinessSchema),
+        },
+      },
+    },
+    'GET /.well-known/jwks.json': {
+      summary: 'Keys that verify access tokens',
+      tag: 'Access',
+      responses: { 200: { description: 'A JWK set', schema: named('JwkSet', jwksSchema) } },
+    },
+    'POST /oauth/token': {
+      summary: 'Get an access token (client credentials)',
+      description:
+        'The client authenticates with Basic (client_secret_basic) or client_id and client_secret in ' +
+        'the body (client_secret_post), never both. Errors follow RFC 6749, not problem+json.',
+      tag: 'Access',
+      body: {
+        schema: named('TokenRequest', tokenRequestSchema),
+        form: true,
+        mediaTypes: ['application/x-www-form-urlencoded', 'application/json'],
+        required: true,
+      },
+      responses: {
+        200: { description: 'A bearer token', schema: named('Token', tokenSchema) },
+        400: {
+          description: 'invalid_request, unsupported_grant_type or invalid_scope',
+          schema: named('OAuthError', oauthErrorSchema),
+        },
+        401: {
+          description: 'invalid_client',
+          schema: named('OAuthError', oauthErrorSchema),
+          headers: ['WWW-Authenticate'],
+        },
+      },
+    },
+    'POST /webhooks/ehr/:connection': {
+      summary: 'Receive an EHR notification',
+      description:
+        "Signed per the connection's scheme (HMAC, Standard Webhooks...); the body is read as sent, in " +
+        'any content type. 202 once durably queued; unsigned, forged, stale or replayed: refused.',
+      tag: 'EHR notifications',
+      path: connectionPath,
+      body: { schema: fhirResource, form: false, mediaTypes: ['application/fhir+json', 'application/json'] },
+      responses: {
+        202: {
+          description: 'Queued',
+          schema: named(
+            'NotificationAccepted',
+            z.object({ accepted: z.literal(true), refs: z.array(z.string()), reread: z.boolean() }),
+          ),
+        },
+      },
+      problems: ['UNAUTHORIZED', 'NOT_FOUND', 'DUPLICATE_EVENT', 'QUEUE_UNAVAILABLE'],
+    },
+
+    'GET /v1/patients/lookup': {
+      summary: 'Look a caller up by phone number',
+      description:
+        'The screen pop. The number may be written any common way; it is read as E.164. Nobody ' +
+        'found answers 200 `{"found": false}`: IVR flows branch on the body.',
+      tag: 'Patients',
+      query: connectionQuery.extend(lookupQuerySchema(phoneRegion).shape),
+      responses: {
+        200: { description: 'Who has this number', schema: named('LookupResult', lookupResultSchema) },
+      },
+      problems: ['EHR_UNAVAILABLE'],
+    },
+    'POST /v1/patients/verify': {
+      summary: 'Verify a caller’s identity',
+      description:
+        'A birth date plus family name, MRN and/or phone. Always 200; a mismatch of any kind is ' +
+        '`{"verified": false}`. Too many failures: 429 TOO_MANY_ATTEMPTS with Retry-After.',
+      tag: 'Patients',
+      query: connectionQuery,
+      body: { schema: named('VerifyRequest', verifyRequestSchema(phoneRegion)), form: true, required: true },
+      responses: {
+        200: { description: 'Verified or not', schema: named('VerifyResult', verifyResultSchema) },
+      },
+      problems: ['TOO_MANY_ATTEMPTS', 'EHR_UNAVAILABLE'],
+    },
+    'GET /v1/patients/:id': {
+      summary: 'Read a patient’s demographics',
+      tag: 'Patients',
+      path: patientIdPath,
+      query: connectionQuery,
+      responses: {
+        200: {
+          description: 'The patient, queued corrections overlaid',
+          schema: named('PatientView', patientViewSchema),
+          headers: ['ETag'],
+        },
+      },
+      problems: ['NOT_FOUND', 'EHR_UNAVAILABLE'],
+    },
+    'GET /v1/patients/:id/summary': {
+      summary: 'Screen pop: demographics and upcoming visits',
+      tag: 'Patients',
+      path: patientIdPath,
+      query: summaryQuery,
+      responses: {
+        200: {
+          description: 'The summary',
+          schema: named('PatientSummary', patientSummarySchema),
+          headers: ['ETag'],
+        },
+      },
+      problems: ['NOT_FOUND', 'EHR_UNAVAILABLE'],
+    },
+    'POST /v1/patients': {
+      summary: 'Register a caller as a new patient',
+      description: 'With an `mrn`, created only if the EHR holds no patient with it (then 200, not 201).',
+      tag: 'Patients',
+      query: connectionQuery,
+      body: { schema: named('NewPatientRequest', newPatientSchema(phoneRegion)), form: true, required: true },
+      write: true,
+    },
+    'PATCH /v1/patients/:id': {
+      summary: 'Correct a patient’s contact details',
+      tag: 'Patients',
+      path: patientIdPath,
+      query: connectionQuery,
+      headers: ifMatch,
+      body: {
+        schema: changes,
+        form: true,
+        required: true,
+      },
+      write: true,
+    },
+    'POST /v1/patients/:id/update': {
+      summary: 'Correct a patient’s contact details (POST, for IVR tools)',
+      description: 'The same as PATCH /v1/patients/{id}, for tools that can only POST.',
+      tag: 'Patients',
+      path: patientIdPath,
+      query: connectionQuery,
+      headers: ifMatch,
+      body: {
+        schema: changes,
+        form: true,
+        required: true,
+      },
+      write: true,
+    },
+
+    'GET /v1/patients/:id/appointments': {
+      summary: 'List a patient’s appointments',
+      tag: 'Scheduling',
+      path: patientIdPath,
+      query: patientAppointmentsQuery,
+      responses: {
+        200: { description: 'Earliest first', schema: named('AppointmentList', appointmentListSchema) },
+      },
+      problems: ['NOT_FOUND', 'EHR_UNAVAILABLE'],
+    },
+    'GET /v1/slots': {
+      summary: 'Find free slots',
+      tag: 'Scheduling',
+      query: slotsQuery,
+      responses: { 200: { description: 'Earliest first', schema: named('SlotList', slotListSchema) } },
+      problems: ['EHR_UNAVAILABLE'],
+    },
+    'POST /v1/appointments': {
+      summary: 'Book an appointment',
+      tag: 'Scheduling',
+      query: connectionQuery,
+      body: { schema: named('BookingRequest', bookingSchema), form: true, required: true },
+      write: true,
+      problems: ['SLOT_TAKEN'],
+    },
+    'POST /v1/appointments/:id/cancel': {
+      summary: 'Cancel an appointment',
+      tag: 'Scheduling',
+      path: appointmentIdPath,
+      query: connectionQuery,
+      body: { schema: named('CancelRequest', cancelSchema), form: true },
+      write: true,
+    },
+    'POST /v1/appointments/:id/confirm': {
+      summary: 'Confirm the patient will come',
+      tag: 'Scheduling',
+      path: appointmentIdPath,
+      query: connectionQuery,
+      body: { schema: named('ConfirmRequest', confirmSchema), form: true },
+      write: true,
+    },
+    'POST /v1/appointments/:id/reschedule': {
+      summary: 'Move an appointment to another slot',
+      description: 'Books the new slot, then cancels the old; the old stays if the booking fails.',
+      tag: 'Scheduling',
+      path: appointmentIdPath,
+      query: connectionQuery,
+      body: { schema: named('RescheduleRequest', rescheduleSchema), form: true, required: true },
+      write: true,
+      problems: ['SLOT_TAKEN'],
+    },
+
+    'POST /v1/calls': {
+      summary: 'Log a call',
+      description: 'An Encounter plus a Communication with the notes.',
+      tag: 'Calls',
+      query: connectionQuery,
+      body: { schema: named('CallLogRequest', callSchema), form: true, required: true },
+      write: true,
+    },
+    'POST /v1/callbacks': {
+      summary: 'Request a callback',
+      description: 'A Task in the EHR; subscribers hear `callback.requested`.',
+      tag: 'Calls',
+      query: connectionQuery,
+      body: { schema: named('CallbackRequest', callbackSchema(phoneRegion)), form: true, required: true },
+      write: true,
+    },
+
+    'GET /v1/operations': {
+      summary: 'List receipts by status',
+      tag: 'Operations',
+      query: listOperationsQuery,
+      responses: { 200: { description: 'Receipts', schema: named('ReceiptList', receiptListSchema) } },
+    },
+    'GET /v1/operations/:id': {
+      summary: 'Follow a receipt',
+      tag: 'Operations',
+      path: operationIdPath,
+      responses: { 200: { description: 'The receipt', schema: receipt } },
+      problems: ['NOT_FOUND'],
+    },
+    'POST /v1/operations/:id/retry': {
+      summary: 'Retry a failed write',
+      tag: 'Operations',
+      path: operationIdPath,
+      responses: { 202: { description: 'Queued again', schema: receipt, headers: ['Location'] } },
+      problems: ['NOT_FOUND', 'CONFLICT'],
+    },
+    'POST /v1/operations/:id/cancel': {
+      summary: 'Cancel a write not yet sent',
+      tag: 'Operations',
+      path: operationIdPath,
+      responses: { 200: { description: 'Cancelled', schema: receipt } },
+      problems: ['NOT_FOUND', 'CONFLICT'],
+    },
+    'POST /v1/operations/replay': {
+      summary: 'Replay failed writes',
+      description: 'Looks only (`dryRun`, the default) unless told `dryRun: false`.',
+      tag: 'Operations',
+      body: { schema: named('ReplayRequest', replayBody), form: true, required: true },
+      responses: {
+        200: { description: 'The plan of a dry run', schema: named('ReplayPlan', replayPlanSchema) },
+        202: { description: 'Started', schema: named('ReplayRun', replayRunSchema), headers: ['Location'] },
+      },
+    },
+    'GET /v1/operations/replay/:replayId': {
+      summary: 'Follow a replay',
+      tag: 'Operations',
+      path: replayIdPath,
+      responses: { 200: { description: 'The run', schema: named('ReplayRun', replayRunSchema) } },
+      problems: ['NOT_FOUND'],
+    },
+    'POST /v1/operations/replay/:replayId/stop': {
+      summary: 'Stop a replay',
+      tag: 'Operations',
+      path: replayIdPath,
+      responses: { 200: { description: 'The run, stopped', schema: named('ReplayRun', replayRunSchema) } },
+      problems: ['NOT_FOUND'],
+    },
+    'GET /v1/status': {
+      summary: 'Write pipeline, subscribers and storage',
+      tag: 'Operations',
+      responses: {
+        200: { description: 'Per connection', schema: named('PipelineStatus', pipelineStatusSchema) },
+      },
+    },
+
+    'GET /v1/audit': {
+      summary: 'Search the audit trail',
+      tag: 'Audit',
+      query: auditQuery,
+      responses: {
+        200: { description: 'Newest first, paged by cursor', schema: named('AuditPage', auditPageSchema) },
+      },
+    },
+
+    'GET /v1/events/subscribers': {
+      summary: 'List event subscribers',
+      tag: 'Events',
+      responses: {
+        200: {
+          description: 'The tenant’s subscribers',
+          schema: named('SubscriberList', subscriberListSchema),
+        },
+      },
+    },
+    'POST /v1/events/subscribers/:name/replay': {
+      summary: 'Re-enable a subscriber and replay its dead letters',
+      tag: 'Events',
+      path: subscriberPath,
+      responses: {
+        200: { description: 'Re-queued', schema: named('SubscriberReplay', subscriberReplaySchema) },
+      },
+      problems: ['NOT_FOUND'],
+    },
+
+    'GET /sandbox/fhir{/*rest}': sandboxFhir('Sandbox EHR: read or search', false),
+    'POST /sandbox/fhir{/*rest}': sandboxFhir('Sandbox EHR: create', true),
+    'PUT /sandbox/fhir{/*rest}': sandboxFhir('Sandbox EHR: update', true),
+    'PATCH /sandbox/fhir{/*rest}': sandboxFhir('Sandbox EHR: patch', true),
+    'DELETE /sandbox/fhir{/*rest}': sandboxFhir('Sandbox EHR: delete', false),
+    'POST /sandbox/auth/token': {
+      summary: 'Sandbox EHR: get its own access token',
+      description: 'Served only while `sandbox.auth` is on: the token the sandbox FHIR API then requires.',
+      tag: 'Sandbox EHR',
+      body: {
+        schema: named('SandboxTokenRequest', anyObject()),
+        form: true,
+        mediaTypes: ['application/x-www-form-urlencoded'],
+      },
+      responses: { 200: { description: 'A bearer token', schema: named('SandboxToken', anyObject()) } },
+    },
+    'GET /sandbox/admin/auth': sandboxAdmin('Sandbox EHR: its OAuth clients and tokens', false),
+    'POST /sandbox/admin/auth': sandboxAdmin('Sandbox EHR: revoke clients or invalidate tokens', true),
+    'GET /sandbox/admin/faults': sandboxAdmin('Sandbox EHR: the fault switch', false),
+    'POST /sandbox/admin/faults': sandboxAdmin('Sandbox EHR: set a fault (down, slow, errors...)', true),
+    'DELETE /sandbox/admin/faults': sandboxAdmin('Sandbox EHR: clear the fault', false),
+
+    'GET /openapi.json': {
+      summary: 'This OpenAPI document',
+      tag: 'Documentation',
+      responses: { 200: { description: 'OpenAPI 3.1', schema: named('OpenApiDocument', anyObject()) } },
+    },
+    'GET /docs': {
+      summary: 'The API reference, rendered',
+      tag: 'Documentation',
+      responses: { 200: { description: 'An HTML page', mediaType: 'text/html' } },
+    },
+    'GET /docs/*file': {
+      summary: 'Files of the API reference page',
+      tag: 'Documentation',
+      path: docsAssetPath,
+      responses: { 200: { description: 'Script or style', mediaType: 'text/javascript' } },
+      problems: ['NOT_FOUND'],
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/** Answers of probes and GET /v1/status; for the OpenAPI document and tests only. */
+import { z } from 'zod';
+import type { StorageStatus } from '../../use-cases/storage-status';
+import type { Conforms } from './conforms';
+import { subscriberSchema } from './operations.response';
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+const connectionHealth = z.looseObject({
+  reachable: z.boolean(),
+  checkedAt: z.string(),
+  breaker: z.string().optional(),
+  state: z.string().optional().describe('up, recovering, ehr-unavailable, credentials-rejected'),
+  degraded: z.boolean().optional(),
+});
+
+export const readinessSchema = z.object({
+  ready: z.boolean(),
+  shuttingDown: z.boolean(),
+  redis: z.enum(['up', 'down']),
+  degradedConnections: z.array(z.string()),
+  connections: z.record(z.string(), connectionHealth),
+});
+
+const storage = z.object({
+  usedBytes: z.number(),
+  limitBytes: z.number().nullable(),
+  headroomBytes: z.number().nullable(),
+  reservedBytes: z.number().nullable(),
+  acceptingWrites: z.boolean(),
+  queuedWrites: z.number().int(),
+  queuedWritesCap: z.number().int().nullable(),
+  readAt: z.string().nullable(),
+});
+
+/** Each connection's pipeline; loose, since it grows with what operators are shown. */
+const connectionStatus = z.looseObject({
+  breaker: z.looseObject({ state: z.enum(['closed', 'open', 'half-open']) }),
+  credentials: z.looseObject({ state: z.string() }),
+  queue: z.object({
+    queued: z.number().int(),
+    sending: z.number().int(),
+    failed: z.number().int(),
+    needsReview: z.number().int(),
+    oldestPendingAgeSeconds: z.number().nullable(),
+  }),
+  drain: z.object({ perSecond: z.number(), etaSeconds: z.number().nullable() }),
+});
+
+export const pipelineStatusSchema = z.object({
+  connections: z.record(z.string(), connectionStatus),
+  subscribers: z.array(subscriberSchema),
+  storage,
+});
+
+export const storageConforms: Conforms<StorageStatus, typeof storage> = true;
