@@ -152,6 +152,21 @@ it('answers a whole call as documented', async () => {
   });
 }, 60_000);
 
+it('answers what operators and their tools read as documented', async () => {
+  await call('GET', '/v1/status');
+  await call('GET', '/v1/status/history?connection=sandbox&minutes=5');
+  await call('GET', '/v1/operations?status=failed');
+  await call('GET', '/v1/operations/replay');
+  const plan = await call('POST', '/v1/operations/replay', { body: { status: 'failed' } });
+  expect(plan.body.dryRun).toBe(true);
+  await call('GET', '/v1/events/subscribers');
+  await call('GET', '/v1/audit?patient=pat-0001&limit=5');
+  const metrics = await call('GET', '/metrics');
+  expect(metrics.status).toBe(200);
+  const console = await call('GET', '/console');
+  expect(console.status).toBe(200);
+});
+
 it('answers refusals as documented problems', async () => {
   const anonymous = await call('GET', '/v1/patients/lookup?phone=6175550199', { anonymous: true });
   expect(anonymous.status).toBe(401);

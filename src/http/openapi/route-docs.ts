@@ -16,6 +16,7 @@ import { lookupQuerySchema } from '../schemas/lookup-query.schema';
 import { listOperationsQuery, replayBody } from '../schemas/operations.schema';
 import {
   replayPlanSchema,
+  replayRunListSchema,
   replayRunSchema,
   subscriberListSchema,
   subscriberReplaySchema,
@@ -35,6 +36,7 @@ import {
   operationIdPath,
   patientAppointmentsQuery,
   patientIdPath,
+  queueDashboardPath,
   replayIdPath,
   sandboxFhirPath,
   slotsQuery,
@@ -43,7 +45,13 @@ import {
 } from '../schemas/read-query.schema';
 import { receiptListSchema, receiptSchema } from '../schemas/receipt.response';
 import { appointmentListSchema, slotListSchema } from '../schemas/scheduling.response';
-import { healthSchema, pipelineStatusSchema, readinessSchema } from '../schemas/status.response';
+import {
+  healthSchema,
+  pipelineStatusSchema,
+  readinessSchema,
+  statusHistorySchema,
+} from '../schemas/status.response';
+import { statusHistoryQuery } from '../schemas/status-history.schema';
 import { verifyRequestSchema } from '../schemas/verify.schema';
 import { named, type RouteDoc } from './route-doc';
 
@@ -354,6 +362,14 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
         202: { description: 'Started', schema: named('ReplayRun', replayRunSchema), headers: ['Location'] },
       },
     },
+    'GET /v1/operations/replay': {
+      summary: 'List replay runs',
+      description:
+        "The caller's tenant's runs. A run lives in the API process that started it: behind a load " +
+        'balancer, the list shows the runs of the process that answered.',
+      tag: 'Operations',
+      responses: { 200: { description: 'The runs', schema: named('ReplayRunList', replayRunListSchema) } },
+    },
     'GET /v1/operations/replay/:replayId': {
       summary: 'Follow a replay',
       tag: 'Operations',
@@ -374,6 +390,18 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       responses: {
         200: { description: 'Per connection', schema: named('PipelineStatus', pipelineStatusSchema) },
       },
+    },
+    'GET /v1/status/history': {
+      summary: "One connection's pipeline over the last hour",
+      description:
+        'Backlog, failures, drain rate and breaker state, sampled every `statusHistory.intervalMs` and ' +
+        'kept for an hour: what the console charts.',
+      tag: 'Operations',
+      query: statusHistoryQuery,
+      responses: {
+        200: { description: 'Samples, oldest first', schema: named('StatusHistory', statusHistorySchema) },
+      },
+      problems: ['NOT_FOUND'],
     },
 
     'GET /v1/audit': {
@@ -427,6 +455,49 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
     'POST /sandbox/admin/faults': sandboxAdmin('Sandbox EHR: set a fault (down, slow, errors...)', true),
     'DELETE /sandbox/admin/faults': sandboxAdmin('Sandbox EHR: clear the fault', false),
 
+    'GET /metrics': {
+      summary: 'Prometheus metrics',
+      description:
+        'The Prometheus text format: HTTP, EHR calls, queues, breaker and credentials state, cache, ' +
+        'notifications, events, verifications, limits, audit records, process. Labels never carry PHI.',
+      tag: 'Operations',
+      responses: { 200: { description: 'Prometheus exposition format 0.0.4', mediaType: 'text/plain' } },
+    },
+    'GET /admin/queues{/*rest}': {
+      summary: 'Queue dashboard (read-only)',
+      description:
+        "bull-board: the caller's tenant's write and event queues, jobs shown by their ids. A browser " +
+        'is asked for Basic credentials (client id and key).',
+      tag: 'Operations',
+      path: queueDashboardPath,
+      responses: {
+        200: { description: 'The dashboard page, its files and its JSON API', mediaType: 'text/html' },
+      },
+      problems: ['NOT_FOUND'],
+    },
+    'GET /console': {
+      summary: 'Operator console',
+      description:
+        'A page that signs in with an API key (kept in the tab, sent as a header) and shows what the ' +
+        'key may see: connections, failed writes, replays, subscribers, audit search.',
+      tag: 'Documentation',
+      responses: { 200: { description: 'An HTML page', mediaType: 'text/html' } },
+    },
+    'GET /console/console.js': {
+      summary: "The console's script",
+      tag: 'Documentation',
+      responses: { 200: { description: 'A JavaScript module', mediaType: 'text/javascript' } },
+    },
+    'GET /console/console.css': {
+      summary: "The console's style",
+      tag: 'Documentation',
+      responses: { 200: { description: 'A style sheet', mediaType: 'text/css' } },
+    },
+    'GET /console/icon.svg': {
+      summary: "The console's icon",
+      tag: 'Documentation',
+      responses: { 200: { description: 'An SVG image', mediaType: 'image/svg+xml' } },
+    },
     'GET /openapi.json': {
       summary: 'This OpenAPI document',
       tag: 'Documentation',

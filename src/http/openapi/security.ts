@@ -14,6 +14,7 @@ const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
   'events:admin': 'Event subscribers and the replay of their dead letters',
   'sandbox:admin': "The built-in sandbox EHR's FHIR API and its fault switch",
   'audit:read': "The tenant's audit trail",
+  'metrics:read': 'Prometheus metrics of the gateway (counts and states, never PHI)',
 };
 
 const SCHEMES = ['bearer', 'basic', 'apiKey', 'oauth2'] as const;

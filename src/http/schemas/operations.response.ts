@@ -32,6 +32,11 @@ export const replayRunSchema = z.object({
   startedAt: z.string(),
 });
 
+export const replayRunListSchema = z.object({
+  count: z.number().int(),
+  runs: z.array(replayRunSchema).describe('Runs started by the API process that answered, newest first'),
+});
+
 export const subscriberSchema = z.object({
   name: z.string(),
   disabled: z

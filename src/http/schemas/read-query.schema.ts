@@ -89,3 +89,9 @@ export const sandboxFhirPath = z.object({
   rest: z.string().describe('A FHIR R4 path below the sandbox base, e.g. `Patient/pat-0001`'),
 });
 export const docsAssetPath = z.object({ file: z.string() });
+
+export const queueDashboardPath = z.object({
+  rest: z
+    .string()
+    .describe('A page, file or API call of the dashboard, e.g. `api/queues` or `queue/writes-sandbox`'),
+});

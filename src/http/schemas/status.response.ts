@@ -1,5 +1,6 @@
 /** Answers of probes and GET /v1/status; for the OpenAPI document and tests only. */
 import { z } from 'zod';
+import type { StatusHistory } from '../../use-cases/status-history';
 import type { StorageStatus } from '../../use-cases/storage-status';
 import type { Conforms } from './conforms';
 import { subscriberSchema } from './operations.response';
@@ -54,3 +55,21 @@ export const pipelineStatusSchema = z.object({
 });
 
 export const storageConforms: Conforms<StorageStatus, typeof storage> = true;
+
+/** GET /v1/status/history: one connection's samples, oldest first. */
+export const statusHistorySchema = z.object({
+  connection: z.string(),
+  intervalMs: z.number().int().describe('How often the gateway samples (`statusHistory.intervalMs`)'),
+  from: z.string().describe('The start of the window returned'),
+  samples: z.array(
+    z.object({
+      at: z.number().int().describe('Start of the sampling interval, epoch milliseconds'),
+      backlog: z.number().int().describe('Writes queued or being sent'),
+      failed: z.number().int(),
+      needsReview: z.number().int(),
+      drainPerSecond: z.number().describe('Writes finished per second over the minute before'),
+      breaker: z.enum(['closed', 'open', 'half-open']),
+    }),
+  ),
+});
+export const statusHistoryConforms: Conforms<StatusHistory, typeof statusHistorySchema> = true;
