@@ -4,7 +4,7 @@
  * 403. Both are decided before any handler runs, so neither can say whether a patient exists.
  * A request the table does not know is refused too: nothing is served by accident.
  */
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Principal, Tenant } from '../domain/access';
 import { ContinuumError, isContinuumError } from '../domain/errors';
 import type { Logger } from '../domain/ports';
@@ -24,12 +24,27 @@ export interface AccessControlDeps {
 
 const REALM = 'realm="continuum"';
 
-function refuse(res: Response, detail: string, error?: 'invalid_request' | 'invalid_token'): void {
+/** Where a browser is asked for credentials: the queue dashboard, a page with no sign-in form. */
+const BROWSER_SIGN_IN = '/admin/queues';
+const BROWSER_REALM = 'realm="continuum queues"';
+
+function refuse(
+  req: Request,
+  res: Response,
+  detail: string,
+  error?: 'invalid_request' | 'invalid_token',
+): void {
   const bearer = error === undefined ? `Bearer ${REALM}` : `Bearer ${REALM}, error="${error}"`;
-  // One challenge per header line: a browser reads only the first challenge of a line, and Bearer
-  // means nothing to it; on a line of its own, Basic makes it ask for a client id and key (the
-  // queue dashboard relies on that).
-  res.setHeader('WWW-Authenticate', [bearer, `Basic ${REALM}, charset="UTF-8"`]);
+  if (req.path === BROWSER_SIGN_IN || req.path.startsWith(`${BROWSER_SIGN_IN}/`)) {
+    // A browser reads only the first challenge of a line, and Bearer means nothing to it: on a line
+    // of its own, Basic makes it ask for a client id and key. Only here, under a realm of its own:
+    // credentials a browser keeps for a realm it resends on that realm's next 401, so a challenge
+    // it answered on every route would let another site's form ride on an operator's sign-in.
+    res.setHeader('WWW-Authenticate', [bearer, `Basic ${BROWSER_REALM}, charset="UTF-8"`]);
+  } else {
+    // API clients read every challenge of the line; a browser, seeing Bearer first, asks nothing.
+    res.setHeader('WWW-Authenticate', `${bearer}, Basic ${REALM}, charset="UTF-8"`);
+  }
   sendProblem(res, new ContinuumError('UNAUTHORIZED', { detail }));
 }
 
@@ -47,19 +62,20 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
     const parsed = credentialOf(req);
     if (parsed.kind === 'none') {
       refuse(
+        req,
         res,
         'send an API key (Authorization: Bearer or X-API-Key), Basic client credentials or an access token',
       );
       return;
     }
     if (parsed.kind === 'malformed') {
-      refuse(res, parsed.reason, 'invalid_request');
+      refuse(req, res, parsed.reason, 'invalid_request');
       return;
     }
     deps.authenticate(parsed.credential).then(
       (principal) => {
         if (principal === undefined) {
-          refuse(res, 'the credential is not valid, or was revoked', 'invalid_token');
+          refuse(req, res, 'the credential is not valid, or was revoked', 'invalid_token');
           return;
         }
         const tenant = deps.tenants.get(principal.tenant);
@@ -94,7 +110,7 @@ export function accessControl(deps: AccessControlDeps): RequestHandler {
       },
       (error: unknown) => {
         if (isContinuumError(error) && error.code === 'UNAUTHORIZED') {
-          refuse(res, error.detail ?? 'the access token is not valid', 'invalid_token');
+          refuse(req, res, error.detail ?? 'the access token is not valid', 'invalid_token');
           return;
         }
         // The client registry could not be asked (Redis away): neither admitted nor refused for good.

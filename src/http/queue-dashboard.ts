@@ -27,7 +27,9 @@ const DASHBOARD_CSP = [
 export function queueDashboard(boards: ReadonlyMap<string, Router>): RequestHandler {
   return (req, res, next) => {
     const board = boards.get(callerOf(res).tenant.name);
-    if (board === undefined) {
+    // Redis's INFO (version, host, memory) is the gateway's, not a tenant's: the page hides it,
+    // and its API answers nothing either.
+    if (board === undefined || req.path.startsWith('/api/redis')) {
       sendProblem(res, new ContinuumError('NOT_FOUND', { detail: 'no queue dashboard for this tenant' }));
       return;
     }

@@ -3,7 +3,7 @@
  * browser asks for them), sees the queues of their own tenant only, sees a queued write as its
  * operation id and nothing of its content, and cannot act on jobs behind the pipeline's back.
  */
-import { get } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { SCOPES } from '../../src/domain/access';
 import { basicHeader, createClient, type TestClient } from '../support/client-credentials';
@@ -98,23 +98,45 @@ it('serves the board page to an operator signed in with Basic, as a page that lo
   expect(asset.status).toBe(200);
 });
 
-it('asks a browser for Basic credentials, and refuses a client without operations:admin', async () => {
-  const anonymous = await request(api.url).get('/admin/queues');
-  expect(anonymous.status).toBe(401);
-  // On a line of its own: a browser reads only the first challenge of a line, and skips Bearer.
-  const challenges = await new Promise<string[]>((resolveLines, reject) => {
-    get(`${api.url}/admin/queues`, (res) => {
+/** The WWW-Authenticate lines of an anonymous request, as a browser reads them: one by one. */
+function challengeLines(method: string, path: string): Promise<string[]> {
+  return new Promise((resolveLines, reject) => {
+    httpRequest(`${api.url}${path}`, { method }, (res) => {
       res.resume();
       resolveLines(
         res.rawHeaders.filter((_, i, all) => i % 2 === 1 && all[i - 1]?.toLowerCase() === 'www-authenticate'),
       );
-    }).on('error', reject);
+    })
+      .on('error', reject)
+      .end();
   });
-  expect(challenges.some((line) => line.startsWith('Basic realm='))).toBe(true);
+}
+
+it('asks a browser for Basic credentials, and refuses a client without operations:admin', async () => {
+  const anonymous = await request(api.url).get('/admin/queues');
+  expect(anonymous.status).toBe(401);
+  // On a line of its own: a browser reads only the first challenge of a line, and skips Bearer.
+  const lines = await challengeLines('GET', '/admin/queues/api/queues');
+  expect(lines.filter((line) => line.startsWith('Basic realm="continuum queues"'))).toHaveLength(1);
 
   const readOnly = await board(reader);
   expect(readOnly.status).toBe(403);
   expect(readOnly.queues).toEqual([]);
+});
+
+it("asks a browser for credentials nowhere else: a sign-in kept for the board is not replayed on another site's form", async () => {
+  for (const [method, path] of [
+    ['POST', '/v1/operations/replay'],
+    ['POST', '/v1/patients'],
+    ['GET', '/v1/status'],
+    ['GET', '/admin'],
+  ] as const) {
+    const lines = await challengeLines(method, path);
+    expect(lines).toHaveLength(1);
+    // Bearer first on the one line: a browser does not ask, and does not answer with kept credentials.
+    expect(lines[0]).toMatch(/^Bearer realm="continuum"/);
+    expect(lines[0]).not.toContain('continuum queues');
+  }
 });
 
 it("shows a tenant its own connections' and subscribers' queues, and no other tenant's", async () => {
@@ -154,6 +176,11 @@ it('takes no action on jobs: the board is read-only, and the write stays queued'
     const res = await request(api.url)[method](path).set('authorization', basicHeader(admin.id, admin.key));
     expect([404, 405]).toContain(res.status);
   }
+  const redisInfo = await request(api.url)
+    .get('/admin/queues/api/redis/stats')
+    .set('authorization', basicHeader(admin.id, admin.key));
+  expect(redisInfo.status).toBe(404);
+  expect(redisInfo.text).not.toMatch(/redis_version|used_memory/);
   const receipt = await api.request().get(`/v1/operations/${operationId}`);
   expect((receipt.body as { status: string }).status).toBe('queued');
   const own = await board(admin, '?activeQueue=writes-sandbox&status=waiting&page=1&jobsPerPage=50');
