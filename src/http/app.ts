@@ -29,6 +29,7 @@ import { noStore, securityHeaders } from './security-headers';
 import { ehrWebhookRoutes } from './routes/ehr-webhooks.routes';
 import { eventsRoutes, type SubscriberTenants } from './routes/events.routes';
 import { healthRoutes, type HealthChecks } from './routes/health.routes';
+import type { MetricsOwnership } from './metrics-tenant-view';
 import { metricsRoutes, type MetricsExposition } from './routes/metrics.routes';
 import { requestMetrics } from './request-metrics';
 import { appointmentsRoutes } from './routes/appointments.routes';
@@ -75,7 +76,12 @@ export interface AppDeps {
   /** The operator console's static files (page, script, style), served at /console with the API. */
   readonly consoleDir?: string;
   /** What requests are counted in, and `GET /metrics`: served in every role. Absent: neither. */
-  readonly metrics?: { readonly recorder: Metrics; readonly exposition: MetricsExposition };
+  readonly metrics?: {
+    readonly recorder: Metrics;
+    readonly exposition: MetricsExposition;
+    /** Whose connections and subscribers the series name: a tenant sees its own (metrics-tenant-view.ts). */
+    readonly owned: MetricsOwnership;
+  };
   /** Request budgets per client and scanning detection; absent: no budgets (the worker role). */
   readonly rateLimits?: RateLimitDeps;
   /** The built-in sandbox EHR's FHIR router, mounted at /sandbox/fhir when enabled. */
@@ -125,7 +131,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes(deps.health));
   // Public files (the route table says so); the data they show comes from the API with the user's key.
   if (deps.api && deps.consoleDir !== undefined) app.use('/console', consoleRoutes(deps.consoleDir));
-  if (deps.metrics) app.use(metricsRoutes(deps.metrics.exposition));
+  if (deps.metrics) app.use(metricsRoutes(deps.metrics.exposition, deps.metrics.owned));
   app.use(oauthRoutes(registry, tokens, deps.bodyLimitBytes));
   if (deps.apiDocs) app.use(docsRoutes(deps.apiDocs));
 

@@ -47,7 +47,11 @@ export function buildApp(
     access: options.access,
     health: { isShuttingDown: options.isShuttingDown, ...options.readiness },
     ...(options.serveApi ? { consoleDir: join(projectRoot(), 'src', 'http', 'console') } : {}),
-    metrics: { recorder: options.metrics.recorder, exposition: options.metrics.exposition },
+    metrics: {
+      recorder: options.metrics.recorder,
+      exposition: options.metrics.exposition,
+      owned: { connections: Object.values(config.connections).map((c) => c.name), subscriberTenants },
+    },
     ...(options.serveApi
       ? {
           api: {

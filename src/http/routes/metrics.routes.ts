@@ -1,6 +1,8 @@
 /** GET /metrics: the Prometheus exposition of this process (scope `metrics:read`), in every role. */
 import { Router } from 'express';
 import { route } from '../async-route';
+import { callerOf } from '../caller';
+import { applyMetricsView, metricsViewOf, type MetricsOwnership } from '../metrics-tenant-view';
 
 export interface MetricsExposition {
   readonly contentType: string;
@@ -8,12 +10,13 @@ export interface MetricsExposition {
   text(): Promise<string>;
 }
 
-export function metricsRoutes(exposition: MetricsExposition): Router {
+export function metricsRoutes(exposition: MetricsExposition, owned: MetricsOwnership): Router {
   const router = Router();
   router.get(
     '/metrics',
     route(async (_req, res) => {
-      const text = await exposition.text();
+      const view = metricsViewOf(callerOf(res).tenant, owned);
+      const text = applyMetricsView(await exposition.text(), view);
       res.setHeader('Content-Type', exposition.contentType);
       res.setHeader('Cache-Control', 'no-store');
       res.send(text);
