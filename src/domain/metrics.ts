@@ -59,7 +59,8 @@ export type WriteOutcome = 'succeeded' | 'failed' | 'needs-review';
 /** Events as they happen: each call is cheap (in-process counters), never awaits and never throws. */
 export interface Metrics {
   /** `route` is the route-table key (`GET /v1/patients/:id`) or `unmatched`. */
-  httpRequest(route: string, status: number, seconds: number): void;
+  /** `aborted`: the connection closed before the answer was sent (the client gave up, or shutdown cut it). */
+  httpRequest(route: string, status: number | 'aborted', seconds: number): void;
   ehrCall(connection: string, interaction: EhrInteraction, outcome: EhrCallOutcome, seconds: number): void;
   cacheRead(connection: string, result: CacheReadResult): void;
   cacheFallback(connection: string, reason: CacheFallbackReason): void;

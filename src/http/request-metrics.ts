@@ -12,11 +12,13 @@ import { routeKey } from './route-table';
 export function requestMetrics(metrics: Metrics): RequestHandler {
   return (_req, res, next) => {
     const started = performance.now();
-    res.on('finish', () => {
+    // On close, not finish: a request whose client gave up (an IVR past its budget, behind a hung
+    // EHR) never finishes, and is exactly the one an incident's latency panel must show.
+    res.on('close', () => {
       const matched = matchedRouteOf(res);
       metrics.httpRequest(
         matched === undefined ? 'unmatched' : routeKey(matched.spec),
-        res.statusCode,
+        res.writableFinished ? res.statusCode : 'aborted',
         (performance.now() - started) / 1000,
       );
     });

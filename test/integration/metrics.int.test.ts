@@ -297,6 +297,28 @@ it('shows an outage and its recovery: breaker, backlog, age, drain; no canary in
   );
 });
 
+it('counts a request whose client gave up before the answer as aborted, under its route', async () => {
+  const route = 'GET /sandbox/fhir{/*rest}';
+  const aborted = (s: Exposition): number =>
+    s.value('continuum_http_request_duration_seconds_count', { route, status: 'aborted' }) ?? 0;
+  const before = aborted(await scrape());
+  await setFaults(gw.url, { mode: 'slow', latencyMs: 3000 });
+  try {
+    // An IVR with a short budget hangs up on a slow answer.
+    await expect(
+      fetch(`${gw.url}/sandbox/fhir/Patient?_count=1`, {
+        headers: { authorization: `Bearer ${gw.key}` },
+        signal: AbortSignal.timeout(300),
+      }),
+    ).rejects.toThrow();
+  } finally {
+    await setFaults(gw.url, { mode: 'up' });
+  }
+  await waitFor(async () => (aborted(await scrape()) > before ? true : undefined), {
+    what: 'the abandoned request counted as aborted',
+  });
+});
+
 it('puts no canary value, patient id, operation id or raw path in any label of any scrape', () => {
   expect(scrapes.length).toBeGreaterThan(3);
   expect(patientId).not.toBe('');
