@@ -90,6 +90,14 @@ describe('ops/prometheus/alerts.yml', () => {
     expect(memory).toMatch(/< 0\.20?\b/);
   });
 
+  it('alerts when no gateway process is scraped at all, since every other rule then goes quiet', () => {
+    const down = rules.find((r) => /\bup\{job="continuum"\} == 0/.test(String(r.expr)));
+    expect(down?.labels?.severity).toBe('critical');
+    expect(String(down?.expr)).toMatch(/absent\(up\{job="continuum"\}\)/);
+    // The scrape job the README's prometheus.yml names.
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).toMatch(/job_name: continuum\b/);
+  });
+
   it('reads only metrics the gateway exports', () => {
     const exported = exportedNames();
     const unknown = rules.flatMap((r) => metricNamesIn(String(r.expr))).filter((n) => !exported.has(n));
