@@ -32,6 +32,44 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A table with a caption and column headers; `rows` are its <tr> elements. */
+function dataTable(className, caption, headers, rows) {
+  return el(
+    'table',
+    { class: className },
+    el('caption', {}, caption),
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        headers.map((h) => el('th', { scope: 'col' }, h)),
+      ),
+    ),
+    el('tbody', {}, rows),
+  );
+}
+
+/**
+ * A button acting on one thing: `name` says which to a screen reader, and `focusKey` keeps the
+ * keyboard focus on it when its panel is drawn again.
+ */
+function actionButton(label, { name, focusKey, onclick, danger = false, disabled = false }) {
+  return el(
+    'button',
+    {
+      type: 'button',
+      class: danger && 'danger',
+      'data-focus-key': focusKey,
+      'aria-label': name,
+      disabled,
+      onclick,
+    },
+    label,
+  );
+}
+
 function svg(tag, attrs = {}) {
   const node = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
@@ -372,34 +410,18 @@ function reasonOf(op) {
 function diffTable(op) {
   const fields = op.review?.fields ?? [];
   if (fields.length === 0) return el('span', { class: 'muted' }, 'no field-level difference');
-  return el(
-    'table',
-    { class: 'diff' },
-    el('caption', {}, `Fields of ${op.operationId}`),
-    el(
-      'thead',
-      {},
+  return dataTable(
+    'diff',
+    `Fields of ${op.operationId}`,
+    ['Field', 'Was', 'Now in the EHR', 'Requested'],
+    fields.map((f) =>
       el(
         'tr',
         {},
-        el('th', { scope: 'col' }, 'Field'),
-        el('th', { scope: 'col' }, 'Was'),
-        el('th', { scope: 'col' }, 'Now in the EHR'),
-        el('th', { scope: 'col' }, 'Requested'),
-      ),
-    ),
-    el(
-      'tbody',
-      {},
-      fields.map((f) =>
-        el(
-          'tr',
-          {},
-          el('th', { scope: 'row' }, f.element),
-          el('td', {}, shown(f.base)),
-          el('td', {}, shown(f.current)),
-          el('td', {}, shown(f.requested)),
-        ),
+        el('th', { scope: 'row' }, f.element),
+        el('td', {}, shown(f.base)),
+        el('td', {}, shown(f.current)),
+        el('td', {}, shown(f.requested)),
       ),
     ),
   );
@@ -445,63 +467,34 @@ async function refreshWrites() {
       ops.length === 0
         ? [el('p', { 'data-empty': 'writes' }, 'No failed or needs-review writes.')]
         : [
-            el(
-              'table',
-              { class: 'list' },
-              el(
-                'caption',
-                {},
-                `${ops.length} ${ops.length === 1 ? 'write' : 'writes'} waiting for an operator`,
-              ),
-              el(
-                'thead',
-                {},
+            dataTable(
+              'list',
+              `${ops.length} ${ops.length === 1 ? 'write' : 'writes'} waiting for an operator`,
+              ['Operation', 'Kind', 'Status', 'Patient', 'Reason', 'Changes', 'Actions'],
+              ops.map((op) =>
                 el(
                   'tr',
-                  {},
-                  ['Operation', 'Kind', 'Status', 'Patient', 'Reason', 'Changes', 'Actions'].map((h) =>
-                    el('th', { scope: 'col' }, h),
-                  ),
-                ),
-              ),
-              el(
-                'tbody',
-                {},
-                ops.map((op) =>
+                  { 'data-operation': op.operationId },
+                  el('th', { scope: 'row' }, el('code', {}, op.operationId)),
+                  el('td', {}, op.kind),
+                  el('td', { 'data-field': 'status' }, op.status),
+                  el('td', {}, op.patientId ?? ''),
+                  el('td', { 'data-field': 'reason' }, reasonOf(op)),
+                  el('td', {}, diffTable(op)),
                   el(
-                    'tr',
-                    { 'data-operation': op.operationId },
-                    el('th', { scope: 'row' }, el('code', {}, op.operationId)),
-                    el('td', {}, op.kind),
-                    el('td', { 'data-field': 'status' }, op.status),
-                    el('td', {}, op.patientId ?? ''),
-                    el('td', { 'data-field': 'reason' }, reasonOf(op)),
-                    el('td', {}, diffTable(op)),
-                    el(
-                      'td',
-                      { class: 'actions' },
-                      el(
-                        'button',
-                        {
-                          type: 'button',
-                          'data-focus-key': `retry-${op.operationId}`,
-                          'aria-label': `Retry ${op.operationId}`,
-                          onclick: () => void operatorAction(op, 'retry'),
-                        },
-                        'Retry',
-                      ),
-                      el(
-                        'button',
-                        {
-                          type: 'button',
-                          class: 'danger',
-                          'data-focus-key': `cancel-${op.operationId}`,
-                          'aria-label': `Cancel ${op.operationId}`,
-                          onclick: () => void operatorAction(op, 'cancel'),
-                        },
-                        'Cancel',
-                      ),
-                    ),
+                    'td',
+                    { class: 'actions' },
+                    actionButton('Retry', {
+                      name: `Retry ${op.operationId}`,
+                      focusKey: `retry-${op.operationId}`,
+                      onclick: () => void operatorAction(op, 'retry'),
+                    }),
+                    actionButton('Cancel', {
+                      name: `Cancel ${op.operationId}`,
+                      focusKey: `cancel-${op.operationId}`,
+                      onclick: () => void operatorAction(op, 'cancel'),
+                      danger: true,
+                    }),
                   ),
                 ),
               ),
@@ -571,64 +564,44 @@ async function refreshReplays() {
     runs.length === 0
       ? [el('p', {}, 'No replay run in this gateway process.')]
       : [
-          el(
-            'table',
-            { class: 'list' },
-            el('caption', {}, 'Replay runs started through this gateway process'),
-            el(
-              'thead',
-              {},
+          dataTable(
+            'list',
+            'Replay runs started through this gateway process',
+            ['Run', 'State', 'Progress', 'Rate', 'Started', 'Action'],
+            runs.map((run) =>
               el(
                 'tr',
-                {},
-                ['Run', 'State', 'Progress', 'Rate', 'Started', 'Action'].map((h) =>
-                  el('th', { scope: 'col' }, h),
-                ),
-              ),
-            ),
-            el(
-              'tbody',
-              {},
-              runs.map((run) =>
+                { 'data-replay': run.replayId },
+                el('th', { scope: 'row' }, el('code', {}, run.replayId)),
+                el('td', { 'data-field': 'state' }, run.state),
                 el(
-                  'tr',
-                  { 'data-replay': run.replayId },
-                  el('th', { scope: 'row' }, el('code', {}, run.replayId)),
-                  el('td', { 'data-field': 'state' }, run.state),
+                  'td',
+                  {},
+                  el('progress', {
+                    max: Math.max(1, run.total),
+                    value: run.requeued + run.skipped,
+                    'aria-label': `Progress of ${run.replayId}`,
+                  }),
+                  ' ',
                   el(
-                    'td',
-                    {},
-                    el('progress', {
-                      max: Math.max(1, run.total),
-                      value: run.requeued + run.skipped,
-                      'aria-label': `Progress of ${run.replayId}`,
-                    }),
-                    ' ',
-                    el(
-                      'span',
-                      { 'data-field': 'progress' },
-                      `${run.requeued} re-queued, ${run.skipped} skipped, of ${run.total}`,
-                    ),
+                    'span',
+                    { 'data-field': 'progress' },
+                    `${run.requeued} re-queued, ${run.skipped} skipped, of ${run.total}`,
                   ),
-                  el('td', {}, `${run.ratePerSecond} per second`),
-                  el('td', {}, time(run.startedAt)),
-                  el(
-                    'td',
-                    { class: 'actions' },
-                    run.state === 'running'
-                      ? el(
-                          'button',
-                          {
-                            type: 'button',
-                            class: 'danger',
-                            'data-focus-key': `stop-${run.replayId}`,
-                            'aria-label': `Stop ${run.replayId}`,
-                            onclick: () => void stopReplay(run),
-                          },
-                          'Stop',
-                        )
-                      : '',
-                  ),
+                ),
+                el('td', {}, `${run.ratePerSecond} per second`),
+                el('td', {}, time(run.startedAt)),
+                el(
+                  'td',
+                  { class: 'actions' },
+                  run.state === 'running'
+                    ? actionButton('Stop', {
+                        name: `Stop ${run.replayId}`,
+                        focusKey: `stop-${run.replayId}`,
+                        onclick: () => void stopReplay(run),
+                        danger: true,
+                      })
+                    : '',
                 ),
               ),
             ),
@@ -673,51 +646,31 @@ async function refreshSubscribers() {
     subscribers.length === 0
       ? [el('p', {}, 'No event subscriber for this key’s tenant.')]
       : [
-          el(
-            'table',
-            { class: 'list' },
-            el('caption', {}, 'Event subscribers'),
-            el(
-              'thead',
-              {},
+          dataTable(
+            'list',
+            'Event subscribers',
+            ['Subscriber', 'State', 'Waiting', 'Dead letters', 'Action'],
+            subscribers.map((s) =>
               el(
                 'tr',
-                {},
-                ['Subscriber', 'State', 'Waiting', 'Dead letters', 'Action'].map((h) =>
-                  el('th', { scope: 'col' }, h),
-                ),
-              ),
-            ),
-            el(
-              'tbody',
-              {},
-              subscribers.map((s) =>
+                { 'data-subscriber': s.name },
+                el('th', { scope: 'row' }, s.name),
                 el(
-                  'tr',
-                  { 'data-subscriber': s.name },
-                  el('th', { scope: 'row' }, s.name),
-                  el(
-                    'td',
-                    {},
-                    s.disabled ? `disabled since ${time(s.disabled.at)}: ${s.disabled.reason}` : 'enabled',
-                  ),
-                  el('td', {}, String(s.waiting)),
-                  el('td', {}, String(s.deadLetters)),
-                  el(
-                    'td',
-                    { class: 'actions' },
-                    el(
-                      'button',
-                      {
-                        type: 'button',
-                        'data-focus-key': `replay-${s.name}`,
-                        'aria-label': `Replay dead letters of ${s.name}`,
-                        disabled: s.deadLetters === 0 && !s.disabled,
-                        onclick: () => void replayDeadLetters(s),
-                      },
-                      'Replay dead letters',
-                    ),
-                  ),
+                  'td',
+                  {},
+                  s.disabled ? `disabled since ${time(s.disabled.at)}: ${s.disabled.reason}` : 'enabled',
+                ),
+                el('td', {}, String(s.waiting)),
+                el('td', {}, String(s.deadLetters)),
+                el(
+                  'td',
+                  { class: 'actions' },
+                  actionButton('Replay dead letters', {
+                    name: `Replay dead letters of ${s.name}`,
+                    focusKey: `replay-${s.name}`,
+                    onclick: () => void replayDeadLetters(s),
+                    disabled: s.deadLetters === 0 && !s.disabled,
+                  }),
                 ),
               ),
             ),
@@ -798,20 +751,11 @@ async function searchAudit(event, cursor) {
     existing.append(...rows);
   } else {
     body.replaceChildren(
-      el(
-        'table',
-        { class: 'list' },
-        el('caption', {}, page.count === 0 ? 'No audit record matches.' : 'Audit records, newest first'),
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            ['Recorded', 'Act', 'Outcome', 'Who', 'What'].map((h) => el('th', { scope: 'col' }, h)),
-          ),
-        ),
-        el('tbody', {}, rows),
+      dataTable(
+        'list',
+        page.count === 0 ? 'No audit record matches.' : 'Audit records, newest first',
+        ['Recorded', 'Act', 'Outcome', 'Who', 'What'],
+        rows,
       ),
     );
   }
