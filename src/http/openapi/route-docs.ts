@@ -68,6 +68,15 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
   const sandboxSwitch = named('SandboxSwitch', anyObject());
   const sandboxState = named('SandboxState', anyObject());
   const changes = named('PatientChangesRequest', patientChangesSchema(phoneRegion));
+  const correction: RouteDoc = {
+    summary: 'Correct a patient’s contact details',
+    tag: 'Patients',
+    path: patientIdPath,
+    query: connectionQuery,
+    headers: ifMatch,
+    body: { schema: changes, form: true, required: true },
+    write: true,
+  };
   const sandboxFhir = (summary: string, withBody: boolean): RouteDoc => ({
     summary,
     description:
@@ -228,32 +237,11 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       body: { schema: named('NewPatientRequest', newPatientSchema(phoneRegion)), form: true, required: true },
       write: true,
     },
-    'PATCH /v1/patients/:id': {
-      summary: 'Correct a patient’s contact details',
-      tag: 'Patients',
-      path: patientIdPath,
-      query: connectionQuery,
-      headers: ifMatch,
-      body: {
-        schema: changes,
-        form: true,
-        required: true,
-      },
-      write: true,
-    },
+    'PATCH /v1/patients/:id': correction,
     'POST /v1/patients/:id/update': {
+      ...correction,
       summary: 'Correct a patient’s contact details (POST, for IVR tools)',
       description: 'The same as PATCH /v1/patients/{id}, for tools that can only POST.',
-      tag: 'Patients',
-      path: patientIdPath,
-      query: connectionQuery,
-      headers: ifMatch,
-      body: {
-        schema: changes,
-        form: true,
-        required: true,
-      },
-      write: true,
     },
 
     'GET /v1/patients/:id/appointments': {
