@@ -7,6 +7,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { PipelineSnapshot } from '../domain/metrics';
 import type { BreakerState, Logger } from '../domain/ports';
+import { withDeadline } from '../domain/with-deadline';
 
 /** 0 closed, 1 half-open, 2 open: an alert reads `== 2`. */
 const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
@@ -19,30 +20,22 @@ export interface PipelineGaugeOptions {
 }
 
 /**
- * The snapshot, or undefined past the deadline. A snapshot still running when the next scrape
- * comes is joined, not started again: a hung Redis costs one snapshot in flight, not one a scrape.
+ * The snapshot, or undefined when it failed or missed the deadline. A snapshot still running when
+ * the next scrape comes is joined, not started again: a hung Redis costs one snapshot in flight,
+ * not one a scrape.
  */
 function snapshotTaker(options: PipelineGaugeOptions): () => Promise<PipelineSnapshot | undefined> {
-  let running: Promise<PipelineSnapshot | undefined> | undefined;
-  return () => {
-    running ??= options
-      .snapshot()
-      .catch((error: unknown) => {
-        options.logger.warn({ err: error }, 'metrics: the pipeline snapshot failed');
-        return undefined;
-      })
-      .finally(() => {
-        running = undefined;
-      });
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolveLate) => {
-      timer = setTimeout(() => {
-        resolveLate(undefined);
-      }, options.deadlineMs);
+  let running: Promise<PipelineSnapshot> | undefined;
+  return async () => {
+    running ??= options.snapshot().finally(() => {
+      running = undefined;
     });
-    return Promise.race([running, late]).finally(() => {
-      clearTimeout(timer);
-    });
+    try {
+      return await withDeadline(running, options.deadlineMs, 'the pipeline snapshot');
+    } catch (error) {
+      options.logger.warn({ err: error }, 'metrics: the pipeline snapshot failed or was late');
+      return undefined;
+    }
   };
 }
 

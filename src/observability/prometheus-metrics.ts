@@ -13,6 +13,8 @@ const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600
 
 export function createPrometheusMetrics(registry: Registry): Metrics {
   const registers = [registry];
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
+    new Counter<L>({ name, help, labelNames, registers });
   const http = new Histogram({
     name: 'continuum_http_request_duration_seconds',
     help: 'HTTP requests by route-table key (unmatched: no route) and status code',
@@ -27,30 +29,26 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const cacheReads = new Counter({
-    name: 'continuum_cache_reads_total',
-    help: 'Continuity cache reads by connection and result (hit, miss)',
-    labelNames: ['connection', 'result'] as const,
-    registers,
-  });
-  const cacheFallbacks = new Counter({
-    name: 'continuum_cache_fallbacks_total',
-    help: 'Reads answered from the continuity cache instead of the EHR, by connection and reason',
-    labelNames: ['connection', 'reason'] as const,
-    registers,
-  });
-  const notifications = new Counter({
-    name: 'continuum_ehr_notifications_total',
-    help: 'EHR notifications by connection and outcome',
-    labelNames: ['connection', 'outcome'] as const,
-    registers,
-  });
-  const events = new Counter({
-    name: 'continuum_events_total',
-    help: 'Call-center event deliveries by subscriber and outcome (delivered, retried, dead-lettered)',
-    labelNames: ['subscriber', 'outcome'] as const,
-    registers,
-  });
+  const cacheReads = counter(
+    'continuum_cache_reads_total',
+    'Continuity cache reads by connection and result (hit, miss)',
+    ['connection', 'result'],
+  );
+  const cacheFallbacks = counter(
+    'continuum_cache_fallbacks_total',
+    'Reads answered from the continuity cache instead of the EHR, by connection and reason',
+    ['connection', 'reason'],
+  );
+  const notifications = counter(
+    'continuum_ehr_notifications_total',
+    'EHR notifications by connection and outcome',
+    ['connection', 'outcome'],
+  );
+  const events = counter(
+    'continuum_events_total',
+    'Call-center event deliveries by subscriber and outcome (delivered, retried, dead-lettered)',
+    ['subscriber', 'outcome'],
+  );
   const eventLag = new Histogram({
     name: 'continuum_event_delivery_lag_seconds',
     help: 'From an event to its delivery, by subscriber',
@@ -58,30 +56,22 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     buckets: LAG_BUCKETS,
     registers,
   });
-  const verifications = new Counter({
-    name: 'continuum_verifications_total',
-    help: 'Identity verifications by outcome',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const refusals = new Counter({
-    name: 'continuum_rate_limit_refusals_total',
-    help: 'Requests refused by a limit: a client budget (lookup, verify, read, write), verify-caller, verify-patient, queued-writes, storage-full',
-    labelNames: ['limit'] as const,
-    registers,
-  });
-  const audit = new Counter({
-    name: 'continuum_audit_records_total',
-    help: 'Audit records by outcome (written, failed)',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const writes = new Counter({
-    name: 'continuum_writes_finished_total',
-    help: 'Writes the workers finished, by connection and outcome: the drain of the backlog',
-    labelNames: ['connection', 'outcome'] as const,
-    registers,
-  });
+  const verifications = counter('continuum_verifications_total', 'Identity verifications by outcome', [
+    'outcome',
+  ]);
+  const refusals = counter(
+    'continuum_rate_limit_refusals_total',
+    'Requests refused by a limit: a client budget (lookup, verify, read, write), verify-caller, verify-patient, queued-writes, storage-full',
+    ['limit'],
+  );
+  const audit = counter('continuum_audit_records_total', 'Audit records by outcome (written, failed)', [
+    'outcome',
+  ]);
+  const writes = counter(
+    'continuum_writes_finished_total',
+    'Writes the workers finished, by connection and outcome: the drain of the backlog',
+    ['connection', 'outcome'],
+  );
 
   return {
     httpRequest: (route, status, seconds) => {
