@@ -11,37 +11,10 @@ import { OPERATION_STATUSES, transition, type Operation } from '../../src/domain
 import { SCOPES } from '../../src/domain/access';
 import { accessToken, createClient, type TestClient } from '../support/client-credentials';
 import { startInProcessApi, type InProcessApi } from '../support/in-process-api';
+import { twoTenantConfig } from '../support/two-tenants';
 import { waitFor } from '../support/wait-for';
 
-const secret = (text: string): string => `whsec_${Buffer.from(text).toString('base64')}`;
-const CONFIG = {
-  sandbox: { enabled: true },
-  connections: { sandbox: {}, other: {} },
-  defaultConnection: 'sandbox',
-  tenants: {
-    default: { connections: ['sandbox'] },
-    south: { connections: ['other'] },
-    east: { connections: ['sandbox'] },
-  },
-  events: {
-    subscribers: [
-      {
-        kind: 'webhook',
-        name: 'desk-default',
-        url: 'http://127.0.0.1:9/a',
-        secret: secret('desk-default-secret'),
-        tenant: 'default',
-      },
-      {
-        kind: 'webhook',
-        name: 'desk-south',
-        url: 'http://127.0.0.1:9/b',
-        secret: secret('desk-south-secret0'),
-        tenant: 'south',
-      },
-    ],
-  },
-};
+const CONFIG = twoTenantConfig({ east: { connections: ['sandbox'] } });
 
 interface Write {
   readonly method: 'POST' | 'PATCH';

@@ -8,32 +8,9 @@ import request from 'supertest';
 import { SCOPES } from '../../src/domain/access';
 import { basicHeader, createClient, type TestClient } from '../support/client-credentials';
 import { startInProcessApi, type InProcessApi } from '../support/in-process-api';
+import { twoTenantConfig } from '../support/two-tenants';
 
-const secret = (text: string): string => `whsec_${Buffer.from(text).toString('base64')}`;
-const CONFIG = {
-  sandbox: { enabled: true },
-  connections: { sandbox: {}, other: {} },
-  defaultConnection: 'sandbox',
-  tenants: { default: { connections: ['sandbox'] }, south: { connections: ['other'] } },
-  events: {
-    subscribers: [
-      {
-        kind: 'webhook',
-        name: 'desk-default',
-        url: 'http://127.0.0.1:9/a',
-        secret: secret('desk-default-secret'),
-        tenant: 'default',
-      },
-      {
-        kind: 'webhook',
-        name: 'desk-south',
-        url: 'http://127.0.0.1:9/b',
-        secret: secret('desk-south-secret0'),
-        tenant: 'south',
-      },
-    ],
-  },
-};
+const CONFIG = twoTenantConfig();
 const CANARY = { email: 'qqdashcanary@canary-mail.example', phone: '+1 351 555 0177' };
 
 let api: InProcessApi;
