@@ -204,6 +204,13 @@ it('shows a failed write with its reason and retries it from the console', async
   expect(confirmed[0]).toContain(`Retry write ${failedId}`);
   expect(done.resourceRef).toMatch(/^Appointment\//);
   expect(done.history.some((h: { note?: string }) => h.note === 'retried by an operator')).toBe(true);
+  // The EHR holds the booking, once: booked for the patient, the only appointment on its slot.
+  const booked = await http('GET', `${gw.fhirBase}/${done.resourceRef as string}`);
+  expect(booked.body.status).toBe('booked');
+  expect(JSON.stringify(booked.body.participant)).toContain('Patient/pat-0020');
+  const slot = booked.body.slot[0].reference as string;
+  const onSlot = await http('GET', `${gw.fhirBase}/Appointment?slot=${slot}&status=booked`);
+  expect((onSlot.body.entry ?? []).length).toBe(1);
   await onPage('the write gone from the list', async () => ((await row.count()) === 0 ? true : undefined));
   // The console's audit search finds the booking and the retry of this patient's write.
   await page.getByLabel('Patient id').fill('pat-0020');
