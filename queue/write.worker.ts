@@ -6,6 +6,7 @@
  */
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { DrainLimiter } from '../src/domain/drain-limit';
 import type { ProcessOutcome } from '../src/domain/operation';
 import type { CircuitBreaker, Logger } from '../src/domain/ports';
 import { writeJobs, type WriteJobData } from './catalog';
@@ -19,6 +20,8 @@ export interface WriteWorkerOptions {
   readonly concurrency: number;
   /** Writes per second this connection's EHR is sent at most (0 = no cap). */
   readonly maxWritesPerSecond: number;
+  /** How many writes may be in the EHR at once, shared by every process; absent: `concurrency`. */
+  readonly drainLimit?: DrainLimiter;
   readonly breaker: CircuitBreaker;
   readonly probeIntervalMs: number;
   /** False while the EHR refuses the connection's credentials: nothing is sent, nothing is spent. */
@@ -37,27 +40,39 @@ export interface WriteWorkerOptions {
 
 export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobData, ProcessOutcome> {
   const { breaker } = options;
+  /** Throws BullMQ's rate-limit verdict while nothing can be sent: the job keeps its place, no attempt is spent. */
+  const mayRun = async (): Promise<void> => {
+    if (!(await breaker.allowsRequests())) {
+      // No request storm against a dead EHR: the whole queue waits.
+      await options.pauseQueue(options.probeIntervalMs);
+      throw Worker.RateLimitError();
+    }
+    if (!(await options.credentialsAccepted())) {
+      // Every request would meet the same refusal: wait as a whole queue.
+      await options.pauseQueue(options.credentialsRecheckMs);
+      throw Worker.RateLimitError();
+    }
+  };
   const worker = createCatalogWorker<WriteJobData, ProcessOutcome>(writeJobs, {
     redis: options.redis,
     prefix: options.prefix,
     partition: options.connectionName,
     concurrency: options.concurrency,
-    async process({ operationId }) {
-      if (!(await breaker.allowsRequests())) {
-        // No request storm against a dead EHR: the whole queue waits, no attempt is spent.
-        await options.pauseQueue(options.probeIntervalMs);
-        throw Worker.RateLimitError();
+    async process({ operationId }, job) {
+      await mayRun();
+      // Jobs past the limit wait here, most urgent first: BullMQ hands them over in priority order.
+      const permit = await options.drainLimit?.acquire(job.opts.priority ?? 0);
+      try {
+        // The EHR may have gone away while this write waited for its permit.
+        if (permit !== undefined) await mayRun();
+        const outcome = await options.process(operationId);
+        // Any answer from the EHR, even a refusal, shows it is up.
+        if (outcome !== 'skipped') await breaker.recordSuccess();
+        options.onFinished?.(outcome);
+        return outcome;
+      } finally {
+        await permit?.release();
       }
-      if (!(await options.credentialsAccepted())) {
-        // Every request would meet the same refusal: wait as a whole queue, the job's place kept.
-        await options.pauseQueue(options.credentialsRecheckMs);
-        throw Worker.RateLimitError();
-      }
-      const outcome = await options.process(operationId);
-      // Any answer from the EHR, even a refusal, shows it is up.
-      if (outcome !== 'skipped') await breaker.recordSuccess();
-      options.onFinished?.(outcome);
-      return outcome;
     },
     hooks: {
       pauseQueue: options.pauseQueue,

@@ -103,8 +103,37 @@ const connectionSchema = z
      * /sandbox/fhir), not a real EHR: only then may its profile name the sandbox's MRN system.
      */
     sandboxEhr: bool().default(false),
-    /** Writes per second sent to this EHR at most, also while a backlog drains (0 = no cap). */
-    maxWritesPerSecond: num(z.number().int().min(0).max(100000)).default(100),
+    /**
+     * Writes per second sent to this EHR at most, also while a backlog drains (0 = no cap). A hard
+     * cap over the adaptive limit (`drain`), for an EHR whose contract states its rate.
+     */
+    maxWritesPerSecond: num(z.number().int().min(0).max(100000)).default(0),
+    /**
+     * How many writes are sent to this EHR at once: found while draining, from the EHR's latency and
+     * throttling, and shared by every worker process (see src/domain/drain-limit.ts).
+     */
+    drain: z
+      .object({
+        /** Off: every worker process sends as many writes at once as `queue.concurrency`. */
+        adaptive: bool().default(true),
+        initialLimit: num(z.number().int().min(1).max(1000)).default(4),
+        minLimit: num(z.number().int().min(1).max(1000)).default(1),
+        maxLimit: num(z.number().int().min(1).max(1000)).default(64),
+        /** Grow only while the mean latency is within this many times the baseline. */
+        growBelow: num(z.number().min(1).max(10)).default(1.3),
+        /** Cut once the mean latency is past this many times the baseline. */
+        cutAbove: num(z.number().min(1.1).max(20)).default(2),
+        /** What a cut keeps of the limit. */
+        cutFactor: num(z.number().min(0.1).max(0.95)).default(0.75),
+        /** How often the EHR's latency and throttling are judged, in ms. */
+        windowMs: num(z.number().int().min(50).max(60000)).default(250),
+      })
+      .strict()
+      .refine((d) => d.minLimit <= d.initialLimit && d.initialLimit <= d.maxLimit, {
+        message: 'needs minLimit <= initialLimit <= maxLimit',
+      })
+      .refine((d) => d.growBelow < d.cutAbove, { message: 'growBelow must be below cutAbove' })
+      .prefault({}),
     /**
      * How this EHR signs the notifications it pushes to POST /webhooks/ehr/<name>. Absent: the
      * endpoint refuses every notification for this connection (nothing unsigned is ever accepted).
@@ -417,8 +446,12 @@ export const configSchema = z
     defaultConnection: z.string().optional(),
     queue: z
       .object({
-        /** Operations processed at once per worker process. */
-        concurrency: num(z.number().int().min(1).max(500)).default(16),
+        /**
+         * Operations a worker process holds at once. With the adaptive drain limit, those past the
+         * limit wait in the process for a permit, most urgent first; keep it at least
+         * `drain.maxLimit` for one process to reach the limit alone.
+         */
+        concurrency: num(z.number().int().min(1).max(500)).default(64),
         /** How long an API write waits for Redis before answering 503, in ms. */
         enqueueTimeoutMs: num(z.number().int().min(100).max(30000)).default(2000),
         /** How often each worker process checks every lane for a missing job, in ms. */

@@ -3,12 +3,16 @@
  * capabilities and the circuit breaker shared through Redis.
  */
 import type { Redis } from 'ioredis';
-import { meterEhrCalls } from '../../adapters/ehr/metered-calls';
+import { drainLimitFeed } from '../../adapters/ehr/drain-limit-feed';
+import { meteredCalls } from '../../adapters/ehr/metered-calls';
+import { observeEhrCalls } from '../../adapters/ehr/observed-calls';
 import { watchForStalls } from '../../adapters/ehr/stalled-calls';
 import { createCircuitBreaker } from '../../adapters/redis/circuit-breaker';
 import { createConnectionCredentials } from '../../adapters/redis/connection-credentials';
+import { createDrainLimiter } from '../../adapters/redis/drain-limiter';
 import type { Config } from '../config/load-config';
 import type { ConnectionCredentials } from '../domain/connection-credentials';
+import type { DrainLimiter } from '../domain/drain-limit';
 import { ContinuumError } from '../domain/errors';
 import type { CallCenterEvent } from '../domain/events';
 import type { Metrics } from '../domain/metrics';
@@ -34,6 +38,8 @@ export interface ConnectionsWiring {
   readonly breakers: ReadonlyMap<string, CircuitBreaker>;
   /** Whether each EHR accepts its connection's credentials, shared through Redis. */
   readonly credentials: ReadonlyMap<string, ConnectionCredentials>;
+  /** How many writes each connection sends at once, where the limit is adaptive. */
+  readonly drainLimits: ReadonlyMap<string, DrainLimiter>;
   /** Sign-in of the connections that use OAuth: reload on SIGHUP, the credentials-changed hook. */
   readonly ehrCredentials: EhrCredentialsWiring;
 }
@@ -58,6 +64,7 @@ export async function buildConnections(
   const breakers = new Map<string, CircuitBreaker>();
   const credentialStates = new Map<string, ConnectionCredentials>();
   const connections = new Map<string, ConnectionContext>();
+  const drainLimits = new Map<string, DrainLimiter>();
   // Breaker bookkeeping must never fail or hold a read: a slow or failing Redis is logged and skipped.
   const breakerNote = async (update: Promise<void> | undefined): Promise<void> => {
     if (update === undefined) return;
@@ -105,6 +112,29 @@ export async function buildConnections(
       },
     });
     credentialStates.set(connection.name, credentials);
+    const drainLimit = connection.drain.adaptive
+      ? createDrainLimiter({
+          redis: options.redis,
+          prefix: options.prefix,
+          connection: connection.name,
+          // The baseline remembers about ten seconds of windows: long past a queueing spike.
+          settings: {
+            ...connection.drain,
+            baselineWindows: Math.max(8, Math.round(10_000 / connection.drain.windowMs)),
+          },
+          windowMs: connection.drain.windowMs,
+          // Longer than any write: a booking with its read-back stays well within a few write timeouts.
+          leaseMs: Math.max(60_000, connection.writeTimeoutMs * 6),
+          logger,
+        })
+      : undefined;
+    if (drainLimit !== undefined) {
+      drainLimits.set(connection.name, drainLimit);
+      // After the workers: their writes still waiting for a permit finish first.
+      options.closeables.add('queues', `drain limit ${connection.name}`, () => drainLimit.close());
+    }
+    const metered = meteredCalls(connection.name, options.metrics);
+    const fed = drainLimit !== undefined ? drainLimitFeed(drainLimit) : undefined;
     // What the last availability check found, to name the outage a read without a cached answer meets.
     let credentialsRefused = false;
 
@@ -114,7 +144,7 @@ export async function buildConnections(
       name: connection.name,
       // Every call to the EHR, the workers' too, is watched: a hung EHR opens the breaker while its
       // calls are still in flight, and a refused credential puts the connection in its own state.
-      ehr: meterEhrCalls(
+      ehr: observeEhrCalls(
         watchCredentials(
           watchForStalls(
             createEhrClient(connection, ehrBaseUrl(connection, options.sandboxPort), {
@@ -131,7 +161,10 @@ export async function buildConnections(
           credentials,
           logger,
         ),
-        options.metrics,
+        (interaction, outcome, seconds, error) => {
+          metered(interaction, outcome, seconds, error);
+          fed?.(interaction, outcome, seconds, error);
+        },
       ),
       mapping,
       readDeadlineMs: connection.readDeadlineMs,
@@ -181,5 +214,5 @@ export async function buildConnections(
       'EHR connection configured',
     );
   }
-  return { connections, breakers, credentials: credentialStates, ehrCredentials };
+  return { connections, breakers, credentials: credentialStates, drainLimits, ehrCredentials };
 }

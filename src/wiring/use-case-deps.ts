@@ -14,6 +14,7 @@ import { createRedisSlotHolds } from '../../adapters/redis/slot-holds';
 import { createRedisStatusHistory } from '../../adapters/redis/status-history';
 import { createBullNotificationQueue, type BullNotificationQueue } from '../../queue/notification-queue';
 import { createBullWriteQueue, type BullWriteQueue } from '../../queue/write-queue';
+import type { DrainLimiter } from '../domain/drain-limit';
 import type { EventDelivery } from '../../queue/event-delivery';
 import type { Config } from '../config/load-config';
 import type { ConnectionCredentials } from '../domain/connection-credentials';
@@ -36,6 +37,8 @@ import { buildStorageLimits } from './storage';
 export interface UseCaseRuntime {
   readonly deps: UseCaseDeps;
   readonly breakers: ReadonlyMap<string, CircuitBreaker>;
+  /** Each connection's adaptive drain limit (absent where it is switched off). */
+  readonly drainLimits: ReadonlyMap<string, DrainLimiter>;
   /** Per connection: whether its EHR accepts its credentials (see connection-credentials.ts). */
   readonly credentials: ReadonlyMap<string, ConnectionCredentials>;
   readonly writeQueue: BullWriteQueue;
@@ -176,6 +179,7 @@ export async function buildUseCaseDeps(
     deps,
     audit,
     breakers: wired.breakers,
+    drainLimits: wired.drainLimits,
     credentials: wired.credentials,
     ehrCredentials: wired.ehrCredentials,
     writeQueue,

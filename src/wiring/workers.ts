@@ -36,6 +36,7 @@ export function startWorkers(
         prefix: redis.prefix,
         concurrency: config.queue.concurrency,
         maxWritesPerSecond: connection.maxWritesPerSecond,
+        ...(runtime.drainLimits.has(name) ? { drainLimit: runtime.drainLimits.get(name) } : {}),
         breaker,
         probeIntervalMs: connection.breaker.probeIntervalMs,
         credentialsAccepted: () => credentials.allowsRequests(),

@@ -1,0 +1,61 @@
+/**
+ * The adaptive drain limit's shared state, one set of keys per connection:
+ * - `leases`, a sorted set of permits in use scored by when they lapse, so a worker process that
+ *   died holding permits gives them back by itself;
+ * - `state`, a hash: the limit, the `Retry-After` pause, the window's pooled samples, and the
+ *   rule's memory (recent window means).
+ * Each step is one script, so processes never see a half-made change.
+ */
+import { luaScript } from './lua-script';
+
+/** Returned by ACQUIRE when the permit was granted. */
+export const GRANTED = -1;
+
+// KEYS: leases, state. ARGV: now, lease id, lease ms, initial limit.
+// Returns GRANTED, 0 when every permit is in use, or the ms a Retry-After still holds.
+export const ACQUIRE = luaScript(`
+local now = tonumber(ARGV[1])
+local paused = tonumber(redis.call('HGET', KEYS[2], 'pausedUntil') or '0')
+if paused > now then return paused - now end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local limit = math.floor(tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[4]))
+local used = redis.call('ZCARD', KEYS[1])
+if used >= limit then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+if used + 1 > tonumber(redis.call('HGET', KEYS[2], 'peak') or '0') then
+  redis.call('HSET', KEYS[2], 'peak', used + 1)
+end
+return -1
+`);
+
+// KEYS: state. ARGV: calls, latency sum (ms), throttled, timeouts, paused until (ms, 0 = none).
+export const FLUSH = luaScript(`
+if tonumber(ARGV[1]) > 0 then redis.call('HINCRBY', KEYS[1], 'calls', ARGV[1]) end
+if tonumber(ARGV[2]) > 0 then redis.call('HINCRBYFLOAT', KEYS[1], 'latencySum', ARGV[2]) end
+if tonumber(ARGV[3]) > 0 then redis.call('HINCRBY', KEYS[1], 'throttled', ARGV[3]) end
+if tonumber(ARGV[4]) > 0 then redis.call('HINCRBY', KEYS[1], 'timeouts', ARGV[4]) end
+if tonumber(ARGV[5]) > tonumber(redis.call('HGET', KEYS[1], 'pausedUntil') or '0') then
+  redis.call('HSET', KEYS[1], 'pausedUntil', ARGV[5])
+end
+return 1
+`);
+
+// KEYS: leases, state. ARGV: now, window ms.
+// Claims the window's judgement for one process: returns the pooled window and the rule's state,
+// and starts the next window, or nil when another process judged within the window.
+export const CLAIM_WINDOW = luaScript(`
+local now = tonumber(ARGV[1])
+local last = tonumber(redis.call('HGET', KEYS[2], 'judgedAt') or '0')
+if now - last < tonumber(ARGV[2]) then return nil end
+local fields = redis.call('HMGET', KEYS[2], 'calls', 'latencySum', 'throttled', 'timeouts', 'peak', 'limit', 'means')
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local inUse = redis.call('ZCARD', KEYS[1])
+redis.call('HSET', KEYS[2], 'judgedAt', now, 'calls', 0, 'latencySum', 0, 'throttled', 0, 'timeouts', 0, 'peak', inUse)
+return fields
+`);
+
+// KEYS: state. ARGV: limit, means (JSON), change.
+export const SAVE_LIMIT = luaScript(`
+redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'means', ARGV[2], 'change', ARGV[3])
+return 1
+`);

@@ -1,0 +1,286 @@
+/**
+ * One connection's adaptive drain limit (the rule is in src/domain/drain-limit.ts), shared by
+ * every worker process through Redis. Permits are leases in Redis; within a process, writes wait
+ * for one in a local line, most urgent first, so that only the head of the line asks Redis.
+ * Samples are pooled in-process and flushed once a window; one process per window judges them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  adjustDrainLimit,
+  baselineOf,
+  initialDrainState,
+  type DrainLimitChange,
+  type DrainLimitSettings,
+  type DrainLimiter,
+  type DrainPermit,
+  type EhrCallSample,
+} from '../../src/domain/drain-limit';
+import { ContinuumError } from '../../src/domain/errors';
+import type { Logger } from '../../src/domain/ports';
+import { withDeadline } from '../../src/domain/with-deadline';
+import { ACQUIRE, CLAIM_WINDOW, FLUSH, GRANTED, SAVE_LIMIT } from './drain-limit-scripts';
+
+export interface DrainLimiterOptions {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly connection: string;
+  readonly settings: DrainLimitSettings;
+  /** How often samples are pooled and judged. */
+  readonly windowMs: number;
+  /**
+   * A permit not given back in this long is taken back (its process died). Longer than any write:
+   * a lapsed permit lets one more write in than the limit says, nothing worse.
+   */
+  readonly leaseMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * How often a full line asks Redis again: permits given back by other processes are not
+ * signalled, and this bounds how long one stays unused. Permits given back in this process wake
+ * the line at once.
+ */
+const RECHECK_MS = 15;
+/** Redis must answer the limiter within this, or the line waits and asks again. */
+const REDIS_DEADLINE_MS = 2000;
+
+interface Waiter {
+  readonly priority: number;
+  readonly seq: number;
+  readonly resolve: (permit: DrainPermit) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
+  const { redis, settings } = options;
+  const leasesKey = `${options.prefix}:drain-limit:${options.connection}:leases`;
+  const stateKey = `${options.prefix}:drain-limit:${options.connection}`;
+  const log = options.logger.child({ connection: options.connection, component: 'drain-limit' });
+  const line: Waiter[] = [];
+  let seq = 0;
+  let pumping = false;
+  let wake: (() => void) | undefined;
+  let closed = false;
+  let window = { calls: 0, latencyMsSum: 0, throttled: 0, timeouts: 0, pausedUntil: 0 };
+  let lastChange: DrainLimitChange | undefined;
+
+  const enqueue = (waiter: Waiter): void => {
+    // Most urgent first, then in order of arrival: the order BullMQ handed the jobs over in.
+    let at = line.length;
+    while (at > 0) {
+      const before = line[at - 1];
+      if (before === undefined || before.priority <= waiter.priority) break;
+      at--;
+    }
+    line.splice(at, 0, waiter);
+  };
+
+  const permit = (leaseId: string): DrainPermit => {
+    let released = false;
+    return {
+      async release() {
+        if (released) return;
+        released = true;
+        try {
+          await withDeadline(redis.zrem(leasesKey, leaseId), REDIS_DEADLINE_MS, 'the drain limit');
+        } finally {
+          // The lease lapses by itself if Redis did not take it back; the line moves on either way.
+          wake?.();
+        }
+      },
+    };
+  };
+
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  async function pump(): Promise<void> {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (line.length > 0 && !closed) {
+        const leaseId = randomUUID();
+        let answer: number;
+        try {
+          answer = Number(
+            await withDeadline(
+              ACQUIRE.run(
+                redis,
+                [leasesKey, stateKey],
+                [Date.now(), leaseId, options.leaseMs, settings.initialLimit],
+              ),
+              REDIS_DEADLINE_MS,
+              'the drain limit',
+            ),
+          );
+        } catch (error) {
+          log.warn({ err: error }, 'drain limit unreadable; writes wait');
+          answer = 250;
+        }
+        if (answer === GRANTED) {
+          line.shift()?.resolve(permit(leaseId));
+          continue;
+        }
+        await pause(answer > 0 ? Math.min(answer, 1000) : RECHECK_MS);
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  async function judge(): Promise<void> {
+    const pending = window;
+    window = { calls: 0, latencyMsSum: 0, throttled: 0, timeouts: 0, pausedUntil: 0 };
+    if (pending.calls + pending.throttled + pending.timeouts > 0 || pending.pausedUntil > 0) {
+      await FLUSH.run(
+        redis,
+        [stateKey],
+        [
+          pending.calls,
+          pending.latencyMsSum.toFixed(3),
+          pending.throttled,
+          pending.timeouts,
+          pending.pausedUntil,
+        ],
+      );
+    }
+    const claimed = (await CLAIM_WINDOW.run(redis, [leasesKey, stateKey], [Date.now(), options.windowMs])) as
+      (string | null)[] | null;
+    if (claimed === null) return;
+    const [calls, latencySum, throttled, timeouts, peak, limit, means] = claimed;
+    const state =
+      limit === null || limit === undefined
+        ? initialDrainState(settings)
+        : { limit: Number(limit), recentMeansMs: parseMeans(means) };
+    const decision = adjustDrainLimit(
+      state,
+      {
+        calls: Number(calls ?? 0),
+        latencyMsSum: Number(latencySum ?? 0),
+        throttled: Number(throttled ?? 0),
+        timeouts: Number(timeouts ?? 0),
+        peakInFlight: Number(peak ?? 0),
+      },
+      settings,
+    );
+    await SAVE_LIMIT.run(
+      redis,
+      [stateKey],
+      [
+        decision.state.limit,
+        JSON.stringify(decision.state.recentMeansMs.map((m) => Math.round(m * 10) / 10)),
+        decision.change,
+      ],
+    );
+    lastChange = decision.change;
+    if (decision.change.startsWith('cut'))
+      log.info(
+        {
+          change: decision.change,
+          limit: decision.state.limit,
+          meanMs: decision.meanMs,
+          baselineMs: decision.baselineMs,
+        },
+        'drain limit cut',
+      );
+    if (decision.state.limit > state.limit) wake?.();
+  }
+
+  const judging = setInterval(() => {
+    judge().catch((error: unknown) => {
+      log.warn({ err: error }, 'drain limit not judged this window');
+    });
+  }, options.windowMs);
+  judging.unref();
+
+  return {
+    connection: options.connection,
+
+    acquire(priority = 0) {
+      if (closed) {
+        return Promise.reject(
+          new ContinuumError('QUEUE_UNAVAILABLE', {
+            detail: 'the drain limit is closed',
+            retryAfterSeconds: 1,
+          }),
+        );
+      }
+      return new Promise<DrainPermit>((resolve, reject) => {
+        enqueue({ priority, seq: seq++, resolve, reject });
+        void pump();
+      });
+    },
+
+    observe(sample: EhrCallSample) {
+      switch (sample.outcome) {
+        case 'answered':
+          window.calls++;
+          window.latencyMsSum += sample.latencyMs;
+          break;
+        case 'throttled':
+          window.throttled++;
+          break;
+        case 'timeout':
+          window.timeouts++;
+          break;
+        case 'unreachable':
+          return;
+      }
+      if (sample.retryAfterSeconds !== undefined) {
+        window.pausedUntil = Math.max(window.pausedUntil, Date.now() + sample.retryAfterSeconds * 1000);
+        // Every process must stop sending at once, not a window later.
+        FLUSH.run(redis, [stateKey], [0, 0, 0, 0, window.pausedUntil]).catch((error: unknown) => {
+          log.warn({ err: error }, 'Retry-After not shared; the next window shares it');
+        });
+      }
+    },
+
+    async snapshot() {
+      const now = Date.now();
+      const [state, inFlight] = await Promise.all([
+        redis.hmget(stateKey, 'limit', 'means', 'pausedUntil', 'change'),
+        redis.zcount(leasesKey, now, '+inf'),
+      ]);
+      const [limit, means, pausedUntil, change] = state;
+      const until = Number(pausedUntil ?? 0);
+      return {
+        limit: limit === null || limit === undefined ? settings.initialLimit : Number(limit),
+        inFlight,
+        baselineMs: baselineOf({ limit: 0, recentMeansMs: parseMeans(means) }),
+        pausedUntil: until > now ? new Date(until).toISOString() : undefined,
+        lastChange: (change as DrainLimitChange | null | undefined) ?? lastChange,
+      };
+    },
+
+    async close() {
+      closed = true;
+      clearInterval(judging);
+      wake?.();
+      for (const waiter of line.splice(0)) {
+        waiter.reject(
+          new ContinuumError('QUEUE_UNAVAILABLE', { detail: 'the drain limit closed', retryAfterSeconds: 1 }),
+        );
+      }
+      await Promise.resolve();
+    },
+  };
+}
+
+function parseMeans(raw: string | null | undefined): number[] {
+  if (raw === null || raw === undefined) return [];
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return Array.isArray(parsed) ? parsed.filter((m): m is number => typeof m === 'number' && m > 0) : [];
+  } catch {
+    return [];
+  }
+}
