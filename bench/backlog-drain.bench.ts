@@ -48,14 +48,17 @@ export async function directSandboxWrites(options: {
   readonly total: number;
   readonly concurrency: number;
   readonly pids: Pids;
+  /** The patient write n goes to; default the workload's pat-0001..pat-0200 in turn. */
+  readonly patient?: (n: number) => string;
 }): Promise<DirectWritesResult> {
   const { http, sandboxFhirUrl } = options;
+  const patient = options.patient ?? ((n: number) => patientFor(n));
   const lanes = new Map<string, number[]>();
   for (let i = 0; i < options.total; i++) {
     const n = options.offset + i;
-    const lane = lanes.get(patientFor(n));
+    const lane = lanes.get(patient(n));
     if (lane) lane.push(n);
-    else lanes.set(patientFor(n), [n]);
+    else lanes.set(patient(n), [n]);
   }
   const ready = [...lanes.keys()];
   let waiters: (() => void)[] = [];

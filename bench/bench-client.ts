@@ -25,6 +25,8 @@ export async function registerBenchClient(options: {
   readonly prefix: string;
   readonly tenant: string;
   readonly logger: Logger;
+  /** Default: BENCH_SCOPES. */
+  readonly scopes?: readonly Scope[];
 }): Promise<BenchClient> {
   const registry = createRedisClientRegistry({
     redis: options.redis,
@@ -35,7 +37,7 @@ export async function registerBenchClient(options: {
     const { client, key } = await registry.create({
       name: 'benchmark-load',
       tenant: options.tenant,
-      scopes: BENCH_SCOPES,
+      scopes: options.scopes ?? BENCH_SCOPES,
     });
     return { client, key, authorization: `Bearer ${key}` };
   } finally {

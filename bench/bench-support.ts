@@ -12,18 +12,57 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports a run may listen on, inclusive; `BENCH_PORTS=19500-19599` keeps a shared machine's runs apart. */
+export interface PortRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** `first-last` from the environment, or undefined (then the kernel picks free ports). */
+export function parsePortRange(raw: string | undefined): PortRange | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const match = /^(\d+)-(\d+)$/.exec(raw);
+  const first = Number(match?.[1]);
+  const last = Number(match?.[2]);
+  if (!match || first < 1024 || last > 65535 || first > last) {
+    throw new Error(`BENCH_PORTS must look like 19500-19599, got ${raw}`);
+  }
+  return { first, last };
+}
+
+function listenOnce(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => {
+      resolve(undefined);
+    });
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
+      const bound = typeof address === 'object' && address ? address.port : undefined;
       server.close(() => {
-        resolve(port);
+        resolve(bound);
       });
     });
   });
+}
+
+/**
+ * A port free right now: any (the kernel's pick) or one of `range`, tried from a random start so
+ * that processes started in a row rarely race for the same one.
+ */
+export async function freePort(range?: PortRange): Promise<number> {
+  if (range === undefined) {
+    const port = await listenOnce(0);
+    if (port === undefined) throw new Error('no free port');
+    return port;
+  }
+  const size = range.last - range.first + 1;
+  const start = Math.floor(Math.random() * size);
+  for (let k = 0; k < size; k++) {
+    const port = await listenOnce(range.first + ((start + k) % size));
+    if (port !== undefined) return port;
+  }
+  throw new Error(`no free port in ${range.first}-${range.last}`);
 }
 
 export interface Proc {
@@ -67,8 +106,8 @@ export async function waitForHttp(url: string, timeoutMs = 60000): Promise<void>
   throw new Error(`${url} did not come up`);
 }
 
-export async function startRedisWithAof(): Promise<Proc & { url: string }> {
-  const port = await freePort();
+export async function startRedisWithAof(ports?: PortRange): Promise<Proc & { url: string }> {
+  const port = await freePort(ports);
   const dir = mkdtempSync(join(tmpdir(), 'continuum-bench-redis-'));
   const proc = startProcess('redis-server', [
     '--port',

@@ -49,6 +49,8 @@ export async function patchLoad(options: {
   readonly total: number;
   readonly concurrency: number;
   readonly pids: Pids;
+  /** Patients the writes are spread over in turn; default 200. */
+  readonly patients?: number;
 }): Promise<MeasuredLoad> {
   let firstFailure: string | undefined;
   const meter = cpuMeter(options.pids);
@@ -56,7 +58,7 @@ export async function patchLoad(options: {
     const n = options.offset + i;
     const answer = await options.http.request(
       'PATCH',
-      `${options.gatewayUrl}/v1/patients/${patientFor(n)}`,
+      `${options.gatewayUrl}/v1/patients/${patientFor(n, options.patients)}`,
       writeBody(n),
       { 'idempotency-key': `bench-${options.phase}-${n}` },
     );

@@ -1,7 +1,7 @@
 /**
  * The writes every write benchmark sends: a full demographic correction (phones, email, address,
- * preferred language) of about 500 bytes of JSON, spread over pat-0001..pat-0200 in turn, so any
- * 50 writes in flight touch 50 different patients. Write `i` has its own email address and
+ * preferred language) of about 500 bytes of JSON, spread over pat-0001..pat-0200 in turn (or over
+ * more patients, for the drain at capacity), so any 50 writes in flight touch 50 different patients. Write `i` has its own email address and
  * Idempotency-Key, so no write is a repeat of another and the worker never finds its change
  * already applied. The same changes, applied to the FHIR Patient the way the default mapping
  * profile applies them, are what the direct-to-sandbox baseline sends.
@@ -9,9 +9,14 @@
 
 export const BENCH_PATIENTS = 200;
 
-/** `pat-0001`..`pat-0200`, in turn. */
-export function patientFor(i: number): string {
-  return `pat-${String((i % BENCH_PATIENTS) + 1).padStart(4, '0')}`;
+/** `pat-0001`..`pat-0200` (or as many patients as given), in turn. */
+export function patientFor(i: number, patients = BENCH_PATIENTS): string {
+  return sandboxPatient((i % patients) + 1);
+}
+
+/** The sandbox's id of its n-th seeded patient (1-based): `pat-0042`. */
+export function sandboxPatient(n: number): string {
+  return `pat-${String(n).padStart(4, '0')}`;
 }
 
 const LANGUAGES = ['es', 'pt', 'vi', 'zh', 'ht', 'en'] as const;

@@ -1,0 +1,212 @@
+/**
+ * What the gateway adds to a call when the EHR answers in 40 ms (the sandbox in capacity mode with
+ * room for every request, so nothing queues at the EHR), at BENCH_CONCURRENCY (50) clients, each
+ * gateway figure beside the same FHIR request sent straight to the sandbox from the same load
+ * generator and HTTP client:
+ *
+ * - a screen pop for a number the phone index does not know (each number looked up once) against
+ *   the search the gateway sends for it (every stored format as comma-separated alternatives);
+ * - a screen pop for a number the index knows (the pass above filled it) against one read by id of
+ *   a patient the number belongs to, the fast path such a lookup may take;
+ * - write acceptance (`PATCH /v1/patients/:id`, each write asking the EHR whether the patient
+ *   exists: `confirmedPatientTtlSeconds: 0`) against that existence read alone, which is what the
+ *   202 waits on; the rest (validation, idempotency, sealing, the queue) is the gateway's own.
+ *
+ * The goals are on the difference: gateway minus direct, p50 and p99. On a 2-core machine that also
+ * runs the sandbox and the load generator, the gateway's CPU per request shows up as queueing in
+ * that difference; the rates and CPU per request printed beside it say when that is so.
+ */
+import { fhirSearchAlternatives, phoneSearchVariants } from '../src/phone';
+import {
+  cpuMeter,
+  fmt,
+  formatCpu,
+  runCount,
+  runLoad,
+  type CpuUse,
+  type HttpClient,
+  type LoadResult,
+} from './bench-support';
+import type { Pids } from './write-acceptance.bench';
+import { writeBody } from './write-workload';
+
+export interface OverheadPair {
+  readonly name: string;
+  readonly yardstick: string;
+  readonly gateway: LoadResult;
+  readonly direct: LoadResult;
+  readonly gatewayCpu: CpuUse;
+  readonly directCpu: CpuUse;
+  readonly firstFailure: string | undefined;
+}
+
+export interface OverheadResult {
+  readonly latencyMs: number;
+  readonly concurrency: number;
+  readonly numbers: number;
+  readonly miss: OverheadPair;
+  readonly hit: OverheadPair;
+  readonly acceptance: OverheadPair;
+}
+
+interface NumberOwner {
+  readonly phone: string;
+  readonly patientId: string;
+}
+
+/**
+ * One number per patient (its first phone, in E.164), none shared with a patient listed before.
+ * One per patient, because a lookup that reads a patient teaches the phone index all of that
+ * patient's numbers: a second number of the same patient would no longer be a miss.
+ */
+async function sandboxNumbers(http: HttpClient, sandboxFhirUrl: string): Promise<NumberOwner[]> {
+  const bundle = await http.json<{
+    entry?: { resource: { id: string; telecom?: { system?: string; value?: string }[] } }[];
+  }>('GET', `${sandboxFhirUrl}/Patient?_count=1000`);
+  const seen = new Set<string>();
+  const owners: NumberOwner[] = [];
+  for (const entry of bundle.entry ?? []) {
+    const phones = (entry.resource.telecom ?? [])
+      .filter((t) => t.system === 'phone' && t.value !== undefined)
+      .map((t) => `+1${(t.value ?? '').replace(/\D/g, '').slice(-10)}`);
+    const first = phones[0];
+    if (first !== undefined && !phones.some((p) => seen.has(p))) {
+      owners.push({ phone: first, patientId: entry.resource.id });
+    }
+    for (const phone of phones) seen.add(phone);
+  }
+  return owners;
+}
+
+export async function benchEhrLatencyOverhead(options: {
+  readonly http: HttpClient;
+  readonly gatewayUrl: string;
+  readonly sandboxFhirUrl: string;
+  readonly latencyMs: number;
+  readonly concurrency: number;
+  readonly requests: number;
+  readonly writeOffset: number;
+  readonly gatewayPids: Pids;
+  readonly directPids: Pids;
+}): Promise<OverheadResult> {
+  const { http, gatewayUrl, sandboxFhirUrl, concurrency } = options;
+  const numbers = await sandboxNumbers(http, sandboxFhirUrl);
+  if (numbers.length < concurrency) throw new Error(`only ${numbers.length} numbers in the sandbox`);
+  const at = (i: number): NumberOwner => numbers[i % numbers.length] ?? { phone: '', patientId: '' };
+  const searchUrl = (i: number): string =>
+    `${sandboxFhirUrl}/Patient?phone=${encodeURIComponent(fhirSearchAlternatives(phoneSearchVariants(at(i).phone, 'US')))}&_count=20`;
+  const lookupUrl = (i: number): string =>
+    `${gatewayUrl}/v1/patients/lookup?phone=${encodeURIComponent(at(i).phone)}`;
+  const readUrl = (i: number): string => `${sandboxFhirUrl}/Patient/${at(i).patientId}`;
+  let firstFailure: string | undefined;
+  const ok =
+    (expected: number) =>
+    (answer: { status: number; body: string }): boolean => {
+      if (answer.status === expected) return true;
+      firstFailure ??= `HTTP ${answer.status} ${answer.body.slice(0, 200)}`;
+      return false;
+    };
+  const measure = async (
+    pids: Pids,
+    total: number,
+    request: (i: number) => Promise<boolean>,
+  ): Promise<{ load: LoadResult; cpu: CpuUse }> => {
+    const meter = cpuMeter(pids);
+    const load = await runLoad(concurrency, total, request);
+    return { load, cpu: meter.stop() };
+  };
+
+  // Warm-up of both paths on the direct side and the gateway's HTTP stack, without touching the
+  // index: the status route and direct reads.
+  await runCount(concurrency, 200, async (i) => {
+    await http.request('GET', searchUrl(i));
+    await http.request('GET', `${gatewayUrl}/v1/status`);
+  });
+
+  // 1. Index misses: every number once, through the gateway; the same searches straight.
+  const missCount = numbers.length;
+  const missDirect = await measure(options.directPids, missCount, async (i) =>
+    ok(200)(await http.request('GET', searchUrl(i))),
+  );
+  const missGateway = await measure(options.gatewayPids, missCount, async (i) =>
+    ok(200)(await http.request('GET', lookupUrl(i))),
+  );
+  const missFailure = firstFailure;
+
+  // 2. Index hits: the numbers again (each is now known), against a read by id of its patient.
+  firstFailure = undefined;
+  const hitDirect = await measure(options.directPids, options.requests, async (i) =>
+    ok(200)(await http.request('GET', readUrl(i))),
+  );
+  const hitGateway = await measure(options.gatewayPids, options.requests, async (i) =>
+    ok(200)(await http.request('GET', lookupUrl(i))),
+  );
+  const hitFailure = firstFailure;
+
+  // 3. Acceptance, each write asking the EHR about its patient, against that read alone.
+  firstFailure = undefined;
+  const acceptDirect = await measure(options.directPids, options.requests, async (i) =>
+    ok(200)(await http.request('GET', readUrl(i))),
+  );
+  const acceptGateway = await measure(options.gatewayPids, options.requests, async (i) => {
+    const n = options.writeOffset + i;
+    return ok(202)(
+      await http.request('PATCH', `${gatewayUrl}/v1/patients/${at(i).patientId}`, writeBody(n), {
+        'idempotency-key': `bench-overhead-${n}`,
+      }),
+    );
+  });
+  const acceptFailure = firstFailure;
+
+  const pair = (
+    name: string,
+    yardstick: string,
+    gateway: { load: LoadResult; cpu: CpuUse },
+    direct: { load: LoadResult; cpu: CpuUse },
+    failure: string | undefined,
+  ): OverheadPair => ({
+    name,
+    yardstick,
+    gateway: gateway.load,
+    direct: direct.load,
+    gatewayCpu: gateway.cpu,
+    directCpu: direct.cpu,
+    firstFailure: failure,
+  });
+  return {
+    latencyMs: options.latencyMs,
+    concurrency,
+    numbers: numbers.length,
+    miss: pair(
+      'lookup, number not in the index',
+      'the same phone search',
+      missGateway,
+      missDirect,
+      missFailure,
+    ),
+    hit: pair('lookup, number in the index', 'one read by id', hitGateway, hitDirect, hitFailure),
+    acceptance: pair(
+      'write acceptance (patient checked)',
+      'the existence read',
+      acceptGateway,
+      acceptDirect,
+      acceptFailure,
+    ),
+  };
+}
+
+export function reportEhrLatencyOverhead(result: OverheadResult): string {
+  const line = (p: OverheadPair): string[] => [
+    `  ${p.name}: gateway p50 ${fmt(p.gateway.p50, 1)} ms p99 ${fmt(p.gateway.p99, 1)} ms (${fmt(p.gateway.perSecond, 0)}/s, errors ${p.gateway.errors}); ${p.yardstick} straight p50 ${fmt(p.direct.p50, 1)} ms p99 ${fmt(p.direct.p99, 1)} ms (${fmt(p.direct.perSecond, 0)}/s); added p50 ${fmt(p.gateway.p50 - p.direct.p50, 1)} ms, p99 ${fmt(p.gateway.p99 - p.direct.p99, 1)} ms`,
+    `    CPU per request, gateway: ${formatCpu(p.gatewayCpu, p.gateway.requests)}`,
+    `    CPU per request, direct : ${formatCpu(p.directCpu, p.direct.requests)}`,
+    ...(p.firstFailure !== undefined ? [`    first failure: ${p.firstFailure}`] : []),
+  ];
+  return [
+    `overhead at realistic latency: sandbox answering in ${result.latencyMs} ms with room for every request, ${result.concurrency} clients, ${result.numbers} numbers`,
+    ...line(result.miss),
+    ...line(result.hit),
+    `    index-hit lookup p50 / direct read by id p50: ${fmt(result.hit.gateway.p50 / result.hit.direct.p50)}x`,
+    ...line(result.acceptance),
+  ].join('\n');
+}
