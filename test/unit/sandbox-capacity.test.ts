@@ -59,11 +59,11 @@ describe('parseFaultSpec: capacity', () => {
 describe('LatencyHistogram', () => {
   it('gives nearest-rank percentiles to 0.1 ms, and nulls when empty', () => {
     const histogram = new LatencyHistogram();
-    expect(histogram.summary()).toEqual({ count: 0, p50: null, p90: null, p99: null, max: null });
+    expect(histogram.summary()).toEqual({ count: 0, min: null, p50: null, p90: null, p99: null, max: null });
     for (let i = 1; i <= 200; i++) histogram.record(i + 0.04);
-    expect(histogram.summary()).toEqual({ count: 200, p50: 100, p90: 180, p99: 198, max: 200 });
-    histogram.record(12.345);
-    expect(histogram.summary()).toMatchObject({ count: 201, max: 200 });
+    expect(histogram.summary()).toEqual({ count: 200, min: 1, p50: 100, p90: 180, p99: 198, max: 200 });
+    histogram.record(0.345);
+    expect(histogram.summary()).toMatchObject({ count: 201, min: 0.3, max: 200 });
   });
 });
 
@@ -141,8 +141,8 @@ describe('FaultSwitch: capacity', () => {
       until: null,
     });
     // From arrival to answer: 120, 60, 120, 120; to a slot: 0, 0, 60 and 120 (the last slot freed at 120).
-    expect(state.window?.latencyMs).toEqual({ count: 4, p50: 120, p90: 120, p99: 120, max: 120 });
-    expect(state.window?.waitMs).toEqual({ count: 4, p50: 0, p90: 120, p99: 120, max: 120 });
+    expect(state.window?.latencyMs).toEqual({ count: 4, min: 60, p50: 120, p90: 120, p99: 120, max: 120 });
+    expect(state.window?.waitMs).toEqual({ count: 4, min: 0, p50: 0, p90: 120, p99: 120, max: 120 });
     expect(faults.get().counters).toEqual({
       seen: 5,
       passed: 4,
@@ -225,7 +225,7 @@ describe('FaultSwitch: capacity', () => {
     expect(state.window?.latencyMs).toMatchObject({ count: 1, p99: 10 });
   });
 
-  it('leaving capacity lets the waiting requests through at once, and closes the window', () => {
+  it('leaving capacity lets the waiting requests through at once, ends the holds, and closes the window', () => {
     const time = clocks();
     const faults = new FaultSwitch({
       now: time.now,
@@ -233,10 +233,17 @@ describe('FaultSwitch: capacity', () => {
       initial: { mode: 'capacity', concurrent: 1, latencyMs: 50, queueDepth: 5 },
     });
     const first = arrive(faults);
+    let released = 0;
+    if (first.decision.action === 'hold') {
+      first.decision.ticket.onRelease(() => {
+        released++;
+      });
+    }
     const waiting = [arrive(faults), arrive(faults), arrive(faults)];
     expect(waiting.map((a) => a.holdMs)).toEqual([undefined, undefined, undefined]);
     time.advance(5);
     faults.reset();
+    expect(released).toBe(1);
     expect(waiting.map((a) => a.holdMs)).toEqual([0, 0, 0]);
     expect(arrive(faults).decision).toEqual({ action: 'pass' });
     for (const arrival of [first, ...waiting]) arrival.done();

@@ -9,6 +9,8 @@ export interface CapacityTicket {
    * before its handler may run.
    */
   whenServed(serve: (holdMs: number) => void): void;
+  /** Called when the sandbox leaves `capacity` while the request holds its slot: the hold ends at once. */
+  onRelease(release: () => void): void;
   /** The answer is out (`answered`) or the client is gone: frees the slot and records the request. */
   done(answered: boolean): void;
 }
@@ -41,18 +43,21 @@ interface Waiter {
   holdMs: number;
   grantedAt: number | undefined;
   serve: ((holdMs: number) => void) | undefined;
+  release: (() => void) | undefined;
   finished: boolean;
 }
 
 /**
  * The slots of an EHR with limited capacity and the line in front of them. One per sandbox, kept across
- * mode changes, so a change never lets the requests already being served run beside a fresh set of slots.
- * When the sandbox leaves `capacity`, the waiting requests go through at once, without the latency.
+ * mode changes, so a new capacity never lets the requests already being served run beside a fresh set of
+ * slots. When the sandbox leaves `capacity` (for `up` or any other mode), the limit is gone: requests
+ * holding a slot and those waiting for one are handled at once, without the rest of their latency.
  */
 export class CapacityGate {
   private mode: CapacityMode | undefined;
   private inFlight = 0;
   private readonly queue: Waiter[] = [];
+  private readonly serving = new Set<Waiter>();
   private window: CapacityWindow | undefined;
   private previous: CapacityWindow | undefined;
 
@@ -76,6 +81,9 @@ export class CapacityGate {
       this.previous = this.window;
       this.window = undefined;
     }
+    for (const waiter of this.serving) {
+      waiter.release?.();
+    }
     this.pump();
   }
 
@@ -98,6 +106,7 @@ export class CapacityGate {
       holdMs,
       grantedAt: undefined,
       serve: undefined,
+      release: undefined,
       finished: false,
     };
     if (this.inFlight < mode.concurrent && this.queue.length === 0) {
@@ -115,6 +124,9 @@ export class CapacityGate {
         if (waiter.grantedAt !== undefined) {
           serve(waiter.holdMs);
         }
+      },
+      onRelease: (release) => {
+        waiter.release = release;
       },
       done: (answered) => {
         this.finish(waiter, answered);
@@ -144,6 +156,7 @@ export class CapacityGate {
 
   private grant(waiter: Waiter): void {
     this.inFlight++;
+    this.serving.add(waiter);
     waiter.grantedAt = this.elapsed();
     this.window?.occupancy(this.inFlight, this.queue.length);
     waiter.serve?.(waiter.holdMs);
@@ -155,6 +168,7 @@ export class CapacityGate {
     }
     waiter.finished = true;
     this.inFlight--;
+    this.serving.delete(waiter);
     const end = this.elapsed();
     waiter.window.finished(answered, end - waiter.arrivedAt, waiter.grantedAt - waiter.arrivedAt);
     this.pump();

@@ -36,9 +36,9 @@ export function createFaultMiddleware(faults: FaultSwitch): RequestHandler {
 }
 
 /**
- * Runs the handler once the request holds a slot and its latency has passed, and frees the slot when the
- * answer is out. A client that gives up does not shorten the latency: its request is handled all the same,
- * as by a real EHR, and its slot is freed when that time has passed.
+ * Runs the handler once the request holds a slot and its latency has passed (or the mode has ended), and
+ * frees the slot when the answer is out. A client that gives up does not shorten the latency: its request is
+ * handled all the same, as by a real EHR, and its slot is freed when that time has passed.
  */
 function hold(res: Response, next: NextFunction, ticket: CapacityTicket): void {
   let holding = true;
@@ -50,14 +50,23 @@ function hold(res: Response, next: NextFunction, ticket: CapacityTicket): void {
       ticket.done(res.writableFinished);
     }
   });
+  const serve = (): void => {
+    if (!holding) {
+      return;
+    }
+    holding = false;
+    if (closed) {
+      ticket.done(false);
+    }
+    next();
+  };
   ticket.whenServed((holdMs) => {
-    setTimeout(() => {
-      holding = false;
-      if (closed) {
-        ticket.done(false);
-      }
-      next();
-    }, holdMs);
+    const timer = setTimeout(serve, holdMs);
+    ticket.onRelease(() => {
+      clearTimeout(timer);
+      // Not within the admin request that changed the mode.
+      setImmediate(serve);
+    });
   });
 }
 

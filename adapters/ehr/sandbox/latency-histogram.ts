@@ -4,6 +4,8 @@ const STEPS_PER_MS = 10;
 export interface LatencySummary {
   /** Durations recorded. */
   readonly count: number;
+  /** The shortest, in ms to 0.1; null when none was recorded. */
+  readonly min: number | null;
   /** Nearest-rank percentiles of the recorded durations, in ms to 0.1; null when none was recorded. */
   readonly p50: number | null;
   readonly p90: number | null;
@@ -27,7 +29,7 @@ export class LatencyHistogram {
 
   summary(): LatencySummary {
     if (this.total === 0) {
-      return { count: 0, p50: null, p90: null, p99: null, max: null };
+      return { count: 0, min: null, p50: null, p90: null, p99: null, max: null };
     }
     const steps = [...this.counts.entries()].sort(([a], [b]) => a - b);
     const at = (fraction: number): number => {
@@ -41,6 +43,13 @@ export class LatencyHistogram {
       }
       return (steps[steps.length - 1]?.[0] ?? 0) / STEPS_PER_MS;
     };
-    return { count: this.total, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+    return {
+      count: this.total,
+      min: (steps[0]?.[0] ?? 0) / STEPS_PER_MS,
+      p50: at(0.5),
+      p90: at(0.9),
+      p99: at(0.99),
+      max: at(1),
+    };
   }
 }
