@@ -301,6 +301,29 @@ describe('FaultSwitch: capacity', () => {
     }
   });
 
+  it('logs the ended window with the change that ends it, counts and latencies only', () => {
+    const lines: { obj: object; msg: string | undefined }[] = [];
+    const logger = {
+      info: (obj: object, msg?: string) => lines.push({ obj, msg }),
+      warn: (obj: object, msg?: string) => lines.push({ obj, msg }),
+    };
+    const faults = new FaultSwitch({ logger, initial: { mode: 'capacity', concurrent: 1, latencyMs: 0 } });
+    arrive(faults).done();
+    faults.reset();
+    faults.set({ mode: 'down' });
+    expect(lines.map((l) => l.msg)).toEqual([
+      'sandbox EHR fault mode changed',
+      'sandbox EHR fault mode changed',
+      'sandbox EHR fault mode changed',
+    ]);
+    expect(lines[0]!.obj).not.toHaveProperty('previousCapacity');
+    expect(lines[1]!.obj).toMatchObject({
+      previousMode: 'capacity',
+      previousCapacity: { arrived: 1, served: 1 },
+    });
+    expect(lines[2]!.obj).not.toHaveProperty('previousCapacity');
+  });
+
   it('reports no window before a capacity mode was ever set', () => {
     const faults = new FaultSwitch();
     expect(faults.capacityState()).toEqual({

@@ -2,6 +2,7 @@ import type { FaultKind, FaultMode, FaultModeInput } from './fault-mode';
 import { FaultModeError, parseFaultMode } from './fault-mode';
 import type { CapacityState, CapacityTicket } from './capacity-gate';
 import { CapacityGate } from './capacity-gate';
+import type { CapacityWindowReport } from './capacity-window';
 import { SeededRandom } from './seed-random';
 import type { SandboxLogger } from './types';
 
@@ -130,6 +131,7 @@ export class FaultSwitch implements FaultControl {
         expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
         previousMode: this.previous.mode.mode,
         previousCounters: this.previous.counters,
+        ...this.endedCapacity(),
       },
       'sandbox EHR fault mode changed',
     );
@@ -257,9 +259,16 @@ export class FaultSwitch implements FaultControl {
         expiredAt: new Date(expiresAt).toISOString(),
         previousMode: this.previous.mode.mode,
         previousCounters: this.previous.counters,
+        ...this.endedCapacity(),
       },
       'sandbox EHR fault mode expired',
     );
+  }
+
+  /** A capacity drill's figures outlive the sandbox process in its log (counts and latencies only). */
+  private endedCapacity(): { previousCapacity?: CapacityWindowReport } {
+    const ended = this.previous?.mode.mode === 'capacity' ? this.capacity.state().previous : null;
+    return ended === null ? {} : { previousCapacity: ended };
   }
 }
 
