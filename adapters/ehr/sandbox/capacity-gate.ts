@@ -55,22 +55,17 @@ interface Waiter {
  */
 export class CapacityGate {
   private mode: CapacityMode | undefined;
-  private inFlight = 0;
   private readonly queue: Waiter[] = [];
   private readonly serving = new Set<Waiter>();
   private window: CapacityWindow | undefined;
   private previous: CapacityWindow | undefined;
 
-  constructor(
-    /** Epoch ms, for the windows' bounds. */
-    private readonly now: () => number,
-    /** A monotonic clock in ms, for durations. */
-    private readonly elapsed: () => number = () => performance.now(),
-  ) {}
+  /** `elapsed`: a monotonic clock in ms, for durations; window bounds are the epoch ms callers pass. */
+  constructor(private readonly elapsed: () => number = () => performance.now()) {}
 
-  start(mode: CapacityMode): void {
+  start(mode: CapacityMode, at: number): void {
     this.mode = mode;
-    this.newWindow();
+    this.newWindow(at);
     this.pump();
   }
 
@@ -87,9 +82,9 @@ export class CapacityGate {
     this.pump();
   }
 
-  reset(): void {
+  reset(at: number): void {
     if (this.mode !== undefined) {
-      this.newWindow();
+      this.newWindow(at);
     }
   }
 
@@ -109,11 +104,11 @@ export class CapacityGate {
       release: undefined,
       finished: false,
     };
-    if (this.inFlight < mode.concurrent && this.queue.length === 0) {
+    if (this.serving.size < mode.concurrent && this.queue.length === 0) {
       this.grant(waiter);
     } else if (this.queue.length < mode.queueDepth) {
       this.queue.push(waiter);
-      window.occupancy(this.inFlight, this.queue.length);
+      window.occupancy(this.serving.size, this.queue.length);
     } else {
       window.throttle();
       return undefined;
@@ -138,27 +133,25 @@ export class CapacityGate {
     return {
       active: this.mode !== undefined,
       mode: this.mode ?? null,
-      inFlight: this.inFlight,
+      inFlight: this.serving.size,
       waiting: this.queue.length,
       window: this.window?.report() ?? null,
       previous: this.previous?.report() ?? null,
     };
   }
 
-  private newWindow(): void {
-    const at = this.now();
+  private newWindow(at: number): void {
     if (this.window !== undefined) {
       this.window.end(at);
       this.previous = this.window;
     }
-    this.window = new CapacityWindow(at, { inFlight: this.inFlight, waiting: this.queue.length });
+    this.window = new CapacityWindow(at, { inFlight: this.serving.size, waiting: this.queue.length });
   }
 
   private grant(waiter: Waiter): void {
-    this.inFlight++;
     this.serving.add(waiter);
     waiter.grantedAt = this.elapsed();
-    this.window?.occupancy(this.inFlight, this.queue.length);
+    this.window?.occupancy(this.serving.size, this.queue.length);
     waiter.serve?.(waiter.holdMs);
   }
 
@@ -167,7 +160,6 @@ export class CapacityGate {
       return;
     }
     waiter.finished = true;
-    this.inFlight--;
     this.serving.delete(waiter);
     const end = this.elapsed();
     waiter.window.finished(answered, end - waiter.arrivedAt, waiter.grantedAt - waiter.arrivedAt);
@@ -176,7 +168,7 @@ export class CapacityGate {
 
   private pump(): void {
     for (;;) {
-      const room = this.mode === undefined || this.inFlight < this.mode.concurrent;
+      const room = this.mode === undefined || this.serving.size < this.mode.concurrent;
       const next = room ? this.queue.shift() : undefined;
       if (next === undefined) {
         return;

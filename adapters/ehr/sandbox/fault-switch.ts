@@ -95,7 +95,7 @@ export class FaultSwitch implements FaultControl {
   constructor(options: FaultSwitchOptions = {}) {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    this.capacity = new CapacityGate(this.now, options.elapsed);
+    this.capacity = new CapacityGate(options.elapsed);
     this.current = {
       mode: { mode: 'up' },
       since: this.now(),
@@ -121,7 +121,7 @@ export class FaultSwitch implements FaultControl {
       this.random = new SeededRandom(mode.seed);
     }
     if (mode.mode === 'capacity') {
-      this.capacity.start(mode);
+      this.capacity.start(mode, now);
     } else {
       this.capacity.stop(now);
     }
@@ -169,8 +169,9 @@ export class FaultSwitch implements FaultControl {
 
   /** Starts a new measuring window, keeping the mode, the slots and the requests waiting for them. */
   resetCapacity(): CapacityState {
-    this.expire(this.now());
-    this.capacity.reset();
+    const now = this.now();
+    this.expire(now);
+    this.capacity.reset(now);
     return this.capacity.state();
   }
 
