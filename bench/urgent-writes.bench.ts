@@ -19,29 +19,36 @@ export interface FreeSlot {
   readonly start: string;
 }
 
-/** Slots starting in [from, to), free, at most `wanted`; asked for in 4-hour windows (the API lists 100 at most). */
+/**
+ * Free slots starting in [from, to), those on `preferDate` (the clinic's local date, as a slot's
+ * start is written) first, at most `wanted`. Asked for in 4-hour windows: the API lists 100 at most.
+ */
 export async function freeSlotsWithin(options: {
   readonly http: HttpClient;
   readonly gatewayUrl: string;
   readonly from: Date;
   readonly to: Date;
   readonly wanted: number;
+  readonly preferDate: string;
 }): Promise<FreeSlot[]> {
   const found: FreeSlot[] = [];
   const step = 4 * 3_600_000;
-  for (let t = options.from.getTime(); t < options.to.getTime() && found.length < options.wanted; t += step) {
+  for (let t = options.from.getTime(); t < options.to.getTime(); t += step) {
     const end = Math.min(t + step, options.to.getTime());
     const list = await options.http.json<{ slots: { id: string; status: string; start?: string }[] }>(
       'GET',
       `${options.gatewayUrl}/v1/slots?from=${encodeURIComponent(new Date(t).toISOString())}&to=${encodeURIComponent(new Date(end).toISOString())}&limit=100`,
     );
     for (const slot of list.slots) {
-      if (slot.status === 'free' && slot.start !== undefined && found.length < options.wanted) {
-        found.push({ id: slot.id, start: slot.start });
-      }
+      if (slot.status === 'free' && slot.start !== undefined) found.push({ id: slot.id, start: slot.start });
     }
   }
-  return found;
+  const preferred = (slot: FreeSlot): number => (slot.start.startsWith(options.preferDate) ? 0 : 1);
+  return found
+    .map((slot, i) => ({ slot, i }))
+    .sort((a, b) => preferred(a.slot) - preferred(b.slot) || a.i - b.i)
+    .slice(0, options.wanted)
+    .map(({ slot }) => slot);
 }
 
 interface ReceiptView {
@@ -208,8 +215,8 @@ export function reportUrgentWrites(result: UrgentWritesResult, deadlineSeconds: 
       ? `, receipts marked urgent ${s.markedUrgent}/${n}`
       : '';
   return [
-    `urgent writes during the drain: ${result.slotsFound} bookings of slots from ${result.firstSlot ?? 'n/a'} to ${result.lastSlot ?? 'n/a'} (within 48 h), with as many routine corrections submitted at the same moment`,
-    `  backlog ahead at submission ${result.backlogAhead} writes, draining at ${fmt(result.rateAtSubmit, 0)}/s: FIFO estimate ${fmt(fifoEstimate, 1)} s`,
+    `urgent writes during the drain: ${result.slotsFound} bookings of free slots within 48 h (tomorrow's first; ${result.firstSlot ?? 'n/a'} .. ${result.lastSlot ?? 'n/a'}), with as many routine corrections submitted at the same moment`,
+    `  backlog at submission ${result.backlogAhead} writes, draining at ${fmt(result.rateAtSubmit, 0)}/s: ${fmt(fifoEstimate, 1)} s to drain it all (a write of a patient with nothing queued waits only behind the other lanes' next writes: the routine figure below)`,
     `  bookings, acceptance to succeeded : p50 ${fmt(urgent.p50, 2)} s  p99 ${fmt(urgent.p99, 2)} s  max ${fmt(urgent.max, 2)} s  (succeeded ${urgent.succeeded}/${result.urgent.length}${marked(urgent, result.urgent.length)})`,
     `  routine corrections (FIFO)        : p50 ${fmt(routine.p50, 2)} s  p99 ${fmt(routine.p99, 2)} s  max ${fmt(routine.max, 2)} s  (succeeded ${routine.succeeded}/${result.routine.length}${marked(routine, result.routine.length)})`,
     ...(result.refused > 0
