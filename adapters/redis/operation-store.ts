@@ -64,13 +64,14 @@ return {'created', position, redis.call('LINDEX', KEYS[4], 0)}
 `);
 
 // KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or ''),
-// the owner's waiting set (or '').
+// the owner's waiting set (or ''), the lane's urgent set, the connection's urgent set.
 // ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none).
 // A final status (a ttl) takes the id out of the owner's waiting set, once: SREM of an id not
 // there (a second save, an operation accepted before the set existed) changes nothing, so the
 // count never goes below what is really waiting. Any other status puts it back (an operator's
 // retry queues it again; an operation accepted before the set existed is counted from its first
-// save on).
+// save on). A final status also takes it out of the urgent sets: a cancelled urgent write waiting
+// behind its lane's head no longer pulls the lane forward (a retry's requeue puts it back).
 const SAVE = luaScript(`
 local expected = tonumber(ARGV[4])
 if expected > 0 and not redis.call('ZSCORE', KEYS[1 + expected], ARGV[1]) then return 0 end
@@ -83,6 +84,8 @@ if ARGV[6] ~= '0' then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[6])
   if KEYS[8] ~= '' then redis.call('EXPIRE', KEYS[8], ARGV[6]) end
   if KEYS[9] ~= '' then redis.call('SREM', KEYS[9], ARGV[1]) end
+  redis.call('SREM', KEYS[10], ARGV[1])
+  redis.call('SREM', KEYS[11], ARGV[1])
 else
   redis.call('SET', KEYS[1], ARGV[2])
   if KEYS[8] ~= '' then redis.call('PERSIST', KEYS[8]) end
@@ -188,6 +191,8 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
         ...OPERATION_STATUSES.map((s) => statusKey(op.connection, s)),
         idemKey(op),
         waitingKey(op),
+        laneUrgentKey(op.lane),
+        urgentKey(op.connection),
       ],
       [
         op.id,

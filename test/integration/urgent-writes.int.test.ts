@@ -236,3 +236,37 @@ it('takes Prefer: priority=urgent only from a client holding writes:urgent, and 
   expect(unknown.status).toBe(400);
   expect(unknown.body.code).toBe('VALIDATION');
 });
+
+it('makes a callback urgent by its priority, and a booking weeks away routine', async () => {
+  const desk = await scopedClient(gw.prefix, 'urgency-desk', ['calls:write', 'appointments:write']);
+  // The test before left the EHR down a while: reads wait for the breaker to close again.
+  await waitFor(async () => ((await status()).breaker.state === 'closed' ? true : undefined), {
+    what: 'the breaker to close',
+  });
+  const later = await http(
+    'GET',
+    `${gw.url}/v1/slots?from=${new Date(Date.now() + 10 * 86_400_000).toISOString()}&limit=1`,
+    { headers: agent },
+  );
+  expect(later.status).toBe(200);
+  const farBooking = await http('POST', `${gw.url}/v1/appointments`, {
+    body: { patientId: patientId(131), slotId: later.body.slots[0].id, mode: 'in-person' },
+    headers: { ...desk, prefer: 'wait=10' },
+  });
+  expect(farBooking.status).toBe(201);
+  expect(farBooking.body).toMatchObject({ urgency: 'routine', urgencyReason: null, expectedBy: null });
+
+  await setFaults(gw.url, { mode: 'down', kind: 'http503' });
+  const callback = (priority: string): Promise<any> =>
+    http('POST', `${gw.url}/v1/callbacks`, {
+      body: { patientId: patientId(130), phone: '(617) 555-0142', priority },
+      headers: desk,
+    });
+  const urgent = await callback('urgent');
+  expect(urgent.status).toBe(202);
+  expect(urgent.body).toMatchObject({ urgency: 'urgent', urgencyReason: 'callback-urgent' });
+  const routine = await callback('routine');
+  expect(routine.body).toMatchObject({ urgency: 'routine', urgencyReason: null });
+  await setFaults(gw.url, { mode: 'up' });
+  await waitForFinal(gw.url, [urgent.body.operationId as string, routine.body.operationId as string]);
+});
