@@ -94,8 +94,9 @@ end
 return 1
 `);
 
-// A lane's urgent set, and its connection's, hold the ids of urgent writes not yet past their lane's
-// head: they change in the same scripts as the lane, so urgency is never read half-updated.
+// A lane's urgent set, and its connection's, hold the ids of urgent writes not yet final and still in
+// their lane: they change in the same scripts as the lane and the record, so urgency is never read
+// half-updated.
 
 // KEYS: lane, lane set, lane's urgent set, connection's urgent set. ARGV: id, lane name. Pops the op
 // if it is the head; returns the new head.

@@ -263,7 +263,7 @@ export interface Receipt {
   readonly updatedAt: string;
 }
 
-/** The receipt; `expectedBy` is the waiting write's estimate, see `estimateArrival`. */
+/** The receipt; `expectedBy` is the waiting write's estimate, see `expectedArrival`. */
 export function toReceipt(op: Operation, expectedBy: Date | undefined): Receipt {
   return {
     operationId: op.id,

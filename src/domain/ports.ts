@@ -232,7 +232,7 @@ export interface OperationStore {
   laneOperations(lane: string, limit: number): Promise<readonly Operation[]>;
   query(query: OperationQuery): Promise<readonly Operation[]>;
   count(connection: string, status: OperationStatus): Promise<number>;
-  /** Urgent writes not yet past the head of their lane (queued, or being sent). */
+  /** Urgent writes not yet final (queued, or being sent). */
   urgentPending(connection: string): Promise<number>;
   /** The client's operations not yet final (queued, sending), counted since they were accepted. */
   queuedWrites(owner: OperationOwner): Promise<number>;
