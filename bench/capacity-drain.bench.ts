@@ -165,7 +165,7 @@ export async function benchCapacityDrain<T>(options: {
     http,
     sandboxFhirUrl: options.sandboxFhirUrl,
     offset: options.offsets.idle,
-    total: Math.min(200, count * 4),
+    total: 200,
     concurrency: 2,
     pids: {},
     patient: (n) => sandboxPatient(first + (n % count)),

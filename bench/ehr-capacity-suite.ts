@@ -83,7 +83,7 @@ export async function runDrainPhase(options: SuiteOptions, urgency: boolean): Pr
   const deadlineMs = options.env('BENCH_CAPACITY_DEADLINE_S', 240) * 1000;
   const urgentDeadlineMs = 120_000;
   // Patients past the backlog's: a few for the idle load, then the bookings', then the routine writes'.
-  const idlePatients = { first: patients + 1, count: 20 };
+  const idlePatients = { first: patients + 1, count: 50 };
   const firstUrgentPatient = patients + idlePatients.count + 1;
   const r = await rig(options, ['--patients', String(firstUrgentPatient + 2 * urgentCount)], {});
   try {
@@ -170,7 +170,7 @@ export async function runDrainPhase(options: SuiteOptions, urgency: boolean): Pr
       },
       {
         measure: 'drain pace found (0.9x steady rate)',
-        result: result.secondsToSteady === undefined ? 'never' : `${fmt(result.secondsToSteady, 1)} s`,
+        result: `${result.secondsToSteady === undefined ? 'never' : `${fmt(result.secondsToSteady, 1)} s`} (0.9x capacity: ${result.secondsToCapacity === undefined ? 'never' : `${fmt(result.secondsToCapacity, 1)} s`})`,
         goal: '<= 30 s',
         met: result.secondsToSteady !== undefined && result.secondsToSteady <= 30,
       },
@@ -197,6 +197,16 @@ export async function runDrainPhase(options: SuiteOptions, urgency: boolean): Pr
         });
       }
     }
+    const workerCpu = result.cpu.worker;
+    diagnostics.push({
+      measure: '  worker busy during the drain at capacity',
+      result:
+        workerCpu === undefined
+          ? 'n/a'
+          : `${fmt((workerCpu / result.seconds) * 100, 0)}% of a core (${fmt((workerCpu * 1e6) / Math.max(1, result.drained), 0)} µs per write: one core allows ${fmt(result.drained / workerCpu, 0)}/s)`,
+      goal: '(diagnostic)',
+      met: undefined,
+    });
     diagnostics.push({
       measure: '  CPU per write in the drain at capacity',
       result: Object.entries(result.cpu)

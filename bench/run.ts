@@ -22,6 +22,7 @@
  * BENCH_CPU_PROF_DIR makes the API and worker processes write V8 CPU profiles there (slower; for
  * finding where time goes, not for the figures): `node dist/bench/profile-summary.js <file>`.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { projectRoot } from '../src/project-root';
 import { fmt, formatGoals, parsePortRange, type GoalRow } from './bench-support';
 import { runClassicPhase } from './classic-suite';
@@ -84,6 +85,12 @@ async function main(): Promise<void> {
   console.log(
     `Continuum benchmarks (node ${process.version}); phases ${[...phases].join(', ')}; Redis with AOF everysec; sandbox, API and worker as separate processes`,
   );
+  // Absolute figures move with what else the machine runs: say how busy it was when the run began.
+  console.log(
+    `  ${availableParallelism()} CPUs, load average ${loadavg()
+      .map((l) => fmt(l, 2))
+      .join(' ')} (1, 5, 15 min) at the start`,
+  );
   if (options.profileDir !== undefined) {
     console.log(`  CPU profiles of the gateway processes go to ${options.profileDir}: figures are slowed`);
   }
@@ -107,7 +114,11 @@ async function main(): Promise<void> {
   const rows: GoalRow[] = [...results.flatMap((r) => r.goals), ...results.flatMap((r) => r.diagnostics)];
   console.log('\nsummary (ratios from this run; a miss is reported, it does not fail the run)');
   console.log(formatGoals(rows));
-  console.log(`total elapsed ${fmt((Date.now() - started) / 1000, 0)} s`);
+  console.log(
+    `total elapsed ${fmt((Date.now() - started) / 1000, 0)} s; load average at the end ${loadavg()
+      .map((l) => fmt(l, 2))
+      .join(' ')}`,
+  );
 }
 
 main().catch((error: unknown) => {
