@@ -270,3 +270,26 @@ it('makes a callback urgent by its priority, and a booking weeks away routine', 
   await setFaults(gw.url, { mode: 'up' });
   await waitForFinal(gw.url, [urgent.body.operationId as string, routine.body.operationId as string]);
 });
+
+it('stops counting an urgent write as urgent backlog once an operator cancels it, and never sends it', async () => {
+  const [slot] = await slotsSoon(1, 30);
+  const operator = await scopedClient(gw.prefix, 'urgency-operator', ['operations:admin', 'operations:read']);
+  await setFaults(gw.url, { mode: 'down', kind: 'http503' });
+  const R = patientId(140);
+  const update = await patchEmail(R, 'r-first@example.org');
+  const booking = await book(R, slot!);
+  expect(booking.urgency).toBe('urgent');
+  expect((await status()).queue.pending.urgent).toBe(1);
+
+  const cancelled = await http('POST', `${gw.url}/v1/operations/${booking.operationId as string}/cancel`, {
+    headers: operator,
+  });
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body).toMatchObject({ status: 'cancelled', urgency: 'urgent', expectedBy: null });
+  expect((await status()).queue.pending).toEqual({ urgent: 0, routine: 1 });
+
+  await setFaults(gw.url, { mode: 'up' });
+  const [done] = await waitForFinal(gw.url, [update.operationId as string]);
+  expect(done.status).toBe('succeeded');
+  expect(await appointmentsOnSlot(slot!)).toHaveLength(0);
+});
