@@ -37,6 +37,9 @@ export interface DrainSample {
   readonly served: number;
   readonly throttled: number;
   readonly inFlight: number;
+  /** The adaptive drain limit then, and the permits in use; undefined when it could not be read. */
+  readonly limit: number | undefined;
+  readonly permits: number | undefined;
 }
 
 /** What may run while the backlog drains (the urgent writes); it is told how the drain stands. */
@@ -139,6 +142,8 @@ export async function benchCapacityDrain<T>(options: {
   readonly acceptPids: Pids;
   readonly deadlineMs: number;
   readonly during?: DuringDrain<T>;
+  /** The drain limit the workers share and the permits in use, read from Redis for the trace. */
+  readonly readLimit: () => Promise<{ limit: number | undefined; permits: number | undefined }>;
 }): Promise<CapacityDrainResult<T>> {
   const { http, sandboxOrigin } = options;
   // 1. The backlog, accepted while no worker runs and the EHR answers at once (the outage's queue).
@@ -195,9 +200,10 @@ export async function benchCapacityDrain<T>(options: {
     let last = firstCounts;
     let timedOut = false;
     for (;;) {
-      const [counts, state] = await Promise.all([
+      const [counts, state, limit] = await Promise.all([
         queueCounts(http, options.gatewayUrl, options.connection),
         sandboxCapacity(http, sandboxOrigin),
+        options.readLimit().catch(() => ({ limit: undefined, permits: undefined })),
       ]);
       const window = state.window;
       if (window === null) throw new Error('the sandbox left capacity mode during the drain');
@@ -210,6 +216,8 @@ export async function benchCapacityDrain<T>(options: {
         served: window.served,
         throttled: window.throttled,
         inFlight: state.inFlight,
+        limit: limit.limit,
+        permits: limit.permits,
       };
       samples.push(sample);
       const hook = options.during;
@@ -298,15 +306,27 @@ export function throttledShare(result: CapacityDrainResult<unknown>): number {
   return requests === 0 ? NaN : result.window.throttled / requests;
 }
 
+const TRACE_SECONDS = 40;
+
 /** The drain rate second by second, as one line: how the limiter found its pace. */
 function rateTrace(samples: readonly DrainSample[]): string {
   const perSecond: string[] = [];
-  for (let second = 1; ; second++) {
+  for (let second = 1; second <= TRACE_SECONDS; second++) {
     const at = samples.find((s) => s.t >= second);
     const before = samples.find((s) => s.t >= second - 1);
     if (at === undefined || before === undefined) break;
     perSecond.push(fmt((at.drained - before.drained) / (at.t - before.t), 0));
-    if (perSecond.length >= 40) break;
+  }
+  return perSecond.join(' ');
+}
+
+/** The drain limit and the permits in use, once a second: `limit/in use`. */
+function limitTrace(samples: readonly DrainSample[]): string {
+  const perSecond: string[] = [];
+  for (let second = 0; second < TRACE_SECONDS; second++) {
+    const at = samples.find((s) => s.t >= second);
+    if (at === undefined) break;
+    perSecond.push(`${at.limit ?? '?'}/${at.permits ?? '?'}`);
   }
   return perSecond.join(' ');
 }
@@ -323,6 +343,7 @@ export function reportCapacityDrain(result: CapacityDrainResult<unknown>): strin
     `  drain rate: steady (20%-80% of the backlog) ${fmt(result.steadyRate, 0)}/s = ${fmt(result.steadyRate / result.capacityRate)}x capacity; overall ${fmt(result.overallRate, 0)}/s`,
     `  0.9x of the steady rate reached after ${result.secondsToSteady === undefined ? 'never' : `${fmt(result.secondsToSteady, 1)} s`}; 0.9x of capacity after ${result.secondsToCapacity === undefined ? 'never' : `${fmt(result.secondsToCapacity, 1)} s`}`,
     `  writes/s, second by second from the worker ready: ${rateTrace(result.samples)}`,
+    `  drain limit / permits in use, second by second  : ${limitTrace(result.samples)}`,
     `  sandbox in flight while steady: mean ${fmt(result.steadyInFlight, 1)} (most at once ${window.maxInFlight}, longest queue ${window.maxWaiting})`,
     `  sandbox latency (arrival to answer): idle p50 ${ms(idle.latencyMs.p50)} p99 ${ms(idle.latencyMs.p99)} (${idle.latencyMs.count} requests); drain p50 ${ms(window.latencyMs.p50)} p99 ${ms(window.latencyMs.p99)} max ${ms(window.latencyMs.max)}`,
     `  429s: ${window.throttled} of ${window.served + window.throttled} requests (${fmt(throttledShare(result) * 100, 2)}%)`,

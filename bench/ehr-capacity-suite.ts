@@ -46,7 +46,8 @@ export interface SuiteOptions {
 }
 
 const CONNECTION = 'sandbox';
-const SCOPES: readonly Scope[] = [...BENCH_SCOPES, 'appointments:read', 'appointments:write'];
+/** Slots and bookings for the urgent writes; the metrics say which way lookups were answered. */
+const SCOPES: readonly Scope[] = [...BENCH_SCOPES, 'appointments:read', 'appointments:write', 'metrics:read'];
 /** The EHR of the goals: 16 requests at once, 40 ms each. */
 const EHR_CAPACITY: CapacitySetting = { concurrent: 16, latencyMs: 40 };
 const OFFSET = { backlog: 10_000_000, idle: 11_000_000, urgent: 12_000_000, overhead: 13_000_000 } as const;
@@ -124,6 +125,14 @@ export async function runDrainPhase(options: SuiteOptions, urgency: boolean): Pr
       }),
       acceptPids: { api: r.api.child.pid, sandbox: r.sandbox.child.pid, redis: r.redis.child.pid },
       deadlineMs,
+      readLimit: async () => {
+        const key = `{${r.config.redis.keyPrefix}}:drain-limit:${CONNECTION}`;
+        const [limit, permits] = await Promise.all([
+          r.redisClient.hget(key, 'limit'),
+          r.redisClient.zcount(`${key}:leases`, Date.now(), '+inf'),
+        ]);
+        return { limit: limit === null ? undefined : Number(limit), permits };
+      },
       ...(slots.length > 0
         ? {
             during: {

@@ -38,6 +38,8 @@ export interface OverheadPair {
   readonly gatewayCpu: CpuUse;
   readonly directCpu: CpuUse;
   readonly firstFailure: string | undefined;
+  /** For lookups: what answered them and the phone searches they sent (`GET /metrics`). */
+  readonly paths?: string;
 }
 
 /** The three comparisons at one concurrency. */
@@ -56,6 +58,34 @@ export interface OverheadResult {
   readonly loaded: OverheadRound;
   /** At a few clients, where the machine's CPU is not the bottleneck: the gateway's own time. */
   readonly quiet: OverheadRound;
+}
+
+/** Counters of `GET /metrics` whose name starts with `prefix`, summed by one label's value. */
+export async function metricsByLabel(
+  http: HttpClient,
+  gatewayUrl: string,
+  prefix: string,
+  label: string,
+): Promise<Record<string, number>> {
+  const answer = await http.request('GET', `${gatewayUrl}/metrics`);
+  const sums: Record<string, number> = {};
+  if (answer.status !== 200) return sums;
+  for (const line of answer.body.split('\n')) {
+    if (!line.startsWith(`${prefix}{`)) continue;
+    const value = new RegExp(`${label}="([^"]*)"`).exec(line)?.[1];
+    const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (value !== undefined && Number.isFinite(count)) sums[value] = (sums[value] ?? 0) + count;
+  }
+  return sums;
+}
+
+/** How a pass's lookups were answered and searched: counter increases over it, as `name n`. */
+function difference(before: Record<string, number>, after: Record<string, number>): string {
+  const parts = Object.entries(after)
+    .map(([name, n]) => [name, n - (before[name] ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([name, n]) => `${name} ${n}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
 }
 
 interface NumberOwner {
@@ -175,6 +205,7 @@ async function overheadRound(r: {
     gateway: { load: LoadResult; cpu: CpuUse },
     direct: { load: LoadResult; cpu: CpuUse },
     failure: string | undefined,
+    paths?: string,
   ): OverheadPair => ({
     name,
     yardstick,
@@ -183,21 +214,35 @@ async function overheadRound(r: {
     gatewayCpu: gateway.cpu,
     directCpu: direct.cpu,
     firstFailure: failure,
+    ...(paths !== undefined ? { paths } : {}),
   });
 
   // 1. Index misses: each number once through the gateway; the same searches straight.
   const missDirect = await measure(r.options.directPids, owners.length, async (i) =>
     ok(200)(await http.request('GET', searchUrl(i))),
   );
+  const lookupPaths = async (): Promise<[Record<string, number>, Record<string, number>]> =>
+    Promise.all([
+      metricsByLabel(http, gatewayUrl, 'continuum_lookups_total', 'path'),
+      metricsByLabel(http, gatewayUrl, 'continuum_phone_searches_total', 'query'),
+    ]);
+  const pathsOf = (
+    before: [Record<string, number>, Record<string, number>],
+    after: [Record<string, number>, Record<string, number>],
+  ): string =>
+    `answered by ${difference(before[0], after[0])}; phone searches ${difference(before[1], after[1])}`;
+  const beforeMiss = await lookupPaths();
   const missGateway = await measure(r.options.gatewayPids, owners.length, async (i) =>
     ok(200)(await http.request('GET', lookupUrl(i))),
   );
+  const missPaths = pathsOf(beforeMiss, await lookupPaths());
   const miss = pair(
     'lookup, number not in the index',
     'the same phone search',
     missGateway,
     missDirect,
     firstFailure,
+    missPaths,
   );
 
   // 2. Index hits: the same numbers again (each is now known), against a read by id of its patient.
@@ -205,10 +250,19 @@ async function overheadRound(r: {
   const hitDirect = await measure(r.options.directPids, r.requests, async (i) =>
     ok(200)(await http.request('GET', readUrl(i))),
   );
+  const beforeHit = await lookupPaths();
   const hitGateway = await measure(r.options.gatewayPids, r.requests, async (i) =>
     ok(200)(await http.request('GET', lookupUrl(i))),
   );
-  const hit = pair('lookup, number in the index', 'one read by id', hitGateway, hitDirect, firstFailure);
+  const hitPaths = pathsOf(beforeHit, await lookupPaths());
+  const hit = pair(
+    'lookup, number in the index',
+    'one read by id',
+    hitGateway,
+    hitDirect,
+    firstFailure,
+    hitPaths,
+  );
 
   // 3. Acceptance, each write asking the EHR about its patient, against that read alone.
   firstFailure = undefined;
@@ -236,6 +290,7 @@ async function overheadRound(r: {
 export function reportEhrLatencyOverhead(result: OverheadResult): string {
   const line = (p: OverheadPair): string[] => [
     `  ${p.name}: gateway p50 ${fmt(p.gateway.p50, 1)} ms p99 ${fmt(p.gateway.p99, 1)} ms (${fmt(p.gateway.perSecond, 0)}/s, errors ${p.gateway.errors}); ${p.yardstick} straight p50 ${fmt(p.direct.p50, 1)} ms p99 ${fmt(p.direct.p99, 1)} ms (${fmt(p.direct.perSecond, 0)}/s); added p50 ${fmt(p.gateway.p50 - p.direct.p50, 1)} ms, p99 ${fmt(p.gateway.p99 - p.direct.p99, 1)} ms`,
+    ...(p.paths !== undefined ? [`    ${p.paths}`] : []),
     `    CPU per request, gateway: ${formatCpu(p.gatewayCpu, p.gateway.requests)}`,
     `    CPU per request, direct : ${formatCpu(p.directCpu, p.direct.requests)}`,
     ...(p.firstFailure !== undefined ? [`    first failure: ${p.firstFailure}`] : []),
