@@ -3,6 +3,7 @@
  * composition root (src/main.ts) wires one to the other.
  */
 import type { CredentialsSnapshot } from './connection-credentials';
+import type { DrainLimitSnapshot } from './drain-limit';
 import type { CallCenterEvent } from './events';
 import type { Bundle, CapabilityStatement, Resource } from './fhir';
 import type { Operation, OperationOwner, OperationStatus } from './operation';
@@ -352,6 +353,8 @@ export interface PipelineMonitor {
   credentials(connection: string): Promise<CredentialsSnapshot>;
   /** Operations finished per second over the last minute. */
   drainRate(connection: string): Promise<number>;
+  /** The adaptive limit on writes at once; undefined where it is switched off. */
+  drainLimit(connection: string): Promise<DrainLimitSnapshot | undefined>;
 }
 
 /** One EHR connection's circuit breaker, shared by every process through Redis. */

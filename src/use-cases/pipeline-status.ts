@@ -3,6 +3,7 @@
  * oldest waiting write is, and when the backlog should be drained at the current pace.
  */
 import type { CredentialsSnapshot } from '../domain/connection-credentials';
+import type { DrainLimitSnapshot } from '../domain/drain-limit';
 import type { BreakerSnapshot, PipelineMonitor } from '../domain/ports';
 import { connectionHealth, type ConnectionHealth } from './connection-state';
 import type { UseCaseDeps } from './use-case-deps';
@@ -17,7 +18,12 @@ export interface ConnectionStatus extends ConnectionHealth {
     readonly needsReview: number;
     readonly oldestPendingAgeSeconds: number | null;
   };
-  readonly drain: { readonly perSecond: number; readonly etaSeconds: number | null };
+  readonly drain: {
+    readonly perSecond: number;
+    readonly etaSeconds: number | null;
+    /** How many writes the EHR is sent at once, as found; null where the limit is not adaptive. */
+    readonly limit: DrainLimitSnapshot | null;
+  };
 }
 
 export async function pipelineStatus(
@@ -30,7 +36,7 @@ export async function pipelineStatus(
   const names = [...deps.connections.keys()].filter((name) => only === undefined || only.includes(name));
   await Promise.all(
     names.map(async (name) => {
-      const [breaker, credentials, queued, sending, failed, needsReview, oldest, perSecond] =
+      const [breaker, credentials, queued, sending, failed, needsReview, oldest, perSecond, limit] =
         await Promise.all([
           monitor.breaker(name),
           monitor.credentials(name),
@@ -40,6 +46,7 @@ export async function pipelineStatus(
           deps.store.count(name, 'needs-review'),
           deps.store.oldest(name, 'queued'),
           monitor.drainRate(name),
+          monitor.drainLimit(name),
         ]);
       const pending = queued + sending;
       out[name] = {
@@ -59,6 +66,7 @@ export async function pipelineStatus(
         drain: {
           perSecond: Math.round(perSecond * 100) / 100,
           etaSeconds: pending === 0 ? 0 : perSecond > 0 ? Math.ceil(pending / perSecond) : null,
+          limit: limit ?? null,
         },
       };
     }),
