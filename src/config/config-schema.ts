@@ -125,6 +125,11 @@ const connectionSchema = z
         cutAbove: num(z.number().min(1.1).max(20)).default(2),
         /** What a cut keeps of the limit. */
         cutFactor: num(z.number().min(0.1).max(0.95)).default(0.75),
+        /**
+         * The least baseline latency is judged against, in ms: below it, what is measured is mostly
+         * the gateway's own CPU, not the EHR (a sandbox answering in a millisecond, on the same cores).
+         */
+        baselineFloorMs: num(z.number().min(0).max(10000)).default(20),
         /** How often the EHR's latency and throttling are judged, in ms. */
         windowMs: num(z.number().int().min(50).max(60000)).default(250),
       })

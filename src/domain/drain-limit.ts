@@ -13,7 +13,11 @@
  * window, not as one clean round trip per request, and because AIMD is what lets several gateways
  * (or other clients) sharing one EHR converge to fair shares instead of starving one another.
  * The baseline is the lowest window mean of the last `baselineWindows` windows: a queueing spike
- * does not move it, and an EHR that became slower for good is re-learned within that span.
+ * does not move it, and an EHR that became slower for good is re-learned within that span. It is
+ * never taken below `baselineFloorMs`: under that, what is measured is mostly the gateway's own CPU
+ * and event loop, whose noise would read as an EHR queueing. After a cut the limit waits
+ * `cooldownWindows` before it cuts again, as TCP cuts once per round trip: the calls already in the
+ * EHR's queue still answer slowly, and counting them again would cut a limit already cut.
  */
 
 export interface DrainLimitSettings {
@@ -29,6 +33,10 @@ export interface DrainLimitSettings {
   readonly cutFactor: number;
   /** How many past windows the baseline (their lowest mean) is taken from. */
   readonly baselineWindows: number;
+  /** The least baseline the latency is judged against, in ms. */
+  readonly baselineFloorMs: number;
+  /** Windows after a cut during which the limit is not cut again. */
+  readonly cooldownWindows: number;
 }
 
 export const DEFAULT_DRAIN_LIMIT_SETTINGS: DrainLimitSettings = {
@@ -39,6 +47,8 @@ export const DEFAULT_DRAIN_LIMIT_SETTINGS: DrainLimitSettings = {
   cutAbove: 2,
   cutFactor: 0.75,
   baselineWindows: 40,
+  baselineFloorMs: 20,
+  cooldownWindows: 2,
 };
 
 /** What the EHR showed during one window, from every process of the gateway together. */
@@ -57,6 +67,8 @@ export interface DrainLimitState {
   readonly limit: number;
   /** Recent window means, newest last; the baseline is their minimum. */
   readonly recentMeansMs: readonly number[];
+  /** Windows judged since the last cut (absent: none yet). */
+  readonly sinceCut?: number;
 }
 
 export type DrainLimitChange = 'grow' | 'hold' | 'idle' | 'cut-throttled' | 'cut-timeout' | 'cut-latency';
@@ -82,7 +94,6 @@ export function adjustDrainLimit(
   settings: DrainLimitSettings,
 ): DrainLimitDecision {
   const clamp = (limit: number): number => Math.min(settings.maxLimit, Math.max(settings.minLimit, limit));
-  const cut = (): number => clamp(Math.floor(state.limit * settings.cutFactor));
   const meanMs = window.calls > 0 ? window.latencyMsSum / window.calls : undefined;
   const recentMeansMs =
     meanMs === undefined
@@ -91,20 +102,26 @@ export function adjustDrainLimit(
   // The baseline this window is judged against excludes the window itself: one slow window must
   // not become its own yardstick.
   const baselineMs = baselineOf(state) ?? meanMs;
+  const sinceCut = state.sinceCut ?? settings.cooldownWindows;
   const decide = (limit: number, change: DrainLimitChange): DrainLimitDecision => ({
-    state: { limit, recentMeansMs },
+    state: { limit, recentMeansMs, sinceCut: change.startsWith('cut') ? 0 : sinceCut + 1 },
     change,
     meanMs,
     baselineMs,
   });
+  const cut = (change: DrainLimitChange): DrainLimitDecision =>
+    sinceCut < settings.cooldownWindows
+      ? decide(clamp(state.limit), 'hold')
+      : decide(clamp(Math.floor(state.limit * settings.cutFactor)), change);
 
-  if (window.throttled > 0) return decide(cut(), 'cut-throttled');
-  if (window.timeouts > 0) return decide(cut(), 'cut-timeout');
+  if (window.throttled > 0) return cut('cut-throttled');
+  if (window.timeouts > 0) return cut('cut-timeout');
   if (meanMs === undefined || baselineMs === undefined) return decide(clamp(state.limit), 'idle');
-  if (meanMs > baselineMs * settings.cutAbove) return decide(cut(), 'cut-latency');
+  const yardstick = Math.max(baselineMs, settings.baselineFloorMs);
+  if (meanMs > yardstick * settings.cutAbove) return cut('cut-latency');
   // Growing a limit nobody reaches would only let a later burst hit the EHR all at once.
   const inFullUse = window.peakInFlight >= Math.floor(state.limit);
-  if (meanMs <= baselineMs * settings.growBelow && inFullUse) return decide(clamp(state.limit + 1), 'grow');
+  if (meanMs <= yardstick * settings.growBelow && inFullUse) return decide(clamp(state.limit + 1), 'grow');
   return decide(clamp(state.limit), 'hold');
 }
 

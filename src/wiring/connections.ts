@@ -121,6 +121,8 @@ export async function buildConnections(
           settings: {
             ...connection.drain,
             baselineWindows: Math.max(8, Math.round(10_000 / connection.drain.windowMs)),
+            // The calls already queued in the EHR when a cut is made answer slowly for about a window.
+            cooldownWindows: 2,
           },
           windowMs: connection.drain.windowMs,
           // Longer than any write: a booking with its read-back stays well within a few write timeouts.
