@@ -108,7 +108,7 @@ async function sandboxCommand(args: string[]): Promise<void> {
       token: { type: 'string' },
       seed: { type: 'string' },
       patients: { type: 'string' },
-      // Stage an outage from the start: down, down:http503, slow:800, flaky:0.3[:0.5] or a JSON mode.
+      // Stage an outage from the start: down, down:http503, slow:800, flaky:0.3[:0.5], capacity:16:40, or JSON.
       faults: { type: 'string' },
       ...SANDBOX_AUTH_FLAGS,
     },
@@ -143,6 +143,9 @@ async function sandboxCommand(args: string[]): Promise<void> {
   process.stderr.write(
     `Fault mode: ${JSON.stringify(server.faults.get().mode)} (change it at ${adminUrl})\n`,
   );
+  if (server.capacity.get().active) {
+    process.stderr.write(`Capacity figures: ${new URL(server.url).origin}/sandbox/admin/capacity\n`);
+  }
   if (authFlags.auth.mode !== 'none') {
     process.stderr.write(`OAuth (${authFlags.auth.mode}): token endpoint ${server.tokenUrl}\n`);
   }

@@ -81,4 +81,6 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'GET /sandbox/admin/faults': 'not-phi',
   'POST /sandbox/admin/faults': 'not-phi',
   'DELETE /sandbox/admin/faults': 'not-phi',
+  'GET /sandbox/admin/capacity': 'not-phi',
+  'POST /sandbox/admin/capacity/reset': 'not-phi',
 };

@@ -75,6 +75,8 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'GET /sandbox/admin/faults': 'unlimited',
   'POST /sandbox/admin/faults': 'unlimited',
   'DELETE /sandbox/admin/faults': 'unlimited',
+  'GET /sandbox/admin/capacity': 'unlimited',
+  'POST /sandbox/admin/capacity/reset': 'unlimited',
 };
 
 export const routeKey = (spec: Pick<RouteSpec, 'method' | 'path'>): string => `${spec.method} ${spec.path}`;

@@ -106,7 +106,7 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
 
 /**
  * The built-in sandbox EHR: direct FHIR access, its token endpoint, and its control API (fault
- * switch, OAuth client drills). When the sandbox requires OAuth (`sandbox.auth.mode` not `none`) the
+ * switch, capacity figures, OAuth client drills). When the sandbox requires OAuth (`sandbox.auth.mode` not `none`) the
  * gateway connects to its FHIR API like to any EHR, with the sandbox's own tokens, so the gateway's
  * access control leaves that API to the sandbox, which refuses a request without one (401). The
  * token endpoint authenticates the client itself; it answers 404 while the sandbox requires none.
@@ -126,6 +126,8 @@ function sandboxRoutes(sandboxChecksTokens: boolean): RouteSpec[] {
       path: '/sandbox/admin/faults',
       access: 'sandbox:admin',
     })),
+    ...routes('GET', 'sandbox:admin', '/sandbox/admin/capacity'),
+    ...routes('POST', 'sandbox:admin', '/sandbox/admin/capacity/reset'),
   ];
 }
 

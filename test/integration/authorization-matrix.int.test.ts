@@ -446,6 +446,11 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     status: 200,
   },
   'DELETE /sandbox/admin/faults': { right: () => ({ path: '/sandbox/admin/faults' }), status: 200 },
+  'GET /sandbox/admin/capacity': { right: () => ({ path: '/sandbox/admin/capacity' }), status: 200 },
+  'POST /sandbox/admin/capacity/reset': {
+    right: () => ({ path: '/sandbox/admin/capacity/reset' }),
+    status: 200,
+  },
 };
 
 const PROTECTED = ROUTE_TABLE.filter((spec) => spec.access !== 'public');

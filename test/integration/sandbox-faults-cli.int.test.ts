@@ -53,6 +53,40 @@ it('starts in the mode --faults gives, and the admin API brings it back up', asy
   }
 });
 
+it('starts at capacity with the short form, and counts what it serves', async () => {
+  const port = await freePort();
+  const run = runCli(
+    ['sandbox', '--port', String(port), '--patients', '20', '--faults', 'capacity:2:10:0:1'],
+    {
+      cwd: workdir,
+      env: cleanEnv({}),
+    },
+  );
+  const origin = `http://127.0.0.1:${String(port)}`;
+  try {
+    const state = await waitFor(
+      async () => {
+        if (run.child.exitCode !== null) throw new Error(`sandbox exited early:\n${run.output()}`);
+        const answer = await http('GET', `${origin}/sandbox/admin/capacity`).catch(() => undefined);
+        return answer?.status === 200 ? answer.body : undefined;
+      },
+      { timeoutMs: 30000, intervalMs: 100, what: 'the sandbox to listen' },
+    );
+    expect(state).toMatchObject({
+      active: true,
+      mode: { mode: 'capacity', concurrent: 2, latencyMs: 10, queueDepth: 0, retryAfterSeconds: 1 },
+      window: { arrived: 0 },
+    });
+    expect(run.output()).toContain(`Capacity figures: ${origin}/sandbox/admin/capacity`);
+    expect((await http('GET', `${origin}/sandbox/fhir/metadata`)).status).toBe(200);
+    const after = await http('GET', `${origin}/sandbox/admin/capacity`);
+    expect(after.body.window).toMatchObject({ arrived: 1, served: 1, pending: 0 });
+    expect(after.body.window.latencyMs.min).toBeGreaterThanOrEqual(10);
+  } finally {
+    expect(await run.stop()).toBe(0);
+  }
+});
+
 it('refuses a bad spec with exit code 2 and says why', async () => {
   const run = runCli(['sandbox', '--port', '0', '--faults', 'flaky:1.5'], {
     cwd: workdir,

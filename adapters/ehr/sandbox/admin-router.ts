@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Response, Router } from 'express';
 import express from 'express';
 import type { FaultFieldProblem } from './fault-mode';
 import { FaultModeError } from './fault-mode';
+import type { CapacityControl } from './capacity-gate';
 import type { FaultControl } from './fault-switch';
 import type { SandboxAuthControl } from './sandbox-auth';
 
@@ -11,10 +12,34 @@ const PROBLEM_TYPE_BASE = 'https://continuum.dev/problems/';
 /**
  * The sandbox's control API, served at its own root (`/faults`); the gateway mounts it at /sandbox/admin.
  * It sits outside the FHIR router, so no fault mode can make it unreachable. `/auth` shows the OAuth
- * client's state and token counters, and revokes, restores or invalidates its tokens for drills.
+ * client's state and token counters, and revokes, restores or invalidates its tokens for drills. `/capacity`
+ * shows the `capacity` mode's figures; `POST /capacity/reset` starts a new measuring window.
  */
-export function createSandboxAdminRouter(faults: FaultControl, auth: SandboxAuthControl): Router {
+export function createSandboxAdminRouter(
+  faults: FaultControl,
+  capacity: CapacityControl,
+  auth: SandboxAuthControl,
+): Router {
   const router = express.Router();
+  router
+    .route('/capacity')
+    .get((_req, res) => {
+      res.json(capacity.get());
+    })
+    .all((_req, res) => {
+      res.setHeader('Allow', 'GET');
+      sendProblem(res, 405, 'METHOD_NOT_ALLOWED', [{ field: '(method)', message: 'use GET' }]);
+    });
+  // A read and a reset in one answer: no request falls between reading one window and starting the next.
+  router
+    .route('/capacity/reset')
+    .post((_req, res) => {
+      res.json(capacity.reset());
+    })
+    .all((_req, res) => {
+      res.setHeader('Allow', 'POST');
+      sendProblem(res, 405, 'METHOD_NOT_ALLOWED', [{ field: '(method)', message: 'use POST' }]);
+    });
   router
     .route('/auth')
     .get((_req, res) => {

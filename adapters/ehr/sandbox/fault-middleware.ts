@@ -1,4 +1,5 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { CapacityTicket } from './capacity-gate';
 import type { FaultKind } from './fault-mode';
 import type { FaultSwitch } from './fault-switch';
 import { outcome, sendOutcome } from './fhir-http';
@@ -27,8 +28,46 @@ export function createFaultMiddleware(faults: FaultSwitch): RequestHandler {
         loseAnswer(req, res, decision.mode, decision.settle);
         next();
         return;
+      case 'hold':
+        hold(res, next, decision.ticket);
+        return;
     }
   };
+}
+
+/**
+ * Runs the handler once the request holds a slot and its latency has passed (or the mode has ended), and
+ * frees the slot when the answer is out. A client that gives up does not shorten the latency: its request is
+ * handled all the same, as by a real EHR, and its slot is freed when that time has passed.
+ */
+function hold(res: Response, next: NextFunction, ticket: CapacityTicket): void {
+  let holding = true;
+  let closed = false;
+  // 'close' comes after every answer, and also when the client leaves first: then nothing was finished.
+  res.once('close', () => {
+    closed = true;
+    if (!holding) {
+      ticket.done(res.writableFinished);
+    }
+  });
+  const serve = (): void => {
+    if (!holding) {
+      return;
+    }
+    holding = false;
+    if (closed) {
+      ticket.done(false);
+    }
+    next();
+  };
+  ticket.whenServed((holdMs) => {
+    const timer = setTimeout(serve, holdMs);
+    ticket.onRelease(() => {
+      clearTimeout(timer);
+      // Not within the admin request that changed the mode.
+      setImmediate(serve);
+    });
+  });
 }
 
 function fail(req: Request, res: Response, kind: FaultKind, retryAfterSeconds: number | undefined): void {

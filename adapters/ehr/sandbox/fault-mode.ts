@@ -4,6 +4,8 @@ import { z } from 'zod';
 const MAX_DURATION_MS = 86_400_000;
 /** Above this a client has long given up; a larger value is surely a typo (seconds given as ms twice over). */
 const MAX_LATENCY_MS = 300_000;
+/** Far past any EHR a benchmark stands in for; the bound keeps a typo from holding thousands of requests. */
+const MAX_CONCURRENT = 10_000;
 
 /**
  * `http429`: an EHR throttling its clients (Retry-After when given), as Epic and Oracle do under load.
@@ -82,6 +84,30 @@ const flakySchema = z
   })
   .strict();
 
+/**
+ * An EHR with limited capacity: at most `concurrent` requests served at once, each for `latencyMs` (plus
+ * jitter) on top of its real handling; up to `queueDepth` more wait their turn in arrival order, and past
+ * that the EHR answers 429. `queueDepth` absent: twice `concurrent`, filled in when the mode is set.
+ */
+const capacitySchema = z
+  .object({
+    mode: z.literal('capacity'),
+    concurrent: z.number().int().min(1).max(MAX_CONCURRENT),
+    latencyMs: z.number().int().min(0).max(MAX_LATENCY_MS),
+    jitterMs: z.number().int().min(0).max(MAX_LATENCY_MS).default(0),
+    queueDepth: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_CONCURRENT * 10)
+      .optional(),
+    /** On the 429s; absent: no `Retry-After`, as many EHRs throttle without one. */
+    retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+    seed: seed.optional(),
+    ...scope,
+  })
+  .strict();
+
 const noBothEnds = (
   value: { untilMs?: number | undefined; durationMs?: number | undefined },
   ctx: z.RefinementCtx,
@@ -116,6 +142,10 @@ export const faultModeSchema = z.discriminatedUnion('mode', [
   downSchema.superRefine(noBothEnds).superRefine(retryAfterNeeds503),
   slowSchema.superRefine(noBothEnds),
   flakySchema.superRefine(noBothEnds).superRefine(retryAfterNeeds503),
+  capacitySchema.superRefine(noBothEnds).transform((mode) => ({
+    ...mode,
+    queueDepth: mode.queueDepth ?? mode.concurrent * 2,
+  })),
 ]);
 
 /** A fault mode with its defaults filled in, as `get()` reports it. */
@@ -123,6 +153,7 @@ export type FaultMode = z.output<typeof faultModeSchema>;
 /** A fault mode as callers write it: defaults may be left out. */
 export type FaultModeInput = z.input<typeof faultModeSchema>;
 export type FaultKind = z.output<typeof failureKind>;
+export type CapacityMode = Extract<FaultMode, { mode: 'capacity' }>;
 
 export interface FaultFieldProblem {
   readonly field: string;

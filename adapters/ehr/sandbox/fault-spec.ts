@@ -3,7 +3,8 @@ import { FaultModeError, parseFaultMode } from './fault-mode';
 
 export const FAULT_SPEC_FORMS =
   'up, down[:refuse|http503|http429[:retryAfterSeconds]|http401|http403], slow:latencyMs[:jitterMs], ' +
-  'flaky:failureRate[:afterCommitRate], or a JSON object such as {"mode":"flaky","failureRate":0.3,"seed":7}';
+  'flaky:failureRate[:afterCommitRate], capacity:concurrent:latencyMs[:queueDepth[:retryAfterSeconds]], ' +
+  'or a JSON object such as {"mode":"flaky","failureRate":0.3,"seed":7}';
 
 export class FaultSpecError extends Error {
   constructor(spec: string, reason: string) {
@@ -13,7 +14,7 @@ export class FaultSpecError extends Error {
 }
 
 /**
- * The command line's short form of a fault mode (`down:http503`, `slow:800`, `flaky:0.3:0.5`), or the full
+ * The command line's short form of a fault mode (`down:http503`, `slow:800`, `flaky:0.3:0.5`, `capacity:16:40`), or the full
  * JSON form for everything else (seed, paths, duration). Errors name the part that is wrong.
  */
 export function parseFaultSpec(spec: string): FaultMode {
@@ -87,6 +88,18 @@ function fromShortForm(spec: string, text: string): Record<string, unknown> {
         mode,
         failureRate: required(0, 'failureRate'),
         ...(afterCommitRate !== undefined ? { afterCommitRate } : {}),
+      };
+    }
+    case 'capacity': {
+      arity(4);
+      const queueDepth = number(2, 'queueDepth');
+      const retryAfterSeconds = number(3, 'retryAfterSeconds');
+      return {
+        mode,
+        concurrent: required(0, 'concurrent'),
+        latencyMs: required(1, 'latencyMs'),
+        ...(queueDepth !== undefined ? { queueDepth } : {}),
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
       };
     }
     default:

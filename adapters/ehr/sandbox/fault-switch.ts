@@ -1,5 +1,8 @@
 import type { FaultKind, FaultMode, FaultModeInput } from './fault-mode';
 import { FaultModeError, parseFaultMode } from './fault-mode';
+import type { CapacityState, CapacityTicket } from './capacity-gate';
+import { CapacityGate } from './capacity-gate';
+import type { CapacityWindowReport } from './capacity-window';
 import { SeededRandom } from './seed-random';
 import type { SandboxLogger } from './types';
 
@@ -43,6 +46,8 @@ export type FaultDecision =
   | { readonly action: 'pass' }
   | { readonly action: 'delay'; readonly ms: number }
   | { readonly action: 'fail'; readonly kind: FaultKind; readonly retryAfterSeconds: number | undefined }
+  /** Wait for a slot of the capacity limit, hold it, then run the handler; report the answer to the ticket. */
+  | { readonly action: 'hold'; readonly ticket: CapacityTicket }
   | {
       readonly action: 'fail-after-commit';
       readonly mode: 'reset' | 'http500';
@@ -55,6 +60,8 @@ export interface FaultSwitchOptions {
   readonly initial?: FaultModeInput | undefined;
   /** Epoch milliseconds; tests substitute their own clock. */
   readonly now?: () => number;
+  /** A monotonic clock in ms for the capacity mode's latencies; tests substitute their own. */
+  readonly elapsed?: () => number;
 }
 
 const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -80,6 +87,7 @@ interface PastPeriod extends Period {
 export class FaultSwitch implements FaultControl {
   private readonly logger: SandboxLogger | undefined;
   private readonly now: () => number;
+  private readonly capacity: CapacityGate;
   private current: Period;
   private previous: PastPeriod | undefined;
   private random = new SeededRandom(0);
@@ -87,6 +95,7 @@ export class FaultSwitch implements FaultControl {
   constructor(options: FaultSwitchOptions = {}) {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+    this.capacity = new CapacityGate(options.elapsed);
     this.current = {
       mode: { mode: 'up' },
       since: this.now(),
@@ -111,12 +120,18 @@ export class FaultSwitch implements FaultControl {
     if ('seed' in mode && mode.seed !== undefined) {
       this.random = new SeededRandom(mode.seed);
     }
+    if (mode.mode === 'capacity') {
+      this.capacity.start(mode, now);
+    } else {
+      this.capacity.stop(now);
+    }
     this.logger?.info(
       {
         faultMode: mode,
         expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
         previousMode: this.previous.mode.mode,
         previousCounters: this.previous.counters,
+        ...this.endedCapacity(),
       },
       'sandbox EHR fault mode changed',
     );
@@ -146,6 +161,20 @@ export class FaultSwitch implements FaultControl {
     return this.set({ mode: 'up' });
   }
 
+  /** The capacity mode's occupancy and measuring windows (see CapacityState). */
+  capacityState(): CapacityState {
+    this.expire(this.now());
+    return this.capacity.state();
+  }
+
+  /** Starts a new measuring window, keeping the mode, the slots and the requests waiting for them. */
+  resetCapacity(): CapacityState {
+    const now = this.now();
+    this.expire(now);
+    this.capacity.reset(now);
+    return this.capacity.state();
+  }
+
   /** What to do with one FHIR request; `path` is relative to the FHIR base (`/Patient/123`). */
   decide(method: string, path: string): FaultDecision {
     this.expire(this.now());
@@ -167,6 +196,18 @@ export class FaultSwitch implements FaultControl {
       }
       case 'flaky':
         return this.flaky(mode, counters, method);
+      case 'capacity': {
+        // Drawn on arrival, so the same seed and arrival order give the same latencies whatever the queueing.
+        const jitter = mode.jitterMs > 0 ? Math.floor(this.random.next() * (mode.jitterMs + 1)) : 0;
+        const ticket = this.capacity.admit(mode.latencyMs + jitter);
+        if (ticket === undefined) {
+          counters.failed++;
+          return { action: 'fail', kind: 'http429', retryAfterSeconds: mode.retryAfterSeconds };
+        }
+        counters.passed++;
+        counters.delayed++;
+        return { action: 'hold', ticket };
+      }
     }
   }
 
@@ -212,15 +253,23 @@ export class FaultSwitch implements FaultControl {
     }
     this.previous = { ...this.current, until: expiresAt, ended: 'expired' };
     this.current = { mode: { mode: 'up' }, since: expiresAt, expiresAt: undefined, counters: zeroCounters() };
+    this.capacity.stop(expiresAt);
     this.logger?.info(
       {
         faultMode: this.current.mode,
         expiredAt: new Date(expiresAt).toISOString(),
         previousMode: this.previous.mode.mode,
         previousCounters: this.previous.counters,
+        ...this.endedCapacity(),
       },
       'sandbox EHR fault mode expired',
     );
+  }
+
+  /** A capacity drill's figures outlive the sandbox process in its log (counts and latencies only). */
+  private endedCapacity(): { previousCapacity?: CapacityWindowReport } {
+    const ended = this.previous?.mode.mode === 'capacity' ? this.capacity.state().previous : null;
+    return ended === null ? {} : { previousCapacity: ended };
   }
 }
 
@@ -247,7 +296,10 @@ function endOf(mode: FaultMode, now: number): number | undefined {
 
 /** A mode that draws random numbers always carries its seed, so `get()` shows how to repeat the run. */
 function withSeed(mode: FaultMode): FaultMode {
-  if ((mode.mode === 'slow' || mode.mode === 'flaky') && mode.seed === undefined) {
+  if (
+    (mode.mode === 'slow' || mode.mode === 'flaky' || mode.mode === 'capacity') &&
+    mode.seed === undefined
+  ) {
     return { ...mode, seed: Math.floor(Math.random() * 0x100000000) };
   }
   return mode;

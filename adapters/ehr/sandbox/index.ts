@@ -18,7 +18,10 @@ export type {
 } from './sandbox-auth';
 export { SANDBOX_AUTH_PATH, SANDBOX_TOKEN_PATH } from './token-endpoint';
 export { grantScopes } from './smart-scopes';
-export type { FaultKind, FaultMode, FaultModeInput, FaultFieldProblem } from './fault-mode';
+export type { CapacityMode, FaultKind, FaultMode, FaultModeInput, FaultFieldProblem } from './fault-mode';
+export type { CapacityControl, CapacityState } from './capacity-gate';
+export type { CapacityWindowReport } from './capacity-window';
+export type { LatencySummary } from './latency-histogram';
 export { FaultModeError, faultModeSchema, parseFaultMode } from './fault-mode';
 export type { FaultControl, FaultCounters, FaultPeriod, FaultState } from './fault-switch';
 export { FAULT_SPEC_FORMS, FaultSpecError, parseFaultSpec } from './fault-spec';

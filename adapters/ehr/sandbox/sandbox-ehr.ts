@@ -7,6 +7,7 @@ import { SandboxAuth } from './sandbox-auth';
 import { createTokenEndpoint } from './token-endpoint';
 import type { FaultModeInput } from './fault-mode';
 import { createFaultMiddleware } from './fault-middleware';
+import type { CapacityControl } from './capacity-gate';
 import type { FaultControl } from './fault-switch';
 import { FaultSwitch } from './fault-switch';
 import { ensureFhirSchemaIndexed } from './fhir-schema';
@@ -32,10 +33,15 @@ export interface SandboxEhrOptions {
 export interface SandboxEhr {
   /** express Router serving the FHIR API at its root; the gateway mounts it at /sandbox/fhir. */
   readonly router: Router;
-  /** express Router of the control API (`/faults`); the gateway mounts it at /sandbox/admin. Never faulted. */
+  /**
+   * express Router of the control API (`/faults`, `/capacity`, `/auth`); the gateway mounts it at
+   * /sandbox/admin. Never faulted.
+   */
   readonly adminRouter: Router;
-  /** Staged EHR outages for demos, drills and tests: `down`, `slow`, `flaky`, back to `up`. */
+  /** Staged EHR outages for demos, drills and tests: `down`, `slow`, `flaky`, `capacity`, back to `up`. */
   readonly faults: FaultControl;
+  /** The `capacity` mode's figures (served, 429s, in flight, waiting, latency percentiles) and their reset. */
+  readonly capacity: CapacityControl;
   /**
    * The OAuth token endpoint (`POST /token`), mounted at /sandbox/auth; undefined when the sandbox
    * requires no tokens (auth mode `none`).
@@ -74,6 +80,10 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
   repo.onCommit((resource) => {
     delivery.committed(resource, repo.storedResources('Subscription'));
   });
+  const capacity: CapacityControl = {
+    get: () => faults.capacityState(),
+    reset: () => faults.resetCapacity(),
+  };
   let closed = false;
   const router = createSandboxRouter({
     repo,
@@ -85,8 +95,9 @@ export async function createSandboxEhr(options: SandboxEhrOptions = {}): Promise
   });
   return {
     router,
-    adminRouter: createSandboxAdminRouter(faults, auth),
+    adminRouter: createSandboxAdminRouter(faults, capacity, auth),
     faults: { set: (mode) => faults.set(mode), get: () => faults.get(), reset: () => faults.reset() },
+    capacity,
     authRouter: auth.enabled ? createTokenEndpoint(auth) : undefined,
     auth: { get: () => auth.get(), set: (change) => auth.set(change) },
     stats: () => repo.counts(),

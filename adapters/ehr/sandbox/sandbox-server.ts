@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { SandboxEhrOptions } from './sandbox-ehr';
+import type { CapacityControl } from './capacity-gate';
 import type { FaultControl } from './fault-switch';
 import type { SandboxAuthControl } from './sandbox-auth';
 import { createSandboxEhr } from './sandbox-ehr';
@@ -17,6 +18,8 @@ export interface SandboxServer {
   readonly url: string;
   /** The fault switch of this server's sandbox, for tests in the same process. */
   readonly faults: FaultControl;
+  /** The capacity mode's figures and their reset, for tests in the same process. */
+  readonly capacity: CapacityControl;
   /** The OAuth client's state and drill switches (revoke, invalidate tokens), for tests in the same process. */
   readonly auth: SandboxAuthControl;
   /** The token endpoint's absolute URL (served only when an auth mode is set). */
@@ -82,6 +85,7 @@ export async function startSandboxServer(
       examples: [`${base}/Patient?family=Smith`, `${base}/Slot?status=free&_count=10`],
       counts: sandbox.stats(),
       faults: `${req.protocol}://${req.get('host') ?? host}${SANDBOX_ADMIN_PATH}/faults`,
+      capacity: `${req.protocol}://${req.get('host') ?? host}${SANDBOX_ADMIN_PATH}/capacity`,
       ...(sandbox.authRouter
         ? {
             smartConfiguration: `${base}/.well-known/smart-configuration`,
@@ -102,6 +106,7 @@ export async function startSandboxServer(
     url: `http://${urlHost}:${String(address.port)}${SANDBOX_FHIR_PATH}`,
     tokenUrl: `http://${urlHost}:${String(address.port)}${SANDBOX_TOKEN_PATH}`,
     faults: sandbox.faults,
+    capacity: sandbox.capacity,
     auth: sandbox.auth,
     close: async () => {
       await new Promise<void>((resolve, reject) => {

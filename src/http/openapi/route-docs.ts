@@ -67,6 +67,13 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
   const receipt = named('Receipt', receiptSchema);
   const sandboxSwitch = named('SandboxSwitch', anyObject());
   const sandboxState = named('SandboxState', anyObject());
+  const sandboxCapacity = named('SandboxCapacity', anyObject());
+  const sandboxCapacityDoc = (summary: string, description: string): RouteDoc => ({
+    summary,
+    description,
+    tag: 'Sandbox EHR',
+    responses: { 200: { description: 'The capacity figures', schema: sandboxCapacity } },
+  });
   const changes = named('PatientChangesRequest', patientChangesSchema(phoneRegion));
   const correction: RouteDoc = {
     summary: 'Correct a patient’s contact details',
@@ -442,6 +449,15 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
     'GET /sandbox/admin/faults': sandboxAdmin('Sandbox EHR: the fault switch', false),
     'POST /sandbox/admin/faults': sandboxAdmin('Sandbox EHR: set a fault (down, slow, errors...)', true),
     'DELETE /sandbox/admin/faults': sandboxAdmin('Sandbox EHR: clear the fault', false),
+    'GET /sandbox/admin/capacity': sandboxCapacityDoc(
+      'Sandbox EHR: the capacity mode’s figures',
+      'Requests in flight and waiting now; per measuring window: arrived, served, 429s, abandoned, ' +
+        'pending, the most in flight and waiting, latency percentiles of served requests.',
+    ),
+    'POST /sandbox/admin/capacity/reset': sandboxCapacityDoc(
+      'Sandbox EHR: start a new capacity window',
+      'Ends the current measuring window (returned as `previous`) and starts a new one; the mode is kept.',
+    ),
 
     'GET /metrics': {
       summary: 'Prometheus metrics',
