@@ -96,6 +96,12 @@ const connectionSchema = z
      * writes for it be queued without asking the EHR again (0 = ask on every write).
      */
     confirmedPatientTtlSeconds: num(z.number().int().min(0).max(86400)).default(300),
+    /**
+     * A lookup the phone index answers with reads by id also searches the EHR by phone in the
+     * background, to learn of patients who took the number outside Continuum; at most once per
+     * number in this many seconds per process (0 = after every such lookup).
+     */
+    lookupRecheckSeconds: num(z.number().int().min(0).max(86400)).default(300),
     /** Mapping profile folder name under `mappings.dir`. */
     mappingProfile: z.string().min(1).default('default'),
     /**
@@ -190,6 +196,14 @@ const connectionSchema = z
       .object({
         /** `Patient?phone=` works; off: lookups use Continuum's phone index, confirmed by reads. */
         phoneSearch: bool().default(true),
+        /**
+         * How the formats a number may be stored in are searched: one query with comma-separated
+         * alternatives (`combined`), one query per format sent at once (`parallel`), or the faster
+         * of the two, timed on the connection's first searches (`auto`).
+         */
+        phoneSearchQuery: z
+          .enum(['auto', 'combined', 'parallel'], { error: 'must be auto, combined or parallel' })
+          .default('auto'),
         /** `If-None-Exist` is honoured on create; off: creates search by identifier first. */
         conditionalCreate: bool().default(true),
         /** Changes as whole resources (`put`) or JSON Patch (`patch`). */

@@ -7,6 +7,7 @@
 import type { BreakerState } from './ports';
 import type { CredentialsState } from './connection-credentials';
 import type { Budget } from './rate-limits';
+import type { PhoneSearchQuery } from './ehr-capabilities';
 
 /** The FHIR interaction an EHR call performed. */
 export type EhrInteraction =
@@ -53,6 +54,16 @@ export type RefusedLimit = Budget | 'verify-caller' | 'verify-patient' | 'queued
 
 export type AuditWriteOutcome = 'written' | 'failed';
 
+/**
+ * What answered a caller lookup: `index`: reads by id of the patients the phone index knows, no
+ * phone search; `search`: a phone search (the index missed, or a patient no longer had the number);
+ * `cache`: the continuity cache, the EHR being down or slow.
+ */
+export type LookupPath = 'index' | 'search' | 'cache';
+
+/** Why the EHR was searched by phone: to answer a lookup, or in the background after an index answer. */
+export type PhoneSearchPurpose = 'lookup' | 'recheck';
+
 /** A write the worker finished: what drains the backlog. */
 export type WriteOutcome = 'succeeded' | 'failed' | 'needs-review';
 
@@ -71,6 +82,8 @@ export interface Metrics {
   rateLimitRefusal(limit: RefusedLimit): void;
   auditRecord(outcome: AuditWriteOutcome): void;
   writeFinished(connection: string, outcome: WriteOutcome): void;
+  lookupAnswered(connection: string, path: LookupPath): void;
+  phoneSearch(connection: string, query: PhoneSearchQuery, purpose: PhoneSearchPurpose): void;
 }
 
 /** For places and tests that do not report. */
@@ -85,6 +98,8 @@ export const NO_METRICS: Metrics = {
   rateLimitRefusal: () => undefined,
   auditRecord: () => undefined,
   writeFinished: () => undefined,
+  lookupAnswered: () => undefined,
+  phoneSearch: () => undefined,
 };
 
 /** One BullMQ queue's jobs by state (`waiting`, `active`, `delayed`, `failed`, ...). */

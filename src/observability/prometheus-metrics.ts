@@ -72,6 +72,16 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     'Writes the workers finished, by connection and outcome: the drain of the backlog',
     ['connection', 'outcome'],
   );
+  const lookups = counter(
+    'continuum_lookups_total',
+    'Caller lookups by connection and what answered them (index: reads by id, no phone search; search; cache)',
+    ['connection', 'path'],
+  );
+  const phoneSearches = counter(
+    'continuum_phone_searches_total',
+    'Phone searches sent to EHRs by connection, query (combined, parallel) and purpose (lookup, recheck)',
+    ['connection', 'query', 'purpose'],
+  );
 
   return {
     httpRequest: (route, status, seconds) => {
@@ -106,6 +116,12 @@ export function createPrometheusMetrics(registry: Registry): Metrics {
     },
     writeFinished: (connection, outcome) => {
       writes.inc({ connection, outcome });
+    },
+    lookupAnswered: (connection, path) => {
+      lookups.inc({ connection, path });
+    },
+    phoneSearch: (connection, query, purpose) => {
+      phoneSearches.inc({ connection, query, purpose });
     },
   };
 }

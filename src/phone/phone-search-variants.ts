@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { fhirSearchAlternatives } from './fhir-search-escape';
+import { escapeFhirSearchValue } from './fhir-search-escape';
 import { parseValidPhone } from './normalize-phone';
 import type { CountryCode } from './normalize-phone';
 
@@ -54,18 +54,35 @@ function northAmericanVariants(nationalNumber: string): string[] {
 }
 
 /**
- * The `phone` search value for a number, memoised: formatting every way a number may be stored
- * costs about 90 µs, and a screen pop asks for the same few numbers again and again.
+ * The `phone` search values for a number, one per stored format, each escaped, memoised: formatting
+ * every way a number may be stored costs about 90 µs, and a screen pop asks for the same few
+ * numbers again and again.
  */
+export function createPhoneSearchValues(
+  defaultRegion: CountryCode,
+  maxEntries = 10000,
+): (e164: string) => readonly string[] {
+  const known = new LRUCache<string, readonly string[]>({ max: maxEntries });
+  return (e164) => {
+    const hit = known.get(e164);
+    if (hit !== undefined) return hit;
+    const values = phoneSearchVariants(e164, defaultRegion).map(escapeFhirSearchValue);
+    known.set(e164, values);
+    return values;
+  };
+}
+
+/** The one `phone` search value that matches every stored format of a number (alternatives joined by commas). */
 export function createPhoneSearchValue(
   defaultRegion: CountryCode,
   maxEntries = 10000,
 ): (e164: string) => string {
   const known = new LRUCache<string, string>({ max: maxEntries });
+  const values = createPhoneSearchValues(defaultRegion, maxEntries);
   return (e164) => {
     const hit = known.get(e164);
     if (hit !== undefined) return hit;
-    const value = fhirSearchAlternatives(phoneSearchVariants(e164, defaultRegion));
+    const value = values(e164).join(',');
     known.set(e164, value);
     return value;
   };

@@ -26,6 +26,8 @@ import type { StorageLimits } from '../domain/storage-limits';
 import type { CountryCode } from '../phone';
 import type { BackgroundRefreshes } from './background-refreshes';
 import type { ConfirmedPatients } from './confirmed-patients';
+import type { PhoneSearchWay } from './phone-search-way';
+import type { RecentPhoneSearches } from './recent-phone-searches';
 
 /** The reads whose deadline can be set on its own (IVR platforms wait 3 to 10 s, each differently). */
 export const READ_KINDS = ['lookup', 'patient', 'appointments', 'slots', 'verify'] as const;
@@ -53,6 +55,12 @@ export interface ConnectionContext {
   readonly phoneRegion: CountryCode;
   /** The `Patient?phone=` value for an E.164 number: every format the EHR may have stored it in. */
   phoneSearchValue(e164: string): string;
+  /** The same formats, one search value each. */
+  phoneSearchValues(e164: string): readonly string[];
+  /** Whether a search over several formats goes as one query or one per format, on this EHR. */
+  readonly phoneSearchWay: PhoneSearchWay;
+  /** Numbers searched lately: a lookup answered by the phone index rechecks a number once per window. */
+  readonly recentPhoneSearches: RecentPhoneSearches;
   /** What this EHR supports: the FHIR interactions the use cases choose. */
   readonly capabilities: EhrCapabilities;
   /** Patients this EHR confirmed recently: writes for them skip the existence check. */

@@ -18,10 +18,12 @@ import type { CallCenterEvent } from '../domain/events';
 import type { Metrics } from '../domain/metrics';
 import type { CircuitBreaker, Logger } from '../domain/ports';
 import { withDeadline } from '../domain/with-deadline';
-import { createPhoneSearchValue } from '../phone';
+import { createPhoneSearchValue, createPhoneSearchValues } from '../phone';
 import { breakerEvent, credentialsEvent } from '../use-cases/call-center-events';
 import { createBackgroundRefreshes } from '../use-cases/background-refreshes';
 import { createConfirmedPatients } from '../use-cases/confirmed-patients';
+import { createPhoneSearchWay } from '../use-cases/phone-search-way';
+import { createRecentPhoneSearches } from '../use-cases/recent-phone-searches';
 import { watchCredentials } from '../use-cases/credentials-watched-ehr';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
@@ -179,6 +181,20 @@ export async function buildConnections(
       // A profile may pin the region its EHR's numbers are written in; else the gateway's default.
       phoneRegion: mapping.phoneRegion,
       phoneSearchValue: createPhoneSearchValue(mapping.phoneRegion),
+      phoneSearchValues: createPhoneSearchValues(mapping.phoneRegion),
+      phoneSearchWay: createPhoneSearchWay({
+        mode: connection.capabilities.phoneSearchQuery,
+        onChosen: (way, medians) => {
+          logger.info(
+            { connection: connection.name, phoneSearchQuery: way, medianMs: medians },
+            'phone searches over several formats go the faster way on this EHR',
+          );
+        },
+      }),
+      recentPhoneSearches: createRecentPhoneSearches({
+        windowMs: connection.lookupRecheckSeconds * 1000,
+        maxEntries: 100000,
+      }),
       confirmedPatients: createConfirmedPatients({
         ttlMs: connection.confirmedPatientTtlSeconds * 1000,
         maxEntries: 100000,

@@ -95,10 +95,11 @@ connections:
     capabilities: { phoneSearch: false, conditionalCreate: false, update: patch, ifMatchRequired: true }
   other:
     baseUrl: https://fhir.other.example/R4
-    capabilities: { scheduling: find-book, update: post }
+    capabilities: { scheduling: find-book, update: post, phoneSearchQuery: fastest }
 `);
     const problems = problemsOf(() => loadConfig({ env: {}, cwd, builtInMappingsDir: MAPPINGS }));
     expect(problems).toEqual([
+      'connections.other.capabilities.phoneSearchQuery: must be auto, combined or parallel',
       'connections.other.capabilities.update: must be put or patch',
       expect.stringMatching(
         /^connections\.other\.capabilities\.scheduling: must be slots: .*\$find and \$book need their own adapter$/,
@@ -108,12 +109,13 @@ connections:
 connections:
   acme:
     baseUrl: https://fhir.acme.example/R4
-    capabilities: { phoneSearch: false, conditionalCreate: false, update: patch, ifMatchRequired: true }
+    capabilities: { phoneSearch: false, conditionalCreate: false, update: patch, ifMatchRequired: true, phoneSearchQuery: parallel }
 `);
     expect(
       loadConfig({ env: {}, cwd: ok, builtInMappingsDir: MAPPINGS }).connections.acme?.capabilities,
     ).toEqual({
       phoneSearch: false,
+      phoneSearchQuery: 'parallel',
       conditionalCreate: false,
       update: 'patch',
       ifMatchRequired: true,

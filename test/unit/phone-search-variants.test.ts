@@ -1,5 +1,6 @@
 import {
   createPhoneSearchValue,
+  createPhoneSearchValues,
   escapeFhirSearchValue,
   fhirSearchAlternatives,
   phoneSearchVariants,
@@ -79,5 +80,14 @@ describe('createPhoneSearchValue', () => {
     expect(first).toContain('1-351-555-0153');
     expect(searchValue('+13515550153')).toBe(first);
     expect(searchValue('+16175550100')).not.toBe(first);
+  });
+});
+
+describe('createPhoneSearchValues', () => {
+  it('gives each stored format as a search value of its own, the combined value being them joined', () => {
+    const values = createPhoneSearchValues('US')('+13515550153');
+    expect(values).toEqual(phoneSearchVariants('+13515550153', 'US').map(escapeFhirSearchValue));
+    expect(values).toContain('(351) 555-0153');
+    expect(values.join(',')).toBe(createPhoneSearchValue('US')('+13515550153'));
   });
 });

@@ -1,4 +1,6 @@
-import { createPhoneSearchValue } from '../../src/phone';
+import { createPhoneSearchValue, createPhoneSearchValues } from '../../src/phone';
+import { createPhoneSearchWay } from '../../src/use-cases/phone-search-way';
+import { createRecentPhoneSearches } from '../../src/use-cases/recent-phone-searches';
 import { DEFAULT_CAPABILITIES } from '../../src/domain/ehr-capabilities';
 import { join } from 'node:path';
 import { ContinuumError } from '../../src/domain/errors';
@@ -194,6 +196,9 @@ describe('verifyPatient', () => {
       capabilities: DEFAULT_CAPABILITIES,
       phoneRegion: 'US',
       phoneSearchValue: createPhoneSearchValue('US'),
+      phoneSearchValues: createPhoneSearchValues('US'),
+      phoneSearchWay: createPhoneSearchWay({ mode: 'combined' }),
+      recentPhoneSearches: createRecentPhoneSearches({ windowMs: 0, maxEntries: 1 }),
       confirmedPatients: createConfirmedPatients({ ttlMs: 1000, maxEntries: 10 }),
       ehrAvailable: () => Promise.resolve(options.ehr !== 'breaker-open'),
       ehrAnswered: () => Promise.resolve(),
