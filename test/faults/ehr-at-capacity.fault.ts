@@ -6,6 +6,7 @@
  */
 import {
   acceptEmailBacklog,
+  call,
   auditEmailWrites,
   drainedReceipts,
   FaultRig,
@@ -116,8 +117,14 @@ it('drains a backlog into an EHR at capacity, through 429 storms and a crawl, ea
   await watcher;
   expect(statusCounts(receipts)).toEqual({ succeeded: accepted.length });
 
+  const capacity = (await call('GET', `${sandbox.origin}/sandbox/admin/capacity`)).body;
+  // The audit reads every patient's history at once: the EHR must not throttle the auditor.
+  await sandbox.setFaults({ mode: 'up' });
   const audit = await auditEmailWrites(sandbox.fhirBase, accepted);
   printResult(resultLine('(h) EHR at capacity during recovery', audit));
+  printResult(
+    `(h) last capacity phase: ${String(capacity.window?.served)} served, ${String(capacity.window?.throttled)} throttled; limit changes seen: ${[...limitsSeen].join(', ')}`,
+  );
   // The storm happened, and the shared limit answered it by cutting.
   expect([...limitsSeen].some((c) => c.startsWith('cut-'))).toBe(true);
   expect(audit).toEqual({
