@@ -1,8 +1,8 @@
 /**
  * (h) The EHR comes back from an outage at the edge of its capacity: it takes a few requests at
  * once, answers 429 to the rest (with and without Retry-After), and in the middle of the drain it
- * slows to a crawl for a while. Two worker processes share the adaptive drain limit. Every accepted
- * write still lands once and in order, and the limit is seen cut by the storm.
+ * slows to a crawl for a while, then hangs. Two worker processes share the adaptive drain limit.
+ * Every accepted write still lands once and in order, and the limit is seen cut by the storm.
  */
 import {
   acceptEmailBacklog,
@@ -53,7 +53,7 @@ afterAll(async () => {
   await rig.close();
 });
 
-it('drains a backlog into an EHR at capacity, through 429 storms and a crawl, each write once and in order', async () => {
+it('drains a backlog into an EHR at capacity, through 429 storms, a crawl and a hang, each write once and in order', async () => {
   await sandbox.setFaults({ mode: 'down', kind: 'refuse' });
   const accepted = await acceptEmailBacklog({
     url: api.url,
@@ -106,7 +106,17 @@ it('drains a backlog into an EHR at capacity, through 429 storms and a crawl, ea
     timeoutMs: 20000,
     what: 'the crawl to end',
   });
+  // Then it hangs: nothing answers for three seconds, and what was sent then answers 20 s later,
+  // past the writes' own deadline. The stalled calls open the breaker; the writes caught in the
+  // hang time out without knowing whether they landed, and are read back before any resend.
+  const remaining = accepted.length - (await drainedCount());
+  await sandbox.setFaults({ mode: 'slow', latencyMs: 20000, durationMs: 3000 });
+  await waitFor(async () => ((await sandbox.faults()).mode.mode === 'up' ? true : undefined), {
+    timeoutMs: 20000,
+    what: 'the hang to end',
+  });
   await sandbox.setFaults({ mode: 'capacity', concurrent: 4, latencyMs: 20, queueDepth: 2 });
+  expect(remaining).toBeGreaterThan(0);
 
   const receipts = await drainedReceipts(
     api.url,
