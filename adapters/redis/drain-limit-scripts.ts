@@ -60,6 +60,14 @@ redis.call('HSET', KEYS[2], 'judgedAt', now, 'calls', 0, 'latencySum', 0, 'throt
 return fields
 `);
 
+// KEYS: state. ARGV: initial limit.
+export const RESTART = luaScript(`
+local limit = tonumber(redis.call('HGET', KEYS[1], 'limit') or ARGV[1])
+local restarted = math.max(math.min(limit, tonumber(ARGV[1])), math.floor(limit / 2))
+redis.call('HSET', KEYS[1], 'limit', restarted, 'change', 'restart', 'sinceCut', 0)
+return restarted
+`);
+
 // KEYS: state. ARGV: limit, means (JSON), change, windows since the last cut.
 export const SAVE_LIMIT = luaScript(`
 redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'means', ARGV[2], 'change', ARGV[3], 'sinceCut', ARGV[4])

@@ -19,7 +19,7 @@ import {
 import { ContinuumError } from '../../src/domain/errors';
 import type { Logger } from '../../src/domain/ports';
 import { withDeadline } from '../../src/domain/with-deadline';
-import { ACQUIRE, CLAIM_WINDOW, FLUSH, GRANTED, SAVE_LIMIT } from './drain-limit-scripts';
+import { ACQUIRE, CLAIM_WINDOW, FLUSH, GRANTED, RESTART, SAVE_LIMIT } from './drain-limit-scripts';
 
 export interface DrainLimiterOptions {
   readonly redis: Redis;
@@ -269,6 +269,12 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
         pausedUntil: until > now ? new Date(until).toISOString() : undefined,
         lastChange: (change as DrainLimitChange | null | undefined) ?? lastChange,
       };
+    },
+
+    async restart() {
+      const limit = await RESTART.run(redis, [stateKey], [settings.initialLimit]);
+      lastChange = 'restart';
+      log.info({ limit }, 'EHR unavailable: the drain will restart from a lower limit');
     },
 
     async close() {

@@ -71,7 +71,15 @@ export interface DrainLimitState {
   readonly sinceCut?: number;
 }
 
-export type DrainLimitChange = 'grow' | 'hold' | 'idle' | 'cut-throttled' | 'cut-timeout' | 'cut-latency';
+export type DrainLimitChange =
+  | 'grow'
+  | 'hold'
+  | 'idle'
+  | 'cut-throttled'
+  | 'cut-timeout'
+  | 'cut-latency'
+  /** The EHR went down: it comes back from half the limit it had, as TCP restarts after a loss. */
+  | 'restart';
 
 export interface DrainLimitDecision {
   readonly state: DrainLimitState;
@@ -155,5 +163,10 @@ export interface DrainLimiter {
   /** Every call to the EHR feeds the limit, reads included: they load the same EHR. */
   observe(sample: EhrCallSample): void;
   snapshot(): Promise<DrainLimitSnapshot>;
+  /**
+   * The EHR went down (its breaker opened): a recovering EHR is fragile and may come back with
+   * less capacity, so the drain restarts from half the limit (never above where it started).
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }

@@ -88,32 +88,6 @@ export async function buildConnections(
     baseUrl: (connection) => ehrBaseUrl(connection, options.sandboxPort),
   });
   for (const connection of Object.values(config.connections)) {
-    const breaker = createCircuitBreaker({
-      redis: options.redis,
-      prefix: options.prefix,
-      connection: connection.name,
-      failureThreshold: connection.breaker.failureThreshold,
-      probeIntervalMs: connection.breaker.probeIntervalMs,
-      logger,
-      // Only the process whose failure or success changed the state is told: one event each.
-      onTransition: (state) => {
-        if (state === 'half-open') return;
-        options.publish(breakerEvent(connection.name, state, new Date().toISOString()));
-      },
-    });
-    breakers.set(connection.name, breaker);
-    const credentials = createConnectionCredentials({
-      redis: options.redis,
-      prefix: options.prefix,
-      connection: connection.name,
-      probeIntervalMs: connection.credentialsProbeIntervalMs,
-      logger,
-      // Only the process that began or ended the episode is told: one event each.
-      onTransition: (change) => {
-        options.publish(credentialsEvent(connection.name, change));
-      },
-    });
-    credentialStates.set(connection.name, credentials);
     const drainLimit = connection.drain.adaptive
       ? createDrainLimiter({
           redis: options.redis,
@@ -137,6 +111,37 @@ export async function buildConnections(
       // After the workers: their writes still waiting for a permit finish first.
       options.closeables.add('queues', `drain limit ${connection.name}`, () => drainLimit.close());
     }
+    const breaker = createCircuitBreaker({
+      redis: options.redis,
+      prefix: options.prefix,
+      connection: connection.name,
+      failureThreshold: connection.breaker.failureThreshold,
+      probeIntervalMs: connection.breaker.probeIntervalMs,
+      logger,
+      // Only the process whose failure or success changed the state is told: one event each.
+      onTransition: (state) => {
+        if (state === 'open' && drainLimit !== undefined) {
+          drainLimit.restart().catch((error: unknown) => {
+            logger.warn({ err: error, connection: connection.name }, 'drain limit not restarted');
+          });
+        }
+        if (state === 'half-open') return;
+        options.publish(breakerEvent(connection.name, state, new Date().toISOString()));
+      },
+    });
+    breakers.set(connection.name, breaker);
+    const credentials = createConnectionCredentials({
+      redis: options.redis,
+      prefix: options.prefix,
+      connection: connection.name,
+      probeIntervalMs: connection.credentialsProbeIntervalMs,
+      logger,
+      // Only the process that began or ended the episode is told: one event each.
+      onTransition: (change) => {
+        options.publish(credentialsEvent(connection.name, change));
+      },
+    });
+    credentialStates.set(connection.name, credentials);
     const metered = meteredCalls(connection.name, options.metrics);
     const fed = drainLimit !== undefined ? drainLimitFeed(drainLimit) : undefined;
     // What the last availability check found, to name the outage a read without a cached answer meets.

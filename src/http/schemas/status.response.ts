@@ -57,7 +57,7 @@ const connectionStatus = z.looseObject({
         baselineMs: z.number().optional().describe("The EHR's usual answer time the limit is judged against"),
         pausedUntil: z.string().optional().describe("Set while the EHR's Retry-After holds every write back"),
         lastChange: z
-          .enum(['grow', 'hold', 'idle', 'cut-throttled', 'cut-timeout', 'cut-latency'])
+          .enum(['grow', 'hold', 'idle', 'cut-throttled', 'cut-timeout', 'cut-latency', 'restart'])
           .optional(),
       })
       .nullable()
