@@ -42,8 +42,12 @@ export interface JobSpec<Data> {
 /** BullMQ's name for the custom backoff every catalog queue uses. */
 const BACKOFF_TYPE = 'catalog';
 
-function jobOptions<Data>(spec: JobSpec<Data>, data: Data): JobsOptions {
+/** What a producer may set per job, beyond the spec: the write queue's urgency. */
+export type PerJobOptions = Pick<JobsOptions, 'priority'>;
+
+function jobOptions<Data>(spec: JobSpec<Data>, data: Data, perJob: PerJobOptions): JobsOptions {
   return {
+    ...perJob,
     jobId: spec.jobId(data),
     attempts: spec.attempts,
     backoff: { type: BACKOFF_TYPE },
@@ -55,7 +59,7 @@ function jobOptions<Data>(spec: JobSpec<Data>, data: Data): JobsOptions {
 export interface CatalogQueue<Data> {
   readonly queue: Queue<Data>;
   /** Adds the job, or throws once `deadlineMs` passed: an ioredis command can hang for a whole outage. */
-  enqueue(name: string, data: Data): Promise<void>;
+  enqueue(name: string, data: Data, perJob?: PerJobOptions): Promise<void>;
 }
 
 export function createCatalogQueue<Data>(
@@ -77,10 +81,10 @@ export function createCatalogQueue<Data>(
   const deadlineMs = spec.enqueueDeadline === 'request' ? options.requestDeadlineMs : spec.enqueueDeadline.ms;
   return {
     queue,
-    async enqueue(name, data) {
+    async enqueue(name, data, perJob = {}) {
       const parsed = spec.schema.parse(data);
       await withDeadline(
-        (queue as Queue).add(name, parsed, jobOptions(spec, parsed)),
+        (queue as Queue).add(name, parsed, jobOptions(spec, parsed, perJob)),
         deadlineMs,
         `the ${queue.name} queue`,
       );

@@ -11,6 +11,7 @@ import type { RecordCipher } from './record-cipher';
 import {
   OPERATION_STATUSES,
   TERMINAL_STATUSES,
+  urgencyOf,
   type Operation,
   type OperationStatus,
 } from '../../src/domain/operation';
@@ -18,9 +19,11 @@ import type { OperationStore } from '../../src/domain/ports';
 import type { OperationOwner } from '../../src/domain/operation';
 import { luaScript } from './lua-script';
 
-// KEYS: record, idempotency key (or ''), queued index, lane, lane set, the owner's waiting set (or '').
-// ARGV: id, sealed, score, lane name, deadline (ms since the epoch), queued-writes cap (0 = none).
-// Returns {'created', lane position} | {'exists', id} | {'late', ms past the deadline}
+// KEYS: record, idempotency key (or ''), queued index, lane, lane set, the owner's waiting set (or ''),
+// the lane's urgent set, the connection's urgent set.
+// ARGV: id, sealed, score, lane name, deadline (ms since the epoch), queued-writes cap (0 = none),
+// '1' when the write is urgent.
+// Returns {'created', lane position, lane head} | {'exists', id} | {'late', ms past the deadline}
 // | {'quota', writes waiting}.
 // The deadline is checked against Redis's own clock before anything is written. An insert can
 // reach Redis long after the API answered 503 (resent by the client after a reconnect, or read
@@ -53,17 +56,22 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 local position = redis.call('RPUSH', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[4])
-return {'created', position}
+if ARGV[7] == '1' then
+  redis.call('SADD', KEYS[7], ARGV[1])
+  redis.call('SADD', KEYS[8], ARGV[1])
+end
+return {'created', position, redis.call('LINDEX', KEYS[4], 0)}
 `);
 
 // KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or ''),
-// the owner's waiting set (or '').
+// the owner's waiting set (or ''), the lane's urgent set, the connection's urgent set.
 // ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none).
 // A final status (a ttl) takes the id out of the owner's waiting set, once: SREM of an id not
 // there (a second save, an operation accepted before the set existed) changes nothing, so the
 // count never goes below what is really waiting. Any other status puts it back (an operator's
 // retry queues it again; an operation accepted before the set existed is counted from its first
-// save on).
+// save on). A final status also takes it out of the urgent sets: a cancelled urgent write waiting
+// behind its lane's head no longer pulls the lane forward (a retry's requeue puts it back).
 const SAVE = luaScript(`
 local expected = tonumber(ARGV[4])
 if expected > 0 and not redis.call('ZSCORE', KEYS[1 + expected], ARGV[1]) then return 0 end
@@ -76,6 +84,8 @@ if ARGV[6] ~= '0' then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[6])
   if KEYS[8] ~= '' then redis.call('EXPIRE', KEYS[8], ARGV[6]) end
   if KEYS[9] ~= '' then redis.call('SREM', KEYS[9], ARGV[1]) end
+  redis.call('SREM', KEYS[10], ARGV[1])
+  redis.call('SREM', KEYS[11], ARGV[1])
 else
   redis.call('SET', KEYS[1], ARGV[2])
   if KEYS[8] ~= '' then redis.call('PERSIST', KEYS[8]) end
@@ -84,22 +94,37 @@ end
 return 1
 `);
 
-// KEYS: lane, lane set. ARGV: id, lane name. Pops the op if it is the head; returns the new head.
+// A lane's urgent set, and its connection's, hold the ids of urgent writes not yet final and still in
+// their lane: they change in the same scripts as the lane and the record, so urgency is never read
+// half-updated.
+
+// KEYS: lane, lane set, lane's urgent set, connection's urgent set. ARGV: id, lane name. Pops the op
+// if it is the head; returns the new head.
 const ADVANCE = luaScript(`
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
+  redis.call('LPOP', KEYS[1])
+  redis.call('SREM', KEYS[3], ARGV[1])
+  redis.call('SREM', KEYS[4], ARGV[1])
+end
 local head = redis.call('LINDEX', KEYS[1], 0)
 if not head then
   redis.call('SREM', KEYS[2], ARGV[2])
+  redis.call('DEL', KEYS[3])
   return ''
 end
 return head
 `);
 
-// KEYS: lane, lane set. ARGV: id, lane name.
+// KEYS: lane, lane set, lane's urgent set, connection's urgent set. ARGV: id, lane name, '1' when the
+// write is urgent.
 const REQUEUE = luaScript(`
 redis.call('LREM', KEYS[1], 0, ARGV[1])
 local position = redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
+if ARGV[3] == '1' then
+  redis.call('SADD', KEYS[3], ARGV[1])
+  redis.call('SADD', KEYS[4], ARGV[1])
+end
 return position
 `);
 
@@ -141,6 +166,9 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     `${prefix}:ops:${connection}:${status}`;
   const laneKey = (lane: string): string => `${prefix}:lane:${lane}`;
   const laneSetKey = (connection: string): string => `${prefix}:lanes:${connection}`;
+  const laneUrgentKey = (lane: string): string => `${prefix}:lane-urgent:${lane}`;
+  const urgentKey = (connection: string): string => `${prefix}:urgent:${connection}`;
+  const urgentFlag = (op: Operation): string => (urgencyOf(op) === 'urgent' ? '1' : '0');
   // Keyed hash of the client: ids from a center's identity provider may name a person.
   const waitingKeyOf = (owner: OperationOwner): string =>
     `${prefix}:waiting:${cipher.blind(`queued-writes\n${owner.tenant}\n${owner.clientId}`)}`;
@@ -164,6 +192,8 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
         ...OPERATION_STATUSES.map((s) => statusKey(op.connection, s)),
         idemKey(op),
         waitingKey(op),
+        laneUrgentKey(op.lane),
+        urgentKey(op.connection),
       ],
       [
         op.id,
@@ -179,7 +209,7 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
 
   return {
     async insert(op, deadline, insertOptions = {}) {
-      let reply: ['created', number] | ['exists', string] | ['late', number] | ['quota', number];
+      let reply: ['created', number, string] | ['exists', string] | ['late', number] | ['quota', number];
       try {
         reply = (await INSERT.run(
           acceptRedis,
@@ -190,6 +220,8 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
             laneKey(op.lane),
             laneSetKey(op.connection),
             waitingKey(op),
+            laneUrgentKey(op.lane),
+            urgentKey(op.connection),
           ],
           [
             op.id,
@@ -198,6 +230,7 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
             op.lane,
             String(deadline.getTime()),
             String(insertOptions.queuedWritesCap ?? 0),
+            urgentFlag(op),
           ],
         )) as typeof reply;
       } catch (error) {
@@ -206,7 +239,8 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
       }
       if (reply[0] === 'late') return { refused: 'late', lateByMs: reply[1] };
       if (reply[0] === 'quota') return { refused: 'quota', queuedWrites: reply[1] };
-      if (reply[0] === 'created') return { operation: op, created: true, lanePosition: reply[1] };
+      if (reply[0] === 'created')
+        return { operation: op, created: true, lanePosition: reply[1], laneHead: reply[2] };
       const existing = await get(reply[1]);
       // The key outlived its record (retention): treat the request as new under the same key.
       if (existing === undefined) {
@@ -232,7 +266,7 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     async advanceLane(op) {
       const head = (await ADVANCE.run(
         redis,
-        [laneKey(op.lane), laneSetKey(op.connection)],
+        [laneKey(op.lane), laneSetKey(op.connection), laneUrgentKey(op.lane), urgentKey(op.connection)],
         [op.id, op.lane],
       )) as string;
       return head === '' ? undefined : head;
@@ -241,10 +275,14 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     async requeue(op) {
       const position = (await REQUEUE.run(
         redis,
-        [laneKey(op.lane), laneSetKey(op.connection)],
-        [op.id, op.lane],
+        [laneKey(op.lane), laneSetKey(op.connection), laneUrgentKey(op.lane), urgentKey(op.connection)],
+        [op.id, op.lane, urgentFlag(op)],
       )) as number;
       return { lanePosition: position };
+    },
+
+    async laneUrgency(lane) {
+      return (await redis.scard(laneUrgentKey(lane))) > 0 ? 'urgent' : 'routine';
     },
 
     async laneHeads(connection) {
@@ -288,6 +326,8 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
     },
 
     count: (connection, status) => redis.zcard(statusKey(connection, status)),
+
+    urgentPending: (connection) => redis.scard(urgentKey(connection)),
 
     queuedWrites: (owner) => redis.scard(waitingKeyOf(owner)),
 

@@ -8,6 +8,7 @@
  * Every scope a route can require. `operations:admin` covers retry, cancel and replay;
  * `patients:lookup` tells only whether a number belongs to one patient and which id, and verifies.
  * `metrics:read` is for a Prometheus scraper: figures of the whole gateway, never PHI.
+ * `writes:urgent` is a supervisor's: with it, `Prefer: priority=urgent` puts a write ahead of routine work.
  */
 export const SCOPES = [
   'patients:lookup',
@@ -22,6 +23,7 @@ export const SCOPES = [
   'sandbox:admin',
   'audit:read',
   'metrics:read',
+  'writes:urgent',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -7,6 +7,7 @@ import type { AppointmentMode } from './appointment';
 import type { CallbackRequest, CallLog } from './call';
 import type { NewPatient, PatientChanges } from './patient';
 import type { SlotModel } from './slot';
+import type { Urgency, UrgencyReason } from './urgency';
 
 export const OPERATION_STATUSES = [
   'queued',
@@ -203,6 +204,9 @@ export interface Operation {
   /** Absent on writes accepted before clients existed: those belong to their connection's tenants. */
   readonly owner?: OperationOwner;
   readonly status: OperationStatus;
+  /** Absent on writes accepted before urgency was decided: those are routine. */
+  readonly urgency?: Urgency;
+  readonly urgencyReason?: UrgencyReason;
   readonly attempts: number;
   readonly lastError: OperationError | undefined;
   readonly resourceRef: string | undefined;
@@ -217,6 +221,10 @@ export interface Operation {
   readonly review: ReviewDiff | undefined;
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+export function urgencyOf(op: Pick<Operation, 'urgency'>): Urgency {
+  return op.urgency ?? 'routine';
 }
 
 export interface ReviewDiff {
@@ -237,6 +245,13 @@ export interface Receipt {
   readonly operationId: string;
   readonly kind: OperationKind;
   readonly status: OperationStatus;
+  readonly urgency: Urgency;
+  readonly urgencyReason: UrgencyReason | null;
+  /**
+   * When the write should reach the EHR at the current drain rate, for a write still waiting;
+   * null when final, or when nothing drains (the EHR is down) and no estimate can be made.
+   */
+  readonly expectedBy: string | null;
   readonly connection: string;
   readonly patientId: string | null;
   readonly resourceRef: string | null;
@@ -248,11 +263,16 @@ export interface Receipt {
   readonly updatedAt: string;
 }
 
-export function toReceipt(op: Operation): Receipt {
+/** The receipt; `expectedBy` is the waiting write's estimate, see `expectedArrival`. */
+export function toReceipt(op: Operation, expectedBy: Date | undefined): Receipt {
   return {
     operationId: op.id,
     kind: op.kind,
     status: op.status,
+    urgency: urgencyOf(op),
+    urgencyReason: op.urgencyReason ?? null,
+    expectedBy:
+      expectedBy === undefined || TERMINAL_STATUSES.has(op.status) ? null : expectedBy.toISOString(),
     connection: op.connection,
     patientId: op.patientId ?? null,
     resourceRef: op.resourceRef ?? null,

@@ -2,6 +2,7 @@
  * Ports: what use cases need from the outside world. Adapters implement them; only the
  * composition root (src/main.ts) wires one to the other.
  */
+import type { Urgency } from './urgency';
 import type { CredentialsSnapshot } from './connection-credentials';
 import type { DrainLimitSnapshot } from './drain-limit';
 import type { CallCenterEvent } from './events';
@@ -157,6 +158,8 @@ export interface InsertResult {
   readonly created: boolean;
   /** 1 when the operation is at the head of its lane (nothing before it waits on the patient). */
   readonly lanePosition: number;
+  /** The operation at the head of its lane when it was stored (itself at position 1). */
+  readonly laneHead?: string;
 }
 
 /**
@@ -217,6 +220,11 @@ export interface OperationStore {
   advanceLane(op: Operation): Promise<string | undefined>;
   /** Put a finished operation back at the tail of its lane (operator retry, replay). */
   requeue(op: Operation): Promise<{ readonly lanePosition: number }>;
+  /**
+   * The most urgent write still in the lane: its head's job is served at that urgency, so an urgent
+   * write waiting behind a routine one of the same patient is not held up by other patients' work.
+   */
+  laneUrgency(lane: string): Promise<Urgency>;
   /** Lanes that hold operations, and the head of each, for the lane sweeper. */
   laneHeads(connection: string): Promise<readonly { readonly lane: string; readonly head: string }[]>;
   /** How many lanes hold operations: one Redis read, whatever the backlog (metrics). */
@@ -225,6 +233,8 @@ export interface OperationStore {
   laneOperations(lane: string, limit: number): Promise<readonly Operation[]>;
   query(query: OperationQuery): Promise<readonly Operation[]>;
   count(connection: string, status: OperationStatus): Promise<number>;
+  /** Urgent writes not yet final (queued, or being sent). */
+  urgentPending(connection: string): Promise<number>;
   /** The client's operations not yet final (queued, sending), counted since they were accepted. */
   queuedWrites(owner: OperationOwner): Promise<number>;
   /** Acceptance time of the oldest operation in this status, if any. */
@@ -327,14 +337,35 @@ export interface EventPublisher {
 }
 
 /** The durable queue the API hands accepted operations to. */
+/** Writes finished per second on a connection over the last minute, counted by every worker. */
+export interface DrainRate {
+  ratePerSecond(connection: string): Promise<number>;
+}
+
+/** Waiting write jobs of one connection, by the urgency they are served at. */
+export type WaitingByUrgency = Readonly<Record<Urgency, number>>;
+
 export interface WriteQueue {
   /**
-   * Wake the worker for an operation at the head of its lane; a repeated call is a no-op. `fresh`
-   * replaces a finished job of the same operation (an operator retry or replay).
+   * Wake the worker for an operation at the head of its lane, served at `urgency` (its lane's: the
+   * most urgent write still in it); a repeated call is a no-op. `fresh` replaces a finished job of
+   * the same operation (an operator retry or replay).
    */
-  enqueue(op: Operation, options?: { readonly fresh?: boolean }): Promise<void>;
+  enqueue(op: Operation, urgency: Urgency, options?: { readonly fresh?: boolean }): Promise<void>;
+  /**
+   * Serve the operation's job at `urgency` from now on, if that is more urgent than it is; nothing
+   * when it has no job (its lane moved on: the next job takes the lane's urgency then).
+   */
+  raise(connection: string, operationId: string, urgency: Urgency): Promise<void>;
   /** Whether a live job exists for the operation: the lane sweeper repairs lanes without one. */
   jobPresence(op: Operation): Promise<'present' | 'missing' | 'exhausted'>;
+  /**
+   * Jobs the drain takes before this operation's: its place among the waiting jobs when it has one;
+   * 0 while it is being sent; else (in backoff, or behind earlier writes of its patient) every job
+   * waiting at its urgency or above, as if it joined the back of its class now.
+   */
+  jobsAhead(op: Operation): Promise<number>;
+  waitingByUrgency(connection: string): Promise<WaitingByUrgency>;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';

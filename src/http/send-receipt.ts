@@ -8,7 +8,9 @@ import { TERMINAL_STATUSES, toReceipt, type Operation } from '../domain/operatio
 import type { AcceptedWrite } from '../use-cases/accept-write';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { waitForFinal } from '../use-cases/wait-for-final';
+import { expectedArrival, type ArrivalDeps } from '../use-cases/expected-arrival';
 import { preferredWaitSeconds } from './prefer-wait';
+import { preferredPriority } from './prefer-priority';
 
 /** Kinds whose success creates a resource in the EHR: their final receipt answers 201. */
 const CREATES: ReadonlySet<Operation['kind']> = new Set([
@@ -20,7 +22,7 @@ const CREATES: ReadonlySet<Operation['kind']> = new Set([
 ]);
 
 export async function sendReceipt(
-  deps: Pick<UseCaseDeps, 'store'>,
+  deps: Pick<UseCaseDeps, 'store'> & ArrivalDeps,
   req: Request,
   res: Response,
   accepted: AcceptedWrite,
@@ -32,7 +34,13 @@ export async function sendReceipt(
   const created = op.status === 'succeeded' && CREATES.has(op.kind) && op.resourceExisted !== true;
   const status = !final ? 202 : created ? 201 : 200;
   res.location(`/v1/operations/${op.id}`);
-  if (wait !== undefined) res.setHeader('Preference-Applied', `wait=${wait}`);
+  const priority = preferredPriority(req);
+  const applied = [
+    ...(wait !== undefined ? [`wait=${wait}`] : []),
+    ...(priority !== undefined && accepted.created ? [`priority=${priority}`] : []),
+  ];
+  if (applied.length > 0) res.setHeader('Preference-Applied', applied.join(', '));
   if (!final) res.setHeader('Retry-After', '1');
-  res.status(status).json({ ...toReceipt(op), ...(accepted.created ? {} : { replayed: true }) });
+  const expectedBy = await expectedArrival(deps, op);
+  res.status(status).json({ ...toReceipt(op, expectedBy), ...(accepted.created ? {} : { replayed: true }) });
 }

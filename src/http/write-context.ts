@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { validationError } from '../domain/errors';
 import type { WriteContext } from '../use-cases/accept-write';
 import { callerOf } from './caller';
+import { allowedPriority } from './prefer-priority';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
@@ -31,12 +32,14 @@ export function writeContext(req: Request, res: Response): WriteContext {
     ]);
   }
   const { principal, tenant } = callerOf(res);
+  const requestedUrgency = allowedPriority(req, principal);
   return {
     owner: { clientId: principal.clientId, tenant: tenant.name },
     ...(tenant.locations !== undefined ? { locations: tenant.locations } : {}),
     idempotencyKey: key,
     correlationId: contactIdOf(req),
     requestId: res.locals.requestId as string | undefined,
+    ...(requestedUrgency !== undefined ? { requestedUrgency } : {}),
   };
 }
 

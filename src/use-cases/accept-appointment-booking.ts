@@ -22,6 +22,7 @@ import { acceptCheckBudget, NOT_YET, type AcceptCheckBudget } from './accept-che
 import { patientExists } from './accept-patient-update';
 import { slotTaken } from './apply-appointment-booking';
 import { newOperationId } from './operation-id';
+import { knownStart } from './known-starts';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface BookingInput {
@@ -34,7 +35,15 @@ export interface BookingInput {
 
 export type BookingDeps = Pick<
   UseCaseDeps,
-  'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs' | 'slotHolds' | 'storage'
+  | 'store'
+  | 'queue'
+  | 'clock'
+  | 'logger'
+  | 'phoneIndex'
+  | 'enqueueTimeoutMs'
+  | 'slotHolds'
+  | 'storage'
+  | 'readCache'
 >;
 
 export async function acceptAppointmentBooking(
@@ -55,11 +64,19 @@ export async function acceptAppointmentBooking(
     if (!connection.confirmedPatients.has(input.patientId))
       await patientExists(deps, connection, input.patientId, budget);
   }
-  return acceptHoldingSlot(deps, connection, context, request, input.slotId, slot !== undefined, {
-    kind: 'appointment.book',
-    ...input,
-    slot,
-  });
+  // Unchecked: the start the caller was offered, if remembered, still tells whether it is urgent.
+  const start =
+    slot === undefined ? await knownStart(deps, connection.name, 'Slot', input.slotId) : undefined;
+  return acceptHoldingSlot(
+    deps,
+    connection,
+    context,
+    request,
+    input.slotId,
+    slot !== undefined,
+    { kind: 'appointment.book', ...input, slot },
+    [start],
+  );
 }
 
 /** A visit mode the slot's calendar does not offer is refused before anything is queued. */
@@ -100,6 +117,8 @@ export async function acceptHoldingSlot(
   slotId: string,
   checked: boolean,
   payload: OperationPayload,
+  /** Starts of the appointments the write moves, when known (the urgency rule reads them). */
+  appointmentStarts: readonly (string | undefined)[] = [],
 ): Promise<AcceptedWrite> {
   const id = newOperationId(deps.clock.now());
   const hold = await withDeadline(
@@ -114,7 +133,7 @@ export async function acceptHoldingSlot(
     context,
     request,
     payload,
-    checked ? { id } : { id, note: UNCHECKED_NOTE },
+    checked ? { id, appointmentStarts } : { id, note: UNCHECKED_NOTE, appointmentStarts },
   ).catch(async (error: unknown) => {
     // Refused before anything was stored: the slot is not promised to a write that does not exist.
     if (refusedByStorageLimits(error)) await deps.slotHolds.release(connection.name, slotId, id);

@@ -17,6 +17,7 @@ import {
 import { acceptCheckBudget, NOT_YET, type AcceptCheckBudget } from './accept-check-budget';
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
 import type { ConnectionContext } from './use-case-deps';
+import { knownStart } from './known-starts';
 
 export interface AppointmentChangeInput {
   readonly kind: 'appointment.cancel' | 'appointment.confirm';
@@ -93,13 +94,18 @@ export async function acceptAppointmentChange(
     acceptCheckBudget(connection),
   );
   const patientId = patientOf(appointment, input.patientId);
+  // A confirmation takes no slot and frees none: its start never makes it urgent.
+  const start =
+    input.kind === 'appointment.confirm'
+      ? undefined
+      : (appointment?.start ?? (await knownStart(deps, connection.name, 'Appointment', input.appointmentId)));
   return acceptWrite(
     deps,
     connection,
     context,
     request,
     { kind: input.kind, appointmentId: input.appointmentId, patientId, reason: input.reason },
-    appointment === undefined ? { note: UNCHECKED_NOTE } : {},
+    { ...(appointment === undefined ? { note: UNCHECKED_NOTE } : {}), appointmentStarts: [start] },
   );
 }
 
@@ -125,19 +131,35 @@ export async function acceptAppointmentReschedule(
       : undefined;
   const mode = input.mode ?? appointment?.mode ?? 'in-person';
   refuseMode(slot, mode);
-  return acceptHoldingSlot(deps, connection, context, request, input.slotId, slot !== undefined, {
-    kind: 'appointment.reschedule',
-    patientId,
-    appointmentId: input.appointmentId,
-    reason: input.reason,
-    booking: {
-      slotId: input.slotId,
-      slot,
-      mode,
-      appointmentType: input.appointmentType ?? appointment?.appointmentType,
-      reason: appointment?.reason,
+  const starts =
+    appointment === undefined
+      ? await Promise.all([
+          knownStart(deps, connection.name, 'Appointment', input.appointmentId),
+          knownStart(deps, connection.name, 'Slot', input.slotId),
+        ])
+      : [appointment.start];
+  return acceptHoldingSlot(
+    deps,
+    connection,
+    context,
+    request,
+    input.slotId,
+    slot !== undefined,
+    {
+      kind: 'appointment.reschedule',
+      patientId,
+      appointmentId: input.appointmentId,
+      reason: input.reason,
+      booking: {
+        slotId: input.slotId,
+        slot,
+        mode,
+        appointmentType: input.appointmentType ?? appointment?.appointmentType,
+        reason: appointment?.reason,
+      },
     },
-  });
+    starts,
+  );
 }
 
 const UNCHECKED_NOTE =

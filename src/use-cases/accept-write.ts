@@ -16,6 +16,8 @@ import { deadlineMissed, withDeadline } from '../domain/with-deadline';
 import { requestHash } from './request-hash';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 import type { InsertResult } from '../domain/ports';
+import { decideUrgency } from '../domain/urgency-rule';
+import type { Urgency } from '../domain/urgency';
 
 export interface WriteContext {
   /** The client and tenant the write is accepted for: idempotency keys are scoped to the client. */
@@ -25,6 +27,8 @@ export interface WriteContext {
   readonly idempotencyKey: string | undefined;
   readonly correlationId: string | undefined;
   readonly requestId: string | undefined;
+  /** `Prefer: priority=`, once the caller's scopes allowed it; unset: the urgency rule decides. */
+  readonly requestedUrgency?: Urgency;
 }
 
 export interface AcceptedWrite {
@@ -215,13 +219,24 @@ export async function acceptWrite(
   context: WriteContext,
   request: unknown,
   payload: OperationPayload,
-  options: { readonly note?: string; readonly id?: string } = {},
+  options: {
+    readonly note?: string;
+    readonly id?: string;
+    /** Starts of the appointments the write cancels or moves, when acceptance learned them. */
+    readonly appointmentStarts?: readonly (string | undefined)[];
+  } = {},
 ): Promise<AcceptedWrite> {
   const now = deps.clock.now();
   const hash = requestHash(request);
   const id = options.id ?? newOperationId(now);
   const { note } = options;
   const patientId = patientIdOf(payload);
+  const urgency = decideUrgency({
+    payload,
+    appointmentStarts: options.appointmentStarts ?? [],
+    requested: context.requestedUrgency,
+    now,
+  });
   const operation: Operation = {
     id,
     kind: payload.kind,
@@ -240,6 +255,8 @@ export async function acceptWrite(
     requestId: context.requestId,
     owner: context.owner,
     status: 'queued',
+    urgency: urgency.urgency,
+    ...(urgency.reason !== undefined ? { urgencyReason: urgency.reason } : {}),
     attempts: 0,
     lastError: undefined,
     resourceRef: undefined,
@@ -255,14 +272,24 @@ export async function acceptWrite(
   if (!stored.created) return sameRequestOrThrow(stored.operation, hash);
   if (stored.lanePosition === 1) {
     // Head of its lane: wake a worker. If Redis refuses the job now, the lane sweeper enqueues it.
-    await deps.queue.enqueue(operation).catch((error: unknown) => {
+    await deps.queue.enqueue(operation, urgency.urgency).catch((error: unknown) => {
       deps.logger.warn({ operationId: id, err: error }, 'job not enqueued; the lane sweeper will pick it up');
+    });
+  } else if (urgency.urgency === 'urgent' && stored.laneHead !== undefined) {
+    // The lane inherits the urgency: its head is served now, so this write is not held up by
+    // other patients' routine work while it waits, as it must, behind its own patient's.
+    await deps.queue.raise(connection.name, stored.laneHead, 'urgent').catch((error: unknown) => {
+      deps.logger.warn(
+        { operationId: id, laneHead: stored.laneHead, err: error },
+        'lane head not raised; the lane sweeper will raise it',
+      );
     });
   }
   deps.logger.info(
     {
       operationId: id,
       kind: operation.kind,
+      urgency: urgency.urgency,
       connection: connection.name,
       ref: patientId !== undefined ? `Patient/${patientId}` : payload.kind,
     },

@@ -26,7 +26,8 @@ export async function continueLane(
       current = next;
       continue;
     }
-    await deps.queue.enqueue(next);
+    // Served at the lane's urgency: an urgent write further back pulls its lane forward.
+    await deps.queue.enqueue(next, await deps.store.laneUrgency(next.lane));
     return;
   }
 }

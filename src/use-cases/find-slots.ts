@@ -12,6 +12,7 @@ import type { AppointmentMode } from '../domain/appointment';
 import type { SlotModel } from '../domain/slot';
 import { readWithContinuity, type ContinuityDeps } from './continuity-read';
 import { checkRange } from './patient-appointments';
+import { rememberStarts } from './known-starts';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface SlotQuery {
@@ -69,10 +70,11 @@ export async function findFreeSlots(
     !held.has(slot.id) &&
     slot.status === 'free' &&
     (query.mode === undefined || slot.modes.includes(query.mode));
-  return {
-    slots: read.value.filter(offered).slice(0, query.limit),
-    freshness: read.freshness,
-  };
+  const slots = read.value.filter(offered).slice(0, query.limit);
+  // What a caller is offered is what they may book while the EHR is down: its start decides urgency.
+  if (read.freshness.source === 'ehr')
+    await rememberStarts(deps, connection.name, 'Slot', slots, deps.clock.now());
+  return { slots, freshness: read.freshness };
 }
 
 async function searchEhr(

@@ -4,7 +4,7 @@
  * so they cannot race a worker into sending a cancelled write or losing a retried one.
  */
 import { ContinuumError } from '../domain/errors';
-import { transition, type Operation } from '../domain/operation';
+import { transition, urgencyOf, type Operation } from '../domain/operation';
 import type { Tenant } from '../domain/access';
 import { visibleOrNotFound } from './tenant-visibility';
 import type { UseCaseDeps } from './use-case-deps';
@@ -36,7 +36,11 @@ export async function retryOperation(
     throw new ContinuumError('CONFLICT', { detail: 'the operation changed meanwhile; read it again' });
   }
   const { lanePosition } = await deps.store.requeue(retried);
-  if (lanePosition === 1) await deps.queue.enqueue(retried, { fresh: true });
+  if (lanePosition === 1) await deps.queue.enqueue(retried, urgencyOf(retried), { fresh: true });
+  else if (urgencyOf(retried) === 'urgent') {
+    const [head] = await deps.store.laneOperations(retried.lane, 1);
+    if (head !== undefined) await deps.queue.raise(retried.connection, head.id, 'urgent');
+  }
   deps.logger.info({ operationId: id, lanePosition }, 'operation re-queued');
   return retried;
 }

@@ -3,6 +3,7 @@
  * asked for whole days (so one cached answer serves every query within them, as IVRs repeat the
  * same "my next visits" question) and the answer is narrowed to the exact range asked.
  */
+import { rememberStarts } from './known-starts';
 import type { AppointmentModel } from '../domain/appointment';
 import { validationError } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
@@ -132,6 +133,9 @@ export async function listPatientAppointments(
   ]);
 
   const ehr = cachedList(read.value);
+  // An agent may cancel or move what it was shown while the EHR is down: its start decides urgency.
+  if (read.freshness.source === 'ehr')
+    await rememberStarts(deps, connection.name, 'Appointment', ehr.appointments, deps.clock.now());
   const appointments = [
     ...markPendingChanges(
       ehr.appointments.filter((a) => inRange(a, query, false)),

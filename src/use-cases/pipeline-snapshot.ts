@@ -16,7 +16,7 @@ export interface PipelineSnapshotSources {
 }
 
 export async function pipelineSnapshot(
-  deps: Pick<UseCaseDeps, 'store' | 'connections' | 'clock' | 'storage'>,
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'connections' | 'clock' | 'storage'>,
   sources: PipelineSnapshotSources,
 ): Promise<PipelineSnapshot> {
   const names = [...deps.connections.keys()];

@@ -17,6 +17,13 @@ export interface ConnectionStatus extends ConnectionHealth {
     readonly failed: number;
     readonly needsReview: number;
     readonly oldestPendingAgeSeconds: number | null;
+    /** Writes not yet final (queued or being sent) by urgency. */
+    readonly pending: { readonly urgent: number; readonly routine: number };
+    /**
+     * Lanes whose next write waits for the drain, by the urgency it is served at (a lane holding an
+     * urgent write is served as urgent).
+     */
+    readonly lanesWaiting: { readonly urgent: number; readonly routine: number };
   };
   readonly drain: {
     readonly perSecond: number;
@@ -27,7 +34,7 @@ export interface ConnectionStatus extends ConnectionHealth {
 }
 
 export async function pipelineStatus(
-  deps: Pick<UseCaseDeps, 'store' | 'connections' | 'clock'>,
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'connections' | 'clock'>,
   monitor: PipelineMonitor,
   /** The connections to report on (a tenant's); all when absent. */
   only?: readonly string[],
@@ -36,18 +43,31 @@ export async function pipelineStatus(
   const names = [...deps.connections.keys()].filter((name) => only === undefined || only.includes(name));
   await Promise.all(
     names.map(async (name) => {
-      const [breaker, credentials, queued, sending, failed, needsReview, oldest, perSecond, limit] =
-        await Promise.all([
-          monitor.breaker(name),
-          monitor.credentials(name),
-          deps.store.count(name, 'queued'),
-          deps.store.count(name, 'sending'),
-          deps.store.count(name, 'failed'),
-          deps.store.count(name, 'needs-review'),
-          deps.store.oldest(name, 'queued'),
-          monitor.drainRate(name),
-          monitor.drainLimit(name),
-        ]);
+      const [
+        breaker,
+        credentials,
+        queued,
+        sending,
+        failed,
+        needsReview,
+        oldest,
+        perSecond,
+        urgent,
+        lanesWaiting,
+        limit,
+      ] = await Promise.all([
+        monitor.breaker(name),
+        monitor.credentials(name),
+        deps.store.count(name, 'queued'),
+        deps.store.count(name, 'sending'),
+        deps.store.count(name, 'failed'),
+        deps.store.count(name, 'needs-review'),
+        deps.store.oldest(name, 'queued'),
+        monitor.drainRate(name),
+        deps.store.urgentPending(name),
+        deps.queue.waitingByUrgency(name),
+        monitor.drainLimit(name),
+      ]);
       const pending = queued + sending;
       out[name] = {
         ...connectionHealth(breaker, credentials),
@@ -62,6 +82,9 @@ export async function pipelineStatus(
             oldest === undefined
               ? null
               : Math.max(0, Math.round((deps.clock.now().getTime() - oldest.getTime()) / 1000)),
+          // Counted at different instants: keep the split within the total.
+          pending: { urgent: Math.min(urgent, pending), routine: Math.max(0, pending - urgent) },
+          lanesWaiting,
         },
         drain: {
           perSecond: Math.round(perSecond * 100) / 100,

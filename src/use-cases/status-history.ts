@@ -11,7 +11,7 @@ export const HISTORY_KEEP_MS = 3_600_000;
 
 /** Takes one sample of every connection's pipeline; resolves to how many were stored (not taken by another process). */
 export async function sampleStatusHistory(
-  deps: Pick<UseCaseDeps, 'store' | 'connections' | 'clock'>,
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'connections' | 'clock'>,
   monitor: PipelineMonitor,
   history: StatusHistoryStore,
   intervalMs: number,

@@ -26,9 +26,13 @@ export async function sweepLanes(deps: UseCaseDeps, connection: string): Promise
     }
     const presence = await deps.queue.jobPresence(op);
     if (presence === 'missing') {
-      await deps.queue.enqueue(op);
+      await deps.queue.enqueue(op, await deps.store.laneUrgency(lane));
       repaired++;
-    } else if (presence === 'exhausted') {
+    } else if (presence === 'present') {
+      // An urgent write's raise of its lane head can be lost (a crash, Redis away for a moment).
+      if ((await deps.store.laneUrgency(lane)) === 'urgent')
+        await deps.queue.raise(connection, op.id, 'urgent');
+    } else {
       await giveUpOperation(deps, op.id);
       repaired++;
     }

@@ -21,6 +21,7 @@ import type {
   ReadCache,
   SlotHolds,
   WriteQueue,
+  DrainRate,
 } from '../domain/ports';
 import type { StorageLimits } from '../domain/storage-limits';
 import type { CountryCode } from '../phone';
@@ -89,6 +90,8 @@ export interface UseCaseDeps {
   readonly defaultConnection: string;
   readonly store: OperationStore;
   readonly queue: WriteQueue;
+  /** How fast each connection's writes drain now: the basis of every receipt's `expectedBy`. */
+  readonly drain: DrainRate;
   readonly phoneIndex: PhoneIndex;
   /** The last good answer of each read, for when the EHR cannot answer. */
   readonly readCache: ReadCache;

@@ -130,6 +130,7 @@ export async function buildUseCaseDeps(
   });
   closeables.add('queues', 'notification queue', () => notificationQueue.close());
 
+  const drainMeter = createDrainMeter(client, prefix);
   const deps: UseCaseDeps = {
     connections,
     defaultConnection: config.defaultConnection,
@@ -142,6 +143,7 @@ export async function buildUseCaseDeps(
       retentionSeconds: Math.round(config.queue.retentionDays * 86400),
     }),
     queue: writeQueue,
+    drain: drainMeter,
     phoneIndex: createRedisPhoneIndex({ redis: client, prefix, cipher, ttlSeconds: 90 * 86400 }),
     readCache: createRedisReadCache({
       redis: client,
@@ -185,7 +187,7 @@ export async function buildUseCaseDeps(
     writeQueue,
     notificationQueue,
     eventDelivery,
-    drainMeter: createDrainMeter(client, prefix),
+    drainMeter,
     statusHistory: createRedisStatusHistory({ redis: client, prefix }),
     rateLimits: {
       ...buildRateLimits(config, {

@@ -128,7 +128,8 @@ it("shows a tenant its own connections' and subscribers' queues, and no other te
 });
 
 it('shows a queued write as its operation id, with none of what it changes', async () => {
-  const own = await board(admin, '?activeQueue=writes-sandbox&status=waiting&page=1&jobsPerPage=50');
+  // Every write job has a priority (its urgency), so a queued one is listed as prioritized.
+  const own = await board(admin, '?activeQueue=writes-sandbox&status=prioritized&page=1&jobsPerPage=50');
   const writes = own.queues.find((q) => q.name === 'writes-sandbox');
   expect(writes?.jobs.map((j) => j.data)).toContainEqual({ operationId });
   for (const value of [CANARY.email, '5550177', '555 0177', 'pat-0001'])
@@ -160,7 +161,7 @@ it('takes no action on jobs: the board is read-only, and the write stays queued'
   expect(redisInfo.text).not.toMatch(/redis_version|used_memory/);
   const receipt = await api.request().get(`/v1/operations/${operationId}`);
   expect((receipt.body as { status: string }).status).toBe('queued');
-  const own = await board(admin, '?activeQueue=writes-sandbox&status=waiting&page=1&jobsPerPage=50');
+  const own = await board(admin, '?activeQueue=writes-sandbox&status=prioritized&page=1&jobsPerPage=50');
   expect(own.queues.find((q) => q.name === 'writes-sandbox')?.jobs.map((j) => j.data)).toContainEqual({
     operationId,
   });

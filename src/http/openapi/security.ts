@@ -15,6 +15,7 @@ const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
   'sandbox:admin': "The built-in sandbox EHR's FHIR API and its fault switch",
   'audit:read': "The tenant's audit trail",
   'metrics:read': 'Prometheus metrics of the gateway (counts and states, never PHI)',
+  'writes:urgent': 'Send a write ahead of routine work with `Prefer: priority=urgent` (supervisors)',
 };
 
 const SCHEMES = ['bearer', 'basic', 'apiKey', 'oauth2'] as const;

@@ -26,8 +26,12 @@ export const PARAMETERS = {
     description:
       'RFC 7240. `wait=N` (N up to 30 seconds): answer with the final receipt (200, or 201 when the ' +
       'EHR created a resource) if the write finishes in time, else 202 as without it. ' +
-      '`respond-async` (or no header): answer 202 at once.',
-    schema: { type: 'string', examples: ['wait=10', 'respond-async'] },
+      '`respond-async` (or no header): answer 202 at once. `priority=urgent` (scope `writes:urgent`, ' +
+      "else 403 FORBIDDEN and nothing taken): the write and its patient's lane are served before routine " +
+      'work; `priority=routine`: never urgent, whatever the appointment or callback (bulk imports). ' +
+      "Without `priority`, the urgency rule decides (see the receipt's `urgency`). Preferences combine: " +
+      '`wait=10, priority=urgent`.',
+    schema: { type: 'string', examples: ['wait=10', 'respond-async', 'priority=urgent'] },
   },
   IdempotencyKey: {
     name: 'Idempotency-Key',

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { ContinuumError } from '../../domain/errors';
 import { toReceipt } from '../../domain/operation';
+import { expectedArrival } from '../../use-cases/expected-arrival';
 import { cancelOperation, retryOperation } from '../../use-cases/operator-actions';
 import { planReplay, type ReplayRegistry } from '../../use-cases/replay-operations';
 import { visibleOrNotFound } from '../../use-cases/tenant-visibility';
@@ -40,7 +41,8 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
         ...(q.since ? { since: new Date(q.since) } : {}),
         ...(q.patient ? { patientId: q.patient } : {}),
       });
-      res.json({ count: ops.length, operations: ops.map(toReceipt) });
+      // One estimate costs a few Redis reads: lists leave it to each receipt's own read.
+      res.json({ count: ops.length, operations: ops.map((op) => toReceipt(op, undefined)) });
     }),
   );
 
@@ -83,7 +85,7 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
     '/:id',
     route(async (req, res) => {
       const op = visibleOrNotFound(callerOf(res).tenant, await deps.store.get(operationId(req.params.id)));
-      res.json(toReceipt(op));
+      res.json(toReceipt(op, await expectedArrival(deps, op)));
     }),
   );
 
@@ -91,14 +93,20 @@ export function operationsRoutes(deps: UseCaseDeps, replays: ReplayRegistry): Ro
     '/:id/retry',
     route(async (req, res) => {
       const op = await retryOperation(deps, operationId(req.params.id), callerOf(res).tenant);
-      res.status(202).location(`/v1/operations/${op.id}`).json(toReceipt(op));
+      res
+        .status(202)
+        .location(`/v1/operations/${op.id}`)
+        .json(toReceipt(op, await expectedArrival(deps, op)));
     }),
   );
 
   router.post(
     '/:id/cancel',
     route(async (req, res) => {
-      res.json(toReceipt(await cancelOperation(deps, operationId(req.params.id), callerOf(res).tenant)));
+      // Cancelled is final: no arrival to expect.
+      res.json(
+        toReceipt(await cancelOperation(deps, operationId(req.params.id), callerOf(res).tenant), undefined),
+      );
     }),
   );
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../../domain/errors';
 import { OPERATION_STATUSES, type Receipt } from '../../domain/operation';
+import { URGENCIES, URGENCY_REASONS } from '../../domain/urgency';
 import type { Conforms } from './conforms';
 
 const OPERATION_KINDS = [
@@ -42,6 +43,23 @@ export const receiptSchema = z
     operationId: z.string().regex(/^op_[a-z0-9]{10,60}$/),
     kind: z.enum(OPERATION_KINDS),
     status: z.enum(OPERATION_STATUSES),
+    urgency: z
+      .enum(URGENCIES)
+      .describe(
+        'Decided when the write was accepted; the drain serves lanes holding an urgent write first, never reordering a patient',
+      ),
+    urgencyReason: z
+      .enum(URGENCY_REASONS)
+      .nullable()
+      .describe(
+        'Why it is urgent: an appointment starting within 48 h, a callback above routine priority, or `Prefer: priority=urgent`',
+      ),
+    expectedBy: z
+      .string()
+      .nullable()
+      .describe(
+        'Estimated time the write reaches the EHR: now + (jobs served before it + 1) / writes drained per second over the last minute. Null when final, when the EHR is down or nothing drained in the last minute, and in lists',
+      ),
     connection: z.string(),
     patientId: z.string().nullable(),
     resourceRef: z.string().nullable().describe('e.g. `Appointment/123` once the EHR holds it'),

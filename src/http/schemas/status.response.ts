@@ -44,6 +44,14 @@ const connectionStatus = z.looseObject({
     failed: z.number().int(),
     needsReview: z.number().int(),
     oldestPendingAgeSeconds: z.number().nullable(),
+    pending: z
+      .object({ urgent: z.number().int(), routine: z.number().int() })
+      .describe('Writes queued or being sent, by urgency'),
+    lanesWaiting: z
+      .object({ urgent: z.number().int(), routine: z.number().int() })
+      .describe(
+        'Lanes whose next write waits for the drain, by the urgency it is served at (a lane holding an urgent write is served as urgent; urgent lanes are served first)',
+      ),
   }),
   drain: z.object({
     perSecond: z.number(),
