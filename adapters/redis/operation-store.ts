@@ -58,12 +58,15 @@ return {'created', position}
 
 // KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or ''),
 // the owner's waiting set (or '').
-// ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none).
+// ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none),
+// final-status channel.
 // A final status (a ttl) takes the id out of the owner's waiting set, once: SREM of an id not
 // there (a second save, an operation accepted before the set existed) changes nothing, so the
 // count never goes below what is really waiting. Any other status puts it back (an operator's
 // retry queues it again; an operation accepted before the set existed is counted from its first
 // save on).
+// A final status is published on the channel (the id only: no PHI on the wire) from inside the
+// script, so a caller waiting on the receipt that hears it reads the record already saved.
 const SAVE = luaScript(`
 local expected = tonumber(ARGV[4])
 if expected > 0 and not redis.call('ZSCORE', KEYS[1 + expected], ARGV[1]) then return 0 end
@@ -76,6 +79,7 @@ if ARGV[6] ~= '0' then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[6])
   if KEYS[8] ~= '' then redis.call('EXPIRE', KEYS[8], ARGV[6]) end
   if KEYS[9] ~= '' then redis.call('SREM', KEYS[9], ARGV[1]) end
+  redis.call('PUBLISH', ARGV[7], ARGV[1])
 else
   redis.call('SET', KEYS[1], ARGV[2])
   if KEYS[8] ~= '' then redis.call('PERSIST', KEYS[8]) end
@@ -126,6 +130,8 @@ export interface RedisOperationStoreOptions {
   readonly prefix: string;
   readonly cipher: RecordCipher;
   readonly retentionSeconds: number;
+  /** Where the id of an operation saved in a final status is published (see final-signals.ts). */
+  readonly finalChannel: string;
 }
 
 export function createRedisOperationStore(options: RedisOperationStoreOptions): OperationStore {
@@ -172,6 +178,7 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
         String(expected === undefined ? 0 : OPERATION_STATUSES.indexOf(expected) + 1),
         String(Date.parse(op.createdAt)),
         String(terminal ? options.retentionSeconds : 0),
+        options.finalChannel,
       ],
     );
     return result === 1;

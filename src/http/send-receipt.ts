@@ -20,7 +20,7 @@ const CREATES: ReadonlySet<Operation['kind']> = new Set([
 ]);
 
 export async function sendReceipt(
-  deps: Pick<UseCaseDeps, 'store'>,
+  deps: Pick<UseCaseDeps, 'store' | 'finalSignals'>,
   req: Request,
   res: Response,
   accepted: AcceptedWrite,

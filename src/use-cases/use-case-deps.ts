@@ -12,6 +12,7 @@ import type {
   Clock,
   EhrClient,
   EventPublisher,
+  FinalSignals,
   Logger,
   NotificationLog,
   NotificationQueue,
@@ -80,6 +81,8 @@ export interface UseCaseDeps {
   readonly connections: ReadonlyMap<string, ConnectionContext>;
   readonly defaultConnection: string;
   readonly store: OperationStore;
+  /** Word that an operation was saved final, from any process: what `Prefer: wait` waits on. */
+  readonly finalSignals: FinalSignals;
   readonly queue: WriteQueue;
   readonly phoneIndex: PhoneIndex;
   /** The last good answer of each read, for when the EHR cannot answer. */
