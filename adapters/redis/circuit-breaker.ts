@@ -129,15 +129,16 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
         [key],
         [String(Date.now()), String(options.probeIntervalMs)],
       );
-      if (claimed !== 1) return;
+      if (claimed !== 1) return false;
       try {
         await check();
       } catch {
         log.info({}, 'probe: EHR still unavailable');
-        return;
+        return false;
       }
       await options.redis.hset(key, 'state', 'half-open');
       changed('half-open');
+      return true;
     },
   };
 }
