@@ -129,16 +129,15 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
         [key],
         [String(Date.now()), String(options.probeIntervalMs)],
       );
-      if (claimed !== 1) return false;
+      if (claimed !== 1) return;
       try {
         await check();
       } catch {
         log.info({}, 'probe: EHR still unavailable');
-        return false;
+        return;
       }
       await options.redis.hset(key, 'state', 'half-open');
       changed('half-open');
-      return true;
     },
   };
 }

@@ -184,8 +184,9 @@ const connectionSchema = z
         probeIntervalMs: num(z.number().int().min(100).max(600000)).default(1000),
         /**
          * While the breaker is open, how long the connection's writes wait before looking at it
-         * again, in ms. The wait cannot be cut short once begun (each worker sleeps it out), so it
-         * bounds the dead time after a probe finds the EHR back; each look costs a few Redis calls.
+         * again, in ms. Each worker sleeps out a wait it began (BullMQ times it in the process, so
+         * lifting the pause in Redis when the EHR returns wakes no one): short waits are what keep
+         * writes from sitting idle after a probe finds the EHR back. Each look costs a few Redis calls.
          */
         recheckMs: num(z.number().int().min(50).max(60000)).default(500),
         /**
@@ -437,8 +438,9 @@ export const configSchema = z
         /**
          * A worker holds each write it is sending under a lock of this many ms, renewed every
          * `lockRenewMs`; a worker that dies lets its lock lapse, and the stalled check, every
-         * `stalledIntervalMs`, gives the write to another worker. So a dead worker holds its
-         * patients' lanes for at most lockDurationMs + stalledIntervalMs. A lock that lapses while
+         * `stalledIntervalMs`, gives the write to another worker (one check marks the write, the
+         * next moves it if its lock lapsed). So a dead worker holds its patients' lanes for at most
+         * lockDurationMs + 2 x stalledIntervalMs. A lock that lapses while
          * its worker lives (an event loop stalled for longer than lockDurationMs - lockRenewMs, or
          * Redis unreachable that long) lets a second worker run the write while the first still
          * does. Updates stay single on EHRs that version resources (If-Match on the version read:

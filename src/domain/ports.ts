@@ -381,11 +381,8 @@ export interface CircuitBreaker {
   recordFailure(): Promise<void>;
   /** `stalled` calls are in flight to an EHR that has answered nothing for a while: opens the breaker. */
   recordStall(stalled: number): Promise<void>;
-  /**
-   * When open and a probe is due, runs `check`; success moves the breaker to half-open. True when
-   * this call did so (one process, once per recovery).
-   */
-  probeIfDue(check: () => Promise<unknown>): Promise<boolean>;
+  /** When open and a probe is due, runs `check`; success moves the breaker to half-open. */
+  probeIfDue(check: () => Promise<unknown>): Promise<void>;
 }
 
 /** A lease shared by every process: `claim` is true for exactly one claimer until `ms` pass. */

@@ -42,13 +42,7 @@ export function startBackgroundJobs(
     const probe = (): void => {
       breaker
         .probeIfDue(() => context.ehr.capabilities({ deadlineMs: 2000 }))
-        .then(async (recovered) => {
-          if (recovered) {
-            // The queue-wide pause taken while the breaker was open would hold writes back for the
-            // rest of its time: lift it, once, so the next worker to look takes the next write. Only
-            // at this turn: later, the pause may be an EHR's Retry-After or the drain's rate cap.
-            await queue.removeRateLimitKey();
-          }
+        .then(async () => {
           // Writes that failed before the breaker opened sit in backoff: recovered, send them now, oldest first.
           if ((await breaker.snapshot()).state === 'half-open') await queue.promoteJobs();
         })

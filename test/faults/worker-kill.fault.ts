@@ -6,8 +6,9 @@
  * lose nor repeat them, nor let a patient's later write overtake them.
  *
  * Recovery of the jobs the dead worker held is BullMQ's stalled-job check: their locks expire within
- * `queue.lockDurationMs` (5 s) of the kill and a check runs every `queue.stalledIntervalMs` (2 s),
- * so a patient's lane resumes some 5 to 8 s after its worker died.
+ * `queue.lockDurationMs` (5 s) of the kill and a check runs every `queue.stalledIntervalMs` (2 s)
+ * (one marks a job, the next moves it), so a patient's lane resumes some 5 to 9 s after its worker
+ * died. With BullMQ's defaults (30 s and 30 s) it was 30 to 90 s.
  */
 import {
   acceptEmailBacklog,
