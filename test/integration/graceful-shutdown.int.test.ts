@@ -136,6 +136,8 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
     // After the workers and queues, which may still record what they finish; before Redis goes.
     'audit trail',
     'sandbox',
+    // Its own connection, in subscriber mode: closed with the others, after every waiter answered.
+    'final-status subscriber',
     'client registry',
     'redis connections',
   ]);
