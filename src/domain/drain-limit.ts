@@ -6,7 +6,8 @@
  * The rule is AIMD (additive increase, multiplicative decrease) with a latency band, judged once
  * per window of calls pooled from every worker process:
  * - the EHR throttled (429, 503) or a call timed out: the limit is cut by `cutFactor`;
- * - the window's mean latency is past `cutAbove` times the baseline: cut too (the EHR is queueing);
+ * - the window's mean latency is past `cutAbove` times the baseline: cut too (the EHR is queueing),
+ *   but never below `initialLimit` on latency alone;
  * - the mean stays within `growBelow` times the baseline and the limit was in full use: one more;
  * - else it holds.
  * AIMD rather than a gradient limiter because the samples of several processes arrive pooled per
@@ -117,10 +118,14 @@ export function adjustDrainLimit(
     meanMs,
     baselineMs,
   });
-  const cut = (change: DrainLimitChange): DrainLimitDecision =>
-    sinceCut < settings.cooldownWindows
-      ? decide(clamp(state.limit), 'hold')
-      : decide(clamp(Math.floor(state.limit * settings.cutFactor)), change);
+  const cut = (change: DrainLimitChange): DrainLimitDecision => {
+    if (sinceCut < settings.cooldownWindows) return decide(clamp(state.limit), 'hold');
+    const cutTo = Math.floor(state.limit * settings.cutFactor);
+    // Latency alone is an ambiguous sign (the gateway's own CPU, a pause, the network): it never
+    // takes the limit below where it starts. Only the EHR's own refusals and timeouts go lower.
+    const least = change === 'cut-latency' ? Math.min(state.limit, settings.initialLimit) : 0;
+    return decide(clamp(Math.max(cutTo, least)), change);
+  };
 
   if (window.throttled > 0) return cut('cut-throttled');
   if (window.timeouts > 0) return cut('cut-timeout');

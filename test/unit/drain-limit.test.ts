@@ -110,4 +110,14 @@ describe('the adaptive drain limit', () => {
     expect(adjustDrainLimit(fast, window({ latencyMsSum: 20 * 12 }), settings).change).toBe('grow');
     expect(adjustDrainLimit(fast, window({ latencyMsSum: 20 * 45 }), settings).change).toBe('cut-latency');
   });
+
+  it('never cuts below the initial limit on latency alone; throttles go lower', () => {
+    const low = learned(5);
+    expect(adjustDrainLimit(low, window({ latencyMsSum: 20 * 200 }), settings).state.limit).toBe(
+      settings.initialLimit,
+    );
+    expect(adjustDrainLimit(low, window({ throttled: 1 }), settings).state.limit).toBe(3);
+    // A limit already below it, after throttles, is not raised by a latency cut.
+    expect(adjustDrainLimit(learned(2), window({ latencyMsSum: 20 * 200 }), settings).state.limit).toBe(2);
+  });
 });
