@@ -177,7 +177,7 @@ async function breakerState(http: HttpClient, gatewayUrl: string, connection: st
  * Recovery: the API process (`--role api`) never probes an open breaker; the probe runs only in
  * worker processes (src/main.ts), and none runs during the lookup phase. So once the sandbox is up
  * a worker process is started just for the probe: it half-opens the breaker within
- * `breaker.probeIntervalMs` (5 s by default) of the breaker opening, the next lookup goes to the
+ * `breaker.probeIntervalMs` (1 s by default) of the breaker opening, the next lookup goes to the
  * EHR and its success closes the breaker. The worker is stopped before this function returns; no
  * write is queued at this point of the run, so it has nothing else to do. It is started after the
  * measurement rather than during it: with the sandbox down its probes fail and change nothing, so

@@ -147,8 +147,11 @@ export interface CatalogWorkerOptions<Data, Result> {
   process(data: Data, job: Job<Data, Result>): Promise<Result>;
   readonly hooks: FailureHooks;
   readonly logger: Logger;
-  /** BullMQ options beyond the catalog's (a rate limiter, stalled-job handling). */
-  readonly extra?: Pick<WorkerOptions, 'limiter' | 'maxStalledCount'>;
+  /** BullMQ options beyond the catalog's (a rate limiter, job locks and stalled-job handling). */
+  readonly extra?: Pick<
+    WorkerOptions,
+    'limiter' | 'maxStalledCount' | 'lockDuration' | 'lockRenewTime' | 'stalledInterval'
+  >;
 }
 
 /**

@@ -23,7 +23,12 @@ export interface WriteWorkerOptions {
   /** How many writes may be in the EHR at once, shared by every process; absent: `concurrency`. */
   readonly drainLimit?: DrainLimiter;
   readonly breaker: CircuitBreaker;
-  readonly probeIntervalMs: number;
+  /** While the breaker is open, how long the queue waits before looking at it again. */
+  readonly breakerRecheckMs: number;
+  /** Job locks and the stalled check: how soon a dead worker's writes go to another (see config). */
+  readonly lockDurationMs: number;
+  readonly lockRenewMs: number;
+  readonly stalledIntervalMs: number;
   /** False while the EHR refuses the connection's credentials: nothing is sent, nothing is spent. */
   readonly credentialsAccepted: () => Promise<boolean>;
   /** How long the queue waits before looking at the credentials state again. */
@@ -43,8 +48,9 @@ export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobD
   /** Throws BullMQ's rate-limit verdict while nothing can be sent: the job keeps its place, no attempt is spent. */
   const mayRun = async (): Promise<void> => {
     if (!(await breaker.allowsRequests())) {
-      // No request storm against a dead EHR: the whole queue waits.
-      await options.pauseQueue(options.probeIntervalMs);
+      // No request storm against a dead EHR: the whole queue waits, no attempt is spent. Short
+      // waits: a worker sleeps a wait out even when the probe finds the EHR back meanwhile.
+      await options.pauseQueue(options.breakerRecheckMs);
       throw Worker.RateLimitError();
     }
     if (!(await options.credentialsAccepted())) {
@@ -88,6 +94,9 @@ export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobD
       // A worker dying mid-write is survivable (the use case is idempotent); a job that kills
       // workers again and again is parked as failed for an operator instead of looping.
       maxStalledCount: 3,
+      lockDuration: options.lockDurationMs,
+      lockRenewTime: options.lockRenewMs,
+      stalledInterval: options.stalledIntervalMs,
     },
   });
   worker.on('failed', (job, error) => {

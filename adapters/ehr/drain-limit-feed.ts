@@ -21,6 +21,9 @@ const SAMPLED: ReadonlySet<EhrInteraction> = new Set([
   'patch',
 ]);
 
+/** A call that timed out after this long shows an EHR in trouble. */
+const TIMEOUT_VERDICT_MS = 1000;
+
 export function drainSample(
   interaction: EhrInteraction,
   seconds: number,
@@ -37,8 +40,13 @@ export function drainSample(
   const ehrStatus = error.extra?.ehrStatus;
   if (error.code === 'EHR_THROTTLED' || (error.code === 'EHR_UNAVAILABLE' && ehrStatus === 503))
     return { outcome: 'throttled', latencyMs, ...retryAfter };
-  if (error.code === 'EHR_UNAVAILABLE' && error.extra?.timeout === true)
-    return { outcome: 'timeout', latencyMs };
+  if (error.code === 'EHR_UNAVAILABLE' && error.extra?.timeout === true) {
+    // A caller's own short deadline (an acceptance check, a screen pop answered from the cache)
+    // says the EHR took at least this long, not that it failed: a sample, not a verdict.
+    return latencyMs >= TIMEOUT_VERDICT_MS
+      ? { outcome: 'timeout', latencyMs }
+      : { outcome: 'answered', latencyMs };
+  }
   if (error.code === 'EHR_UNAVAILABLE' && ehrStatus === undefined)
     return { outcome: 'unreachable', latencyMs };
   // Any other answer (a refusal, a conflict, a 500) still took the EHR's time like a success.

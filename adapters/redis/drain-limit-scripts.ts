@@ -40,22 +40,36 @@ end
 return 1
 `);
 
-// KEYS: leases, state. ARGV: now, window ms.
+// KEYS: leases, state. ARGV: now, window ms, least calls.
 // Claims the window's judgement for one process: returns the pooled window and the rule's state,
-// and starts the next window, or nil when another process judged within the window.
+// and starts the next window, or nil when another process judged within the window. A window with
+// fewer calls than the least grows up to four windows long first: the mean of two calls is noise.
 export const CLAIM_WINDOW = luaScript(`
 local now = tonumber(ARGV[1])
-local last = tonumber(redis.call('HGET', KEYS[2], 'judgedAt') or '0')
-if now - last < tonumber(ARGV[2]) then return nil end
-local fields = redis.call('HMGET', KEYS[2], 'calls', 'latencySum', 'throttled', 'timeouts', 'peak', 'limit', 'means')
+local window = tonumber(ARGV[2])
+local elapsed = now - tonumber(redis.call('HGET', KEYS[2], 'judgedAt') or '0')
+if elapsed < window then return nil end
+local fields = redis.call('HMGET', KEYS[2], 'calls', 'latencySum', 'throttled', 'timeouts', 'peak', 'limit', 'means', 'sinceCut')
+local signals = tonumber(fields[1] or '0') + tonumber(fields[3] or '0') + tonumber(fields[4] or '0')
+if signals < tonumber(ARGV[3]) and tonumber(fields[3] or '0') + tonumber(fields[4] or '0') == 0 and elapsed < 4 * window then
+  return nil
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local inUse = redis.call('ZCARD', KEYS[1])
 redis.call('HSET', KEYS[2], 'judgedAt', now, 'calls', 0, 'latencySum', 0, 'throttled', 0, 'timeouts', 0, 'peak', inUse)
 return fields
 `);
 
-// KEYS: state. ARGV: limit, means (JSON), change.
+// KEYS: state. ARGV: initial limit.
+export const RESTART = luaScript(`
+local limit = tonumber(redis.call('HGET', KEYS[1], 'limit') or ARGV[1])
+local restarted = math.max(math.min(limit, tonumber(ARGV[1])), math.floor(limit / 2))
+redis.call('HSET', KEYS[1], 'limit', restarted, 'change', 'restart', 'sinceCut', 0)
+return restarted
+`);
+
+// KEYS: state. ARGV: limit, means (JSON), change, windows since the last cut.
 export const SAVE_LIMIT = luaScript(`
-redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'means', ARGV[2], 'change', ARGV[3])
+redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'means', ARGV[2], 'change', ARGV[3], 'sinceCut', ARGV[4])
 return 1
 `);

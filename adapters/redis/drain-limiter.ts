@@ -19,7 +19,7 @@ import {
 import { ContinuumError } from '../../src/domain/errors';
 import type { Logger } from '../../src/domain/ports';
 import { withDeadline } from '../../src/domain/with-deadline';
-import { ACQUIRE, CLAIM_WINDOW, FLUSH, GRANTED, SAVE_LIMIT } from './drain-limit-scripts';
+import { ACQUIRE, CLAIM_WINDOW, FLUSH, GRANTED, RESTART, SAVE_LIMIT } from './drain-limit-scripts';
 
 export interface DrainLimiterOptions {
   readonly redis: Redis;
@@ -42,6 +42,8 @@ export interface DrainLimiterOptions {
  * the line at once.
  */
 const RECHECK_MS = 15;
+/** A window is judged once it holds this many calls (or has grown four windows long). */
+const LEAST_CALLS = 5;
 /** Redis must answer the limiter within this, or the line waits and asks again. */
 const REDIS_DEADLINE_MS = 2000;
 
@@ -153,14 +155,21 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
         ],
       );
     }
-    const claimed = (await CLAIM_WINDOW.run(redis, [leasesKey, stateKey], [Date.now(), options.windowMs])) as
-      (string | null)[] | null;
+    const claimed = (await CLAIM_WINDOW.run(
+      redis,
+      [leasesKey, stateKey],
+      [Date.now(), options.windowMs, LEAST_CALLS],
+    )) as (string | null)[] | null;
     if (claimed === null) return;
-    const [calls, latencySum, throttled, timeouts, peak, limit, means] = claimed;
+    const [calls, latencySum, throttled, timeouts, peak, limit, means, sinceCut] = claimed;
     const state =
       limit === null || limit === undefined
         ? initialDrainState(settings)
-        : { limit: Number(limit), recentMeansMs: parseMeans(means) };
+        : {
+            limit: Number(limit),
+            recentMeansMs: parseMeans(means),
+            ...(sinceCut !== null && sinceCut !== undefined ? { sinceCut: Number(sinceCut) } : {}),
+          };
     const decision = adjustDrainLimit(
       state,
       {
@@ -179,6 +188,7 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
         decision.state.limit,
         JSON.stringify(decision.state.recentMeansMs.map((m) => Math.round(m * 10) / 10)),
         decision.change,
+        decision.state.sinceCut ?? 0,
       ],
     );
     lastChange = decision.change;
@@ -259,6 +269,12 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
         pausedUntil: until > now ? new Date(until).toISOString() : undefined,
         lastChange: (change as DrainLimitChange | null | undefined) ?? lastChange,
       };
+    },
+
+    async restart() {
+      const limit = await RESTART.run(redis, [stateKey], [settings.initialLimit]);
+      lastChange = 'restart';
+      log.info({ limit }, 'EHR unavailable: the drain will restart from a lower limit');
     },
 
     async close() {

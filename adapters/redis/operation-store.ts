@@ -65,13 +65,16 @@ return {'created', position, redis.call('LINDEX', KEYS[4], 0)}
 
 // KEYS: record, the six status indexes (in OPERATION_STATUSES order), idempotency key (or ''),
 // the owner's waiting set (or ''), the lane's urgent set, the connection's urgent set.
-// ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none).
+// ARGV: id, sealed, new status index (1-based), expected status index (0 = any), score, ttl (0 = none),
+// final-status channel.
 // A final status (a ttl) takes the id out of the owner's waiting set, once: SREM of an id not
 // there (a second save, an operation accepted before the set existed) changes nothing, so the
 // count never goes below what is really waiting. Any other status puts it back (an operator's
 // retry queues it again; an operation accepted before the set existed is counted from its first
 // save on). A final status also takes it out of the urgent sets: a cancelled urgent write waiting
 // behind its lane's head no longer pulls the lane forward (a retry's requeue puts it back).
+// A final status is published on the channel (the id only: no PHI on the wire) from inside the
+// script, so a caller waiting on the receipt that hears it reads the record already saved.
 const SAVE = luaScript(`
 local expected = tonumber(ARGV[4])
 if expected > 0 and not redis.call('ZSCORE', KEYS[1 + expected], ARGV[1]) then return 0 end
@@ -86,6 +89,7 @@ if ARGV[6] ~= '0' then
   if KEYS[9] ~= '' then redis.call('SREM', KEYS[9], ARGV[1]) end
   redis.call('SREM', KEYS[10], ARGV[1])
   redis.call('SREM', KEYS[11], ARGV[1])
+  redis.call('PUBLISH', ARGV[7], ARGV[1])
 else
   redis.call('SET', KEYS[1], ARGV[2])
   if KEYS[8] ~= '' then redis.call('PERSIST', KEYS[8]) end
@@ -151,6 +155,8 @@ export interface RedisOperationStoreOptions {
   readonly prefix: string;
   readonly cipher: RecordCipher;
   readonly retentionSeconds: number;
+  /** Where the id of an operation saved in a final status is published (see final-signals.ts). */
+  readonly finalChannel: string;
 }
 
 export function createRedisOperationStore(options: RedisOperationStoreOptions): OperationStore {
@@ -202,6 +208,7 @@ export function createRedisOperationStore(options: RedisOperationStoreOptions): 
         String(expected === undefined ? 0 : OPERATION_STATUSES.indexOf(expected) + 1),
         String(Date.parse(op.createdAt)),
         String(terminal ? options.retentionSeconds : 0),
+        options.finalChannel,
       ],
     );
     return result === 1;

@@ -6,7 +6,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisTarget } from './embedded-redis';
 
-export type RedisRole = 'worker' | 'producer' | 'client';
+export type RedisRole = 'worker' | 'producer' | 'client' | 'subscriber';
 
 export function targetFromUrl(url: string): RedisTarget | { readonly url: string } {
   if (url.startsWith('unix://')) return { path: url.slice('unix://'.length) };
@@ -29,7 +29,9 @@ export function createRedisConnection(
     keepAlive: 10000,
     reconnectOnError,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-    ...(role === 'worker' ? { maxRetriesPerRequest: null } : {}),
+    // A subscriber's SUBSCRIBE waits out a Redis blip instead of failing; ioredis subscribes again
+    // after every reconnect.
+    ...(role === 'worker' || role === 'subscriber' ? { maxRetriesPerRequest: null } : {}),
     ...(role === 'producer' ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 } : {}),
     ...(role === 'client' ? { maxRetriesPerRequest: 2 } : {}),
   };

@@ -131,6 +131,11 @@ const connectionSchema = z
         cutAbove: num(z.number().min(1.1).max(20)).default(2),
         /** What a cut keeps of the limit. */
         cutFactor: num(z.number().min(0.1).max(0.95)).default(0.75),
+        /**
+         * The least baseline latency is judged against, in ms: below it, what is measured is mostly
+         * the gateway's own CPU, not the EHR (a sandbox answering in a millisecond, on the same cores).
+         */
+        baselineFloorMs: num(z.number().min(0).max(10000)).default(20),
         /** How often the EHR's latency and throttling are judged, in ms. */
         windowMs: num(z.number().int().min(50).max(60000)).default(250),
       })
@@ -220,8 +225,18 @@ const connectionSchema = z
       .object({
         /** Consecutive failures or timeouts that open the breaker and pause this EHR's writes. */
         failureThreshold: num(z.number().int().min(1).max(1000)).default(5),
-        /** How often an open breaker probes the EHR's /metadata, in ms. */
-        probeIntervalMs: num(z.number().int().min(100).max(600000)).default(5000),
+        /**
+         * How often an open breaker probes the EHR's /metadata, in ms: one small read, so often
+         * enough that writes resume within about this long of the EHR's return.
+         */
+        probeIntervalMs: num(z.number().int().min(100).max(600000)).default(1000),
+        /**
+         * While the breaker is open, how long the connection's writes wait before looking at it
+         * again, in ms. Each worker sleeps out a wait it began (BullMQ times it in the process, so
+         * lifting the pause in Redis when the EHR returns wakes no one): short waits are what keep
+         * writes from sitting idle after a probe finds the EHR back. Each look costs a few Redis calls.
+         */
+        recheckMs: num(z.number().int().min(50).max(60000)).default(500),
         /**
          * A hung EHR opens the breaker without waiting for its calls to expire: `stalledCalls` calls
          * in flight longer than `stallAfterMs` while the EHR answered nothing for as long (0 = off).
@@ -472,8 +487,31 @@ export const configSchema = z
         sweepIntervalMs: num(z.number().int().min(500).max(3600000)).default(30000),
         /** Finished operations are kept this many days for receipts. */
         retentionDays: num(z.number().min(1).max(3650)).default(30),
+        /**
+         * A worker holds each write it is sending under a lock of this many ms, renewed every
+         * `lockRenewMs`; a worker that dies lets its lock lapse, and the stalled check, every
+         * `stalledIntervalMs`, gives the write to another worker (one check marks the write, the
+         * next moves it if its lock lapsed). So a dead worker holds its patients' lanes for at most
+         * lockDurationMs + 2 x stalledIntervalMs. A lock that lapses while
+         * its worker lives (an event loop stalled for longer than lockDurationMs - lockRenewMs, or
+         * Redis unreachable that long) lets a second worker run the write while the first still
+         * does. Updates stay single on EHRs that version resources (If-Match on the version read:
+         * the second write meets 412, reads again and finds the change in place), and so do slot
+         * marks; creates carry the operation's identifier with If-None-Exist and a read-back, which
+         * holds where the EHR's conditional create is atomic and only narrows the window elsewhere.
+         * The operation record's compare-and-set stops the run of a cancelled write, not a second
+         * run of a live one. Hence a lock well above any pause seen in practice, renewed well
+         * inside it.
+         */
+        lockDurationMs: num(z.number().int().min(1000).max(600000)).default(5000),
+        lockRenewMs: num(z.number().int().min(100).max(300000)).default(1000),
+        stalledIntervalMs: num(z.number().int().min(500).max(600000)).default(2000),
       })
       .strict()
+      .refine((queue) => queue.lockRenewMs * 2 <= queue.lockDurationMs, {
+        message: 'lockRenewMs must be at most half of lockDurationMs, or a live worker loses its lock',
+        path: ['lockRenewMs'],
+      })
       .prefault({}),
     /** The pipeline history the operator console draws: see README, "Console". */
     statusHistory: z

@@ -121,6 +121,8 @@ export interface ConnectionSnapshot {
   /** 0 when nothing waits. */
   readonly oldestPendingAgeSeconds: number;
   readonly drainPerSecond: number;
+  /** The adaptive drain limit and the permits in use; absent where the limit is not adaptive. */
+  readonly drainLimit?: { readonly limit: number; readonly inFlight: number };
   /** Patients with writes waiting on this connection. */
   readonly lanes: number;
   readonly breaker: BreakerState;

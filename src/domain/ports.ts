@@ -4,6 +4,7 @@
  */
 import type { Urgency } from './urgency';
 import type { CredentialsSnapshot } from './connection-credentials';
+import type { DrainLimitSnapshot } from './drain-limit';
 import type { CallCenterEvent } from './events';
 import type { Bundle, CapabilityStatement, Resource } from './fhir';
 import type { Operation, OperationOwner, OperationStatus } from './operation';
@@ -196,6 +197,23 @@ export interface OperationQuery {
 }
 
 /**
+ * Word that an operation reached a final status, from whichever process saved it. Delivery is
+ * at most once (a dropped connection loses what was sent meanwhile), so a watcher still reads the
+ * record now and then; the signal only spares it from reading all the time.
+ */
+export interface FinalSignals {
+  /** Starts listening for this operation; resolves once signals sent from now on will be heard. */
+  watch(operationId: string): Promise<FinalWatch>;
+}
+
+export interface FinalWatch {
+  /** True at the first signal since the previous call (at once if one came meanwhile), false after `ms`. */
+  next(ms: number): Promise<boolean>;
+  /** Stops listening; a pending `next` resolves false. */
+  stop(): void;
+}
+
+/**
  * Operations and their lanes. A lane (one patient on one connection) holds operation ids in
  * acceptance order; only its head is being worked on, which is what keeps writes in order.
  */
@@ -383,6 +401,8 @@ export interface PipelineMonitor {
   credentials(connection: string): Promise<CredentialsSnapshot>;
   /** Operations finished per second over the last minute. */
   drainRate(connection: string): Promise<number>;
+  /** The adaptive limit on writes at once; undefined where it is switched off. */
+  drainLimit(connection: string): Promise<DrainLimitSnapshot | undefined>;
 }
 
 /** One EHR connection's circuit breaker, shared by every process through Redis. */

@@ -22,7 +22,7 @@ const CREATES: ReadonlySet<Operation['kind']> = new Set([
 ]);
 
 export async function sendReceipt(
-  deps: Pick<UseCaseDeps, 'store'> & ArrivalDeps,
+  deps: Pick<UseCaseDeps, 'store' | 'finalSignals'> & ArrivalDeps,
   req: Request,
   res: Response,
   accepted: AcceptedWrite,

@@ -112,6 +112,24 @@ export function registerPipelineGauges(options: PipelineGaugeOptions): void {
       for (const c of s.connections) g.set({ connection: c.connection }, c.drainPerSecond);
     },
   );
+  gauge(
+    'continuum_drain_limit',
+    'Writes sent to the EHR at once at most, per connection, as the adaptive limit found',
+    ['connection'],
+    (g, s) => {
+      for (const c of s.connections)
+        if (c.drainLimit) g.set({ connection: c.connection }, c.drainLimit.limit);
+    },
+  );
+  gauge(
+    'continuum_drain_in_flight',
+    'Writes holding a permit of the adaptive limit now, per connection, in every worker process',
+    ['connection'],
+    (g, s) => {
+      for (const c of s.connections)
+        if (c.drainLimit) g.set({ connection: c.connection }, c.drainLimit.inFlight);
+    },
+  );
   gauge('continuum_lanes', 'Patients with writes waiting, per connection', ['connection'], (g, s) => {
     for (const c of s.connections) g.set({ connection: c.connection }, c.lanes);
   });

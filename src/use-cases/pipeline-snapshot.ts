@@ -42,6 +42,9 @@ export async function pipelineSnapshot(
           },
           oldestPendingAgeSeconds: s.queue.oldestPendingAgeSeconds ?? 0,
           drainPerSecond: s.drain.perSecond,
+          ...(s.drain.limit !== null
+            ? { drainLimit: { limit: s.drain.limit.limit, inFlight: s.drain.limit.inFlight } }
+            : {}),
           lanes: lanes[i] ?? 0,
           breaker: s.breaker.state,
           credentials: s.credentials.state,

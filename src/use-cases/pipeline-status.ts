@@ -3,6 +3,7 @@
  * oldest waiting write is, and when the backlog should be drained at the current pace.
  */
 import type { CredentialsSnapshot } from '../domain/connection-credentials';
+import type { DrainLimitSnapshot } from '../domain/drain-limit';
 import type { BreakerSnapshot, PipelineMonitor } from '../domain/ports';
 import { connectionHealth, type ConnectionHealth } from './connection-state';
 import type { UseCaseDeps } from './use-case-deps';
@@ -24,7 +25,12 @@ export interface ConnectionStatus extends ConnectionHealth {
      */
     readonly lanesWaiting: { readonly urgent: number; readonly routine: number };
   };
-  readonly drain: { readonly perSecond: number; readonly etaSeconds: number | null };
+  readonly drain: {
+    readonly perSecond: number;
+    readonly etaSeconds: number | null;
+    /** How many writes the EHR is sent at once, as found; null where the limit is not adaptive. */
+    readonly limit: DrainLimitSnapshot | null;
+  };
 }
 
 export async function pipelineStatus(
@@ -48,6 +54,7 @@ export async function pipelineStatus(
         perSecond,
         urgent,
         lanesWaiting,
+        limit,
       ] = await Promise.all([
         monitor.breaker(name),
         monitor.credentials(name),
@@ -59,6 +66,7 @@ export async function pipelineStatus(
         monitor.drainRate(name),
         deps.store.urgentPending(name),
         deps.queue.waitingByUrgency(name),
+        monitor.drainLimit(name),
       ]);
       const pending = queued + sending;
       out[name] = {
@@ -81,6 +89,7 @@ export async function pipelineStatus(
         drain: {
           perSecond: Math.round(perSecond * 100) / 100,
           etaSeconds: pending === 0 ? 0 : perSecond > 0 ? Math.ceil(pending / perSecond) : null,
+          limit: limit ?? null,
         },
       };
     }),

@@ -12,6 +12,7 @@ import type {
   Clock,
   EhrClient,
   EventPublisher,
+  FinalSignals,
   Logger,
   NotificationLog,
   NotificationQueue,
@@ -89,6 +90,8 @@ export interface UseCaseDeps {
   readonly connections: ReadonlyMap<string, ConnectionContext>;
   readonly defaultConnection: string;
   readonly store: OperationStore;
+  /** Word that an operation was saved final, from any process: what `Prefer: wait` waits on. */
+  readonly finalSignals: FinalSignals;
   readonly queue: WriteQueue;
   /** How fast each connection's writes drain now: the basis of every receipt's `expectedBy`. */
   readonly drain: DrainRate;

@@ -88,6 +88,29 @@ export async function buildConnections(
     baseUrl: (connection) => ehrBaseUrl(connection, options.sandboxPort),
   });
   for (const connection of Object.values(config.connections)) {
+    const drainLimit = connection.drain.adaptive
+      ? createDrainLimiter({
+          redis: options.redis,
+          prefix: options.prefix,
+          connection: connection.name,
+          // The baseline remembers about ten seconds of windows: long past a queueing spike.
+          settings: {
+            ...connection.drain,
+            baselineWindows: Math.max(8, Math.round(10_000 / connection.drain.windowMs)),
+            // The calls already queued in the EHR when a cut is made answer slowly for about a window.
+            cooldownWindows: 2,
+          },
+          windowMs: connection.drain.windowMs,
+          // Longer than any write: a booking with its read-back stays well within a few write timeouts.
+          leaseMs: Math.max(60_000, connection.writeTimeoutMs * 6),
+          logger,
+        })
+      : undefined;
+    if (drainLimit !== undefined) {
+      drainLimits.set(connection.name, drainLimit);
+      // After the workers: their writes still waiting for a permit finish first.
+      options.closeables.add('queues', `drain limit ${connection.name}`, () => drainLimit.close());
+    }
     const breaker = createCircuitBreaker({
       redis: options.redis,
       prefix: options.prefix,
@@ -97,6 +120,11 @@ export async function buildConnections(
       logger,
       // Only the process whose failure or success changed the state is told: one event each.
       onTransition: (state) => {
+        if (state === 'open' && drainLimit !== undefined) {
+          drainLimit.restart().catch((error: unknown) => {
+            logger.warn({ err: error, connection: connection.name }, 'drain limit not restarted');
+          });
+        }
         if (state === 'half-open') return;
         options.publish(breakerEvent(connection.name, state, new Date().toISOString()));
       },
@@ -114,27 +142,6 @@ export async function buildConnections(
       },
     });
     credentialStates.set(connection.name, credentials);
-    const drainLimit = connection.drain.adaptive
-      ? createDrainLimiter({
-          redis: options.redis,
-          prefix: options.prefix,
-          connection: connection.name,
-          // The baseline remembers about ten seconds of windows: long past a queueing spike.
-          settings: {
-            ...connection.drain,
-            baselineWindows: Math.max(8, Math.round(10_000 / connection.drain.windowMs)),
-          },
-          windowMs: connection.drain.windowMs,
-          // Longer than any write: a booking with its read-back stays well within a few write timeouts.
-          leaseMs: Math.max(60_000, connection.writeTimeoutMs * 6),
-          logger,
-        })
-      : undefined;
-    if (drainLimit !== undefined) {
-      drainLimits.set(connection.name, drainLimit);
-      // After the workers: their writes still waiting for a permit finish first.
-      options.closeables.add('queues', `drain limit ${connection.name}`, () => drainLimit.close());
-    }
     const metered = meteredCalls(connection.name, options.metrics);
     const fed = drainLimit !== undefined ? drainLimitFeed(drainLimit) : undefined;
     // What the last availability check found, to name the outage a read without a cached answer meets.

@@ -15,5 +15,6 @@ export function pipelineMonitor(runtime: UseCaseRuntime): PipelineMonitor {
       return credentials.snapshot();
     },
     drainRate: (name) => runtime.drainMeter.ratePerSecond(name),
+    drainLimit: async (name) => runtime.drainLimits.get(name)?.snapshot(),
   };
 }

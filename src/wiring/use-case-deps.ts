@@ -4,12 +4,14 @@
  */
 import { createRedisAttemptLimiter } from '../../adapters/redis/attempt-limiter';
 import { createDrainMeter, type DrainMeter } from '../../adapters/redis/drain-meter';
+import { createRedisFinalSignals, finalStatusChannel } from '../../adapters/redis/final-signals';
 import { createRedisNotificationLog } from '../../adapters/redis/notification-log';
 import { createRedisOperationStore } from '../../adapters/redis/operation-store';
 import { createRedisPatientHold } from '../../adapters/redis/patient-hold';
 import { createRedisPhoneIndex } from '../../adapters/redis/phone-index';
 import { createRedisReadCache } from '../../adapters/redis/read-cache';
 import { createRecordCipher, loadOrCreateKey } from '../../adapters/redis/record-cipher';
+import { createRedisConnection } from '../../adapters/redis/redis-connections';
 import { createRedisSlotHolds } from '../../adapters/redis/slot-holds';
 import { createRedisStatusHistory } from '../../adapters/redis/status-history';
 import { createBullNotificationQueue, type BullNotificationQueue } from '../../queue/notification-queue';
@@ -131,6 +133,14 @@ export async function buildUseCaseDeps(
   closeables.add('queues', 'notification queue', () => notificationQueue.close());
 
   const drainMeter = createDrainMeter(client, prefix);
+  const finalSignals = createRedisFinalSignals({
+    connect: () => createRedisConnection(redis.target, 'subscriber', 'final-signals'),
+    channel: finalStatusChannel(prefix),
+    subscribeDeadlineMs: 1000,
+    logger,
+  });
+  closeables.add('redis', 'final-status subscriber', () => finalSignals.close());
+
   const deps: UseCaseDeps = {
     connections,
     defaultConnection: config.defaultConnection,
@@ -141,7 +151,9 @@ export async function buildUseCaseDeps(
       prefix,
       cipher,
       retentionSeconds: Math.round(config.queue.retentionDays * 86400),
+      finalChannel: finalStatusChannel(prefix),
     }),
+    finalSignals,
     queue: writeQueue,
     drain: drainMeter,
     phoneIndex: createRedisPhoneIndex({ redis: client, prefix, cipher, ttlSeconds: 90 * 86400 }),

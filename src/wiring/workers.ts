@@ -38,7 +38,10 @@ export function startWorkers(
         maxWritesPerSecond: connection.maxWritesPerSecond,
         ...(runtime.drainLimits.has(name) ? { drainLimit: runtime.drainLimits.get(name) } : {}),
         breaker,
-        probeIntervalMs: connection.breaker.probeIntervalMs,
+        breakerRecheckMs: connection.breaker.recheckMs,
+        lockDurationMs: config.queue.lockDurationMs,
+        lockRenewMs: config.queue.lockRenewMs,
+        stalledIntervalMs: config.queue.stalledIntervalMs,
         credentialsAccepted: () => credentials.allowsRequests(),
         // Looked at often (a cached Redis read): a recovery found by any process resumes writes soon.
         credentialsRecheckMs: 1000,

@@ -131,10 +131,13 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
     'warm-ups',
     'notification queue',
     'write queues',
+    'drain limit sandbox',
     'event queues',
     // After the workers and queues, which may still record what they finish; before Redis goes.
     'audit trail',
     'sandbox',
+    // Its own connection, in subscriber mode: closed with the others, after every waiter answered.
+    'final-status subscriber',
     'client registry',
     'redis connections',
   ]);

@@ -41,6 +41,8 @@ const FAMILIES = [
   'continuum_lanes',
   'continuum_oldest_pending_age_seconds',
   'continuum_drain_rate_per_second',
+  'continuum_drain_limit',
+  'continuum_drain_in_flight',
   'continuum_writes_finished_total',
   'continuum_breaker_state',
   'continuum_credentials_rejected',
@@ -282,6 +284,9 @@ it('shows an outage and its recovery: breaker, backlog, age, drain; no canary in
   expect(sandboxValue(recovered, 'continuum_operations', { status: 'sending' })).toBe(0);
   expect(sandboxValue(recovered, 'continuum_oldest_pending_age_seconds')).toBe(0);
   expect(sandboxValue(recovered, 'continuum_lanes')).toBe(0);
+  // The adaptive limit is shown, and no permit is left held once nothing is sent.
+  expect(sandboxValue(recovered, 'continuum_drain_limit')).toBeGreaterThanOrEqual(1);
+  expect(sandboxValue(recovered, 'continuum_drain_in_flight')).toBe(0);
   expect(
     recovered.value('continuum_writes_finished_total', { connection: 'sandbox', outcome: 'succeeded' }),
   ).toBe(finishedBefore + queued.length);

@@ -190,6 +190,23 @@ connections:
     expect(Object.keys(config.connections).sort()).toEqual(['compose', 'local']);
   });
 
+  it('refuses a job lock renewed less often than twice per lock: a live worker would lose its writes', () => {
+    const { cwd } = withFile('queue:\n  lockDurationMs: 4000\n  lockRenewMs: 3000\n');
+    expect(problemsOf(() => loadConfig({ env: {}, cwd, builtInMappingsDir: MAPPINGS }))).toEqual([
+      'queue.lockRenewMs: lockRenewMs must be at most half of lockDurationMs, or a live worker loses its lock',
+    ]);
+    const defaults = loadConfig({
+      env: {},
+      cwd: mkdtempSync(join(tmpdir(), 'continuum-config-')),
+      builtInMappingsDir: MAPPINGS,
+    });
+    expect(defaults.queue).toMatchObject({
+      lockDurationMs: 5000,
+      lockRenewMs: 1000,
+      stalledIntervalMs: 2000,
+    });
+  });
+
   it('refuses an unknown default connection', () => {
     const { cwd } = withFile('defaultConnection: epic\n');
     expect(problemsOf(() => loadConfig({ env: {}, cwd, builtInMappingsDir: MAPPINGS }))).toEqual([

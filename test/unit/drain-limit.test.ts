@@ -88,4 +88,36 @@ describe('the adaptive drain limit', () => {
     );
     expect(decision).toMatchObject({ change: 'idle', state: { limit: 7, recentMeansMs: [40, 41, 40] } });
   });
+
+  it('cuts once per congestion: the windows right after a cut do not cut again', () => {
+    const cut = adjustDrainLimit(learned(20), window({ throttled: 2 }), settings);
+    expect(cut.state).toMatchObject({ limit: 15, sinceCut: 0 });
+    // The requests already queued in the EHR still answer 429 or slowly for a moment.
+    const next = adjustDrainLimit(cut.state, window({ throttled: 1, latencyMsSum: 20 * 200 }), settings);
+    expect(next).toMatchObject({ change: 'hold', state: { limit: 15, sinceCut: 1 } });
+    const after = adjustDrainLimit(next.state, window({ throttled: 1 }), settings);
+    expect(after).toMatchObject({ change: 'hold', state: { limit: 15, sinceCut: 2 } });
+    expect(adjustDrainLimit(after.state, window({ throttled: 1 }), settings)).toMatchObject({
+      change: 'cut-throttled',
+      state: { limit: 11 },
+    });
+  });
+
+  it("judges an EHR answering in a few ms against the floor: the gateway's own noise is not congestion", () => {
+    const fast: DrainLimitState = { limit: 10, recentMeansMs: [3, 4, 3] };
+    // 30 ms is ten times a 3 ms baseline, yet under the floor's cut line (2 x 20 ms): no cut.
+    expect(adjustDrainLimit(fast, window({ latencyMsSum: 20 * 30 }), settings).change).toBe('hold');
+    expect(adjustDrainLimit(fast, window({ latencyMsSum: 20 * 12 }), settings).change).toBe('grow');
+    expect(adjustDrainLimit(fast, window({ latencyMsSum: 20 * 45 }), settings).change).toBe('cut-latency');
+  });
+
+  it('never cuts below the initial limit on latency alone; throttles go lower', () => {
+    const low = learned(5);
+    expect(adjustDrainLimit(low, window({ latencyMsSum: 20 * 200 }), settings).state.limit).toBe(
+      settings.initialLimit,
+    );
+    expect(adjustDrainLimit(low, window({ throttled: 1 }), settings).state.limit).toBe(3);
+    // A limit already below it, after throttles, is not raised by a latency cut.
+    expect(adjustDrainLimit(learned(2), window({ latencyMsSum: 20 * 200 }), settings).state.limit).toBe(2);
+  });
 });

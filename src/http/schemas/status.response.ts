@@ -53,7 +53,24 @@ const connectionStatus = z.looseObject({
         'Lanes whose next write waits for the drain, by the urgency it is served at (a lane holding an urgent write is served as urgent; urgent lanes are served first)',
       ),
   }),
-  drain: z.object({ perSecond: z.number(), etaSeconds: z.number().nullable() }),
+  drain: z.object({
+    perSecond: z.number(),
+    etaSeconds: z.number().nullable(),
+    limit: z
+      .object({
+        limit: z
+          .number()
+          .describe('Writes sent to the EHR at once at most, as found from its latency and throttling'),
+        inFlight: z.number().int().describe('Writes holding a permit now, in every worker process'),
+        baselineMs: z.number().optional().describe("The EHR's usual answer time the limit is judged against"),
+        pausedUntil: z.string().optional().describe("Set while the EHR's Retry-After holds every write back"),
+        lastChange: z
+          .enum(['grow', 'hold', 'idle', 'cut-throttled', 'cut-timeout', 'cut-latency', 'restart'])
+          .optional(),
+      })
+      .nullable()
+      .describe('The adaptive drain limit; null where `drain.adaptive` is off'),
+  }),
 });
 
 export const pipelineStatusSchema = z.object({
