@@ -15,7 +15,7 @@
  * of the same requests just before; and the share of requests the sandbox answered 429.
  */
 import { cpuMeter, fmt, formatCpu, type CpuUse, type HttpClient, type Proc } from './bench-support';
-import { directSandboxWrites, queueCounts } from './backlog-drain.bench';
+import { directSandboxWrites, type QueueCounts } from './backlog-drain.bench';
 import {
   currentWindow,
   resetSandboxCapacity,
@@ -37,7 +37,7 @@ export interface DrainSample {
   readonly served: number;
   readonly throttled: number;
   readonly inFlight: number;
-  /** The adaptive drain limit then, and the permits in use; undefined when it could not be read. */
+  /** The adaptive drain limit then, and the permits in use (`/v1/status`); undefined when not shown. */
   readonly limit: number | undefined;
   readonly permits: number | undefined;
 }
@@ -88,6 +88,28 @@ export interface CapacityDrainResult<T> {
 }
 
 const SAMPLE_MS = 500;
+
+/** What the drain reads of one connection in `GET /v1/status`. */
+interface ConnectionStatus {
+  readonly queue: QueueCounts;
+  readonly drain: {
+    readonly limit?: { readonly limit: number; readonly inFlight: number } | null;
+  };
+}
+
+async function connectionStatus(
+  http: HttpClient,
+  gatewayUrl: string,
+  connection: string,
+): Promise<ConnectionStatus> {
+  const status = await http.json<{ connections: Record<string, ConnectionStatus | undefined> }>(
+    'GET',
+    `${gatewayUrl}/v1/status`,
+  );
+  const found = status.connections[connection];
+  if (found === undefined) throw new Error(`GET /v1/status has no connection ${connection}`);
+  return found;
+}
 /** The rate around a moment is taken over this many seconds of samples. */
 const RATE_SPAN_S = 2;
 
@@ -142,8 +164,6 @@ export async function benchCapacityDrain<T>(options: {
   readonly acceptPids: Pids;
   readonly deadlineMs: number;
   readonly during?: DuringDrain<T>;
-  /** The drain limit the workers share and the permits in use, read from Redis for the trace. */
-  readonly readLimit: () => Promise<{ limit: number | undefined; permits: number | undefined }>;
 }): Promise<CapacityDrainResult<T>> {
   const { http, sandboxOrigin } = options;
   // 1. The backlog, accepted while no worker runs and the EHR answers at once (the outage's queue).
@@ -187,7 +207,7 @@ export async function benchCapacityDrain<T>(options: {
     const meter = cpuMeter(options.pids(worker));
     const t0 = process.hrtime.bigint();
     const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
-    const firstCounts = await queueCounts(http, options.gatewayUrl, options.connection);
+    const firstCounts = (await connectionStatus(http, options.gatewayUrl, options.connection)).queue;
     let added = 0;
     const samples: DrainSample[] = [];
     let during: Promise<void> | undefined;
@@ -200,11 +220,11 @@ export async function benchCapacityDrain<T>(options: {
     let last = firstCounts;
     let timedOut = false;
     for (;;) {
-      const [counts, state, limit] = await Promise.all([
-        queueCounts(http, options.gatewayUrl, options.connection),
+      const [status, state] = await Promise.all([
+        connectionStatus(http, options.gatewayUrl, options.connection),
         sandboxCapacity(http, sandboxOrigin),
-        options.readLimit().catch(() => ({ limit: undefined, permits: undefined })),
       ]);
+      const counts = status.queue;
       const window = state.window;
       if (window === null) throw new Error('the sandbox left capacity mode during the drain');
       last = counts;
@@ -216,8 +236,8 @@ export async function benchCapacityDrain<T>(options: {
         served: window.served,
         throttled: window.throttled,
         inFlight: state.inFlight,
-        limit: limit.limit,
-        permits: limit.permits,
+        limit: status.drain.limit?.limit,
+        permits: status.drain.limit?.inFlight,
       };
       samples.push(sample);
       const hook = options.during;

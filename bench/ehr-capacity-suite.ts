@@ -125,14 +125,6 @@ export async function runDrainPhase(options: SuiteOptions, urgency: boolean): Pr
       }),
       acceptPids: { api: r.api.child.pid, sandbox: r.sandbox.child.pid, redis: r.redis.child.pid },
       deadlineMs,
-      readLimit: async () => {
-        const key = `{${r.config.redis.keyPrefix}}:drain-limit:${CONNECTION}`;
-        const [limit, permits] = await Promise.all([
-          r.redisClient.hget(key, 'limit'),
-          r.redisClient.zcount(`${key}:leases`, Date.now(), '+inf'),
-        ]);
-        return { limit: limit === null ? undefined : Number(limit), permits };
-      },
       ...(slots.length > 0
         ? {
             during: {
