@@ -143,8 +143,8 @@ export interface CatalogWorkerOptions<Data, Result> {
   readonly prefix: string;
   readonly partition?: string;
   readonly concurrency: number;
-  /** The job's work, on data already checked against the spec's schema. */
-  process(data: Data, job: Job<Data, Result>): Promise<Result>;
+  /** The job's work, on data already checked against the spec's schema; `token` is the job's lock. */
+  process(data: Data, job: Job<Data, Result>, token: string | undefined): Promise<Result>;
   readonly hooks: FailureHooks;
   readonly logger: Logger;
   /** BullMQ options beyond the catalog's (a rate limiter, job locks and stalled-job handling). */
@@ -165,10 +165,10 @@ export function createCatalogWorker<Data, Result>(
 ): Worker<Data, Result> {
   const worker = new Worker<Data, Result>(
     spec.queueName(options.partition),
-    async (job: Job<Data, Result>) => {
+    async (job: Job<Data, Result>, token?: string) => {
       const data = parseJobData(spec, job);
       try {
-        return await options.process(data, job);
+        return await options.process(data, job, token);
       } catch (error) {
         return failJob(error, options.hooks);
       }

@@ -4,9 +4,9 @@
  * spending an attempt, retry with backoff, or stop). It never catches and logs: a swallowed error is
  * a write that silently never happens.
  */
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { DrainLimiter } from '../src/domain/drain-limit';
+import type { DrainLimiter, DrainPermit } from '../src/domain/drain-limit';
 import type { ProcessOutcome } from '../src/domain/operation';
 import type { CircuitBreaker, Logger } from '../src/domain/ports';
 import { writeJobs, type WriteJobData } from './catalog';
@@ -59,18 +59,45 @@ export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobD
       throw Worker.RateLimitError();
     }
   };
+  /**
+   * Jobs past the limit wait here, most urgent first: BullMQ hands them over in priority order,
+   * and `job.priority` (not the options it was added with) is what a lane's raise changed.
+   */
+  const waitForPermit = async (job: Job<WriteJobData, ProcessOutcome>): Promise<DrainPermit | undefined> => {
+    if (options.drainLimit === undefined) return undefined;
+    try {
+      return await options.drainLimit.acquire(job.priority);
+    } catch (error) {
+      // The process is stopping: the job goes back to wait for another worker, no attempt spent.
+      options.logger.info(
+        { operationId: job.data.operationId, err: error },
+        'write handed back: the worker stops',
+      );
+      throw Worker.RateLimitError();
+    }
+  };
   const worker = createCatalogWorker<WriteJobData, ProcessOutcome>(writeJobs, {
     redis: options.redis,
     prefix: options.prefix,
     partition: options.connectionName,
     concurrency: options.concurrency,
-    async process({ operationId }, job) {
+    async process({ operationId }, job, token) {
       await mayRun();
-      // Jobs past the limit wait here, most urgent first: BullMQ hands them over in priority order.
-      const permit = await options.drainLimit?.acquire(job.opts.priority ?? 0);
+      const permit = await waitForPermit(job);
       try {
-        // The EHR may have gone away while this write waited for its permit.
-        if (permit !== undefined) await mayRun();
+        if (permit !== undefined) {
+          // The EHR may have gone away while this write waited for its permit.
+          await mayRun();
+          // And the job may no longer be this worker's: a lock that lapsed while it waited (Redis
+          // away for longer than the lock) gave the job to another worker, which sends it.
+          if (token === undefined || (await job.extendLock(token, options.lockDurationMs)) !== 1) {
+            options.logger.warn(
+              { operationId },
+              'write left to the worker that holds its job now: this one lost the lock while it waited',
+            );
+            throw Worker.RateLimitError();
+          }
+        }
         const outcome = await options.process(operationId);
         // Any answer from the EHR, even a refusal, shows it is up.
         if (outcome !== 'skipped') await breaker.recordSuccess();
@@ -92,8 +119,9 @@ export function createWriteWorker(options: WriteWorkerOptions): Worker<WriteJobD
         ? { limiter: { max: options.maxWritesPerSecond, duration: 1000 } }
         : {}),
       // A worker dying mid-write is survivable (the use case is idempotent); a job that kills
-      // workers again and again is parked as failed for an operator instead of looping.
-      maxStalledCount: 3,
+      // workers again and again is parked as failed for an operator instead of looping. Ten, not
+      // three: with short locks, a Redis pause of a few seconds counts as a stall too.
+      maxStalledCount: 10,
       lockDuration: options.lockDurationMs,
       lockRenewTime: options.lockRenewMs,
       stalledInterval: options.stalledIntervalMs,

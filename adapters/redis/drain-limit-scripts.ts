@@ -12,9 +12,15 @@ import { luaScript } from './lua-script';
 export const GRANTED = -1;
 
 // KEYS: leases, state. ARGV: now, lease id, lease ms, initial limit.
-// Returns GRANTED, 0 when every permit is in use, or the ms a Retry-After still holds.
+// Returns GRANTED, 0 when every permit is in use, or the ms a Retry-After still holds. A lease
+// already granted (an earlier try whose answer did not arrive) is granted again, not taken twice.
 export const ACQUIRE = luaScript(`
 local now = tonumber(ARGV[1])
+local mine = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if mine and tonumber(mine) > now then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+  return -1
+end
 local paused = tonumber(redis.call('HGET', KEYS[2], 'pausedUntil') or '0')
 if paused > now then return paused - now end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -61,10 +67,11 @@ return fields
 `);
 
 // KEYS: state. ARGV: initial limit.
+// An outage also ends a Retry-After pause: once the EHR is back, the probe and the limit decide.
 export const RESTART = luaScript(`
 local limit = tonumber(redis.call('HGET', KEYS[1], 'limit') or ARGV[1])
 local restarted = math.max(math.min(limit, tonumber(ARGV[1])), math.floor(limit / 2))
-redis.call('HSET', KEYS[1], 'limit', restarted, 'change', 'restart', 'sinceCut', 0)
+redis.call('HSET', KEYS[1], 'limit', restarted, 'change', 'restart', 'sinceCut', 0, 'pausedUntil', 0)
 return restarted
 `);
 

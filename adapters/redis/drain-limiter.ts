@@ -29,10 +29,11 @@ export interface DrainLimiterOptions {
   /** How often samples are pooled and judged. */
   readonly windowMs: number;
   /**
-   * A permit not given back in this long is taken back (its process died). Longer than any write:
-   * a lapsed permit lets one more write in than the limit says, nothing worse.
+   * A permit not renewed in this long is taken back: its process died. Renewed every `renewMs`
+   * while held; a lapsed permit of a live process lets one more write in than the limit says.
    */
   readonly leaseMs: number;
+  readonly renewMs: number;
   readonly logger: Logger;
 }
 
@@ -42,6 +43,8 @@ export interface DrainLimiterOptions {
  * the line at once.
  */
 const RECHECK_MS = 15;
+/** The longest an EHR's `Retry-After` holds every write of the connection back. */
+const MAX_RETRY_AFTER_SECONDS = 60;
 /** A window is judged once it holds this many calls (or has grown four windows long). */
 const LEAST_CALLS = 5;
 /** Redis must answer the limiter within this, or the line waits and asks again. */
@@ -50,6 +53,8 @@ const REDIS_DEADLINE_MS = 2000;
 interface Waiter {
   readonly priority: number;
   readonly seq: number;
+  /** Kept across retries: an ACQUIRE that timed out but went through is found again, not leaked. */
+  readonly leaseId: string;
   readonly resolve: (permit: DrainPermit) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -66,6 +71,8 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
   let closed = false;
   let window = { calls: 0, latencyMsSum: 0, throttled: 0, timeouts: 0, pausedUntil: 0 };
   let lastChange: DrainLimitChange | undefined;
+  /** Leases this process holds: renewed while held, so a process that dies gives them back soon. */
+  const held = new Set<string>();
 
   const enqueue = (waiter: Waiter): void => {
     // Most urgent first, then in order of arrival: the order BullMQ handed the jobs over in.
@@ -78,18 +85,26 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
     line.splice(at, 0, waiter);
   };
 
+  /** Gives a lease back; never throws: a lease Redis did not take back lapses by itself. */
+  const giveBack = async (leaseId: string): Promise<void> => {
+    held.delete(leaseId);
+    try {
+      await withDeadline(redis.zrem(leasesKey, leaseId), REDIS_DEADLINE_MS, 'the drain limit');
+    } catch (error) {
+      log.warn({ err: error }, 'drain permit not given back; it lapses by itself');
+    } finally {
+      wake?.();
+    }
+  };
+
   const permit = (leaseId: string): DrainPermit => {
+    held.add(leaseId);
     let released = false;
     return {
       async release() {
         if (released) return;
         released = true;
-        try {
-          await withDeadline(redis.zrem(leasesKey, leaseId), REDIS_DEADLINE_MS, 'the drain limit');
-        } finally {
-          // The lease lapses by itself if Redis did not take it back; the line moves on either way.
-          wake?.();
-        }
+        await giveBack(leaseId);
       },
     };
   };
@@ -110,7 +125,9 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
     pumping = true;
     try {
       while (line.length > 0 && !closed) {
-        const leaseId = randomUUID();
+        const head = line[0];
+        if (head === undefined) break;
+        const { leaseId } = head;
         let answer: number;
         try {
           answer = Number(
@@ -129,7 +146,13 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
           answer = 250;
         }
         if (answer === GRANTED) {
-          line.shift()?.resolve(permit(leaseId));
+          // The line may have been closed (or the head gone) while Redis answered.
+          if (line[0] === head) {
+            line.shift();
+            head.resolve(permit(leaseId));
+          } else {
+            await giveBack(leaseId);
+          }
           continue;
         }
         await pause(answer > 0 ? Math.min(answer, 1000) : RECHECK_MS);
@@ -205,6 +228,17 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
     if (decision.state.limit > state.limit) wake?.();
   }
 
+  // Held leases are pushed forward while this process lives; one Redis call for all of them.
+  const renewing = setInterval(() => {
+    if (held.size === 0) return;
+    const until = Date.now() + options.leaseMs;
+    const args = [...held].flatMap((id) => [until, id]);
+    redis.zadd(leasesKey, 'XX', ...args).catch((error: unknown) => {
+      log.warn({ err: error }, 'drain permits not renewed; they may lapse and let a few more writes in');
+    });
+  }, options.renewMs);
+  renewing.unref();
+
   const judging = setInterval(() => {
     judge().catch((error: unknown) => {
       log.warn({ err: error }, 'drain limit not judged this window');
@@ -225,7 +259,7 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
         );
       }
       return new Promise<DrainPermit>((resolve, reject) => {
-        enqueue({ priority, seq: seq++, resolve, reject });
+        enqueue({ priority, seq: seq++, leaseId: randomUUID(), resolve, reject });
         void pump();
       });
     },
@@ -246,7 +280,10 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
           return;
       }
       if (sample.retryAfterSeconds !== undefined) {
-        window.pausedUntil = Math.max(window.pausedUntil, Date.now() + sample.retryAfterSeconds * 1000);
+        // A maintenance page's `Retry-After: 3600` must not hold the drain for an hour after the
+        // EHR is back: past the cap, the limit's cuts and the breaker take over.
+        const seconds = Math.min(sample.retryAfterSeconds, MAX_RETRY_AFTER_SECONDS);
+        window.pausedUntil = Math.max(window.pausedUntil, Date.now() + seconds * 1000);
         // Every process must stop sending at once, not a window later.
         FLUSH.run(redis, [stateKey], [0, 0, 0, 0, window.pausedUntil]).catch((error: unknown) => {
           log.warn({ err: error }, 'Retry-After not shared; the next window shares it');
@@ -278,8 +315,10 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
     },
 
     async close() {
+      if (closed) return;
       closed = true;
       clearInterval(judging);
+      clearInterval(renewing);
       wake?.();
       for (const waiter of line.splice(0)) {
         waiter.reject(

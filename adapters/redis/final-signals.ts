@@ -38,8 +38,11 @@ export function createRedisFinalSignals(options: RedisFinalSignalsOptions): Redi
   const listeners = new Map<string, Set<Listener>>();
   let subscriber: Redis | undefined;
   let subscribed: Promise<unknown> | undefined;
+  let closed = false;
 
   const subscribe = (): Promise<unknown> => {
+    // Once closed, waiters fall back to their re-reads: no connection is opened that nothing closes.
+    if (closed) return Promise.reject(new Error('final-status signals are closed'));
     if (subscribed !== undefined) return subscribed;
     const connection = options.connect();
     subscriber = connection;
@@ -51,6 +54,14 @@ export function createRedisFinalSignals(options: RedisFinalSignalsOptions): Redi
       for (const listener of listeners.get(operationId) ?? []) listener.signal();
     });
     subscribed = connection.subscribe(options.channel);
+    // A refused subscription (an ACL, a Redis restarting) is asked again by the next waiter.
+    subscribed.catch(() => {
+      if (subscriber === connection) {
+        subscribed = undefined;
+        subscriber = undefined;
+        connection.disconnect();
+      }
+    });
     return subscribed;
   };
 
@@ -105,6 +116,7 @@ export function createRedisFinalSignals(options: RedisFinalSignalsOptions): Redi
     },
 
     async close() {
+      closed = true;
       const connection = subscriber;
       if (connection === undefined) return;
       await connection.quit().catch(() => {

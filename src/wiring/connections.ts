@@ -101,8 +101,9 @@ export async function buildConnections(
             cooldownWindows: 2,
           },
           windowMs: connection.drain.windowMs,
-          // Longer than any write: a booking with its read-back stays well within a few write timeouts.
-          leaseMs: Math.max(60_000, connection.writeTimeoutMs * 6),
+          // As the write jobs' own locks: a dead process's permits come back as soon as its jobs do.
+          leaseMs: config.queue.lockDurationMs,
+          renewMs: config.queue.lockRenewMs,
           logger,
         })
       : undefined;

@@ -69,6 +69,10 @@ export function startWorkers(
       logger: logger.child({ component: 'notification-worker' }),
     }),
   );
-  // In-flight jobs finish before the queues and Redis close.
-  closeables.add('work', 'workers', () => Promise.all(workers.map((w) => w.close())));
+  // In-flight jobs finish before the queues and Redis close. Writes still waiting for a drain permit
+  // are handed back first (no attempt spent): a stop must not wait out a slow EHR's whole line.
+  closeables.add('work', 'workers', async () => {
+    await Promise.all([...runtime.drainLimits.values()].map((limit) => limit.close()));
+    await Promise.all(workers.map((w) => w.close()));
+  });
 }

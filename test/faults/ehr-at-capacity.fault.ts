@@ -1,5 +1,5 @@
 /**
- * (h) The EHR comes back from an outage at the edge of its capacity: it takes a few requests at
+ * (j) The EHR comes back from an outage at the edge of its capacity: it takes a few requests at
  * once, answers 429 to the rest (with and without Retry-After), and in the middle of the drain it
  * slows to a crawl for a while, then hangs. Two worker processes share the adaptive drain limit.
  * Every accepted write still lands once and in order, and the limit is seen cut by the storm.
@@ -131,9 +131,9 @@ it('drains a backlog into an EHR at capacity, through 429 storms, a crawl and a 
   // The audit reads every patient's history at once: the EHR must not throttle the auditor.
   await sandbox.setFaults({ mode: 'up' });
   const audit = await auditEmailWrites(sandbox.fhirBase, accepted);
-  printResult(resultLine('(h) EHR at capacity during recovery', audit));
+  printResult(resultLine('(j) EHR at capacity during recovery', audit));
   printResult(
-    `(h) last capacity phase: ${String(capacity.window?.served)} served, ${String(capacity.window?.throttled)} throttled; limit changes seen: ${[...limitsSeen].join(', ')}`,
+    `(j) last capacity phase: ${String(capacity.window?.served)} served, ${String(capacity.window?.throttled)} throttled; limit changes seen: ${[...limitsSeen].join(', ')}`,
   );
   // The storm happened, and the shared limit answered it by cutting.
   expect([...limitsSeen].some((c) => c.startsWith('cut-'))).toBe(true);

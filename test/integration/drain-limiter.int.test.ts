@@ -22,7 +22,7 @@ const limiters: DrainLimiter[] = [];
 function process(
   connection: string,
   settings: Partial<DrainLimitSettings> = {},
-  leaseMs = 60_000,
+  leaseMs = 5_000,
 ): DrainLimiter {
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   connections.push(redis);
@@ -39,6 +39,7 @@ function process(
     },
     windowMs: 40,
     leaseMs,
+    renewMs: Math.max(50, Math.floor(leaseMs / 4)),
     logger: createLogger({ level: 'silent' }),
   });
   limiters.push(limiter);
@@ -157,5 +158,46 @@ describe('the adaptive drain limit shared through Redis', () => {
     await first.release();
     await Promise.all(waiting);
     expect(order).toEqual(['urgent', 'routine-1', 'routine-2']);
+  });
+
+  it('keeps the permits of a live process for as long as it holds them, past the lease', async () => {
+    const holder = process('renewed', {}, 300);
+    const other = process('renewed', {}, 300);
+    const [one, ...rest] = await Promise.all([holder.acquire(), holder.acquire(), holder.acquire()]);
+    let granted = false;
+    const waiting = other.acquire().then((p) => {
+      granted = true;
+      return p;
+    });
+    // Three leases' worth of time: renewed, the permits are still held and nobody else gets one.
+    const until = Date.now() + 900;
+    await waitFor(() => Promise.resolve(Date.now() > until ? true : undefined), { intervalMs: 100 });
+    expect(granted).toBe(false);
+    expect(await other.snapshot()).toMatchObject({ inFlight: 3 });
+    await one.release();
+    await (await waiting).release();
+    await Promise.all(rest.map((p) => p.release()));
+  });
+
+  it('hands back the writes still waiting when it closes, and keeps none of their permits', async () => {
+    const a = process('closing', { initialLimit: 1 });
+    const first = await a.acquire();
+    const waiters = [a.acquire(), a.acquire()];
+    await a.close();
+    for (const waiter of waiters) await expect(waiter).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+    await first.release();
+    expect(await a.snapshot()).toMatchObject({ inFlight: 0 });
+  });
+
+  it("caps an EHR's Retry-After at a minute, and an outage ends the pause", async () => {
+    const a = process('long-retry-after');
+    a.observe({ outcome: 'throttled', latencyMs: 2, retryAfterSeconds: 3600 });
+    const paused = await waitFor(async () => (await a.snapshot()).pausedUntil);
+    expect(Date.parse(paused)).toBeLessThanOrEqual(Date.now() + 60_000);
+    // The breaker opened: the EHR is probed, and once it answers the drain restarts at once.
+    await a.restart();
+    expect(await a.snapshot()).toMatchObject({ pausedUntil: undefined, lastChange: 'restart' });
+    const permit = await a.acquire();
+    await permit.release();
   });
 });

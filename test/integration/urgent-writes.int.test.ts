@@ -18,10 +18,16 @@ beforeAll(async () => {
   gw = await startTestGateway({
     overrides: {
       sandbox: { enabled: true, patientCount: 220 },
-      // One write at a time: the order the drain serves is the order the EHR sees.
-      queue: { concurrency: 1 },
+      // One write at a time reaches the EHR, so the order the drain serves is the order the EHR
+      // sees; the worker holds 16 at once, waiting in its line for the permit, so the line's order
+      // (most urgent first) is what is tested, not BullMQ's alone.
+      queue: { concurrency: 16 },
       connections: {
-        sandbox: { maxWritesPerSecond: 0, breaker: { failureThreshold: 1, probeIntervalMs: 400 } },
+        sandbox: {
+          maxWritesPerSecond: 0,
+          breaker: { failureThreshold: 1, probeIntervalMs: 400 },
+          drain: { initialLimit: 1, minLimit: 1, maxLimit: 1 },
+        },
       },
     },
   });
