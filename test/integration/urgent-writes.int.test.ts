@@ -299,3 +299,34 @@ it('stops counting an urgent write as urgent backlog once an operator cancels it
   expect(done.status).toBe('succeeded');
   expect(await appointmentsOnSlot(slot!)).toHaveLength(0);
 });
+
+it('puts an urgent write that arrives while the worker already holds a line of routine writes at the head of that line', async () => {
+  const [slot] = await slotsSoon(1, 30);
+  // The EHR is up but slow: one write at a time, each a few hundred ms, and the worker holds 16.
+  await setFaults(gw.url, { mode: 'slow', latencyMs: 250 });
+  const routineIds = await Promise.all(
+    Array.from(
+      { length: 24 },
+      async (_v, p) => (await patchEmail(patientId(100 + p), `line-${p}@example.org`)).operationId as string,
+    ),
+  );
+  // Wait until the worker holds its line: writes are being sent and more wait behind them.
+  await waitFor(
+    async () => {
+      const s = await status();
+      return s.drain.limit.inFlight === 1 && s.queue.queued >= 15 ? true : undefined;
+    },
+    { what: 'the worker to hold a line of routine writes' },
+  );
+  const urgent = await book(patientId(130), slot!);
+  expect(urgent).toMatchObject({ urgency: 'urgent' });
+  const receipts = await waitForFinal(gw.url, [...routineIds, urgent.operationId as string], 120_000);
+  expect(receipts.map((r) => r.status)).toEqual(receipts.map(() => 'succeeded'));
+  const urgentAt = succeededAt(receipts[receipts.length - 1]);
+  const routineAfter = receipts.slice(0, -1).filter((r) => succeededAt(r) > urgentAt).length;
+  // Taken by the worker only once a place frees, then first in its line: the routine writes the
+  // worker already held (about 15) land after it, not before. Served in arrival order, it would
+  // wait behind them and only the 8 or so BullMQ still held would come after it.
+  expect(routineAfter).toBeGreaterThanOrEqual(15);
+  expect(await appointmentsOnSlot(slot!)).toHaveLength(1);
+});
