@@ -199,11 +199,14 @@ const connectionSchema = z
         /**
          * How the formats a number may be stored in are searched: one query with comma-separated
          * alternatives (`combined`), one query per format sent at once (`parallel`), or the faster
-         * of the two, timed on the connection's first searches (`auto`).
+         * of the two, timed on the connection's first searches (`auto`). `combined` by default:
+         * timed at low load, `parallel` can win and then cost the EHR one query per format for every
+         * caller at the peak (about ten times the EHR's CPU of one query, enough to open the breaker
+         * at 50 callers on the sandbox); choose `auto` or `parallel` after measuring the EHR under load.
          */
         phoneSearchQuery: z
           .enum(['auto', 'combined', 'parallel'], { error: 'must be auto, combined or parallel' })
-          .default('auto'),
+          .default('combined'),
         /** `If-None-Exist` is honoured on create; off: creates search by identifier first. */
         conditionalCreate: bool().default(true),
         /** Changes as whole resources (`put`) or JSON Patch (`patch`). */

@@ -27,7 +27,7 @@ export interface EhrCapabilities {
 
 export const DEFAULT_CAPABILITIES: EhrCapabilities = {
   phoneSearch: true,
-  phoneSearchQuery: 'auto',
+  phoneSearchQuery: 'combined',
   conditionalCreate: true,
   update: 'put',
   ifMatchRequired: false,
