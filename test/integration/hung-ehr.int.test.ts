@@ -107,7 +107,7 @@ it('answers a cached read from the cache while the read sent to a hung EHR is st
   expect(proxied.sent('GET', /\/Patient\/pat-0032(\?|$)/)).toHaveLength(2);
 });
 
-it('answers a screen pop for a known number from the index and cache while the search sent to a hung EHR is still waiting', async () => {
+it('answers a screen pop for a known number from the index and cache while the read sent to a hung EHR is still waiting', async () => {
   const { gw, proxy } = proxied;
   const live = await http('GET', `${gw.url}/v1/patients/pat-0034`);
   const phone = live.body.phones[0] as string;
@@ -116,12 +116,13 @@ it('answers a screen pop for a known number from the index and cache while the s
 
   proxy.hang();
   const cached = await http('GET', url);
-  const searchesWaiting = waitingFor(/\/Patient\?/);
+  // The index knows the number: the lookup reads the patient by id, and that read is what hangs.
+  const readsWaiting = waitingFor(/\/Patient\/pat-0034(\?|$)/);
   expect(cached.status).toBe(200);
   expect(cached.body.found).toBe(true);
   expect(cached.body.freshness.source).toBe('cache');
   expect(cached.body.matches.map((m: { id: string }) => m.id)).toContain('pat-0034');
-  expect(searchesWaiting).toHaveLength(1);
+  expect(readsWaiting).toHaveLength(1);
 });
 
 it('opens the breaker while the calls to a hung EHR are still in flight, not once they expire', async () => {
