@@ -120,8 +120,12 @@ const connectionSchema = z
      */
     drain: z
       .object({
-        /** Off: every worker process sends as many writes at once as `queue.concurrency`. */
-        adaptive: bool().default(true),
+        /**
+         * Off: every worker process sends as many writes at once as `queue.concurrency`. Default: on
+         * for an EHR at a URL, off for the built-in sandbox, which runs in the gateway's own process:
+         * its latency is that process's CPU, and the limit would only measure itself.
+         */
+        adaptive: bool().optional(),
         initialLimit: num(z.number().int().min(1).max(1000)).default(4),
         minLimit: num(z.number().int().min(1).max(1000)).default(1),
         maxLimit: num(z.number().int().min(1).max(1000)).default(64),

@@ -18,7 +18,8 @@ import { interpolateEnv, type InterpolationProblem } from './interpolate-env';
 
 export const DEFAULT_CONFIG_FILE = 'continuum.config.yaml';
 
-export interface ResolvedConnection extends ConnectionConfig {
+export interface ResolvedConnection extends Omit<ConnectionConfig, 'drain'> {
+  readonly drain: ConnectionConfig['drain'] & { readonly adaptive: boolean };
   readonly name: string;
   /** Undefined only for the sandbox connection before the server knows its own port. */
   readonly baseUrl: string | undefined;
@@ -213,7 +214,14 @@ function resolveConfig(
       problems.push(`connections.${name}.baseUrl: required (the built-in sandbox is disabled)`);
     }
     const auth = isSandbox ? builtInSandboxAuth(raw.sandbox.auth, connection.auth) : connection.auth;
-    connections[name] = { ...connection, auth, name, baseUrl: connection.baseUrl, sandbox: isSandbox };
+    connections[name] = {
+      ...connection,
+      auth,
+      name,
+      baseUrl: connection.baseUrl,
+      sandbox: isSandbox,
+      drain: { ...connection.drain, adaptive: connection.drain.adaptive ?? !isSandbox },
+    };
   }
   if (!hasConfigured) {
     const defaults = defaultConnectionConfig();
@@ -223,6 +231,7 @@ function resolveConfig(
       name: 'sandbox',
       baseUrl: undefined,
       sandbox: true,
+      drain: { ...defaults.drain, adaptive: defaults.drain.adaptive ?? false },
     };
   }
   const names = Object.keys(connections);

@@ -131,7 +131,6 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
     'warm-ups',
     'notification queue',
     'write queues',
-    'drain limit sandbox',
     'event queues',
     // After the workers and queues, which may still record what they finish; before Redis goes.
     'audit trail',

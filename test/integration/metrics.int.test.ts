@@ -92,6 +92,8 @@ beforeAll(async () => {
           maxWritesPerSecond: 0,
           breaker: { failureThreshold: 1, probeIntervalMs: 400 },
           webhooks: { scheme: 'hmac-sha256', secret: HMAC_SECRET },
+          // On, though the sandbox runs in this process: its gauges are under test.
+          drain: { adaptive: true },
         },
       },
       // A subscriber nobody listens for: its deliveries are retried, and counted by its name.

@@ -26,7 +26,7 @@ beforeAll(async () => {
         sandbox: {
           maxWritesPerSecond: 0,
           breaker: { failureThreshold: 1, probeIntervalMs: 400 },
-          drain: { initialLimit: 1, minLimit: 1, maxLimit: 1 },
+          drain: { adaptive: true, initialLimit: 1, minLimit: 1, maxLimit: 1 },
         },
       },
     },
