@@ -283,9 +283,11 @@ export function createDrainLimiter(options: DrainLimiterOptions): DrainLimiter {
         // A maintenance page's `Retry-After: 3600` must not hold the drain for an hour after the
         // EHR is back: past the cap, the limit's cuts and the breaker take over.
         const seconds = Math.min(sample.retryAfterSeconds, MAX_RETRY_AFTER_SECONDS);
-        window.pausedUntil = Math.max(window.pausedUntil, Date.now() + seconds * 1000);
-        // Every process must stop sending at once, not a window later.
-        FLUSH.run(redis, [stateKey], [0, 0, 0, 0, window.pausedUntil]).catch((error: unknown) => {
+        const until = Date.now() + seconds * 1000;
+        // Every process must stop sending at once, not a window later. Shared now, it is not kept
+        // for the window's flush too: that would bring back a pause an outage's restart ended.
+        FLUSH.run(redis, [stateKey], [0, 0, 0, 0, until]).catch((error: unknown) => {
+          window.pausedUntil = Math.max(window.pausedUntil, until);
           log.warn({ err: error }, 'Retry-After not shared; the next window shares it');
         });
       }
