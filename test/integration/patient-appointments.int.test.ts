@@ -9,7 +9,11 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway';
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // The EHR's outages here are outright (down), never slowness: a live read on a loaded machine must
+  // not be answered from the cache for being slower than the default 250 ms.
+  gw = await startTestGateway({
+    overrides: { sandbox: { enabled: true }, connections: { sandbox: { staleAfterMs: 3000 } } },
+  });
 });
 afterEach(async () => {
   await setFaults(gw.url, { mode: 'up' });
