@@ -4,37 +4,12 @@
  * (adapters/ehr/sandbox/README.md). Its figures are counted by the sandbox itself, per window: a
  * window starts when the mode is set or reset, so each measured phase reads its own.
  */
+import type { CapacityState, CapacityWindowReport } from '../adapters/ehr/sandbox';
 import { setSandboxFaults, type HttpClient } from './bench-support';
 
-export interface SandboxLatency {
-  readonly count: number;
-  readonly p50: number | null;
-  readonly p90: number | null;
-  readonly p99: number | null;
-  readonly max: number | null;
-}
-
-/** One window of the sandbox's capacity figures (`GET /sandbox/admin/capacity`). */
-export interface CapacityWindow {
-  readonly arrived: number;
-  readonly served: number;
-  readonly throttled: number;
-  readonly abandoned: number;
-  readonly pending: number;
-  readonly maxInFlight: number;
-  readonly maxWaiting: number;
-  /** From arrival at the sandbox to the answer sent: queueing, the latency and handling. */
-  readonly latencyMs: SandboxLatency;
-  readonly waitMs: SandboxLatency;
-}
-
-export interface CapacityState {
-  readonly active: boolean;
-  readonly inFlight: number;
-  readonly waiting: number;
-  readonly window: CapacityWindow | null;
-  readonly previous: CapacityWindow | null;
-}
+/** One window of the sandbox's capacity figures (`GET /sandbox/admin/capacity`), as the sandbox reports it. */
+export type CapacityWindow = CapacityWindowReport;
+export type { CapacityState };
 
 export interface CapacitySetting {
   readonly concurrent: number;
