@@ -72,15 +72,18 @@ export interface DrainLimitState {
   readonly sinceCut?: number;
 }
 
-export type DrainLimitChange =
-  | 'grow'
-  | 'hold'
-  | 'idle'
-  | 'cut-throttled'
-  | 'cut-timeout'
-  | 'cut-latency'
-  /** The EHR went down: it comes back from half the limit it had, as TCP restarts after a loss. */
-  | 'restart';
+/** What the last judgement did; `restart`: the EHR went down, and comes back from half the limit. */
+export const DRAIN_LIMIT_CHANGES = [
+  'grow',
+  'hold',
+  'idle',
+  'cut-throttled',
+  'cut-timeout',
+  'cut-latency',
+  'restart',
+] as const;
+
+export type DrainLimitChange = (typeof DRAIN_LIMIT_CHANGES)[number];
 
 export interface DrainLimitDecision {
   readonly state: DrainLimitState;

@@ -1,4 +1,5 @@
 /** Answers of probes and GET /v1/status; for the OpenAPI document and tests only. */
+import { DRAIN_LIMIT_CHANGES } from '../../domain/drain-limit';
 import { z } from 'zod';
 import type { StatusHistory } from '../../use-cases/status-history';
 import type { StorageStatus } from '../../use-cases/storage-status';
@@ -64,9 +65,7 @@ const connectionStatus = z.looseObject({
         inFlight: z.number().int().describe('Writes holding a permit now, in every worker process'),
         baselineMs: z.number().optional().describe("The EHR's usual answer time the limit is judged against"),
         pausedUntil: z.string().optional().describe("Set while the EHR's Retry-After holds every write back"),
-        lastChange: z
-          .enum(['grow', 'hold', 'idle', 'cut-throttled', 'cut-timeout', 'cut-latency', 'restart'])
-          .optional(),
+        lastChange: z.enum(DRAIN_LIMIT_CHANGES).optional(),
       })
       .nullable()
       .describe('The adaptive drain limit; null where `drain.adaptive` is off'),
