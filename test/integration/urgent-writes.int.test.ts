@@ -21,7 +21,9 @@ beforeAll(async () => {
       // One write at a time reaches the EHR, so the order the drain serves is the order the EHR
       // sees; the worker holds 16 at once, waiting in its line for the permit, so the line's order
       // (most urgent first) is what is tested, not BullMQ's alone.
-      queue: { concurrency: 16 },
+      // The offered start is read from the cache within a quarter of this budget: on a loaded test
+      // machine 500 ms is not always enough, and a missed start would make a booking routine.
+      queue: { concurrency: 16, enqueueTimeoutMs: 10000 },
       connections: {
         sandbox: {
           maxWritesPerSecond: 0,
@@ -41,6 +43,10 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await setFaults(gw.url, { mode: 'up' });
+  // The next test starts with the EHR reachable, whatever this one left queued or failed.
+  await waitFor(async () => ((await status()).breaker.state === 'closed' ? true : undefined), {
+    what: 'the breaker to close',
+  });
 });
 
 afterAll(async () => {
