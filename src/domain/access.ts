@@ -9,6 +9,7 @@
  * `patients:lookup` tells only whether a number belongs to one patient and which id, and verifies.
  * `metrics:read` is for a Prometheus scraper: figures of the whole gateway, never PHI.
  * `writes:urgent` is a supervisor's: with it, `Prefer: priority=urgent` puts a write ahead of routine work.
+ * `crisis:admin` is a crisis lead's: activations, site closures and the notices they publish.
  */
 export const SCOPES = [
   'patients:lookup',
@@ -24,6 +25,7 @@ export const SCOPES = [
   'audit:read',
   'metrics:read',
   'writes:urgent',
+  'crisis:admin',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -16,6 +16,7 @@ const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
   'audit:read': "The tenant's audit trail",
   'metrics:read': 'Prometheus metrics of the gateway (counts and states, never PHI)',
   'writes:urgent': 'Send a write ahead of routine work with `Prefer: priority=urgent` (supervisors)',
+  'crisis:admin': 'Activate and end crises, close sites, publish notices (crisis leads)',
 };
 
 const SCHEMES = ['bearer', 'basic', 'apiKey', 'oauth2'] as const;
