@@ -8,7 +8,11 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway';
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // Live reads are judged slow (and answered from the cache) past staleAfterMs: 250 ms by default,
+  // which a loaded test machine can exceed; this file checks shapes, not that judgement.
+  gw = await startTestGateway({
+    overrides: { sandbox: { enabled: true }, connections: { sandbox: { staleAfterMs: 3000 } } },
+  });
 });
 afterAll(async () => {
   await gw.stop();
