@@ -31,12 +31,11 @@ export function minutesOf(hhmm: string): number {
   return (h ?? 0) * 60 + (m ?? 0);
 }
 
-/** Local wall-clock fields of an instant in a time zone. */
-function localParts(
-  at: number,
-  timeZone: string,
-): { y: number; mo: number; d: number; h: number; mi: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
+type Parts = { y: number; mo: number; d: number; h: number; mi: number };
+
+/** Reads an instant's local wall-clock fields in one time zone; built once per search (costly to make). */
+function wallClock(timeZone: string): (at: number) => Parts {
+  const format = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
     year: 'numeric',
@@ -44,18 +43,27 @@ function localParts(
     day: '2-digit',
     hour: '2-digit',
     minute: '2-digit',
-  }).formatToParts(new Date(at));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour'), mi: get('minute') };
+  });
+  return (at) => {
+    const parts = format.formatToParts(new Date(at));
+    const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+    return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour'), mi: get('minute') };
+  };
 }
 
-/** The instant at which the wall clock in `timeZone` reads the given local date and minute of day. */
-function instantOf(y: number, mo: number, d: number, minuteOfDay: number, timeZone: string): number {
+/** The instant at which the local wall clock reads the given date and minute of day. */
+function instantOf(
+  local: (at: number) => Parts,
+  y: number,
+  mo: number,
+  d: number,
+  minuteOfDay: number,
+): number {
   const wall = Date.UTC(y, mo - 1, d, 0, minuteOfDay);
   // Two passes settle the zone's offset, also across a daylight-saving change.
   let guess = wall;
   for (let i = 0; i < 2; i++) {
-    const p = localParts(guess, timeZone);
+    const p = local(guess);
     const seen = Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi);
     guess += wall - seen;
   }
@@ -65,7 +73,8 @@ function instantOf(y: number, mo: number, d: number, minuteOfDay: number, timeZo
 /** Every window still worth offering at `now`, earliest first, over `searchDays`. */
 export function upcomingWindows(rules: CallbackWindowRules, now: Date): CallbackWindow[] {
   const windows: CallbackWindow[] = [];
-  const today = localParts(now.getTime(), rules.timeZone);
+  const local = wallClock(rules.timeZone);
+  const today = local(now.getTime());
   const earliestEnd = now.getTime() + rules.minRemainingMinutes * 60_000;
   for (let offset = 0; offset <= rules.searchDays; offset++) {
     const date = new Date(Date.UTC(today.y, today.mo - 1, today.d + offset));
@@ -76,8 +85,8 @@ export function upcomingWindows(rules: CallbackWindowRules, now: Date): Callback
       const y = date.getUTCFullYear();
       const mo = date.getUTCMonth() + 1;
       const d = date.getUTCDate();
-      const start = instantOf(y, mo, d, m, rules.timeZone);
-      const end = instantOf(y, mo, d, m + rules.lengthMinutes, rules.timeZone);
+      const start = instantOf(local, y, mo, d, m);
+      const end = instantOf(local, y, mo, d, m + rules.lengthMinutes);
       if (end < earliestEnd) continue;
       windows.push({ start: new Date(start).toISOString(), end: new Date(end).toISOString() });
     }
