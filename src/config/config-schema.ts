@@ -3,6 +3,7 @@
  * meaning. `continuum.config.yaml` and the environment are parsed against it once at start-up.
  */
 import { z } from 'zod';
+import { minutesOf, WEEKDAYS, type Weekday } from '../domain/callback-windows';
 import { EVENT_TYPES } from '../domain/events';
 import { regionCodeSchema } from '../phone';
 import { sandboxAuthSchema } from './sandbox-auth-schema';
@@ -391,6 +392,24 @@ export function defaultConnectionConfig(): ConnectionConfig {
   return connectionSchema.parse({});
 }
 
+const HOURS = /^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
+const openingHours = z
+  .string()
+  .regex(HOURS, 'must be HH:MM-HH:MM, e.g. 08:00-18:00')
+  .refine((v) => {
+    const [open, close] = v.split('-').map(minutesOf) as [number, number];
+    return close > open;
+  }, 'must close after it opens');
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z
   .object({
     server: z
@@ -634,6 +653,57 @@ export const configSchema = z
           })
           .strict()
           .optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** When the contact center calls people back (POST /v1/patients/:id/callback-request): see README, "Crisis operations". */
+    callbacks: z
+      .object({
+        windows: z
+          .object({
+            /** The IANA time zone the hours are in. */
+            timeZone: z
+              .string()
+              .min(1)
+              .refine(validTimeZone, 'must be an IANA time zone such as America/New_York')
+              .default('America/New_York'),
+            /** Hours per weekday as `HH:MM-HH:MM` (end may be `24:00`); null or absent: no callbacks that day. */
+            hours: z
+              .object(
+                Object.fromEntries(
+                  WEEKDAYS.map((day) => [day, openingHours.nullable().optional()]),
+                ) as Record<Weekday, z.ZodOptional<z.ZodNullable<typeof openingHours>>>,
+              )
+              .strict()
+              .default({
+                mon: '08:00-18:00',
+                tue: '08:00-18:00',
+                wed: '08:00-18:00',
+                thu: '08:00-18:00',
+                fri: '08:00-18:00',
+              }),
+            lengthMinutes: num(
+              z
+                .number()
+                .int()
+                .min(15)
+                .max(24 * 60),
+            ).default(120),
+            /** Callbacks promised per window at most; the next request gets the next window. */
+            capacity: num(z.number().int().min(1).max(100_000)).default(20),
+            /** A window already under way is offered only while this many minutes of it remain. */
+            minRemainingMinutes: num(
+              z
+                .number()
+                .int()
+                .min(0)
+                .max(24 * 60),
+            ).default(30),
+            /** How far ahead a free window is looked for before the request is refused. */
+            searchDays: num(z.number().int().min(1).max(60)).default(14),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

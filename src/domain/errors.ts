@@ -54,6 +54,16 @@ export const ERROR_CODES = {
     retryable: true,
     title: 'The write store is near its memory limit: nothing was taken',
   },
+  NO_CALLBACK_NUMBER: {
+    status: 422,
+    retryable: false,
+    title: 'The patient has no number to call back',
+  },
+  CALLBACK_WINDOWS_FULL: {
+    status: 409,
+    retryable: false,
+    title: 'Every callback window ahead is full',
+  },
   NOT_READY: { status: 503, retryable: true, title: 'The gateway is not ready' },
   INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
 } as const;

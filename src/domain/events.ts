@@ -17,6 +17,8 @@ export const EVENT_TYPES = [
   'callback.requested',
   'patient.verification-held',
   'abuse.suspected',
+  'crisis.activated',
+  'crisis.ended',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

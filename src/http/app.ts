@@ -34,6 +34,9 @@ import { metricsRoutes, type MetricsExposition } from './routes/metrics.routes';
 import { requestMetrics } from './request-metrics';
 import { appointmentsRoutes } from './routes/appointments.routes';
 import { callbacksRoutes, callsRoutes } from './routes/calls.routes';
+import { callbackRequestRoutes } from './routes/callback-request.routes';
+import { crisisRoutes } from './routes/crisis.routes';
+import { noticesRoutes } from './routes/notices.routes';
 import { operationsRoutes } from './routes/operations.routes';
 import { slotsRoutes } from './routes/slots.routes';
 import { patientsRoutes } from './routes/patients.routes';
@@ -146,6 +149,7 @@ export function createApp(deps: AppDeps): Express {
     v1.use(...bodyParsers(deps.bodyLimitBytes));
     v1.use(flatShape());
     v1.use('/patients/verify', verifyRoutes(useCases));
+    v1.use('/patients', callbackRequestRoutes(useCases));
     v1.use('/patients', patientsRoutes(useCases));
     v1.use('/appointments', appointmentsRoutes(useCases));
     v1.use('/slots', slotsRoutes(useCases));
@@ -158,6 +162,8 @@ export function createApp(deps: AppDeps): Express {
     );
     v1.use('/events', eventsRoutes(deps.api.events, deps.api.subscriberTenants));
     v1.use('/audit', auditRoutes(useCases));
+    v1.use('/crisis', crisisRoutes(useCases));
+    v1.use('/notices', noticesRoutes(useCases));
     app.use('/v1', v1);
     if (deps.api.queueDashboards) app.use('/admin/queues', queueDashboard(deps.api.queueDashboards));
     app.use('/webhooks/ehr', ehrWebhookRoutes(useCases, deps.api.webhookSchemes, deps.bodyLimitBytes));

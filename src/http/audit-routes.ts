@@ -49,6 +49,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
 
   'POST /v1/calls': create('call.log'),
   'POST /v1/callbacks': create('callback.request'),
+  'POST /v1/patients/:id/callback-request': create('callback.request'),
 
   'GET /v1/operations': search('operation.search'),
   'GET /v1/status': 'not-phi',
@@ -62,6 +63,14 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'POST /v1/operations/:id/cancel': execute('operation.cancel'),
 
   'GET /v1/audit': search('audit.search'),
+
+  // Crisis leads' acts: who declared, looked at and ended what, and when.
+  'POST /v1/crisis/activations': create('crisis.activation'),
+  'GET /v1/crisis/activations': search('crisis.activation-search'),
+  'GET /v1/crisis/activations/:id': read('crisis.activation'),
+  'POST /v1/crisis/activations/:id/end': execute('crisis.activation-end'),
+  // Operational messages to every caller, read on every IVR call: nothing about a patient.
+  'GET /v1/notices': 'not-phi',
 
   'GET /v1/events/subscribers': 'not-phi',
 

@@ -47,6 +47,9 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /v1/appointments/:id/reschedule': 'write',
   'POST /v1/calls': 'write',
   'POST /v1/callbacks': 'write',
+  'POST /v1/patients/:id/callback-request': 'write',
+  // Read on every IVR call during a crisis, like a lookup.
+  'GET /v1/notices': 'read',
 
   // Dashboards poll it; in a crisis it is what operators look at.
   'GET /v1/status': 'unlimited',
@@ -58,6 +61,11 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /v1/operations/:id/retry': 'unlimited',
   'POST /v1/operations/:id/cancel': 'unlimited',
   'GET /v1/audit': 'read',
+  // Crisis leads' routes, like operators': what they do in a crisis must not be budgeted away.
+  'GET /v1/crisis/activations': 'unlimited',
+  'GET /v1/crisis/activations/:id': 'unlimited',
+  'POST /v1/crisis/activations': 'unlimited',
+  'POST /v1/crisis/activations/:id/end': 'unlimited',
   'GET /v1/events/subscribers': 'unlimited',
   'GET /admin/queues{/*rest}': 'unlimited',
   // Scraped every few seconds by Prometheus; its cost is bounded by the scrape itself.

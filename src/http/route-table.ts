@@ -64,7 +64,7 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
     '/v1/appointments/:id/reschedule',
   ),
 
-  ...routes('POST', 'calls:write', '/v1/calls', '/v1/callbacks'),
+  ...routes('POST', 'calls:write', '/v1/calls', '/v1/callbacks', '/v1/patients/:id/callback-request'),
 
   ...routes('GET', 'operations:read', '/v1/operations', '/v1/status'),
   { method: 'GET', path: '/v1/status/history', access: 'operations:read', tenantOwned: 'connection' },
@@ -87,6 +87,16 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/operations/:id/cancel', access: 'operations:admin', tenantOwned: 'operation' },
 
   { method: 'GET', path: '/v1/audit', access: 'audit:read' },
+
+  // Activations are looked up under the caller's tenant: another tenant's id is simply not found.
+  ...routes('GET', 'crisis:admin', '/v1/crisis/activations', '/v1/crisis/activations/:id'),
+  ...routes('POST', 'crisis:admin', '/v1/crisis/activations', '/v1/crisis/activations/:id/end'),
+  // What callers are told (closures, outages): every channel that answers them may read it.
+  {
+    method: 'GET',
+    path: '/v1/notices',
+    access: ['patients:lookup', 'patients:read', 'appointments:read', 'crisis:admin'],
+  },
 
   // The queue dashboard: read-only (operators act on writes through /v1/operations), so GET only.
   { method: 'GET', path: '/admin/queues{/*rest}', access: 'operations:admin' },

@@ -11,6 +11,7 @@ import { waitForFinal } from '../use-cases/wait-for-final';
 import { expectedArrival, type ArrivalDeps } from '../use-cases/expected-arrival';
 import { preferredWaitSeconds } from './prefer-wait';
 import { preferredPriority } from './prefer-priority';
+import { flatten } from './flat-shape';
 
 /** Kinds whose success creates a resource in the EHR: their final receipt answers 201. */
 const CREATES: ReadonlySet<Operation['kind']> = new Set([
@@ -26,6 +27,11 @@ export async function sendReceipt(
   req: Request,
   res: Response,
   accepted: AcceptedWrite,
+  /**
+   * `extra`: fields a route answers beside the receipt. `flat`: the whole answer as `?shape=flat`
+   * gives reads, for IVR flows that branch on a write's answer.
+   */
+  options: { readonly extra?: Readonly<Record<string, unknown>>; readonly flat?: boolean } = {},
 ): Promise<void> {
   const wait = preferredWaitSeconds(req);
   let op: Operation = accepted.operation;
@@ -42,5 +48,10 @@ export async function sendReceipt(
   if (applied.length > 0) res.setHeader('Preference-Applied', applied.join(', '));
   if (!final) res.setHeader('Retry-After', '1');
   const expectedBy = await expectedArrival(deps, op);
-  res.status(status).json({ ...toReceipt(op, expectedBy), ...(accepted.created ? {} : { replayed: true }) });
+  const body = {
+    ...toReceipt(op, expectedBy),
+    ...(accepted.created ? {} : { replayed: true }),
+    ...options.extra,
+  };
+  res.status(status).json(options.flat === true ? flatten(body) : body);
 }

@@ -2,7 +2,9 @@
  * What use cases receive from the composition root. Per-connection things are looked up by
  * connection name, so one gateway can front several EHRs.
  */
+import type { ActivationStore } from '../domain/activation';
 import type { AuditStore } from '../domain/audit';
+import type { CallbackBook, CallbackWindowRules } from '../domain/callback-windows';
 import type { EhrCapabilities } from '../domain/ehr-capabilities';
 import type { ContinuumError } from '../domain/errors';
 import type { MappingProfile } from '../domain/mapping-profile';
@@ -117,6 +119,11 @@ export interface UseCaseDeps {
   readonly enqueueTimeoutMs: number;
   /** Who touched which record: every PHI access and every write applied is recorded here. */
   readonly audit: AuditStore;
+  /** Crisis activations per tenant, and the notices they publish. */
+  readonly activations: ActivationStore;
+  /** When callbacks may be promised, and the places each window has left. */
+  readonly callbackWindows: CallbackWindowRules;
+  readonly callbackBook: CallbackBook;
   /** Counts for operators (cache fallbacks, verifications, notifications); absent: not counted. */
   readonly metrics?: Metrics;
 }

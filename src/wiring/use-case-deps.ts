@@ -2,7 +2,9 @@
  * Everything the use cases need, built from the configuration and a Redis: the gateway, the CLI
  * and tests share this, so a use case runs the same without HTTP, workers or timers around it.
  */
+import { createRedisActivationStore } from '../../adapters/redis/activation-store';
 import { createRedisAttemptLimiter } from '../../adapters/redis/attempt-limiter';
+import { createRedisCallbackBook } from '../../adapters/redis/callback-book';
 import { createDrainMeter, type DrainMeter } from '../../adapters/redis/drain-meter';
 import { createRedisFinalSignals, finalStatusChannel } from '../../adapters/redis/final-signals';
 import { createRedisNotificationLog } from '../../adapters/redis/notification-log';
@@ -187,6 +189,9 @@ export async function buildUseCaseDeps(
     logger,
     enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
     audit: audit.store,
+    activations: createRedisActivationStore({ redis: client, prefix }),
+    callbackWindows: config.callbacks.windows,
+    callbackBook: createRedisCallbackBook({ redis: client, prefix }),
     metrics,
   };
   return {

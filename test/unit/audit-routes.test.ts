@@ -7,12 +7,14 @@ describe('AUDITED_ROUTES', () => {
     expect(Object.keys(AUDITED_ROUTES).sort()).toEqual(table);
   });
 
-  it('records every route of the patient-facing API (/v1 outside status, replay runs and subscribers)', () => {
+  it('records every route of the patient-facing API (/v1 outside status, replay runs, subscribers and notices)', () => {
     const unrecorded = ROUTE_TABLE.map(routeKey).filter(
       (key) => key.includes(' /v1/') && AUDITED_ROUTES[key] === 'not-phi',
     );
     expect(unrecorded.sort()).toEqual([
       'GET /v1/events/subscribers',
+      // Crisis messages for every caller, read on every IVR call: nothing about a patient.
+      'GET /v1/notices',
       'GET /v1/operations/replay',
       'GET /v1/operations/replay/:replayId',
       'GET /v1/status',

@@ -34,6 +34,7 @@ const TAGS = [
   ['Operations', 'Receipts of writes, replays and the pipeline status'],
   ['Events', 'Event subscribers'],
   ['Audit', 'Who read or changed what'],
+  ['Crisis', 'Crisis activations and the notices callers hear'],
   ['Access', 'Tokens and the keys that verify them'],
   ['Health', 'Probes'],
   ['EHR notifications', 'What EHRs push'],
@@ -142,20 +143,21 @@ export function buildOpenApiDocument(options: DocumentOptions): OpenApiDocument 
 
     const declared: Record<number, ResponseDoc> = { ...(doc.responses ?? {}) };
     if (doc.write) {
+      const writeAnswer = doc.receipt ?? writeReceipt;
       const receiptHeaders = ['Location', 'Preference-Applied'] as const;
       declared[202] = {
         description: 'Accepted: durably queued; follow Location',
-        schema: writeReceipt,
+        schema: writeAnswer,
         headers: [...receiptHeaders, 'Retry-After'],
       };
       declared[200] = {
         description: 'Final, with Prefer: wait=N (nothing created)',
-        schema: writeReceipt,
+        schema: writeAnswer,
         headers: receiptHeaders,
       };
       declared[201] = {
         description: 'Final, with Prefer: wait=N: the EHR created a resource',
-        schema: writeReceipt,
+        schema: writeAnswer,
         headers: receiptHeaders,
       };
     }

@@ -46,6 +46,8 @@ export interface RouteDoc {
    * Location, and takes Prefer, Idempotency-Key, X-Contact-Id and X-Call-Id.
    */
   readonly write?: boolean;
+  /** A write's answer when it is more than the receipt (the receipt's fields and its own). */
+  readonly receipt?: NamedSchema;
   readonly responses?: Readonly<Record<number, ResponseDoc>>;
   /** Error codes the route answers besides those every route of its kind can. */
   readonly problems?: readonly ErrorCode[];

@@ -12,6 +12,19 @@ import { auditPageSchema } from '../schemas/audit.response';
 import { jwksSchema, oauthErrorSchema, tokenRequestSchema, tokenSchema } from '../schemas/access.response';
 import { bookingSchema, cancelSchema, confirmSchema, rescheduleSchema } from '../schemas/booking.schema';
 import { callbackSchema, callSchema } from '../schemas/call.schema';
+import {
+  activationBody,
+  activationIdPath,
+  activationListQuery,
+  callbackRequestBody,
+  noticesQuery,
+} from '../schemas/crisis.schema';
+import {
+  activationListSchema,
+  activationSchema,
+  callbackRequestReceiptSchema,
+  noticeListSchema,
+} from '../schemas/crisis.response';
 import { lookupQuerySchema } from '../schemas/lookup-query.schema';
 import { listOperationsQuery, replayBody } from '../schemas/operations.schema';
 import {
@@ -320,6 +333,28 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       write: true,
     },
 
+    'POST /v1/patients/:id/callback-request': {
+      summary: 'Request a callback in one step (IVR)',
+      description:
+        "The number is the patient record's first dialable one (with the patient's queued corrections; " +
+        "the continuity cache's copy while the EHR is down, marked `numberFrom: cache` and noted on the " +
+        'Task), unless `phone` is sent. The first callback window with room (`callbacks.windows`) is ' +
+        'reserved and a `callback.request` write queued. `?shape=flat` flattens the answer. A retry with ' +
+        'the same Idempotency-Key or contact id answers the first request and takes no second place.',
+      tag: 'Calls',
+      path: patientIdPath,
+      query: connectionQuery.extend({
+        shape: z
+          .enum(['flat'])
+          .optional()
+          .describe('`flat`: the answer as one level of strings, for IVR flows'),
+      }),
+      body: { schema: named('CallbackRequestOneStep', callbackRequestBody(phoneRegion)), form: true },
+      write: true,
+      receipt: named('CallbackRequestReceipt', callbackRequestReceiptSchema),
+      problems: ['NOT_FOUND', 'NO_CALLBACK_NUMBER', 'CALLBACK_WINDOWS_FULL', 'EHR_UNAVAILABLE'],
+    },
+
     'GET /v1/operations': {
       summary: 'List receipts by status',
       tag: 'Operations',
@@ -406,6 +441,67 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       responses: {
         200: { description: 'Newest first, paged by cursor', schema: named('AuditPage', auditPageSchema) },
       },
+    },
+
+    'POST /v1/crisis/activations': {
+      summary: 'Declare a crisis activation',
+      description:
+        'Locations are checked with the EHR when it can answer (an EHR that is down does not block a ' +
+        'declaration). Subscribers of the tenant hear `crisis.activated` now, also for an activation ' +
+        'starting later (the event carries `startsAt`). An `Idempotency-Key` makes a retry answer 200 with ' +
+        'the first activation.',
+      tag: 'Crisis',
+      body: { schema: named('ActivationRequest', activationBody), form: true, required: true },
+      responses: {
+        201: {
+          description: 'Declared',
+          schema: named('Activation', activationSchema),
+          headers: ['Location'],
+        },
+        200: {
+          description: 'Declared before under this Idempotency-Key',
+          schema: named('Activation', activationSchema),
+        },
+      },
+    },
+    'GET /v1/crisis/activations': {
+      summary: "List the tenant's activations",
+      tag: 'Crisis',
+      query: activationListQuery,
+      responses: {
+        200: { description: 'Newest first', schema: named('ActivationList', activationListSchema) },
+      },
+    },
+    'GET /v1/crisis/activations/:id': {
+      summary: 'Read one activation',
+      tag: 'Crisis',
+      path: activationIdPath,
+      responses: { 200: { description: 'The activation', schema: named('Activation', activationSchema) } },
+      problems: ['NOT_FOUND'],
+    },
+    'POST /v1/crisis/activations/:id/end': {
+      summary: 'End an activation',
+      description:
+        'A scheduled one is called off. Subscribers hear `crisis.ended` once; ending one already ended ' +
+        'changes nothing. An activation that reaches its `endsAt` ends without an event.',
+      tag: 'Crisis',
+      path: activationIdPath,
+      responses: {
+        200: { description: 'The activation, ended', schema: named('Activation', activationSchema) },
+      },
+      problems: ['NOT_FOUND'],
+    },
+    'GET /v1/notices': {
+      summary: 'Notices in force (IVR, chatbot, desks)',
+      description:
+        "The tenant's active activations at a location (those naming no location apply everywhere). " +
+        "Answered from Continuum's own records, so it answers the same while the EHR is down.",
+      tag: 'Crisis',
+      query: noticesQuery,
+      responses: {
+        200: { description: 'Notices, latest first', schema: named('NoticeList', noticeListSchema) },
+      },
+      problems: ['NOT_FOUND'],
     },
 
     'GET /v1/events/subscribers': {
