@@ -104,6 +104,13 @@ async function amend(
 const eventsFor = (operationId: string, type: string): Received[] =>
   received.filter((e) => e.type === type && e.data.operationId === operationId);
 
+/** The event of `type` for the operation, once the subscriber has it. */
+const eventOf = (operationId: string, type: string): Promise<Received> =>
+  waitFor(() => Promise.resolve(eventsFor(operationId, type)[0]), {
+    timeoutMs: 15000,
+    what: `${type} for ${operationId}`,
+  });
+
 it('converts a booked in-person visit to video: same start, same slot, one new version', async () => {
   const { id, slot } = await booked('pat-0101', 1);
   const before = await ehr(`Appointment/${id}`);
@@ -165,14 +172,8 @@ it('converts a booked in-person visit to video: same start, same slot, one new v
   expect(again.body.history.at(-1).note).toMatch(/already a video visit/);
   expect((await ehr(`Appointment/${id}`)).meta.versionId).toBe(after.meta.versionId);
 
-  const [event] = await waitFor(
-    async () => {
-      const found = eventsFor(res.body.operationId as string, 'appointment.rescheduled');
-      return found.length > 0 ? found : undefined;
-    },
-    { timeoutMs: 15000, what: 'appointment.rescheduled for the conversion' },
-  );
-  expect(event?.data).toMatchObject({
+  const event = await eventOf(res.body.operationId as string, 'appointment.rescheduled');
+  expect(event.data).toMatchObject({
     change: 'mode',
     mode: 'video',
     kind: 'appointment.convert',
@@ -181,7 +182,7 @@ it('converts a booked in-person visit to video: same start, same slot, one new v
     source: 'continuum',
   });
   // References and codes only: nothing about who the patient is or why they came.
-  expect(Object.keys(event?.data ?? {}).sort()).toEqual(
+  expect(Object.keys(event.data).sort()).toEqual(
     [
       'change',
       'connection',
@@ -247,14 +248,8 @@ it('holds a visit for reschedule: waitlist, reason coded, slot free; a second ho
     cancellationReason: 'weather',
   });
 
-  const [event] = await waitFor(
-    async () => {
-      const found = eventsFor(res.body.operationId as string, 'appointment.rescheduled');
-      return found.length > 0 ? found : undefined;
-    },
-    { timeoutMs: 15000, what: 'appointment.rescheduled for the hold' },
-  );
-  expect(event?.data).toMatchObject({
+  const event = await eventOf(res.body.operationId as string, 'appointment.rescheduled');
+  expect(event.data).toMatchObject({
     change: 'held',
     kind: 'appointment.hold',
     resourceRef: `Appointment/${id}`,
