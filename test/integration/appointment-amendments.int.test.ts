@@ -101,6 +101,9 @@ async function amend(
   });
 }
 
+const receiptOf = async (operationId: string): Promise<any> =>
+  (await http('GET', `${gw.url}/v1/operations/${operationId}`, { headers: desk })).body;
+
 const eventsFor = (operationId: string, type: string): Received[] =>
   received.filter((e) => e.type === type && e.data.operationId === operationId);
 
@@ -287,6 +290,42 @@ it('queues a conversion while the EHR is down, shows it pending, and applies it 
   expect(versions.length).toBe(versionsBefore + 1);
   expect(versions.map(modeOf).filter((m) => m === 'phone')).toHaveLength(1);
   expect((await ehr(`Appointment/${id}`)).start).toBe(before.start);
+});
+
+it('converts once when the EHR committed the change but its answer was lost', async () => {
+  const { id } = await booked('pat-0110');
+  const versionsBefore = (await history(gw.fhirBase, `Appointment/${id}`)).length;
+  // Half the Appointment requests fail; every failing write fails after it was committed.
+  await setFaults(gw.url, {
+    mode: 'flaky',
+    failureRate: 0.5,
+    afterCommitRate: 1,
+    paths: ['Appointment'],
+    seed: 20261203,
+  });
+  const res = await http('POST', `${gw.url}/v1/appointments/${id}/convert`, {
+    body: { mode: 'video', patientId: 'pat-0110' },
+    headers: desk,
+  });
+  expect(res.status).toBe(202);
+  await waitFor(
+    async () => {
+      const faults = (await http('GET', `${gw.url}/sandbox/admin/faults`)).body;
+      const done = await receiptOf(res.body.operationId as string);
+      return faults.counters.failedAfterCommit >= 1 || done.status === 'succeeded' ? true : undefined;
+    },
+    { timeoutMs: 30000, what: 'the conversion committed with its answer lost, or applied' },
+  );
+  await setFaults(gw.url, { mode: 'up' });
+  const [final] = await waitForFinal(gw.url, [res.body.operationId as string]);
+  expect(final.status).toBe('succeeded');
+  const versions = await history(gw.fhirBase, `Appointment/${id}`);
+  console.log(
+    `lost answer: ${final.attempts} attempt(s), last note "${String(final.history.at(-1).note ?? '')}", ` +
+      `${versions.length - versionsBefore} new version(s)`,
+  );
+  expect(versions.length).toBe(versionsBefore + 1);
+  expect(modeOf(versions.at(-1))).toBe('video');
 });
 
 it('refuses what cannot be done, and changes nothing', async () => {
