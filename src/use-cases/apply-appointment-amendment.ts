@@ -36,9 +36,16 @@ export async function applyAppointmentConvert(
   return done(appointment, payload.patientId, note);
 }
 
+/**
+ * `attempt` is the operation's try: a visit found already held on a later try may have been held
+ * by an earlier try of this write that stopped before freeing the slot, so the slot is freed then;
+ * on a first try it was held by someone else, whose slot may meanwhile be booked again, so the
+ * slot is left alone.
+ */
 export async function applyAppointmentHold(
   connection: ConnectionContext,
   payload: AppointmentHoldPayload,
+  attempt: number,
 ): Promise<AppliedWrite> {
   const result = await changeAppointment(
     connection,
@@ -54,7 +61,6 @@ export async function applyAppointmentHold(
       return connection.mapping.holdAppointment(current, payload.reason);
     },
   );
-  // Also when the hold was already made: an earlier try may have stopped before the slot was freed.
-  await freeSlotsOf(connection, result.appointment);
+  if (result.note === undefined || attempt > 1) await freeSlotsOf(connection, result.appointment);
   return done(result.appointment, payload.patientId, result.note);
 }

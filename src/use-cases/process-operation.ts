@@ -86,7 +86,7 @@ async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Prom
     case 'appointment.convert':
       return applyAppointmentConvert(connection, op.payload);
     case 'appointment.hold':
-      return applyAppointmentHold(connection, op.payload);
+      return applyAppointmentHold(connection, op.payload, op.attempts);
     case 'call.log':
       return applyCallLog(connection, op, op.payload);
     case 'callback.request':

@@ -238,6 +238,8 @@ it('holds a visit for reschedule: waitlist, reason coded, slot free; a second ho
   expect(again.body.status).toBe('succeeded');
   expect(again.body.history.at(-1).note).toMatch(/already held/);
   expect((await ehr(`Appointment/${id}`)).meta.versionId).toBe(after.meta.versionId);
+  // The repeated hold leaves the slot to the patient who booked it since.
+  expect((await ehr(`Slot/${slot}`)).status).toBe('busy');
 
   const list = await http(
     'GET',
