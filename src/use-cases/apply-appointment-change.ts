@@ -86,23 +86,34 @@ export const done = (appointment: Appointment, patientId: string, note?: string)
 export async function applyAppointmentCancel(
   connection: ConnectionContext,
   payload: AppointmentChangePayload,
+  attempt: number,
 ): Promise<AppliedWrite> {
   const { appointment, note } = await cancel(
     connection,
     payload.appointmentId,
     payload.patientId,
     payload.reason,
+    attempt,
   );
   return done(appointment, payload.patientId, note);
 }
 
+/**
+ * Cancels, then frees the slot. A slot is freed only when it may still be this visit's: not when
+ * the visit was held for reschedule (the hold freed it, and it may be booked again), nor when the
+ * visit was found cancelled on a first try (someone else cancelled it and freed its slot). A later
+ * try of this write that finds it cancelled frees it, as an earlier try may have stopped between.
+ */
 async function cancel(
   connection: ConnectionContext,
   appointmentId: string,
   patientId: string,
   reason: string | undefined,
+  attempt: number,
 ): Promise<{ readonly appointment: Appointment; readonly note?: string }> {
+  let heldBefore = false;
   const result = await changeAppointment(connection, appointmentId, patientId, (current) => {
+    heldBefore = current.status === 'waitlist';
     if (current.status === 'cancelled') return { unchanged: 'the appointment was already cancelled' };
     if (SETTLED.has(current.status)) {
       throw new ContinuumError('CONFLICT', {
@@ -112,7 +123,9 @@ async function cancel(
     const cancelationReason = connection.mapping.cancellationReason(reason);
     return { ...current, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
   });
-  await freeSlotsOf(connection, result.appointment);
+  if (result.note === undefined ? !heldBefore : attempt > 1) {
+    await freeSlotsOf(connection, result.appointment);
+  }
   return result;
 }
 
@@ -173,7 +186,13 @@ export async function applyAppointmentReschedule(
     ...payload.booking,
   });
   await progress(`step 1 of 2: booked ${booked.resourceRef}${booked.note ? ` (${booked.note})` : ''}`);
-  const cancelled = await cancel(connection, payload.appointmentId, payload.patientId, payload.reason);
+  const cancelled = await cancel(
+    connection,
+    payload.appointmentId,
+    payload.patientId,
+    payload.reason,
+    op.attempts,
+  );
   await progress(
     `step 2 of 2: cancelled Appointment/${payload.appointmentId}${cancelled.note ? ` (${cancelled.note})` : ''}`,
   );

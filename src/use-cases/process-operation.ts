@@ -78,7 +78,7 @@ async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Prom
     case 'appointment.book':
       return applyAppointmentBooking(deps, connection, op, op.payload);
     case 'appointment.cancel':
-      return applyAppointmentCancel(connection, op.payload);
+      return applyAppointmentCancel(connection, op.payload, op.attempts);
     case 'appointment.confirm':
       return applyAppointmentConfirm(connection, op.payload);
     case 'appointment.reschedule':

@@ -227,6 +227,17 @@ it('holds a visit for reschedule: waitlist, reason coded, slot free; a second ho
   ]);
   expect(Number(after.meta.versionId)).toBe(Number(before.meta.versionId) + 1);
   expect((await ehr(`Slot/${slot}`)).status).toBe('free');
+  const list = await http(
+    'GET',
+    `${gw.url}/v1/patients/pat-0103/appointments?from=${encodeURIComponent(before.start)}`,
+    {
+      headers: desk,
+    },
+  );
+  expect(list.body.appointments.find((a: { id: string }) => a.id === id)).toMatchObject({
+    status: 'waitlist',
+    cancellationReason: 'weather',
+  });
   // The freed time can be booked by someone else.
   const taken = await http('POST', `${gw.url}/v1/appointments`, {
     body: { patientId: 'pat-0104', slotId: slot },
@@ -240,18 +251,14 @@ it('holds a visit for reschedule: waitlist, reason coded, slot free; a second ho
   expect((await ehr(`Appointment/${id}`)).meta.versionId).toBe(after.meta.versionId);
   // The repeated hold leaves the slot to the patient who booked it since.
   expect((await ehr(`Slot/${slot}`)).status).toBe('busy');
-
-  const list = await http(
-    'GET',
-    `${gw.url}/v1/patients/pat-0103/appointments?from=${encodeURIComponent(before.start)}`,
-    {
-      headers: desk,
-    },
-  );
-  expect(list.body.appointments.find((a: { id: string }) => a.id === id)).toMatchObject({
-    status: 'waitlist',
-    cancellationReason: 'weather',
+  // So does cancelling the held visit when the patient calls to say they will not rebook.
+  const cancelled = await http('POST', `${gw.url}/v1/appointments/${id}/cancel`, {
+    body: {},
+    headers: { ...desk, prefer: 'wait=10' },
   });
+  expect(cancelled.body.status).toBe('succeeded');
+  expect((await ehr(`Appointment/${id}`)).status).toBe('cancelled');
+  expect((await ehr(`Slot/${slot}`)).status).toBe('busy');
 
   const event = await eventOf(res.body.operationId as string, 'appointment.rescheduled');
   expect(event.data).toMatchObject({
