@@ -191,6 +191,7 @@ export async function loadMappingProfile(
     callback: callTemplates.callback,
   };
   const reasonTable = appointmentFile.value.codes.cancellationReason;
+  /** A call-center reason as the EHR codes it (the table read backwards), with the words kept as text. */
   const cancellationReason = (reason: string | undefined): CodeableConcept | undefined => {
     if (reason === undefined) return undefined;
     const table = reasonTable;

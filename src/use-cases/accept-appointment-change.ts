@@ -7,6 +7,7 @@
 import type { AppointmentMode, AppointmentModel, VirtualMode } from '../domain/appointment';
 import { ContinuumError, validationError, isEhrUnavailable } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
+import type { OperationPayload } from '../domain/operation';
 import type { SlotModel } from '../domain/slot';
 import {
   acceptHoldingSlot,
@@ -16,10 +17,9 @@ import {
 } from './accept-appointment-booking';
 import { acceptCheckBudget, NOT_YET, type AcceptCheckBudget } from './accept-check-budget';
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
-import type { ConnectionContext } from './use-case-deps';
 import { CONVERTIBLE } from './apply-appointment-amendment';
 import { SETTLED } from './apply-appointment-change';
-import type { OperationPayload } from '../domain/operation';
+import type { ConnectionContext } from './use-case-deps';
 import { knownStart } from './known-starts';
 
 interface ChangeOf<K extends string> {
