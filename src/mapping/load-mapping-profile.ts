@@ -279,7 +279,7 @@ export async function loadMappingProfile(
       const next = await runTemplate<Appointment>('convert.template', convertTemplate, value, 'Appointment');
       // What is written must read back as the new mode, or the next read would undo the change.
       return amended('convert.template', resource, next, (model) =>
-        model.mode === mode ? undefined : `reads back as a ${model.mode} visit, not ${mode}`,
+        model.mode === mode ? undefined : `reads back as mode ${model.mode}, not ${mode}`,
       );
     },
     holdAppointment: async (resource, reason) => {
