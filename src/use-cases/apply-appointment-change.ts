@@ -16,7 +16,13 @@ import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 const MAX_ROUNDS = 4;
 
 /** Statuses after which an appointment can no longer be changed by a caller. */
-const SETTLED = new Set(['fulfilled', 'noshow', 'entered-in-error', 'arrived', 'checked-in']);
+export const SETTLED: ReadonlySet<string> = new Set([
+  'fulfilled',
+  'noshow',
+  'entered-in-error',
+  'arrived',
+  'checked-in',
+]);
 
 /** Records a step of a multi-step write on its receipt before the next step starts. */
 export type Progress = (note: string) => Promise<void>;
@@ -38,16 +44,22 @@ async function readOwned(
   return appointment;
 }
 
-/** Re-reads and re-applies `change` until the EHR takes it under If-Match, or says it is not needed. */
-async function changeAppointment(
+type Change = Appointment | { readonly unchanged: string };
+
+/**
+ * Re-reads and re-applies `change` until the EHR takes it under If-Match, or says it is not needed.
+ * A conflict means someone else edited the record in between: the change is made again on their
+ * version, so edits of other fields are kept and a change already made is seen as such.
+ */
+export async function changeAppointment(
   connection: ConnectionContext,
   appointmentId: string,
   patientId: string,
-  change: (current: Appointment) => Appointment | { readonly unchanged: string },
+  change: (current: Appointment) => Change | Promise<Change>,
 ): Promise<{ readonly appointment: Appointment; readonly note?: string }> {
   for (let round = 1; ; round++) {
     const current = await readOwned(connection, appointmentId, patientId);
-    const next = change(current);
+    const next = await change(current);
     if ('unchanged' in next) return { appointment: current, note: next.unchanged };
     try {
       const updated = await writeChange(connection, current, next);
@@ -64,7 +76,7 @@ async function changeAppointment(
   }
 }
 
-const done = (appointment: Appointment, patientId: string, note?: string): AppliedWrite => ({
+export const done = (appointment: Appointment, patientId: string, note?: string): AppliedWrite => ({
   resourceRef: `Appointment/${appointment.id ?? ''}`,
   resourceVersion: appointment.meta?.versionId,
   patientId,
@@ -74,23 +86,34 @@ const done = (appointment: Appointment, patientId: string, note?: string): Appli
 export async function applyAppointmentCancel(
   connection: ConnectionContext,
   payload: AppointmentChangePayload,
+  attempt: number,
 ): Promise<AppliedWrite> {
   const { appointment, note } = await cancel(
     connection,
     payload.appointmentId,
     payload.patientId,
     payload.reason,
+    attempt,
   );
   return done(appointment, payload.patientId, note);
 }
 
+/**
+ * Cancels, then frees the slot. A slot is freed only when it may still be this visit's: not when
+ * the visit was held for reschedule (the hold freed it, and it may be booked again), nor when the
+ * visit was found cancelled on a first try (someone else cancelled it and freed its slot). A later
+ * try of this write that finds it cancelled frees it, as an earlier try may have stopped between.
+ */
 async function cancel(
   connection: ConnectionContext,
   appointmentId: string,
   patientId: string,
   reason: string | undefined,
+  attempt: number,
 ): Promise<{ readonly appointment: Appointment; readonly note?: string }> {
+  let heldBefore = false;
   const result = await changeAppointment(connection, appointmentId, patientId, (current) => {
+    heldBefore = current.status === 'waitlist';
     if (current.status === 'cancelled') return { unchanged: 'the appointment was already cancelled' };
     if (SETTLED.has(current.status)) {
       throw new ContinuumError('CONFLICT', {
@@ -100,12 +123,18 @@ async function cancel(
     const cancelationReason = connection.mapping.cancellationReason(reason);
     return { ...current, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
   });
-  // The time is offered again; the appointment's cancellation is what the receipt is about.
-  for (const ref of result.appointment.slot ?? []) {
+  if (result.note === undefined ? !heldBefore : attempt > 1) {
+    await freeSlotsOf(connection, result.appointment);
+  }
+  return result;
+}
+
+/** The time is offered again; the appointment's change is what the receipt is about. */
+export async function freeSlotsOf(connection: ConnectionContext, appointment: Appointment): Promise<void> {
+  for (const ref of appointment.slot ?? []) {
     const slotId = ref.reference?.split('/').pop();
     if (slotId !== undefined) await freeSlot(connection, slotId);
   }
-  return result;
 }
 
 export async function applyAppointmentConfirm(
@@ -157,7 +186,13 @@ export async function applyAppointmentReschedule(
     ...payload.booking,
   });
   await progress(`step 1 of 2: booked ${booked.resourceRef}${booked.note ? ` (${booked.note})` : ''}`);
-  const cancelled = await cancel(connection, payload.appointmentId, payload.patientId, payload.reason);
+  const cancelled = await cancel(
+    connection,
+    payload.appointmentId,
+    payload.patientId,
+    payload.reason,
+    op.attempts,
+  );
   await progress(
     `step 2 of 2: cancelled Appointment/${payload.appointmentId}${cancelled.note ? ` (${cancelled.note})` : ''}`,
   );

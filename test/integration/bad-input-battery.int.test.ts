@@ -30,6 +30,8 @@ const ROUTES: readonly { readonly method: Method; readonly path: string; readonl
   { method: 'POST', path: '/v1/appointments/:id/cancel', id: 'appt-1' },
   { method: 'POST', path: '/v1/appointments/:id/confirm', id: 'appt-1' },
   { method: 'POST', path: '/v1/appointments/:id/reschedule', id: 'appt-1' },
+  { method: 'POST', path: '/v1/appointments/:id/convert', id: 'appt-1' },
+  { method: 'POST', path: '/v1/appointments/:id/hold', id: 'appt-1' },
   { method: 'GET', path: '/v1/slots' },
   { method: 'POST', path: '/v1/calls' },
   { method: 'POST', path: '/v1/callbacks' },

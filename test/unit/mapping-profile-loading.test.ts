@@ -60,6 +60,35 @@ describe('loading a mapping profile', () => {
     ]);
   });
 
+  it('stops at start-up when a conversion would not read back as the new mode', async () => {
+    // The mode written where the read rule does not look: the change would be lost on the next read.
+    await edit(
+      'appointment.yaml',
+      '"url": "https://continuum.example/fhir/StructureDefinition/appointment-mode",\n          "valueCode"',
+      '"url": "https://elsewhere.example/mode",\n          "valueCode"',
+    );
+    const { problems } = await problemsOf();
+    expect(problems).toEqual([
+      {
+        file: join(dir, 'appointment.yaml'),
+        field: 'convert.template',
+        message: expect.stringContaining('reads back as mode in-person, not video'),
+      },
+    ]);
+  });
+
+  it('stops at start-up when a hold would not read back as waitlist', async () => {
+    await edit('appointment.yaml', '{ "status": "waitlist" }', '{ "status": "booked" }');
+    const { problems } = await problemsOf();
+    expect(problems).toEqual([
+      {
+        file: join(dir, 'appointment.yaml'),
+        field: 'hold.template',
+        message: expect.stringContaining('reads back as booked, not waitlist'),
+      },
+    ]);
+  });
+
   it('reports a FHIRPath syntax error with file and field', async () => {
     await edit('patient.yaml', 'birthDate: birthDate', 'birthDate: birthDate.where(');
     const { error, problems } = await problemsOf();
