@@ -1,0 +1,81 @@
+/** The drill's report: every figure, as written to drill-<date>.json and drawn in drill-<date>.html. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bucket, PhaseFigures } from './drill-aggregate';
+import type { BacklogSample } from './drill-records';
+import type { ClosureFigures, StagedAction } from './drill-staging';
+import type { HistoryVerdict } from './history-check';
+import type { Phase, Stage } from './scenarios';
+import { renderDrillHtml } from './report-html';
+
+export interface EventFigures {
+  readonly source: string;
+  /** Accepted writes that reached a final state: each owes subscribers one `operation.*` event. */
+  readonly expectedOperationEvents: number;
+  /** Of those, how many the drill's own subscriber received (null without one). */
+  readonly deliveredOperationEvents: number | null;
+  readonly byType: Record<string, number>;
+  readonly subscribers: Record<string, { waiting: number; deadLetters: number; newDeadLetters: number }>;
+  readonly badSignatures: number;
+}
+
+export interface DrillReport {
+  readonly drill: {
+    readonly scenario: string;
+    readonly runId: string;
+    readonly target: string;
+    readonly startedAt: string;
+    readonly finishedAt: string;
+    readonly durationMs: number;
+    readonly compress: number;
+    readonly wallMs: number;
+    readonly baseRate: number;
+    readonly callMix: Readonly<Record<string, number>>;
+    readonly seedPatients: number;
+  };
+  readonly phases: readonly (Phase & { readonly staged: boolean })[];
+  readonly notStaged: Partial<Record<Stage, string>>;
+  readonly staging: readonly StagedAction[];
+  readonly calls: {
+    readonly total: number;
+    readonly skippedAtConcurrencyBound: number;
+    readonly byPhase: readonly PhaseFigures[];
+    readonly overTime: readonly Bucket[];
+  };
+  readonly backlog: {
+    readonly samples: readonly BacklogSample[];
+    readonly peak: number;
+    readonly peakAtMs: number | null;
+    readonly timeToDrainMs: number | null;
+    readonly drained: boolean;
+    readonly timelineEndMs: number;
+  };
+  readonly writes: HistoryVerdict;
+  readonly events: EventFigures;
+  readonly closure: ClosureFigures | undefined;
+}
+
+/** `drill-2026-12-03T09-40-12Z`: sortable, and valid as a file name everywhere. */
+export function reportBaseName(at: Date): string {
+  return `drill-${at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-')}`;
+}
+
+export function writeDrillReport(report: DrillReport, outDir: string): { json: string; html: string } {
+  mkdirSync(outDir, { recursive: true });
+  const base = join(outDir, reportBaseName(new Date(report.drill.startedAt)));
+  const json = `${base}.json`;
+  const html = `${base}.html`;
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(html, renderDrillHtml(report));
+  return { json, html };
+}
+
+/** The verdict people look for first: every accepted write is in the EHR once. */
+export function drillPassed(report: DrillReport): boolean {
+  return (
+    report.writes.lost === 0 && report.writes.duplicated === 0 && report.writes.appliedDespiteFailure === 0
+  );
+}
