@@ -3,7 +3,8 @@
  * exit code: 0 the drill ran and every accepted write is in the EHR once, 1 it did not hold, 2 usage.
  */
 import { resolve } from 'node:path';
-import { drillPassed, writeDrillReport } from './drill-report';
+import { drillPassed } from './drill-report';
+import { writeDrillReport } from './write-report';
 import { DRILL_USAGE, DrillUsageError, parseDrillOptions } from './drill-options';
 import { DrillSeedError } from './drill-seed';
 import { remoteTarget, startInProcessTarget, type DrillTarget } from './drill-target';

@@ -1,12 +1,9 @@
 /** The drill's report: every figure, as written to drill-<date>.json and drawn in drill-<date>.html. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Bucket, PhaseFigures } from './drill-aggregate';
 import type { BacklogSample } from './drill-records';
 import type { ClosureFigures, StagedAction } from './drill-staging';
 import type { HistoryVerdict } from './history-check';
 import type { Phase, Stage } from './scenarios';
-import { renderDrillHtml } from './report-html';
 
 export interface EventFigures {
   readonly source: string;
@@ -53,24 +50,6 @@ export interface DrillReport {
   readonly writes: HistoryVerdict;
   readonly events: EventFigures;
   readonly closure: ClosureFigures | undefined;
-}
-
-/** `drill-2026-12-03T09-40-12Z`: sortable, and valid as a file name everywhere. */
-export function reportBaseName(at: Date): string {
-  return `drill-${at
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z')
-    .replace(/:/g, '-')}`;
-}
-
-export function writeDrillReport(report: DrillReport, outDir: string): { json: string; html: string } {
-  mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, reportBaseName(new Date(report.drill.startedAt)));
-  const json = `${base}.json`;
-  const html = `${base}.html`;
-  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(html, renderDrillHtml(report));
-  return { json, html };
 }
 
 /** The verdict people look for first: every accepted write is in the EHR once. */
