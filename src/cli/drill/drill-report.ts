@@ -2,7 +2,7 @@
 import type { Bucket, PhaseFigures } from './drill-aggregate';
 import type { BacklogSample } from './drill-records';
 import type { ClosureFigures, StagedAction } from './drill-staging';
-import type { HistoryVerdict } from './history-check';
+import type { HistoryVerdict, WriteOutcome } from './history-check';
 import type { Phase, Stage } from './scenarios';
 
 export interface EventFigures {
@@ -48,6 +48,8 @@ export interface DrillReport {
     readonly timelineEndMs: number;
   };
   readonly writes: HistoryVerdict;
+  /** Each accepted write by operation id (a reference, no PHI): its receipt's status and its count in the EHR. */
+  readonly writeOutcomes: readonly (WriteOutcome & { readonly resource: string })[];
   readonly events: EventFigures;
   readonly closure: ClosureFigures | undefined;
 }

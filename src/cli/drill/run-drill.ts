@@ -107,7 +107,10 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
       : `${(drainedAtMs / 1000).toFixed(1)}s  backlog drained; checking every accepted write against the EHR's history`,
   );
 
-  const { verdict } = await verifyAgainstEhr(http, load.expected);
+  const { verdict, outcomes } = await verifyAgainstEhr(http, load.expected);
+  const resourceOf = new Map(
+    load.expected.map((w) => [w.operationId, w.check === 'created' ? w.resourceType : 'Patient']),
+  );
   const events = await eventFigures(
     http,
     options.receiver,
@@ -157,6 +160,7 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
       timelineEndMs: Math.round(timelineEndMs),
     },
     writes: verdict,
+    writeOutcomes: outcomes.map((o) => ({ ...o, resource: resourceOf.get(o.operationId) ?? 'unknown' })),
     events,
     closure: stager.closure(),
   };
