@@ -133,7 +133,7 @@ describe('backlogFigures', () => {
 });
 
 describe('judge', () => {
-  it('calls a write lost when it succeeded but is not in the EHR, or never finished; duplicated when there twice', () => {
+  it('calls a write lost when it succeeded but is not in the EHR, late when not final, duplicated when there twice', () => {
     const kinds = new Map([
       ['op_a', 'Appointment'],
       ['op_b', 'Appointment'],
@@ -159,7 +159,7 @@ describe('judge', () => {
       failed: 2,
       notDrained: 1,
       landedOnce: 1,
-      lost: 2,
+      lost: 1,
       duplicated: 1,
       appliedDespiteFailure: 1,
     });
@@ -204,6 +204,8 @@ describe('renderDrillHtml', () => {
         timeToDrainMs: 0,
         drained: true,
         timelineEndMs: 10_000,
+        acceptedDuringTrouble: 0,
+        drainedAfterTrouble: 0,
       },
       writes: judge([], new Map()),
       writeOutcomes: [],

@@ -59,7 +59,8 @@ export async function drillCommand(args: readonly string[], io: DrillIo): Promis
     const w = report.writes;
     io.out(
       `${report.calls.total} calls, ${w.accepted} writes accepted, ${w.landedOnce} in the EHR once; ` +
-        `lost ${w.lost}, duplicated ${w.duplicated}\n` +
+        `lost ${w.lost}, duplicated ${w.duplicated}` +
+        `${w.notDrained > 0 ? `; ${w.notDrained} still queued when the drill stopped waiting` : ''}\n` +
         `report: ${files.html}\n        ${files.json}\n`,
     );
     return drillPassed(report) ? 0 : 1;

@@ -46,6 +46,10 @@ export interface DrillReport {
     readonly timeToDrainMs: number | null;
     readonly drained: boolean;
     readonly timelineEndMs: number;
+    /** Writes accepted while trouble was staged (the EHR down, at capacity, refusing credentials). */
+    readonly acceptedDuringTrouble: number;
+    /** Of those, the ones in the EHR exactly once after it recovered. */
+    readonly drainedAfterTrouble: number;
   };
   readonly writes: HistoryVerdict;
   /** Each accepted write by operation id (a reference, no PHI): its receipt's status and its count in the EHR. */

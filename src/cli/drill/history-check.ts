@@ -28,7 +28,7 @@ export interface HistoryVerdict {
   readonly notDrained: number;
   /** Counted in the EHR exactly once. */
   readonly landedOnce: number;
-  /** Reported done but not in the EHR, or not final when the drill stopped waiting. */
+  /** Reported done but not in the EHR. */
   readonly lost: number;
   /** In the EHR more than once. */
   readonly duplicated: number;
@@ -85,7 +85,7 @@ export function judge(
     cancelled: count((o) => o.status === 'cancelled'),
     notDrained: count((o) => !FINAL.has(o.status)),
     landedOnce: count((o) => o.status === 'succeeded' && o.inEhr === 1),
-    lost: count((o) => (o.status === 'succeeded' && o.inEhr === 0) || !FINAL.has(o.status)),
+    lost: count((o) => o.status === 'succeeded' && o.inEhr === 0),
     duplicated: count((o) => o.inEhr > 1),
     appliedDespiteFailure: count((o) => o.status !== 'succeeded' && FINAL.has(o.status) && o.inEhr === 1),
     unchecked: count((o) => o.inEhr < 0),

@@ -3,7 +3,7 @@
  * external request, so it can be mailed, archived and opened offline. It shows references and
  * counts only, never PHI.
  */
-import type { DrillReport } from './drill-report';
+import { drillPassed, type DrillReport } from './drill-report';
 import { escapeXml as esc, lineChart, type Band } from './svg-chart';
 import type { Stage } from './scenarios';
 
@@ -38,8 +38,8 @@ svg{display:block;max-width:100%;height:auto}
 .axis-label{font-size:11px;fill:#52606d}.legend{font-size:11px;fill:#1f2933}.band-label{font-size:11px;fill:#3e4c59}
 .grid{stroke:#e4e7eb}.axis{stroke:#9aa5b1}.marker{stroke:#3e4c59;stroke-dasharray:3 3}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d9e2ec}
-th,td{padding:6px 8px;white-space:nowrap;border-bottom:1px solid #e4e7eb;text-align:right}th:first-child,td:first-child{text-align:left}
-th{background:#f0f4f8;font-weight:600}
+th,td{padding:6px 8px;border-bottom:1px solid #e4e7eb;text-align:right}th:first-child,td:first-child{text-align:left}
+th{background:#f0f4f8;font-weight:600}td{white-space:nowrap}
 .note{color:#52606d;font-size:12px}.warn{color:#8a1c1c}
 `;
 
@@ -47,6 +47,9 @@ const ms = (value: number | null | undefined) =>
   value === null || value === undefined ? '—' : `${Math.round(value)} ms`;
 const pct = (value: number | null) => (value === null ? '—' : `${Math.round(value * 100)}%`);
 const secs = (value: number | null) => (value === null ? '—' : `${(value / 1000).toFixed(1)} s`);
+/** A length for the title: minutes past two of them. */
+const length = (value: number) =>
+  value >= 120_000 ? `${Number((value / 60_000).toFixed(1))} min` : secs(value);
 
 export function renderDrillHtml(report: DrillReport): string {
   const { drill, phases, calls, backlog, writes, events } = report;
@@ -59,10 +62,10 @@ export function renderDrillHtml(report: DrillReport): string {
   const xMaxMs = Math.max(drill.wallMs, backlog.samples.at(-1)?.atMs ?? 0);
   const mid = (b: { startMs: number; endMs: number }) => (b.startMs + b.endMs) / 2;
   const timelineEnd = [{ atMs: drill.wallMs, label: 'timeline ends' }];
-  const passed = writes.lost === 0 && writes.duplicated === 0 && writes.appliedDespiteFailure === 0;
+  const passed = drillPassed(report);
   const eventsDelivered =
     events.deliveredOperationEvents === null
-      ? 'see subscribers'
+      ? `${events.expectedOperationEvents} owed`
       : `${events.deliveredOperationEvents} / ${events.expectedOperationEvents}`;
 
   const callsChart = lineChart({
@@ -147,8 +150,8 @@ export function renderDrillHtml(report: DrillReport): string {
 <style>${CSS}</style></head>
 <body><main>
 <h1>Drill: ${esc(drill.scenario)}</h1>
-<p class="sub">${esc(drill.startedAt)} · timeline ${secs(drill.durationMs)}${drill.compress !== 1 ? ` compressed ${drill.compress}× to ${secs(drill.wallMs)}` : ''} · ${drill.baseRate} calls/s at baseline · target: ${esc(drill.target)} · run ${esc(drill.runId)}</p>
-<div class="verdict ${passed ? 'pass' : 'fail'}">${passed ? '✔' : '✘'} Writes: lost ${writes.lost}, duplicated ${writes.duplicated} — ${writes.landedOnce} of ${writes.accepted} accepted writes are in the EHR exactly once${writes.failed + writes.needsReview > 0 ? `; ${writes.failed} refused by the EHR, ${writes.needsReview} held for review` : ''}</div>
+<p class="sub">${esc(drill.startedAt)} · timeline ${length(drill.durationMs)}${drill.compress !== 1 ? ` compressed ${drill.compress}× to ${length(drill.wallMs)}` : ''} · ${drill.baseRate} calls/s at baseline · target: ${esc(drill.target)} · run ${esc(drill.runId)}</p>
+<div class="verdict ${passed ? 'pass' : 'fail'}">${passed ? '✔' : '✘'} Writes: lost ${writes.lost}, duplicated ${writes.duplicated} — ${writes.landedOnce} of ${writes.accepted} accepted writes are in the EHR exactly once${writes.failed + writes.needsReview > 0 ? `; ${writes.failed} refused by the EHR, ${writes.needsReview} held for review` : ''}${writes.notDrained > 0 ? `; ${writes.notDrained} still queued when the drill stopped waiting` : ''}</div>
 <div class="tiles">
 <div class="tile"><b>${calls.total}</b><span>calls made</span></div>
 <div class="tile"><b>${calls.byPhase.reduce((s, p) => s + p.served, 0)}</b><span>calls served (2xx)</span></div>
@@ -168,6 +171,7 @@ ${notStaged !== '' ? `<p class="note warn">Not staged (load only): </p><ul class
 <div class="card">${cacheChart}</div>
 <h2>Write backlog</h2>
 <div class="card">${backlogChart}</div>
+<p>${backlog.acceptedDuringTrouble} writes accepted during the trouble; ${backlog.drainedAfterTrouble} of them drained into the EHR after it${backlog.drainedAfterTrouble === backlog.acceptedDuringTrouble ? ' (all)' : ''}.</p>
 <p class="note">Peak ${backlog.peak} writes${backlog.peakAtMs !== null ? ` at ${secs(backlog.peakAtMs)}` : ''}; ${backlog.drained ? `empty again ${secs(backlog.timeToDrainMs)} after the last staged trouble ended` : 'not drained when the drill stopped waiting'}.</p>
 <h2>Per phase</h2>
 <table><thead><tr><th>Phase</th><th>Time</th><th>Calls</th><th>Served</th><th>Calls/s</th><th>p50</th><th>p99</th><th>From cache</th><th>Refused (4xx)</th><th>Errors</th><th>Writes accepted</th></tr></thead><tbody>${rows}</tbody></table>
@@ -187,7 +191,7 @@ ${notStaged !== '' ? `<p class="note warn">Not staged (load only): </p><ul class
 <table style="margin-top:8px"><thead><tr><th>EHR resource</th><th>Accepted</th><th>Once in the EHR</th></tr></thead><tbody>${byKind}</tbody></table>
 <p class="note">Creates are found by the operation's business identifier (urn:continuum:operation|id); demographic corrections by the patient's _history (the change appears in exactly one version).</p>
 <h2>Events</h2>
-<p>${esc(events.source)}: ${eventsDelivered} outcome events of the drill's writes delivered${events.badSignatures > 0 ? `; <span class="warn">${events.badSignatures} with a bad signature</span>` : ''}.</p>
+${eventsParagraph(events, eventsDelivered)}
 ${eventTypes !== '' ? `<table><thead><tr><th>Event type</th><th>Delivered (distinct)</th></tr></thead><tbody>${eventTypes}</tbody></table>` : ''}
 ${closure !== undefined ? closureSection(closure) : ''}
 <h2>What the drill staged</h2>
@@ -254,4 +258,19 @@ function nested(progress: Record<string, unknown>): string {
         .join('');
     })
     .join('');
+}
+
+function eventsParagraph(events: DrillReport['events'], delivered: string): string {
+  if (events.deliveredOperationEvents !== null) {
+    return `<p>${esc(events.source)}: ${delivered} outcome events of the drill's writes delivered${events.badSignatures > 0 ? `; <span class="warn">${events.badSignatures} with a bad signature</span>` : ''}.</p>`;
+  }
+  const subscribers = Object.entries(events.subscribers);
+  if (subscribers.length === 0) {
+    return '<p class="note">The gateway has no event subscribers, so delivery was not checked.</p>';
+  }
+  const rows = subscribers
+    .map(([name, f]) => `<tr><td>${esc(name)}</td><td>${f.waiting}</td><td>${f.newDeadLetters}</td></tr>`)
+    .join('');
+  return `<p>From the gateway's subscriber figures after the drain (${events.expectedOperationEvents} outcome events owed):</p>
+<table><thead><tr><th>Subscriber</th><th>Still waiting</th><th>New dead letters</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -13,8 +13,9 @@ import type { DrillReport, EventFigures } from './drill-report';
 import { readDrillSeed } from './drill-seed';
 import { createStager, probeStaging } from './drill-staging';
 import type { EventReceiver } from './event-receiver';
-import { verifyAgainstEhr } from './history-check';
-import { compressTimeline, SCENARIO_PHASES, type ScenarioName } from './scenarios';
+import { verifyAgainstEhr, type WriteOutcome } from './history-check';
+import type { CallRecord } from './drill-records';
+import { compressTimeline, SCENARIO_PHASES, type Phase, type ScenarioName } from './scenarios';
 
 export interface RunDrillOptions {
   readonly scenario: ScenarioName;
@@ -24,7 +25,7 @@ export interface RunDrillOptions {
   readonly rate: number;
   readonly target: { readonly url: string; readonly key: string; readonly kind: 'in-process' | 'remote' };
   readonly receiver: EventReceiver | undefined;
-  /** How long to wait for the backlog to drain after the timeline (default: the timeline's length, 30 s at least). */
+  /** How long to wait for the backlog to drain after the timeline (default: the timeline's length, 90 s at least). */
   readonly drainTimeoutMs?: number;
   readonly maxInFlight?: number;
   readonly seed?: number;
@@ -90,7 +91,7 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
   const timelineEndMs = elapsed();
   options.say(`${(timelineEndMs / 1000).toFixed(1)}s  timeline over; waiting for the write backlog to drain`);
 
-  const drainBound = options.drainTimeoutMs ?? Math.max(30_000, options.wallMs);
+  const drainBound = options.drainTimeoutMs ?? Math.max(90_000, options.wallMs);
   let drainedAtMs: number | null = null;
   while (elapsed() - timelineEndMs < drainBound) {
     const sample = await sampler.sampleNow();
@@ -158,6 +159,7 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
         drainedAtMs === null ? null : Math.max(0, drainedAtMs - (lastStage?.endMs ?? timelineEndMs)),
       drained: drainedAtMs !== null,
       timelineEndMs: Math.round(timelineEndMs),
+      ...troubleWrites(phases, load.records, outcomes),
     },
     writes: verdict,
     writeOutcomes: outcomes.map((o) => ({ ...o, resource: resourceOf.get(o.operationId) ?? 'unknown' })),
@@ -226,5 +228,23 @@ async function eventFigures(
       ),
     ),
     badSignatures: receiver.deliveries().badSignature,
+  };
+}
+
+/** Writes accepted while trouble was staged, and how many of them reached the EHR afterwards. */
+function troubleWrites(
+  phases: readonly Phase[],
+  records: readonly CallRecord[],
+  outcomes: readonly WriteOutcome[],
+): { acceptedDuringTrouble: number; drainedAfterTrouble: number } {
+  const troubled = new Set(phases.filter((p) => p.stage !== 'none').map((p) => p.name));
+  const ids = new Set(
+    records.filter((r) => r.operationId !== undefined && troubled.has(r.phase)).map((r) => r.operationId),
+  );
+  return {
+    acceptedDuringTrouble: ids.size,
+    drainedAfterTrouble: outcomes.filter(
+      (o) => ids.has(o.operationId) && o.status === 'succeeded' && o.inEhr === 1,
+    ).length,
   };
 }
