@@ -75,11 +75,19 @@ describe('phaseFigures', () => {
     expect(down?.cacheShare).toBe(1);
     expect(recovery).toMatchObject({ calls: 2, served: 1, refused: 1, errors: 0, writesAccepted: 1 });
     expect(recovery?.cacheShare).toBeNull();
+    // Why callers were turned away, by problem code.
+    expect(down?.codes).toEqual({ HTTP_503: 10 });
+    expect(recovery?.codes).toEqual({ HTTP_409: 1 });
+    expect(baseline?.codes).toEqual({});
   });
 
   it('counts a call that got no answer as an error', () => {
-    const [baseline] = phaseFigures(phases, [call(0, 'baseline', 15_000, { status: 0 })]);
-    expect(baseline).toMatchObject({ calls: 1, served: 0, errors: 1 });
+    const [baseline] = phaseFigures(phases, [
+      call(0, 'baseline', 15_000, { status: 0 }),
+      call(1, 'baseline', 2_500, { status: 503, code: 'EHR_UNAVAILABLE' }),
+    ]);
+    expect(baseline).toMatchObject({ calls: 2, served: 0, errors: 2 });
+    expect(baseline?.codes).toEqual({ NO_ANSWER: 1, EHR_UNAVAILABLE: 1 });
   });
 });
 

@@ -34,6 +34,18 @@ export interface PhaseFigures {
   /** Of the reads that said where their answer came from, the share answered from the cache. */
   readonly cacheShare: number | null;
   readonly writesAccepted: number;
+  /** Problem codes of the 4xx and 5xx answers (`EHR_UNAVAILABLE`...), and `NO_ANSWER` for none. */
+  readonly codes: Record<string, number>;
+}
+
+function codesOf(records: readonly CallRecord[]): Record<string, number> {
+  const codes: Record<string, number> = {};
+  for (const r of records) {
+    if (r.status !== 0 && r.status < 400) continue;
+    const code = r.status === 0 ? 'NO_ANSWER' : (r.code ?? `HTTP_${r.status}`);
+    codes[code] = (codes[code] ?? 0) + 1;
+  }
+  return codes;
 }
 
 function figuresOf(records: readonly CallRecord[], seconds: number) {
@@ -63,6 +75,7 @@ export function phaseFigures(phases: readonly Phase[], records: readonly CallRec
       records.filter((r) => r.phase === p.name),
       (p.endMs - p.startMs) / 1000,
     ),
+    codes: codesOf(records.filter((r) => r.phase === p.name)),
   }));
 }
 

@@ -175,6 +175,7 @@ ${notStaged !== '' ? `<p class="note warn">Not staged (load only): </p><ul class
 <p class="note">Peak ${backlog.peak} writes${backlog.peakAtMs !== null ? ` at ${secs(backlog.peakAtMs)}` : ''}; ${backlog.drained ? `empty again ${secs(backlog.timeToDrainMs)} after the last staged trouble ended` : 'not drained when the drill stopped waiting'}.</p>
 <h2>Per phase</h2>
 <table><thead><tr><th>Phase</th><th>Time</th><th>Calls</th><th>Served</th><th>Calls/s</th><th>p50</th><th>p99</th><th>From cache</th><th>Refused (4xx)</th><th>Errors</th><th>Writes accepted</th></tr></thead><tbody>${rows}</tbody></table>
+${codesNote(calls.byPhase)}
 <p class="note">${calls.skippedAtConcurrencyBound} calls were not sent because the drill's bound of calls in flight was reached.</p>
 <h2>Writes, checked against the EHR's own history</h2>
 <table><thead><tr><th>Outcome</th><th>Writes</th></tr></thead><tbody>
@@ -273,4 +274,19 @@ function eventsParagraph(events: DrillReport['events'], delivered: string): stri
     .join('');
   return `<p>From the gateway's subscriber figures after the drain (${events.expectedOperationEvents} outcome events owed):</p>
 <table><thead><tr><th>Subscriber</th><th>Still waiting</th><th>New dead letters</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function codesNote(phases: DrillReport['calls']['byPhase']): string {
+  const lines = phases
+    .filter((p) => Object.keys(p.codes).length > 0)
+    .map((p) => {
+      const codes = Object.entries(p.codes)
+        .sort(([, a], [, b]) => b - a)
+        .map(([code, n]) => `${esc(code)} ${n}`)
+        .join(', ');
+      return `<li>${esc(p.label)}: ${codes}</li>`;
+    });
+  return lines.length === 0
+    ? ''
+    : `<p class="note">Refusals and errors by problem code:</p><ul class="note">${lines.join('')}</ul>`;
 }
