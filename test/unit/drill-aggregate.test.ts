@@ -204,6 +204,7 @@ describe('renderDrillHtml', () => {
         skippedAtConcurrencyBound: 0,
         byPhase: phaseFigures(phases, records),
         overTime: timeBuckets(records, 10_000, 10),
+        records,
       },
       backlog: {
         samples: [],

@@ -1,6 +1,6 @@
 /** The drill's report: every figure, as written to drill-<date>.json and drawn in drill-<date>.html. */
 import type { Bucket, PhaseFigures } from './drill-aggregate';
-import type { BacklogSample } from './drill-records';
+import type { BacklogSample, CallRecord } from './drill-records';
 import type { ClosureFigures, StagedAction } from './drill-staging';
 import type { HistoryVerdict, WriteOutcome } from './history-check';
 import type { Phase, Stage } from './scenarios';
@@ -38,6 +38,8 @@ export interface DrillReport {
     readonly skippedAtConcurrencyBound: number;
     readonly byPhase: readonly PhaseFigures[];
     readonly overTime: readonly Bucket[];
+    /** Every call: when, in which phase, what kind, its status, latency, cache source and operation id. */
+    readonly records: readonly CallRecord[];
   };
   readonly backlog: {
     readonly samples: readonly BacklogSample[];

@@ -4,10 +4,9 @@
  * prefix of its own), with the drill's event receiver as its one subscriber; it is stopped and its
  * data removed afterwards. With `--url`, a staging gateway, left as found.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRedisConnection, targetFromUrl } from '../../../adapters/redis/redis-connections';
 import { loadConfig } from '../../config/load-config';

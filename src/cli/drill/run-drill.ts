@@ -149,6 +149,7 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
       skippedAtConcurrencyBound: load.skipped,
       byPhase: phaseFigures(phases, load.records),
       overTime: timeBuckets(load.records, options.wallMs, BUCKETS),
+      records: [...load.records].sort((a, b) => a.atMs - b.atMs),
     },
     backlog: {
       samples: sampler.samples,
