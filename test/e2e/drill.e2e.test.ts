@@ -93,10 +93,15 @@ describe('an outage drill against a staging gateway', () => {
       ['EHR up', 200],
     ]);
 
+    // Every call is in the JSON, and every accepted write came from one of them.
+    expect(report.calls.records.length).toBe(report.calls.total);
+    const callOps = new Set(report.calls.records.map((r: any) => r.operationId).filter(Boolean));
+
     // Every accepted write, checked here against the EHR, not taken from the report.
     const outcomes = report.writeOutcomes as { operationId: string; resource: string }[];
     expect(outcomes.length).toBe(report.writes.accepted);
     expect(outcomes.length).toBeGreaterThan(10);
+    expect(outcomes.every((o) => callOps.has(o.operationId))).toBe(true);
     let inEhrOnce = 0;
     for (const { operationId, resource } of outcomes) {
       const receipt = (await http('GET', `${gw.url}/v1/operations/${operationId}`)).body;

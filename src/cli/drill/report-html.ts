@@ -37,8 +37,8 @@ svg{display:block;max-width:100%;height:auto}
 .chart-title{font-size:13px;font-weight:600;fill:#1f2933}.tick{font-size:11px;fill:#52606d}
 .axis-label{font-size:11px;fill:#52606d}.legend{font-size:11px;fill:#1f2933}.band-label{font-size:11px;fill:#3e4c59}
 .grid{stroke:#e4e7eb}.axis{stroke:#9aa5b1}.marker{stroke:#3e4c59;stroke-dasharray:3 3}
-table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d9e2ec}
-th,td{padding:6px 8px;border-bottom:1px solid #e4e7eb;text-align:right}th:first-child,td:first-child{text-align:left}
+table{border-collapse:collapse;width:100%;font-size:13px;background:#fff;border:1px solid #d9e2ec}
+th,td{padding:5px 6px;border-bottom:1px solid #e4e7eb;text-align:right}th:first-child,td:first-child{text-align:left}
 th{background:#f0f4f8;font-weight:600}td{white-space:nowrap}
 .note{color:#52606d;font-size:12px}.warn{color:#8a1c1c}
 `;
@@ -221,9 +221,13 @@ function timelineSvg(report: DrillReport, xMaxMs: number): string {
   }
   const drainEnd = report.drill.wallMs;
   if (xMaxMs > drainEnd) {
+    const width = x(xMaxMs) - x(drainEnd);
     parts.push(
-      `<rect x="${x(drainEnd).toFixed(1)}" y="8" width="${(x(xMaxMs) - x(drainEnd)).toFixed(1)}" height="28" fill="#cfd8dc"/>`,
-      `<text x="${(x(drainEnd) + 6).toFixed(1)}" y="27" style="font-size:12px;fill:#37474f">drain</text>`,
+      `<rect x="${x(drainEnd).toFixed(1)}" y="8" width="${width.toFixed(1)}" height="28" fill="#cfd8dc"/>`,
+      // A drain too short to hold its name keeps the band only.
+      width >= 40
+        ? `<text x="${(x(drainEnd) + 6).toFixed(1)}" y="27" style="font-size:12px;fill:#37474f">drain</text>`
+        : '',
     );
   }
   for (let t = 0; t <= xMaxMs; t += Math.max(1000, Math.round(xMaxMs / 8 / 1000) * 1000)) {
