@@ -5,6 +5,7 @@ import { judge } from '../../src/cli/drill/history-check';
 import { renderDrillHtml } from '../../src/cli/drill/report-html';
 import type { DrillReport } from '../../src/cli/drill/drill-report';
 import { compressTimeline, SCENARIO_PHASES } from '../../src/cli/drill/scenarios';
+import { lineChart, niceStep } from '../../src/cli/drill/svg-chart';
 
 const call = (
   atMs: number,
@@ -237,5 +238,38 @@ describe('renderDrillHtml', () => {
     expect(html).not.toMatch(/\b(src|href)=/);
     expect(html).not.toMatch(/url\(/);
     expect(html).toContain('lost 0, duplicated 0');
+  });
+});
+
+describe('lineChart', () => {
+  it('breaks the line where there is no value, and shows a lone value as a dot', () => {
+    const svg = lineChart({
+      title: 'cache',
+      yLabel: '%',
+      xMaxMs: 10_000,
+      bands: [{ startMs: 2_000, endMs: 6_000, label: 'EHR down', color: 'rgba(229,57,53,0.16)' }],
+      series: [
+        {
+          name: 'from cache',
+          color: '#8e24aa',
+          points: [
+            [500, 0],
+            [1500, 10],
+            [2500, null],
+            [3500, 100],
+            [4500, null],
+          ],
+        },
+      ],
+    });
+    expect(svg.match(/<path /g)).toHaveLength(1);
+    expect(svg.match(/<circle /g)).toHaveLength(1);
+    expect(svg).toContain('EHR down');
+  });
+
+  it('picks round axis steps', () => {
+    expect(niceStep(100, 4)).toBe(50);
+    expect(niceStep(34, 4)).toBe(10);
+    expect(niceStep(0, 4)).toBe(1);
   });
 });

@@ -94,6 +94,14 @@ export function lineChart(options: ChartOptions): string {
   }
   for (const series of options.series) {
     for (const segment of segments(series.points)) {
+      const [only] = segment;
+      if (segment.length === 1 && only !== undefined) {
+        // A lone value between gaps has no line to draw: a dot keeps it visible.
+        parts.push(
+          `<circle cx="${x(only[0]).toFixed(1)}" cy="${y(only[1]).toFixed(1)}" r="3" fill="${series.color}"/>`,
+        );
+        continue;
+      }
       const d = segment
         .map(([px, py], i) => `${i === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`)
         .join(' ');
