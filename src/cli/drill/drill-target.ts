@@ -2,17 +2,22 @@
  * The gateway a drill drives. Without `--url`, one started here on the embedded defaults (the
  * built-in sandbox EHR, a private Redis under a temporary data directory, or REDIS_URL under a key
  * prefix of its own), with the drill's event receiver as its one subscriber; it is stopped and its
- * data removed afterwards. With `--url`, a staging gateway, left as found.
+ * data removed afterwards; the drill calls it as a client of its own, `drill`, with the scopes it
+ * needs. With `--url`, a staging gateway, left as found.
  */
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createRedisClientRegistry } from '../../../adapters/redis/client-registry';
 import { createRedisConnection, targetFromUrl } from '../../../adapters/redis/redis-connections';
 import { loadConfig } from '../../config/load-config';
 import { startGateway } from '../../main';
 import { projectRoot } from '../../project-root';
-import { adminKeyPath } from '../../wiring/admin-client';
+import type { Config } from '../../config/load-config';
+import type { Scope } from '../../domain/access';
+import { createLogger } from '../../observability/logger';
+import { openRedis } from '../clients-command';
 
 export interface DrillTarget {
   readonly url: string;
@@ -62,8 +67,13 @@ export async function startInProcessTarget(options: InProcessOptions): Promise<D
   });
   const logStream = createWriteStream(options.logFile ?? join(dataDir, 'gateway.log'));
   const gateway = await startGateway({ config, role: 'all', logDestination: logStream });
-  // The first start of a gateway creates its admin client; the drill calls as that client, by its key.
-  const key = readFileSync(adminKeyPath(config), 'utf8').trim();
+  let key: string;
+  try {
+    key = await createDrillClient(config);
+  } catch (error) {
+    await gateway.close();
+    throw error;
+  }
   return {
     url: gateway.url,
     key,
@@ -92,5 +102,43 @@ async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+/** What the drill's calls need, and nothing more: it never administers clients, audit or operations. */
+export const DRILL_SCOPES: readonly Scope[] = [
+  'patients:lookup',
+  'patients:read',
+  'patients:write',
+  'appointments:read',
+  'appointments:write',
+  'calls:write',
+  'operations:read',
+  'events:admin',
+  'sandbox:admin',
+  'crisis:admin',
+];
+
+/**
+ * A client of its own for the drill, registered as `continuum clients create` does, so the gateway's
+ * audit trail tells the drill's calls from anyone else's.
+ */
+async function createDrillClient(config: Config): Promise<string> {
+  const redis = await openRedis(config, createLogger({ level: 'silent' }));
+  const registry = createRedisClientRegistry({
+    redis: redis.client,
+    prefix: redis.prefix,
+    logger: createLogger({ level: 'silent' }),
+  });
+  try {
+    const { key } = await registry.create({
+      name: 'drill',
+      tenant: config.auth.adminTenant,
+      scopes: DRILL_SCOPES,
+    });
+    return key;
+  } finally {
+    await registry.close();
+    await redis.close();
   }
 }
