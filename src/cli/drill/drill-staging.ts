@@ -68,6 +68,7 @@ export interface Stager {
   readonly closure: () => ClosureFigures | undefined;
 }
 
+const FAULT_GRACE_MS = 30_000;
 const CAPACITY = { mode: 'capacity', concurrent: 4, latencyMs: 120, jitterMs: 40, queueDepth: 16 };
 
 export function createStager(
@@ -145,15 +146,21 @@ export function createStager(
       const reason = ability.unavailable[phase.stage];
       if (phase.stage === 'none' || reason !== undefined) return;
       current = phase.stage;
+      // A fault ends by itself a little after its phase: a drill killed halfway leaves no EHR down.
+      const durationMs = phase.endMs - phase.startMs + FAULT_GRACE_MS;
       switch (phase.stage) {
         case 'ehr-down':
           await act(atMs, phase.name, 'EHR down', 'POST', '/sandbox/admin/faults', {
             mode: 'down',
             kind: 'refuse',
+            durationMs,
           });
           return;
         case 'ehr-at-capacity':
-          await act(atMs, phase.name, 'EHR at capacity', 'POST', '/sandbox/admin/faults', CAPACITY);
+          await act(atMs, phase.name, 'EHR at capacity', 'POST', '/sandbox/admin/faults', {
+            ...CAPACITY,
+            durationMs,
+          });
           return;
         case 'credentials-revoked':
           if (ability.sandboxOAuth) {
@@ -165,6 +172,7 @@ export function createStager(
             await act(atMs, phase.name, 'credentials refused (401 fault)', 'POST', '/sandbox/admin/faults', {
               mode: 'down',
               kind: 'http401',
+              durationMs,
             });
           }
           return;
