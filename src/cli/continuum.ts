@@ -24,6 +24,7 @@ import { opsCommand, OPS_USAGE } from './ops-command';
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-command';
 import { startGateway, StartupError } from '../main';
 import { adminKeyPath } from '../wiring/admin-client';
+import { drillCommand } from './drill/drill-command';
 
 const USAGE = `Usage:
   continuum start [--role all|api|worker]   run the gateway (default role: all)
@@ -36,6 +37,7 @@ ${SANDBOX_AUTH_USAGE}   require OAuth tokens on its FHIR API
   continuum clients create|list|revoke|rotate ...   API clients and their keys (continuum clients --help)
   continuum audit verify|export ...                 check the audit trail's chains; export it as AuditEvents
   continuum ehr-keys create|list|rotate ...         keys for SMART Backend Services sign-in to EHRs (continuum ehr-keys --help)
+  continuum drill run --scenario outage|surge|closure|credentials [--duration 5m] ...   rehearse a crisis; writes a report (continuum drill --help)
 
 Configuration: continuum.config.yaml in the working directory, or the file named by
 CONTINUUM_CONFIG; PORT, REDIS_URL, CONTINUUM_DATA_DIR and LOG_LEVEL override it.`;
@@ -240,6 +242,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'ehr-keys':
       process.exitCode = await ehrKeysCommand(rest, readConfig);
+      return;
+    case 'drill':
+      process.exitCode = await drillCommand(rest, {
+        env: process.env,
+        cwd: process.cwd(),
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+      });
       return;
     case 'mappings':
       if (rest[0] !== 'test') fail(USAGE, 2);
