@@ -12,6 +12,7 @@ import {
   type PatientClosureEntry,
 } from '../domain/closure';
 import type { Appointment } from '../domain/fhir';
+import { localTime, spokenTime } from '../domain/local-time';
 import type { Freshness } from '../domain/freshness';
 import type { Operation } from '../domain/operation';
 import { effectiveIdempotencyKey } from './accept-write';
@@ -37,8 +38,11 @@ export interface PatientNotice {
 
 export interface PatientNotices {
   readonly patientId: string;
-  /** Times in `text` are in this zone: Continuum knows no location's own. */
-  readonly timeZone: 'UTC';
+  /**
+   * Times in `text` are each visit's local time as the EHR wrote it (its offset is in `start`), and
+   * the callback window's as it was given; a time the EHR wrote in UTC is said to be UTC.
+   */
+  readonly timeZone: 'as-written';
   readonly notices: readonly PatientNotice[];
   readonly freshness: Freshness;
 }
@@ -56,19 +60,6 @@ function stateOf(op: Operation | undefined): NoticeState {
   if (op.status === 'succeeded') return 'done';
   if (op.status === 'queued' || op.status === 'sending') return 'pending';
   return 'failed';
-}
-
-/** "Tuesday 8 December 10:00 UTC". */
-export function spokenTime(iso: string): string {
-  const at = new Date(iso);
-  const day = at.toLocaleDateString('en-GB', {
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    timeZone: 'UTC',
-  });
-  const time = at.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
-  return `${day.replace(',', '')} ${time} UTC`;
 }
 
 function visitText(
@@ -100,13 +91,11 @@ function callbackText(entry: PatientClosureEntry, state: NoticeState): string {
   if (state === 'failed') return 'We could not arrange a callback. Please call us when you can.';
   const window = entry.callback.window;
   if (window === undefined) return 'We will call you back as soon as we can.';
-  const start = spokenTime(window.start);
-  const endTime = new Date(window.end).toLocaleTimeString('en-GB', {
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone: 'UTC',
-  });
-  return `We will call you back between ${start.replace(/ UTC$/, '')} and ${endTime} UTC.`;
+  const start = localTime(window.start);
+  const end = localTime(window.end);
+  const zone = start.offset === 'Z' ? ' UTC' : '';
+  const endDay = end.date === start.date ? '' : `${end.day} `;
+  return `We will call you back between ${start.day} ${start.time} and ${endDay}${end.time}${zone}.`;
 }
 
 async function operationByKey(
@@ -219,5 +208,5 @@ export async function patientNotices(
       ehrStatus: null,
     });
   }
-  return { patientId, timeZone: 'UTC', notices, freshness };
+  return { patientId, timeZone: 'as-written', notices, freshness };
 }

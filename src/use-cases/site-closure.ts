@@ -14,6 +14,7 @@ import type {
   ClosureTarget,
 } from '../domain/closure';
 import { ContinuumError } from '../domain/errors';
+import { localTime } from '../domain/local-time';
 import type { OperationOwner } from '../domain/operation';
 import { requestHash } from './request-hash';
 import { findClosureTargets } from './closure-targets';
@@ -28,8 +29,8 @@ export interface DryRun {
   readonly dryRun: true;
   readonly appointments: number;
   readonly patients: number;
-  /** Days are UTC days: Continuum knows no location's time zone. */
-  readonly timeZone: 'UTC';
+  /** Days are each visit's local date as the EHR wrote its start (with the clinic's offset). */
+  readonly timeZone: 'as-written';
   readonly byDay: readonly { readonly date: string; readonly count: number }[];
   readonly byLocation: readonly {
     readonly location: string;
@@ -72,9 +73,9 @@ export function summarise(
     dryRun: true,
     appointments: targets.length,
     patients: patients.length,
-    timeZone: 'UTC',
+    timeZone: 'as-written',
     byDay: counted(
-      targets.map((t) => new Date(t.start).toISOString().slice(0, 10)),
+      targets.map((t) => localTime(t.start).date),
       'date',
     ),
     byLocation: counted(

@@ -416,7 +416,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       summary: 'What a crisis did to a patient’s visits',
       description:
         'One notice per visit a site closure changed and one for the callback it arranged, each with a ' +
-        'sentence to read out ("Your Tuesday 8 December 10:00 UTC visit at Dorchester is now a video ' +
+        'sentence to read out ("Your Tuesday 8 December 10:00 visit at Dorchester is now a video ' +
         'visit.") and the state of its write. Answers from Continuum’s records while the EHR is down ' +
         '(`freshness.source: cache`). `?shape=flat` for IVR flows.',
       tag: 'Crisis',
@@ -432,7 +432,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       description:
         'Every booked, pending or proposed visit at the locations with a start in [from, to) is cancelled, ' +
         'turned into a video or phone visit, or held for rescheduling, through the write pipeline (urgent, ' +
-        'exactly once), and each affected patient gets one callback. `dryRun: true` only counts (by UTC day, ' +
+        'exactly once), and each affected patient gets one callback. `dryRun: true` only counts (by local day, ' +
         'location, practitioner) and changes nothing. The same closure submitted again (same connection, ' +
         'locations, window and action) answers 200 with the first one; `Idempotency-Key` is honoured too. ' +
         'A tenant confined to locations may close only those (403). The run resumes after a restart.',

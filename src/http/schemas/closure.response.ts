@@ -17,7 +17,11 @@ export const closureDryRunSchema = z
     dryRun: z.literal(true),
     appointments: z.number().int(),
     patients: z.number().int(),
-    timeZone: z.literal('UTC').describe('The zone `byDay` dates are in'),
+    timeZone: z
+      .literal('as-written')
+      .describe(
+        "`byDay` dates are each visit's local date, as the EHR wrote its start with the clinic's offset",
+      ),
     byDay: z.array(z.object({ date: z.string(), count: z.number().int() })),
     byLocation: z.array(
       z.object({ location: z.string(), name: z.string().nullable(), count: z.number().int() }),
@@ -61,7 +65,11 @@ export const closureListSchema = z.object({
 
 export const patientNoticesSchema = z.object({
   patientId: z.string(),
-  timeZone: z.literal('UTC').describe('The zone the times in `text` are in'),
+  timeZone: z
+    .literal('as-written')
+    .describe(
+      "Times in `text` are each visit's local time as the EHR wrote it; UTC is said when it wrote UTC",
+    ),
   notices: z.array(
     z.object({
       kind: z.enum(['visit-converted', 'visit-cancelled', 'visit-held', 'callback-scheduled']),
