@@ -46,6 +46,8 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'POST /v1/appointments/:id/cancel': update('appointment.cancel'),
   'POST /v1/appointments/:id/confirm': update('appointment.confirm'),
   'POST /v1/appointments/:id/reschedule': update('appointment.reschedule'),
+  'POST /v1/appointments/:id/convert': update('appointment.convert'),
+  'POST /v1/appointments/:id/hold': update('appointment.hold'),
 
   'POST /v1/calls': create('call.log'),
   'POST /v1/callbacks': create('callback.request'),

@@ -45,6 +45,8 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /v1/appointments/:id/cancel': 'write',
   'POST /v1/appointments/:id/confirm': 'write',
   'POST /v1/appointments/:id/reschedule': 'write',
+  'POST /v1/appointments/:id/convert': 'write',
+  'POST /v1/appointments/:id/hold': 'write',
   'POST /v1/calls': 'write',
   'POST /v1/callbacks': 'write',
   'GET /v1/patients/:id/notices': 'read',

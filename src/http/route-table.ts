@@ -62,6 +62,8 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
     '/v1/appointments/:id/cancel',
     '/v1/appointments/:id/confirm',
     '/v1/appointments/:id/reschedule',
+    '/v1/appointments/:id/convert',
+    '/v1/appointments/:id/hold',
   ),
 
   ...routes('POST', 'calls:write', '/v1/calls', '/v1/callbacks'),

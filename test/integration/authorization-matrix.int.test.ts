@@ -326,6 +326,22 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
       body: {},
     }),
   },
+  'POST /v1/appointments/:id/convert': {
+    right: () => ({ path: `/v1/appointments/${ids.appointments[3] ?? ''}/convert`, body: { mode: 'video' } }),
+    status: 202,
+    otherTenant: () => ({
+      path: `/v1/appointments/${ids.appointments[3] ?? ''}/convert?connection=sandbox`,
+      body: { mode: 'video' },
+    }),
+  },
+  'POST /v1/appointments/:id/hold': {
+    right: () => ({ path: `/v1/appointments/${ids.appointments[4] ?? ''}/hold`, body: {} }),
+    status: 202,
+    otherTenant: () => ({
+      path: `/v1/appointments/${ids.appointments[4] ?? ''}/hold?connection=sandbox`,
+      body: {},
+    }),
+  },
   'POST /v1/appointments/:id/reschedule': {
     right: () => ({
       path: `/v1/appointments/${ids.appointments[2] ?? ''}/reschedule`,
@@ -549,11 +565,11 @@ beforeAll(async () => {
   const slots = await request(api.app).get('/v1/slots?limit=5').set(admins());
   ids.slots = (json(slots).slots as { id: string }[]).map((s) => s.id);
   const today = new Date().toISOString().slice(0, 10);
-  const booked = await http('GET', `${api.rig.fhirBase}/Appointment?status=booked&date=ge${today}&_count=3`);
+  const booked = await http('GET', `${api.rig.fhirBase}/Appointment?status=booked&date=ge${today}&_count=5`);
   ids.appointments = ((booked.body.entry ?? []) as { resource: { id: string } }[]).map((e) => e.resource.id);
   const sandboxPatient = await request(api.app).get('/sandbox/fhir/Patient/pat-0001').set(admins());
   ids.sandboxPatient = json(sandboxPatient) as Record<string, unknown>;
-  if (ids.slots.length < 2 || ids.appointments.length < 3 || sandboxPatient.status !== 200) {
+  if (ids.slots.length < 2 || ids.appointments.length < 5 || sandboxPatient.status !== 200) {
     throw new Error('the sandbox seed lacks the slots, appointments or patient the fixtures need');
   }
 

@@ -10,7 +10,14 @@ import type { CountryCode } from '../../phone';
 import { auditQuery } from '../schemas/audit.schema';
 import { auditPageSchema } from '../schemas/audit.response';
 import { jwksSchema, oauthErrorSchema, tokenRequestSchema, tokenSchema } from '../schemas/access.response';
-import { bookingSchema, cancelSchema, confirmSchema, rescheduleSchema } from '../schemas/booking.schema';
+import {
+  bookingSchema,
+  cancelSchema,
+  confirmSchema,
+  convertSchema,
+  holdSchema,
+  rescheduleSchema,
+} from '../schemas/booking.schema';
 import { callbackSchema, callSchema } from '../schemas/call.schema';
 import { lookupQuerySchema } from '../schemas/lookup-query.schema';
 import { listOperationsQuery, replayBody } from '../schemas/operations.schema';
@@ -314,6 +321,34 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       body: { schema: named('RescheduleRequest', rescheduleSchema), form: true, required: true },
       write: true,
       problems: ['SLOT_TAKEN'],
+    },
+    'POST /v1/appointments/:id/convert': {
+      summary: 'Turn a visit into a video or phone visit',
+      description:
+        'Same time, same slot, another visit mode. `409 CONFLICT` when the visit is not booked (cancelled, ' +
+        'held, already took place). A visit that already has the mode is accepted and succeeds with no ' +
+        "change; the receipt's note says so. Subscribers hear `appointment.rescheduled` with " +
+        '`change: "mode"` and the new `mode`.',
+      tag: 'Scheduling',
+      path: appointmentIdPath,
+      query: connectionQuery,
+      body: { schema: named('ConvertRequest', convertSchema), form: true, required: true },
+      write: true,
+      problems: ['NOT_FOUND'],
+    },
+    'POST /v1/appointments/:id/hold': {
+      summary: 'Hold a visit for reschedule',
+      description:
+        'Takes the visit off the schedule (FHIR status `waitlist`, the reason recorded) and frees its slot; ' +
+        'the patient is to be called back for a new time. `409 CONFLICT` when the visit is cancelled or ' +
+        'already took place; one already held succeeds with no change. Subscribers hear ' +
+        '`appointment.rescheduled` with `change: "held"`.',
+      tag: 'Scheduling',
+      path: appointmentIdPath,
+      query: connectionQuery,
+      body: { schema: named('HoldRequest', holdSchema), form: true },
+      write: true,
+      problems: ['NOT_FOUND'],
     },
 
     'POST /v1/calls': {
