@@ -53,10 +53,9 @@ export function changeFor(record: ClosureRecord, target: ClosureTarget): Appoint
     case 'cancel':
       return { kind: 'appointment.cancel', ...base };
     case 'convert-to-virtual':
+      return { kind: 'appointment.convert', ...base, mode: record.mode ?? 'video' };
     case 'hold-for-reschedule':
-      throw new ContinuumError('VALIDATION', {
-        detail: `the action ${record.action} is not available on this gateway yet`,
-      });
+      return { kind: 'appointment.hold', ...base };
   }
 }
 

@@ -19,7 +19,7 @@ const hoursFromNow = (hours: number): string => {
 };
 
 /** What the EHR holds: the visits still to come at the location in the window. */
-async function visitsInEhr(from: string, to: string): Promise<any[]> {
+async function visitsInEhr(from: string, to: string, location = LOCATION): Promise<any[]> {
   const found: any[] = [];
   let url: string | undefined = `${gw().fhirBase}/Appointment?date=ge${from}&date=lt${to}&_count=100`;
   while (url !== undefined) {
@@ -30,7 +30,7 @@ async function visitsInEhr(from: string, to: string): Promise<any[]> {
   return found.filter(
     (a) =>
       ['booked', 'pending', 'proposed'].includes(a.status) &&
-      (a.participant ?? []).some((p: any) => p.actor?.reference === `Location/${LOCATION}`) &&
+      (a.participant ?? []).some((p: any) => p.actor?.reference === `Location/${location}`) &&
       Date.parse(a.start) >= Date.parse(from) &&
       Date.parse(a.start) < Date.parse(to),
   );
@@ -204,4 +204,63 @@ it('needs crisis:admin, and answers bad input with a clear 400', async () => {
   expect(bad.body.code).toBe('VALIDATION');
   const fields = (bad.body.errors as { field: string }[]).map((e) => e.field).sort();
   expect(fields).toEqual(['mode', 'to']);
+});
+
+const MODE_URL = 'https://continuum.example/fhir/StructureDefinition/appointment-mode';
+
+async function runToCompletion(body: Record<string, unknown>): Promise<any> {
+  const res = await http('POST', `${gw().url}/v1/crisis/closures`, { body });
+  expect(res.status).toBe(202);
+  return waitFor(
+    async () => {
+      const view = (await http('GET', `${gw().url}/v1/crisis/closures/${res.body.id}`)).body;
+      return view.status === 'completed' ? view : undefined;
+    },
+    { timeoutMs: 60_000, what: 'the closure to complete' },
+  );
+}
+
+it('turns every visit into a video visit at the same time, and tells the patient so', async () => {
+  const from = hoursFromNow(1);
+  const to = hoursFromNow(49);
+  const targets = await visitsInEhr(from, to, 'loc-0001');
+  expect(targets.length).toBeGreaterThan(0);
+  const done = await runToCompletion(
+    closure(from, to, { locations: ['loc-0001'], action: 'convert-to-virtual', mode: 'video' }),
+  );
+  expect(done).toMatchObject({
+    action: 'convert-to-virtual',
+    mode: 'video',
+    appointments: { total: targets.length, done: targets.length, failed: 0 },
+  });
+  for (const target of targets) {
+    const now = (await http('GET', `${gw().fhirBase}/Appointment/${target.id}`)).body;
+    expect(now).toMatchObject({ status: target.status, start: target.start, end: target.end });
+    expect((now.extension ?? []).find((e: any) => e.url === MODE_URL)?.valueCode).toBe('video');
+  }
+  const one = patientOf(targets[0]).replace('Patient/', '');
+  const notices = (await http('GET', `${gw().url}/v1/patients/${one}/notices`)).body;
+  // The patient may have had another visit closed by an earlier test: this visit's notice is the one.
+  const notice = notices.notices.find((n: any) => n.appointmentId === targets[0].id);
+  expect(notice).toMatchObject({ kind: 'visit-converted', mode: 'video', state: 'done' });
+  expect(notice.text).toMatch(/ is now a video visit\.$/);
+});
+
+it('holds every visit for a new time: waitlisted in the EHR, and the patient told they will be called', async () => {
+  const from = hoursFromNow(1);
+  const to = hoursFromNow(49);
+  const targets = await visitsInEhr(from, to, 'loc-0003');
+  expect(targets.length).toBeGreaterThan(0);
+  const done = await runToCompletion(
+    closure(from, to, { locations: ['loc-0003'], action: 'hold-for-reschedule' }),
+  );
+  expect(done.appointments).toMatchObject({ total: targets.length, done: targets.length, failed: 0 });
+  for (const target of targets) {
+    expect((await http('GET', `${gw().fhirBase}/Appointment/${target.id}`)).body.status).toBe('waitlist');
+  }
+  const one = patientOf(targets[0]).replace('Patient/', '');
+  const notices = (await http('GET', `${gw().url}/v1/patients/${one}/notices`)).body;
+  const notice = notices.notices.find((n: any) => n.appointmentId === targets[0].id);
+  expect(notice).toMatchObject({ kind: 'visit-held', state: 'done' });
+  expect(notice.text).toMatch(/We will call you to find a new time\.$/);
 });
