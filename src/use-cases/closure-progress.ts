@@ -62,7 +62,9 @@ async function tally(
   const counts: Record<Outcome, number> = { done: 0, failed: 0, cancelled: 0, remaining: 0 };
   const finishedAt: string[] = [];
   const ops = await Promise.all(
-    items.map((item) => (item.operationId === undefined ? undefined : deps.store.get(item.operationId))),
+    items.map((item) =>
+      item.operationId === undefined ? Promise.resolve(undefined) : deps.store.get(item.operationId),
+    ),
   );
   items.forEach((item, index) => {
     if (item.refused !== undefined) {
