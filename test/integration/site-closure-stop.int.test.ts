@@ -139,3 +139,39 @@ it('lets a tenant confined to a clinic close only that clinic, and shows it only
   expect(notices.status).toBe(200);
   expect(notices.body.notices).toEqual([]);
 });
+
+it('offers no in-person slot at a closed site and refuses to book one, while video is still taken', async () => {
+  const from = hoursFromNow(24 * 3);
+  const to = hoursFromNow(24 * 10);
+  const q = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&location=loc-0003&limit=50`;
+  const before = (await http('GET', `${gw.url}/v1/slots?${q}&mode=in-person`)).body.slots as any[];
+  expect(before.length).toBeGreaterThan(0);
+  const res = await http('POST', `${gw.url}/v1/crisis/closures`, {
+    body: { ...body(['loc-0003']), from, to },
+  });
+  expect(res.status).toBe(202);
+
+  const inPerson = await http('GET', `${gw.url}/v1/slots?${q}&mode=in-person`);
+  expect(inPerson.status).toBe(200);
+  expect(inPerson.body.slots).toEqual([]);
+  const any = (await http('GET', `${gw.url}/v1/slots?${q}`)).body.slots as any[];
+  expect(any.every((s) => !s.modes.includes('in-person'))).toBe(true);
+
+  const slot = before[0];
+  const refused = await http('POST', `${gw.url}/v1/appointments`, {
+    body: { patientId: 'pat-0050', slotId: slot.id, mode: 'in-person' },
+  });
+  expect(refused.status).toBe(409);
+  expect(refused.body).toMatchObject({ code: 'LOCATION_CLOSED', closureId: res.body.id });
+  if ((slot.modes as string[]).includes('video')) {
+    const video = await http('POST', `${gw.url}/v1/appointments`, {
+      body: { patientId: 'pat-0050', slotId: slot.id, mode: 'video' },
+    });
+    expect(video.status).toBe(202);
+  }
+
+  // Stopped, the closure no longer closes the site.
+  await http('POST', `${gw.url}/v1/crisis/closures/${res.body.id}/stop`, { body: {} });
+  const reopened = (await http('GET', `${gw.url}/v1/slots?${q}&mode=in-person`)).body.slots as any[];
+  expect(reopened.length).toBeGreaterThan(0);
+}, 90_000);
