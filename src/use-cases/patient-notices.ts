@@ -196,7 +196,13 @@ export async function patientNotices(
       entry,
       closureCallbackKey(entry.closureId, patientId),
     );
-    const state = stateOf(callback);
+    // No callback write: not queued yet, or refused for good (no number on record): the record says which.
+    const refused =
+      callback === undefined &&
+      (await deps.closures.get(entry.closureId))?.callbacks.some(
+        (c) => c.patientId === patientId && c.refused !== undefined,
+      ) === true;
+    const state = refused ? 'failed' : stateOf(callback);
     notices.push({
       kind: 'callback-scheduled',
       appointmentId: null,
