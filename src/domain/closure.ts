@@ -105,7 +105,10 @@ export interface ClosureStore extends ClosedSites {
   list(tenant: string, limit: number): Promise<readonly ClosureRecord[]>;
   /** The closure an Idempotency-Key of this client named, if any; remembers it otherwise. */
   claimKey(clientKey: string, closureId: string): Promise<string>;
-  /** Marks the closure stopped (kept apart from the record, so a runner's save cannot undo it). */
+  /**
+   * Marks the closure stopped (kept apart from the record, so a runner's save cannot undo it) and
+   * reopens its sites; returns when it was first stopped.
+   */
   stop(id: string, at: string): Promise<string>;
   stoppedAt(id: string): Promise<string | undefined>;
   /** Files what the closure does to one patient's visits, for the patient's notices. */

@@ -4,7 +4,8 @@
  * callback per patient through the write pipeline, urgent, as the client that submitted it. Each
  * write's idempotency key is derived from the closure and the visit (or patient), so running again
  * after a crash re-queues nothing; the record's checkpoint only spares the re-run the lookups.
- * Queuing needs no EHR: writes wait in their lanes and drain when it is back.
+ * Queuing needs no EHR: writes wait in their lanes and drain when it is back. A stop ends the
+ * changes; the run then only calls back the patients whose visits were already changed.
  */
 import {
   closureCallbackKey,
