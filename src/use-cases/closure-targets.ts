@@ -67,17 +67,24 @@ export async function findClosureTargets(
   const from = Date.parse(window.from);
   const to = Date.parse(window.to);
   const wanted = new Set(window.locations);
-  const found = await connection.ehr.searchPages<Appointment>(
-    'Appointment',
-    {
-      location: window.locations.map((id) => `Location/${id}`).join(','),
-      date: [`ge${window.from}`, `lt${window.to}`],
-      status: CLOSABLE_APPOINTMENT_STATUSES.join(','),
-      _sort: 'date',
-      _count: '100',
-    },
-    { deadlineMs: PAGE_DEADLINE_MS, maxPages: MAX_PAGES },
-  );
+  const inWindow = {
+    date: [`ge${window.from}`, `lt${window.to}`],
+    status: CLOSABLE_APPOINTMENT_STATUSES.join(','),
+    _sort: 'date',
+    _count: '100',
+  };
+  const options = { deadlineMs: PAGE_DEADLINE_MS, maxPages: MAX_PAGES };
+  const found = await connection.ehr
+    .searchPages<Appointment>(
+      'Appointment',
+      { ...inWindow, location: window.locations.map((id) => `Location/${id}`).join(',') },
+      options,
+    )
+    .catch(async (error: unknown) => {
+      // Some EHRs refuse `location` on Appointment: every visit in the window, narrowed here instead.
+      if (!(error instanceof ContinuumError) || error.retryable) throw error;
+      return connection.ehr.searchPages<Appointment>('Appointment', inWindow, options);
+    });
   if (found.truncated !== undefined) {
     // A closure that silently leaves visits out is worse than one that does not start.
     throw new ContinuumError('EHR_UNAVAILABLE', {
