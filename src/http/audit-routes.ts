@@ -53,6 +53,13 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'POST /v1/callbacks': create('callback.request'),
   'POST /v1/patients/:id/callback-request': create('callback.request'),
 
+  'GET /v1/patients/:id/notices': read('patient.notices'),
+  // Submissions and dry runs name patients (dry runs list them): both are recorded.
+  'POST /v1/crisis/closures': execute('crisis.closure'),
+  'GET /v1/crisis/closures': 'not-phi',
+  'GET /v1/crisis/closures/:id': 'not-phi',
+  'POST /v1/crisis/closures/:id/stop': execute('crisis.closure-stop'),
+
   'GET /v1/operations': search('operation.search'),
   'GET /v1/status': 'not-phi',
   'GET /v1/status/history': 'not-phi',

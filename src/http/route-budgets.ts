@@ -52,6 +52,12 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /v1/patients/:id/callback-request': 'write',
   // Read on every IVR call during a crisis, like a lookup.
   'GET /v1/notices': 'read',
+  'GET /v1/patients/:id/notices': 'read',
+  // The crisis lead's own routes: few callers, and needed most when everything else is busy.
+  'POST /v1/crisis/closures': 'unlimited',
+  'GET /v1/crisis/closures': 'unlimited',
+  'GET /v1/crisis/closures/:id': 'unlimited',
+  'POST /v1/crisis/closures/:id/stop': 'unlimited',
 
   // Dashboards poll it; in a crisis it is what operators look at.
   'GET /v1/status': 'unlimited',

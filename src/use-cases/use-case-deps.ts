@@ -27,6 +27,7 @@ import type {
   DrainRate,
 } from '../domain/ports';
 import type { StorageLimits } from '../domain/storage-limits';
+import type { ClosedSites } from '../domain/closure';
 import type { CountryCode } from '../phone';
 import type { BackgroundRefreshes } from './background-refreshes';
 import type { ConfirmedPatients } from './confirmed-patients';
@@ -124,6 +125,8 @@ export interface UseCaseDeps {
   /** When callbacks may be promised, and the places each window has left. */
   readonly callbackWindows: CallbackWindowRules;
   readonly callbackBook: CallbackBook;
+  /** Sites closed by a crisis: in-person visits there are neither offered nor booked. Absent: none. */
+  readonly closedSites?: ClosedSites;
   /** Counts for operators (cache fallbacks, verifications, notifications); absent: not counted. */
   readonly metrics?: Metrics;
 }

@@ -5,6 +5,9 @@
 import { createRedisActivationStore } from '../../adapters/redis/activation-store';
 import { createRedisAttemptLimiter } from '../../adapters/redis/attempt-limiter';
 import { createRedisCallbackBook } from '../../adapters/redis/callback-book';
+import { createRedisClosureStore } from '../../adapters/redis/closure-store';
+import { createBullClosureRuns, type BullClosureRuns } from '../../queue/closure-queue';
+import type { ClosureDeps } from '../use-cases/site-closure';
 import { createDrainMeter, type DrainMeter } from '../../adapters/redis/drain-meter';
 import { createRedisFinalSignals, finalStatusChannel } from '../../adapters/redis/final-signals';
 import { createRedisNotificationLog } from '../../adapters/redis/notification-log';
@@ -56,6 +59,8 @@ export interface UseCaseRuntime {
   readonly rateLimits: RateLimitDeps;
   /** EHR sign-in: SIGHUP reloads through it; `onCredentialsChanged` is the hook for the connection state. */
   readonly ehrCredentials: EhrCredentialsWiring;
+  /** Site closures: their records, the queue of their runs, and the use cases' view of both. */
+  readonly closures: { readonly deps: ClosureDeps; readonly runs: BullClosureRuns };
 }
 
 export interface UseCaseDepsOptions {
@@ -143,6 +148,12 @@ export async function buildUseCaseDeps(
   });
   closeables.add('redis', 'final-status subscriber', () => finalSignals.close());
 
+  const closureStore = createRedisClosureStore({
+    redis: client,
+    prefix,
+    cipher,
+    retentionSeconds: Math.round(config.queue.retentionDays * 86400),
+  });
   const deps: UseCaseDeps = {
     connections,
     defaultConnection: config.defaultConnection,
@@ -193,9 +204,22 @@ export async function buildUseCaseDeps(
     callbackWindows: config.callbacks.windows,
     callbackBook: createRedisCallbackBook({ redis: client, prefix }),
     metrics,
+    closedSites: closureStore,
+  };
+  const closureRuns = createBullClosureRuns({
+    connection: producer,
+    prefix,
+    enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
+  });
+  closeables.add('queues', 'closure queue', () => closureRuns.close());
+  const closureDeps: ClosureDeps = {
+    ...deps,
+    closures: closureStore,
+    closureRuns,
   };
   return {
     deps,
+    closures: { deps: closureDeps, runs: closureRuns },
     audit,
     breakers: wired.breakers,
     drainLimits: wired.drainLimits,

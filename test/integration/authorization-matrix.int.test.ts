@@ -112,6 +112,7 @@ const ids = {
   queued: '',
   replay: '',
   activation: '',
+  closure: '',
   slots: [] as string[],
   appointments: [] as string[],
   sandboxPatient: {} as Record<string, unknown>,
@@ -418,6 +419,50 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     status: 200,
     otherTenant: () => ({ path: `/v1/operations/${ids.queued}/cancel`, body: {} }),
   },
+  'GET /v1/patients/:id/notices': {
+    right: () => ({ path: '/v1/patients/pat-0001/notices' }),
+    status: 200,
+    otherTenant: () => ({ path: '/v1/patients/pat-0001/notices?connection=sandbox' }),
+  },
+  'POST /v1/crisis/closures': {
+    right: () => ({
+      path: '/v1/crisis/closures',
+      body: {
+        locations: ['loc-0001'],
+        from: inHours(0),
+        to: inHours(48),
+        action: 'cancel',
+        reason: 'weather',
+        callback: { priority: 'urgent' },
+        dryRun: true,
+      },
+    }),
+    status: 200,
+    otherTenant: () => ({
+      path: '/v1/crisis/closures',
+      body: {
+        locations: ['loc-0001'],
+        from: inHours(0),
+        to: inHours(48),
+        action: 'cancel',
+        reason: 'weather',
+        callback: { priority: 'urgent' },
+        dryRun: true,
+        connection: 'sandbox',
+      },
+    }),
+  },
+  'GET /v1/crisis/closures': { right: () => ({ path: '/v1/crisis/closures' }), status: 200 },
+  'GET /v1/crisis/closures/:id': {
+    right: () => ({ path: `/v1/crisis/closures/${ids.closure}` }),
+    status: 200,
+    otherTenant: () => ({ path: `/v1/crisis/closures/${ids.closure}` }),
+  },
+  'POST /v1/crisis/closures/:id/stop': {
+    right: () => ({ path: `/v1/crisis/closures/${ids.closure}/stop`, body: {} }),
+    status: 200,
+    otherTenant: () => ({ path: `/v1/crisis/closures/${ids.closure}/stop`, body: {} }),
+  },
   'GET /v1/audit': { right: () => ({ path: '/v1/audit?patient=pat-0002&limit=5' }), status: 200 },
   'POST /v1/patients/:id/callback-request': {
     right: () => ({ path: '/v1/patients/pat-0009/callback-request', body: {} }),
@@ -583,6 +628,20 @@ beforeAll(async () => {
   );
   ids.failed = await failedWrite('pat-0003');
   ids.queued = await acceptedWrite('pat-0004');
+  // A closure of a window with no visits yet: something to follow and stop, changing nothing.
+  const closure = await request(api.app)
+    .post('/v1/crisis/closures')
+    .set(admins())
+    .send({
+      locations: ['loc-0001'],
+      from: inHours(24 * 300),
+      to: inHours(24 * 301),
+      action: 'cancel',
+      reason: 'weather',
+      callback: { priority: 'routine' },
+    });
+  if (closure.status !== 202) throw new Error(`fixture closure refused: ${closure.status} ${closure.text}`);
+  ids.closure = (closure.body as { id: string }).id;
 }, 60_000);
 
 afterAll(async () => {
