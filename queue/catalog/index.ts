@@ -4,3 +4,5 @@ export { notificationJobs } from './notification.jobs';
 export { writeJobs } from './write.jobs';
 export type { EventJob } from './event.jobs';
 export type { WriteJobData } from './write.jobs';
+export { closureJobs } from './closure.jobs';
+export type { ClosureJob } from './closure.jobs';

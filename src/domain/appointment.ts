@@ -38,3 +38,8 @@ export interface AppointmentModel {
 }
 
 export const APPOINTMENT_MODES: readonly AppointmentMode[] = ['in-person', 'video', 'phone'];
+
+/** The modes a visit can be turned into without a site: what a closure converts to. */
+export type VirtualMode = Exclude<AppointmentMode, 'in-person'>;
+
+export const VIRTUAL_MODES: readonly VirtualMode[] = ['video', 'phone'];

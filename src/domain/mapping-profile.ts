@@ -60,6 +60,20 @@ export interface MappingProfile {
   buildCallCommunication(call: CallLog, encounterId: string): Promise<Communication>;
   /** A callback request's Task, from the profile's `callback` template. */
   buildCallbackTask(request: CallbackRequest, authoredOn: string): Promise<Task>;
+  /**
+   * The appointment as it is, turned into a `mode` visit at the same time and slot, from the
+   * profile's `convert` template; checked to read back as `mode`.
+   */
+  convertAppointment(
+    resource: Appointment,
+    mode: AppointmentMode,
+    reason: string | undefined,
+  ): Promise<Appointment>;
+  /**
+   * The appointment held for reschedule (FHIR `waitlist`), the reason recorded, from the profile's
+   * `hold` template; checked to read back as `waitlist`.
+   */
+  holdAppointment(resource: Appointment, reason: string | undefined): Promise<Appointment>;
   /** Appointment.cancelationReason for a call-center reason (the table read backwards). */
   cancellationReason(reason: string | undefined): CodeableConcept | undefined;
   /**

@@ -3,7 +3,7 @@
  * and is the source of truth for idempotency, ordering and status; queue jobs carry only its id.
  */
 import type { ErrorCode } from './errors';
-import type { AppointmentMode } from './appointment';
+import type { AppointmentMode, VirtualMode } from './appointment';
 import type { CallbackRequest, CallLog } from './call';
 import type { NewPatient, PatientChanges } from './patient';
 import type { SlotModel } from './slot';
@@ -33,6 +33,8 @@ export type OperationKind =
   | 'appointment.cancel'
   | 'appointment.confirm'
   | 'appointment.reschedule'
+  | 'appointment.convert'
+  | 'appointment.hold'
   | 'call.log'
   | 'callback.request';
 
@@ -130,6 +132,29 @@ export interface AppointmentChangePayload {
   readonly reason: string | undefined;
 }
 
+/** Keep the time and the slot, change how the visit happens (a closed site's visits go virtual). */
+export interface AppointmentConvertPayload {
+  readonly kind: 'appointment.convert';
+  readonly patientId: string;
+  readonly appointmentId: string;
+  readonly mode: VirtualMode;
+  /** Call-center reason for the change (the cancellation-reason table's values, e.g. `weather`). */
+  readonly reason: string | undefined;
+}
+
+/**
+ * Hold for reschedule: the visit is taken off the schedule (FHIR `waitlist`), its slot offered
+ * again, and the patient is to be called back for a new time. The appointment keeps its old time
+ * as a record of what was held.
+ */
+export interface AppointmentHoldPayload {
+  readonly kind: 'appointment.hold';
+  readonly patientId: string;
+  readonly appointmentId: string;
+  /** Call-center reason, coded through the cancellation-reason table. */
+  readonly reason: string | undefined;
+}
+
 /** A saga: book the new slot, then cancel the old appointment; the old one stays if booking fails. */
 export interface AppointmentReschedulePayload {
   readonly kind: 'appointment.reschedule';
@@ -156,6 +181,8 @@ export type OperationPayload =
   | AppointmentBookPayload
   | AppointmentChangePayload
   | AppointmentReschedulePayload
+  | AppointmentConvertPayload
+  | AppointmentHoldPayload
   | CallLogPayload
   | CallbackRequestPayload;
 

@@ -28,6 +28,8 @@ const APPOINTMENT_CHANGES: ReadonlySet<OperationPayload['kind']> = new Set([
   'appointment.book',
   'appointment.cancel',
   'appointment.reschedule',
+  'appointment.convert',
+  'appointment.hold',
 ]);
 
 function slotStartOf(payload: OperationPayload): string | undefined {
@@ -49,8 +51,8 @@ export function startsWithinWindow(start: string | undefined, now: Date): boolea
 /**
  * The rule. An explicit request wins either way: a supervisor's `urgent`, or `routine` from a tool
  * that re-imports bookings in bulk and must not push ahead of live calls. Otherwise a callback whose
- * priority is above routine, and a booking, cancellation or reschedule of an appointment within
- * the window, are urgent. A start acceptance could not learn counts as outside the window.
+ * priority is above routine, and a booking, cancellation, reschedule, conversion or hold of an
+ * appointment within the window, are urgent. A start acceptance could not learn counts as outside the window.
  */
 export function decideUrgency(facts: UrgencyFacts): UrgencyDecision {
   if (facts.requested === 'urgent') return { urgency: 'urgent', reason: 'requested' };

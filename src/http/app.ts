@@ -10,6 +10,7 @@ import type { EventOperations, Logger, PipelineMonitor } from '../domain/ports';
 import type { StatusHistoryStore } from '../domain/status-history';
 import { authenticateCredential, type BuiltInCredential } from '../use-cases/client-authentication';
 import type { ReplayRegistry } from '../use-cases/replay-operations';
+import type { ClosureDeps } from '../use-cases/site-closure';
 import type { UseCaseDeps } from '../use-cases/use-case-deps';
 import { accessControl } from './access-control';
 import { auditTrail } from './audit-trail';
@@ -35,6 +36,8 @@ import { requestMetrics } from './request-metrics';
 import { appointmentsRoutes } from './routes/appointments.routes';
 import { callbacksRoutes, callsRoutes } from './routes/calls.routes';
 import { operationsRoutes } from './routes/operations.routes';
+import { closuresRoutes } from './routes/closures.routes';
+import { patientNoticesRoutes } from './routes/patient-notices.routes';
 import { slotsRoutes } from './routes/slots.routes';
 import { patientsRoutes } from './routes/patients.routes';
 import { statusRoutes } from './routes/status.routes';
@@ -62,6 +65,8 @@ export interface AppDeps {
     /** Where the status history is kept, and how often it is sampled. */
     readonly statusHistory: { readonly store: StatusHistoryStore; readonly intervalMs: number };
     readonly replays: ReplayRegistry;
+    /** Site closures and what they told patients; absent: not served. */
+    readonly closures?: ClosureDeps;
     /** Subscribers' state and the replay of their dead letters. */
     readonly events: EventOperations;
     /** Each EHR connection's signature scheme for POST /webhooks/ehr/:connection. */
@@ -146,6 +151,7 @@ export function createApp(deps: AppDeps): Express {
     v1.use(...bodyParsers(deps.bodyLimitBytes));
     v1.use(flatShape());
     v1.use('/patients/verify', verifyRoutes(useCases));
+    if (deps.api.closures) v1.use('/patients', patientNoticesRoutes(deps.api.closures));
     v1.use('/patients', patientsRoutes(useCases));
     v1.use('/appointments', appointmentsRoutes(useCases));
     v1.use('/slots', slotsRoutes(useCases));
@@ -158,6 +164,7 @@ export function createApp(deps: AppDeps): Express {
     );
     v1.use('/events', eventsRoutes(deps.api.events, deps.api.subscriberTenants));
     v1.use('/audit', auditRoutes(useCases));
+    if (deps.api.closures) v1.use('/crisis/closures', closuresRoutes(deps.api.closures));
     app.use('/v1', v1);
     if (deps.api.queueDashboards) app.use('/admin/queues', queueDashboard(deps.api.queueDashboards));
     app.use('/webhooks/ehr', ehrWebhookRoutes(useCases, deps.api.webhookSchemes, deps.bodyLimitBytes));

@@ -46,9 +46,18 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'POST /v1/appointments/:id/cancel': update('appointment.cancel'),
   'POST /v1/appointments/:id/confirm': update('appointment.confirm'),
   'POST /v1/appointments/:id/reschedule': update('appointment.reschedule'),
+  'POST /v1/appointments/:id/convert': update('appointment.convert'),
+  'POST /v1/appointments/:id/hold': update('appointment.hold'),
 
   'POST /v1/calls': create('call.log'),
   'POST /v1/callbacks': create('callback.request'),
+
+  'GET /v1/patients/:id/notices': read('patient.notices'),
+  // Submissions and dry runs name patients (dry runs list them): both are recorded.
+  'POST /v1/crisis/closures': execute('crisis.closure'),
+  'GET /v1/crisis/closures': 'not-phi',
+  'GET /v1/crisis/closures/:id': 'not-phi',
+  'POST /v1/crisis/closures/:id/stop': execute('crisis.closure-stop'),
 
   'GET /v1/operations': search('operation.search'),
   'GET /v1/status': 'not-phi',

@@ -45,8 +45,16 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /v1/appointments/:id/cancel': 'write',
   'POST /v1/appointments/:id/confirm': 'write',
   'POST /v1/appointments/:id/reschedule': 'write',
+  'POST /v1/appointments/:id/convert': 'write',
+  'POST /v1/appointments/:id/hold': 'write',
   'POST /v1/calls': 'write',
   'POST /v1/callbacks': 'write',
+  'GET /v1/patients/:id/notices': 'read',
+  // The crisis lead's own routes: few callers, and needed most when everything else is busy.
+  'POST /v1/crisis/closures': 'unlimited',
+  'GET /v1/crisis/closures': 'unlimited',
+  'GET /v1/crisis/closures/:id': 'unlimited',
+  'POST /v1/crisis/closures/:id/stop': 'unlimited',
 
   // Dashboards poll it; in a crisis it is what operators look at.
   'GET /v1/status': 'unlimited',

@@ -62,9 +62,16 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
     '/v1/appointments/:id/cancel',
     '/v1/appointments/:id/confirm',
     '/v1/appointments/:id/reschedule',
+    '/v1/appointments/:id/convert',
+    '/v1/appointments/:id/hold',
   ),
 
   ...routes('POST', 'calls:write', '/v1/calls', '/v1/callbacks'),
+
+  // What a crisis did to a patient's visits: the IVR's "is my appointment still on?".
+  ...routes('GET', 'appointments:read', '/v1/patients/:id/notices'),
+  ...routes('GET', 'crisis:admin', '/v1/crisis/closures', '/v1/crisis/closures/:id'),
+  ...routes('POST', 'crisis:admin', '/v1/crisis/closures', '/v1/crisis/closures/:id/stop'),
 
   ...routes('GET', 'operations:read', '/v1/operations', '/v1/status'),
   { method: 'GET', path: '/v1/status/history', access: 'operations:read', tenantOwned: 'connection' },

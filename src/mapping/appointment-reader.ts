@@ -51,6 +51,10 @@ export const appointmentFileSchema = z.strictObject({
   }),
   /** The Appointment a booking creates: a JSONata template over the booking ($value). */
   book: z.strictObject({ template: z.string().min(1) }),
+  /** The Appointment a conversion writes: a JSONata template over the appointment and the new mode. */
+  convert: z.strictObject({ template: z.string().min(1) }),
+  /** The Appointment a hold for reschedule writes: a JSONata template over the appointment and reason. */
+  hold: z.strictObject({ template: z.string().min(1) }),
 });
 
 export type AppointmentFile = z.infer<typeof appointmentFileSchema>;

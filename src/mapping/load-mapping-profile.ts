@@ -2,7 +2,8 @@ import { basename, join } from 'node:path';
 import * as r4 from 'fhirpath/fhir-context/r4';
 import type { UserInvocationTable } from 'fhirpath';
 import { isContinuumError } from '../domain/errors';
-import type { Appointment, Patient } from '../domain/fhir';
+import type { AppointmentModel } from '../domain/appointment';
+import type { Appointment, CodeableConcept, Patient } from '../domain/fhir';
 import { createPhoneNormalizer, type PhoneNormalizer } from '../phone';
 import type { CountryCode } from '../phone';
 import { compileFhirPath, firstLine } from './fhirpath-expression';
@@ -108,12 +109,18 @@ export async function loadMappingProfile(
     appointmentFile.value,
     new ExpressionCompiler(appointmentLabel, constants, phoneFunctions(toE164), problems),
   );
-  const bookTemplate = new ExpressionCompiler(
+  const appointmentCompiler = new ExpressionCompiler(
     appointmentLabel,
     constants,
     phoneFunctions(toE164),
     problems,
-  ).template('book.template', appointmentFile.value.book.template);
+  );
+  const bookTemplate = appointmentCompiler.template('book.template', appointmentFile.value.book.template);
+  const convertTemplate = appointmentCompiler.template(
+    'convert.template',
+    appointmentFile.value.convert.template,
+  );
+  const holdTemplate = appointmentCompiler.template('hold.template', appointmentFile.value.hold.template);
   const callCompiler = new ExpressionCompiler(callLabel, constants, phoneFunctions(toE164), problems);
   const callTemplates = {
     encounter: callCompiler.template('encounter.template', callFile.value.encounter.template),
@@ -132,6 +139,8 @@ export async function loadMappingProfile(
     appointment === undefined ||
     slot === undefined ||
     bookTemplate === undefined ||
+    convertTemplate === undefined ||
+    holdTemplate === undefined ||
     callTemplates.encounter === undefined ||
     callTemplates.communication === undefined ||
     callTemplates.callback === undefined
@@ -149,6 +158,8 @@ export async function loadMappingProfile(
     slot,
     schedule: slot.schedule,
     book: bookTemplate,
+    convert: convertTemplate,
+    hold: holdTemplate,
     ...callTemplates,
   };
   const failed = (field: string, error: unknown): MappingEvaluationError =>
@@ -178,6 +189,36 @@ export async function loadMappingProfile(
     encounter: callTemplates.encounter,
     communication: callTemplates.communication,
     callback: callTemplates.callback,
+  };
+  const reasonTable = appointmentFile.value.codes.cancellationReason;
+  const cancellationReason = (reason: string | undefined): CodeableConcept | undefined => {
+    if (reason === undefined) return undefined;
+    const table = reasonTable;
+    const code = lookUpCode(table, reason) ?? reason;
+    return {
+      coding: [{ ...(table.system !== undefined ? { system: table.system } : {}), code }],
+      text: reason,
+    };
+  };
+  /**
+   * An amendment is an update of the same record: it keeps the id and version it was made from
+   * (the If-Match is taken from them), and must read back as what it set out to change.
+   */
+  const amended = (
+    field: string,
+    before: Appointment,
+    next: Appointment,
+    wrong: (model: AppointmentModel) => string | undefined,
+  ): Appointment => {
+    const result: Appointment = {
+      ...next,
+      ...(before.id !== undefined ? { id: before.id } : {}),
+      ...(before.meta !== undefined ? { meta: before.meta } : {}),
+    };
+    const problem = guard(field, () => wrong(profile.readAppointment(result)));
+    if (problem !== undefined)
+      throw failed(field, new TypeError(`the ${field.split('.')[0] ?? ''} template's result ${problem}`));
+    return result;
   };
   /** Evaluates a write template and checks it produced the resource type it must. */
   const runTemplate = <T>(
@@ -227,14 +268,25 @@ export async function loadMappingProfile(
       ),
     buildCallbackTask: (request, authoredOn) =>
       runTemplate('callback.template', calls.callback, callbackTemplateInput(request, authoredOn), 'Task'),
-    cancellationReason: (reason) => {
-      if (reason === undefined) return undefined;
-      const table = appointmentFile.value.codes.cancellationReason;
-      const code = lookUpCode(table, reason) ?? reason;
-      return {
-        coding: [{ ...(table.system !== undefined ? { system: table.system } : {}), code }],
-        text: reason,
+    cancellationReason,
+    convertAppointment: async (resource, mode, reason) => {
+      const value = {
+        appointment: resource,
+        mode: lookUpCode(appointmentFile.value.codes.mode, mode),
+        reason: cancellationReason(reason),
       };
+      const next = await runTemplate<Appointment>('convert.template', convertTemplate, value, 'Appointment');
+      // What is written must read back as the new mode, or the next read would undo the change.
+      return amended('convert.template', resource, next, (model) =>
+        model.mode === mode ? undefined : `reads back as a ${model.mode} visit, not ${mode}`,
+      );
+    },
+    holdAppointment: async (resource, reason) => {
+      const value = { appointment: resource, reason: cancellationReason(reason) };
+      const next = await runTemplate<Appointment>('hold.template', holdTemplate, value, 'Appointment');
+      return amended('hold.template', resource, next, (model) =>
+        model.status === 'waitlist' ? undefined : `reads back as ${model.status}, not waitlist`,
+      );
     },
     buildAppointment: (resource, schedule, booking) => {
       const reference = (field: 'practitioner' | 'location'): unknown =>
@@ -321,6 +373,16 @@ export async function loadMappingProfile(
   await trySample(slotLabel, 'Slot', () =>
     profile.readSlot({ resourceType: 'Slot', schedule: {}, status: 'free', start: '', end: '' }, undefined),
   );
+  for (const sample of [SAMPLE_APPOINTMENT, bareAppointment]) {
+    await trySample(appointmentLabel, 'conversion', () =>
+      profile.convertAppointment(sample, 'video', 'weather'),
+    );
+    await trySample(appointmentLabel, 'conversion', () =>
+      profile.convertAppointment(sample, 'phone', undefined),
+    );
+    await trySample(appointmentLabel, 'hold', () => profile.holdAppointment(sample, 'weather'));
+    await trySample(appointmentLabel, 'hold', () => profile.holdAppointment(sample, undefined));
+  }
   if (problems.length > 0) throw new MappingProfileError(problems);
   return profile;
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { APPOINTMENT_MODES, type AppointmentMode } from '../domain/appointment';
 import type { CallbackRequest, CallLog } from '../domain/call';
 import type { Appointment, Patient, Schedule, Slot } from '../domain/fhir';
 import type { PatientChanges } from '../domain/patient';
@@ -51,6 +52,24 @@ const callbackWriteFixture = z.strictObject({
   expected: z.looseObject({ resourceType: z.literal('Task') }),
 });
 
+const appointmentWriteFixture = z.discriminatedUnion('action', [
+  z.strictObject({
+    description: z.string().optional(),
+    action: z.literal('convert'),
+    input: z.looseObject({ resourceType: z.literal('Appointment') }),
+    mode: z.enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]]),
+    reason: z.string().optional(),
+    expected: z.looseObject({ resourceType: z.literal('Appointment') }),
+  }),
+  z.strictObject({
+    description: z.string().optional(),
+    action: z.literal('hold'),
+    input: z.looseObject({ resourceType: z.literal('Appointment') }),
+    reason: z.string().optional(),
+    expected: z.looseObject({ resourceType: z.literal('Appointment') }),
+  }),
+]);
+
 const writeFixture = z.strictObject({
   description: z.string().optional(),
   input: patient,
@@ -63,7 +82,8 @@ const writeFixture = z.strictObject({
 /**
  * Runs `fixtures/read/*.json` (`{input, expected}`: Patient -> model), `fixtures/write/*.json`
  * (`{input, changes, expected, touched?}`: Patient + changes -> Patient) and
- * `fixtures/appointment-read/*.json` (Appointment -> model) of the profile in `dir`.
+ * `fixtures/appointment-read/*.json` (Appointment -> model) of the profile in `dir`, and the
+ * slot, call, callback and appointment-write (convert, hold) folders beside them.
  * A fixture that cannot be read or throws is a failure with the reason, never an exception.
  */
 export async function runProfileFixtures(dir: string, profile: MappingProfile): Promise<FixtureResult[]> {
@@ -74,6 +94,7 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
     ['slot-read', slotReadCase],
     ['call-write', callWriteCase],
     ['callback-write', callbackWriteCase],
+    ['appointment-write', appointmentWriteCase],
   ] as const;
   const extraFiles = await Promise.all(extra.map(([folder]) => fixtureFiles(join(dir, 'fixtures', folder))));
   return [
@@ -151,6 +172,21 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
       fixture.authoredOn,
     );
     return jsonDiff(asJson(fixture.expected), asJson(task));
+  }
+
+  /** `{action: 'convert', input, mode, reason?, expected}` or `{action: 'hold', input, reason?, expected}`. */
+  async function appointmentWriteCase(json: unknown): Promise<string[]> {
+    const fixture = appointmentWriteFixture.parse(json);
+    const input = fixture.input as unknown as Appointment;
+    const before = JSON.stringify(input);
+    const output =
+      fixture.action === 'convert'
+        ? await profile.convertAppointment(input, fixture.mode, fixture.reason)
+        : await profile.holdAppointment(input, fixture.reason);
+    const lines = jsonDiff(asJson(fixture.expected), asJson(output));
+    if (JSON.stringify(input) !== before)
+      lines.push(`(input): the ${fixture.action} template modified its input`);
+    return lines;
   }
 
   async function writeCase(json: unknown): Promise<string[]> {

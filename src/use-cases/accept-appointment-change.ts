@@ -1,10 +1,10 @@
 /**
- * Cancel, confirm and reschedule are writes on the patient's lane. The patient comes from the
- * appointment itself when the EHR answers within the check budget (and a patientId that does not
- * match is refused); while it is down or slow the caller must name the patient, since the lane is
- * the patient's.
+ * Cancel, confirm, reschedule, convert (video or phone, same time) and hold for reschedule are
+ * writes on the patient's lane. The patient comes from the appointment itself when the EHR answers
+ * within the check budget (and a patientId that does not match is refused); while it is down or
+ * slow the caller must name the patient, since the lane is the patient's.
  */
-import type { AppointmentMode, AppointmentModel } from '../domain/appointment';
+import type { AppointmentMode, AppointmentModel, VirtualMode } from '../domain/appointment';
 import { ContinuumError, validationError, isEhrUnavailable } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
 import type { SlotModel } from '../domain/slot';
@@ -17,14 +17,23 @@ import {
 import { acceptCheckBudget, NOT_YET, type AcceptCheckBudget } from './accept-check-budget';
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
 import type { ConnectionContext } from './use-case-deps';
+import { CONVERTIBLE } from './apply-appointment-amendment';
+import { SETTLED } from './apply-appointment-change';
+import type { OperationPayload } from '../domain/operation';
 import { knownStart } from './known-starts';
 
-export interface AppointmentChangeInput {
-  readonly kind: 'appointment.cancel' | 'appointment.confirm';
+interface ChangeOf<K extends string> {
+  readonly kind: K;
   readonly appointmentId: string;
+  /** Required while the EHR cannot say whose appointment it is; checked against it otherwise. */
   readonly patientId: string | undefined;
+  /** A call-center reason from the profile's cancellation-reason table (none for a confirmation). */
   readonly reason: string | undefined;
 }
+
+export type AppointmentChangeInput =
+  | ChangeOf<'appointment.cancel' | 'appointment.confirm' | 'appointment.hold'>
+  | (ChangeOf<'appointment.convert'> & { readonly mode: VirtualMode });
 
 export interface RescheduleInput {
   readonly appointmentId: string;
@@ -94,19 +103,40 @@ export async function acceptAppointmentChange(
     acceptCheckBudget(connection),
   );
   const patientId = patientOf(appointment, input.patientId);
+  if (appointment !== undefined) refuseImpossible(input, appointment);
   // A confirmation takes no slot and frees none: its start never makes it urgent.
   const start =
     input.kind === 'appointment.confirm'
       ? undefined
       : (appointment?.start ?? (await knownStart(deps, connection.name, 'Appointment', input.appointmentId)));
-  return acceptWrite(
-    deps,
-    connection,
-    context,
-    request,
-    { kind: input.kind, appointmentId: input.appointmentId, patientId, reason: input.reason },
-    { ...(appointment === undefined ? { note: UNCHECKED_NOTE } : {}), appointmentStarts: [start] },
-  );
+  const common = { appointmentId: input.appointmentId, patientId, reason: input.reason };
+  const payload: OperationPayload =
+    input.kind === 'appointment.convert'
+      ? { kind: input.kind, ...common, mode: input.mode }
+      : { kind: input.kind, ...common };
+  return acceptWrite(deps, connection, context, request, payload, {
+    ...(appointment === undefined ? { note: UNCHECKED_NOTE } : {}),
+    appointmentStarts: [start],
+  });
+}
+
+/**
+ * Refuses at once (409) what the EHR's record shows cannot be done, rather than queue a write bound
+ * to fail. A visit already in the wanted state is accepted: the worker finds it so and records the
+ * success with no change, which keeps a closure's re-run and a caller's retry harmless.
+ */
+function refuseImpossible(input: AppointmentChangeInput, appointment: AppointmentModel): void {
+  const { status } = appointment;
+  if (input.kind === 'appointment.convert' && !CONVERTIBLE.has(status)) {
+    throw new ContinuumError('CONFLICT', {
+      detail: `the appointment is ${status}; only a booked visit can change its mode`,
+    });
+  }
+  if (input.kind === 'appointment.hold' && (status === 'cancelled' || SETTLED.has(status))) {
+    throw new ContinuumError('CONFLICT', {
+      detail: `the appointment is ${status}; it cannot be held for reschedule`,
+    });
+  }
 }
 
 export async function acceptAppointmentReschedule(

@@ -16,7 +16,13 @@ import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 const MAX_ROUNDS = 4;
 
 /** Statuses after which an appointment can no longer be changed by a caller. */
-const SETTLED = new Set(['fulfilled', 'noshow', 'entered-in-error', 'arrived', 'checked-in']);
+export const SETTLED: ReadonlySet<string> = new Set([
+  'fulfilled',
+  'noshow',
+  'entered-in-error',
+  'arrived',
+  'checked-in',
+]);
 
 /** Records a step of a multi-step write on its receipt before the next step starts. */
 export type Progress = (note: string) => Promise<void>;
@@ -38,16 +44,22 @@ async function readOwned(
   return appointment;
 }
 
-/** Re-reads and re-applies `change` until the EHR takes it under If-Match, or says it is not needed. */
-async function changeAppointment(
+type Change = Appointment | { readonly unchanged: string };
+
+/**
+ * Re-reads and re-applies `change` until the EHR takes it under If-Match, or says it is not needed.
+ * A conflict means someone else edited the record in between: the change is made again on their
+ * version, so edits of other fields are kept and a change already made is seen as such.
+ */
+export async function changeAppointment(
   connection: ConnectionContext,
   appointmentId: string,
   patientId: string,
-  change: (current: Appointment) => Appointment | { readonly unchanged: string },
+  change: (current: Appointment) => Change | Promise<Change>,
 ): Promise<{ readonly appointment: Appointment; readonly note?: string }> {
   for (let round = 1; ; round++) {
     const current = await readOwned(connection, appointmentId, patientId);
-    const next = change(current);
+    const next = await change(current);
     if ('unchanged' in next) return { appointment: current, note: next.unchanged };
     try {
       const updated = await writeChange(connection, current, next);
@@ -64,7 +76,7 @@ async function changeAppointment(
   }
 }
 
-const done = (appointment: Appointment, patientId: string, note?: string): AppliedWrite => ({
+export const done = (appointment: Appointment, patientId: string, note?: string): AppliedWrite => ({
   resourceRef: `Appointment/${appointment.id ?? ''}`,
   resourceVersion: appointment.meta?.versionId,
   patientId,
@@ -100,12 +112,16 @@ async function cancel(
     const cancelationReason = connection.mapping.cancellationReason(reason);
     return { ...current, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
   });
-  // The time is offered again; the appointment's cancellation is what the receipt is about.
-  for (const ref of result.appointment.slot ?? []) {
+  await freeSlotsOf(connection, result.appointment);
+  return result;
+}
+
+/** The time is offered again; the appointment's change is what the receipt is about. */
+export async function freeSlotsOf(connection: ConnectionContext, appointment: Appointment): Promise<void> {
+  for (const ref of appointment.slot ?? []) {
     const slotId = ref.reference?.split('/').pop();
     if (slotId !== undefined) await freeSlot(connection, slotId);
   }
-  return result;
 }
 
 export async function applyAppointmentConfirm(

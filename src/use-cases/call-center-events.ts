@@ -23,6 +23,9 @@ const DOMAIN_EVENT: Partial<Record<Operation['kind'], EventType>> = {
   'appointment.book': 'appointment.booked',
   'appointment.cancel': 'appointment.cancelled',
   'appointment.reschedule': 'appointment.rescheduled',
+  // Same time, another mode; or taken off the schedule for a new time: `change` tells them apart.
+  'appointment.convert': 'appointment.rescheduled',
+  'appointment.hold': 'appointment.rescheduled',
   'patient.update': 'patient.updated',
   'callback.request': 'callback.requested',
 };
@@ -52,6 +55,11 @@ export function operationEvents(op: Operation): CallCenterEvent[] {
       extra.previousAppointmentRef = `Appointment/${op.payload.appointmentId}`;
     if (op.payload.kind === 'appointment.cancel')
       extra.resourceRef = `Appointment/${op.payload.appointmentId}`;
+    if (op.payload.kind === 'appointment.convert') {
+      extra.change = 'mode';
+      extra.mode = op.payload.mode;
+    }
+    if (op.payload.kind === 'appointment.hold') extra.change = 'held';
     events.push(
       event(`${op.id}.${domain}`, domain, op.updatedAt, { ...base, ...extra, source: 'continuum' }, tenant),
     );

@@ -86,29 +86,38 @@ export function pendingBookings(operations: readonly Operation[]): AppointmentMo
 }
 
 /**
- * EHR appointments with a change still queued (a cancellation, a confirmation, a move), marked
- * pending with the operation: the agent sees "pending cancellation" rather than a stale "booked".
+ * EHR appointments with a change still queued (a cancellation, a confirmation, a move, a change of
+ * mode, a hold), marked pending with the latest operation: the agent sees "pending cancellation"
+ * rather than a stale "booked". A queued conversion already shows its new mode and a queued hold
+ * the `waitlist` status, as the EHR will once they land.
  */
 export function markPendingChanges(
   appointments: readonly AppointmentModel[],
   operations: readonly Operation[],
 ): AppointmentModel[] {
-  const latest = new Map<string, Operation>();
+  const changes = new Map<string, Operation[]>();
   for (const op of operations) {
     const { payload } = op;
     if (
       payload.kind === 'appointment.cancel' ||
       payload.kind === 'appointment.confirm' ||
-      payload.kind === 'appointment.reschedule'
+      payload.kind === 'appointment.reschedule' ||
+      payload.kind === 'appointment.convert' ||
+      payload.kind === 'appointment.hold'
     ) {
-      latest.set(payload.appointmentId, op);
+      changes.set(payload.appointmentId, [...(changes.get(payload.appointmentId) ?? []), op]);
     }
   }
   return appointments.map((appointment) => {
-    const op = latest.get(appointment.id);
-    return op === undefined
-      ? appointment
-      : { ...appointment, pending: { operationId: op.id, kind: op.kind, status: op.status } };
+    const ops = changes.get(appointment.id);
+    const latest = ops?.at(-1);
+    if (ops === undefined || latest === undefined) return appointment;
+    let overlaid = appointment;
+    for (const { payload } of ops) {
+      if (payload.kind === 'appointment.convert') overlaid = { ...overlaid, mode: payload.mode };
+      if (payload.kind === 'appointment.hold') overlaid = { ...overlaid, status: 'waitlist' };
+    }
+    return { ...overlaid, pending: { operationId: latest.id, kind: latest.kind, status: latest.status } };
   });
 }
 

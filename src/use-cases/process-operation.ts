@@ -19,6 +19,7 @@ import {
   type OperationError,
   type ProcessOutcome,
 } from '../domain/operation';
+import { applyAppointmentConvert, applyAppointmentHold } from './apply-appointment-amendment';
 import { applyAppointmentBooking } from './apply-appointment-booking';
 import {
   applyAppointmentCancel,
@@ -82,6 +83,10 @@ async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Prom
       return applyAppointmentConfirm(connection, op.payload);
     case 'appointment.reschedule':
       return applyAppointmentReschedule(deps, connection, op, op.payload, progress);
+    case 'appointment.convert':
+      return applyAppointmentConvert(connection, op.payload);
+    case 'appointment.hold':
+      return applyAppointmentHold(connection, op.payload);
     case 'call.log':
       return applyCallLog(connection, op, op.payload);
     case 'callback.request':

@@ -16,6 +16,8 @@ const WRITE_SHAPE: Readonly<Record<OperationKind, { action: AuditAction; subtype
   'appointment.cancel': { action: 'U', subtype: 'update' },
   'appointment.confirm': { action: 'U', subtype: 'update' },
   'appointment.reschedule': { action: 'U', subtype: 'update' },
+  'appointment.convert': { action: 'U', subtype: 'update' },
+  'appointment.hold': { action: 'U', subtype: 'update' },
   'call.log': { action: 'C', subtype: 'create' },
   'callback.request': { action: 'C', subtype: 'create' },
 };

@@ -59,6 +59,7 @@ export function buildApp(
             monitor: pipelineMonitor(runtime),
             statusHistory: { store: runtime.statusHistory, intervalMs: config.statusHistory.intervalMs },
             replays: options.replays,
+            closures: runtime.closures.deps,
             events: runtime.eventDelivery,
             webhookSchemes: new Map(Object.values(config.connections).map((c) => [c.name, c.webhooks])),
             queueDashboards: buildQueueDashboards({

@@ -3,6 +3,9 @@
  * and tests share this, so a use case runs the same without HTTP, workers or timers around it.
  */
 import { createRedisAttemptLimiter } from '../../adapters/redis/attempt-limiter';
+import { createRedisClosureStore } from '../../adapters/redis/closure-store';
+import { createBullClosureRuns, type BullClosureRuns } from '../../queue/closure-queue';
+import type { ClosureDeps } from '../use-cases/site-closure';
 import { createDrainMeter, type DrainMeter } from '../../adapters/redis/drain-meter';
 import { createRedisFinalSignals, finalStatusChannel } from '../../adapters/redis/final-signals';
 import { createRedisNotificationLog } from '../../adapters/redis/notification-log';
@@ -54,6 +57,8 @@ export interface UseCaseRuntime {
   readonly rateLimits: RateLimitDeps;
   /** EHR sign-in: SIGHUP reloads through it; `onCredentialsChanged` is the hook for the connection state. */
   readonly ehrCredentials: EhrCredentialsWiring;
+  /** Site closures: their records, the queue of their runs, and the use cases' view of both. */
+  readonly closures: { readonly deps: ClosureDeps; readonly runs: BullClosureRuns };
 }
 
 export interface UseCaseDepsOptions {
@@ -189,8 +194,25 @@ export async function buildUseCaseDeps(
     audit: audit.store,
     metrics,
   };
+  const closureRuns = createBullClosureRuns({
+    connection: producer,
+    prefix,
+    enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
+  });
+  closeables.add('queues', 'closure queue', () => closureRuns.close());
+  const closureDeps: ClosureDeps = {
+    ...deps,
+    closures: createRedisClosureStore({
+      redis: client,
+      prefix,
+      cipher,
+      retentionSeconds: Math.round(config.queue.retentionDays * 86400),
+    }),
+    closureRuns,
+  };
   return {
     deps,
+    closures: { deps: closureDeps, runs: closureRuns },
     audit,
     breakers: wired.breakers,
     drainLimits: wired.drainLimits,

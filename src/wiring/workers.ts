@@ -1,5 +1,6 @@
 /** The worker role: one write worker per EHR connection, the notification worker, one event worker per subscriber. */
 import type { Worker } from 'bullmq';
+import { createClosureWorker } from '../../queue/closure-queue';
 import { createNotificationWorker } from '../../queue/notification-queue';
 import { createWriteWorker } from '../../queue/write.worker';
 import type { Config } from '../config/load-config';
@@ -8,6 +9,7 @@ import type { Logger } from '../domain/ports';
 import { giveUpOperation } from '../use-cases/give-up-operation';
 import { processEhrNotification } from '../use-cases/process-ehr-notification';
 import { processOperation } from '../use-cases/process-operation';
+import { runClosure } from '../use-cases/run-closure';
 import type { Closeables } from './closeables';
 import type { RedisWiring } from './redis';
 import { StartupError } from './startup-error';
@@ -67,6 +69,17 @@ export function startWorkers(
       process: (notification) => processEhrNotification(deps, notification),
       pauseQueue: (ms) => runtime.notificationQueue.pause(ms),
       logger: logger.child({ component: 'notification-worker' }),
+    }),
+  );
+  workers.push(
+    createClosureWorker({
+      redis: redis.worker,
+      prefix: redis.prefix,
+      process: (closureId) => runClosure(runtime.closures.deps, closureId),
+      lockDurationMs: config.queue.lockDurationMs,
+      lockRenewMs: config.queue.lockRenewMs,
+      stalledIntervalMs: config.queue.stalledIntervalMs,
+      logger: logger.child({ component: 'closure-worker' }),
     }),
   );
   // In-flight jobs finish before the queues and Redis close. Writes still waiting for a drain permit

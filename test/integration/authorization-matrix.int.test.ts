@@ -111,6 +111,7 @@ const ids = {
   failed: '',
   queued: '',
   replay: '',
+  closure: '',
   slots: [] as string[],
   appointments: [] as string[],
   sandboxPatient: {} as Record<string, unknown>,
@@ -325,6 +326,22 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
       body: {},
     }),
   },
+  'POST /v1/appointments/:id/convert': {
+    right: () => ({ path: `/v1/appointments/${ids.appointments[3] ?? ''}/convert`, body: { mode: 'video' } }),
+    status: 202,
+    otherTenant: () => ({
+      path: `/v1/appointments/${ids.appointments[3] ?? ''}/convert?connection=sandbox`,
+      body: { mode: 'video' },
+    }),
+  },
+  'POST /v1/appointments/:id/hold': {
+    right: () => ({ path: `/v1/appointments/${ids.appointments[4] ?? ''}/hold`, body: {} }),
+    status: 202,
+    otherTenant: () => ({
+      path: `/v1/appointments/${ids.appointments[4] ?? ''}/hold?connection=sandbox`,
+      body: {},
+    }),
+  },
   'POST /v1/appointments/:id/reschedule': {
     right: () => ({
       path: `/v1/appointments/${ids.appointments[2] ?? ''}/reschedule`,
@@ -400,6 +417,50 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     right: () => ({ path: `/v1/operations/${ids.queued}/cancel`, body: {} }),
     status: 200,
     otherTenant: () => ({ path: `/v1/operations/${ids.queued}/cancel`, body: {} }),
+  },
+  'GET /v1/patients/:id/notices': {
+    right: () => ({ path: '/v1/patients/pat-0001/notices' }),
+    status: 200,
+    otherTenant: () => ({ path: '/v1/patients/pat-0001/notices?connection=sandbox' }),
+  },
+  'POST /v1/crisis/closures': {
+    right: () => ({
+      path: '/v1/crisis/closures',
+      body: {
+        locations: ['loc-0001'],
+        from: inHours(0),
+        to: inHours(48),
+        action: 'cancel',
+        reason: 'weather',
+        callback: { priority: 'urgent' },
+        dryRun: true,
+      },
+    }),
+    status: 200,
+    otherTenant: () => ({
+      path: '/v1/crisis/closures',
+      body: {
+        locations: ['loc-0001'],
+        from: inHours(0),
+        to: inHours(48),
+        action: 'cancel',
+        reason: 'weather',
+        callback: { priority: 'urgent' },
+        dryRun: true,
+        connection: 'sandbox',
+      },
+    }),
+  },
+  'GET /v1/crisis/closures': { right: () => ({ path: '/v1/crisis/closures' }), status: 200 },
+  'GET /v1/crisis/closures/:id': {
+    right: () => ({ path: `/v1/crisis/closures/${ids.closure}` }),
+    status: 200,
+    otherTenant: () => ({ path: `/v1/crisis/closures/${ids.closure}` }),
+  },
+  'POST /v1/crisis/closures/:id/stop': {
+    right: () => ({ path: `/v1/crisis/closures/${ids.closure}/stop`, body: {} }),
+    status: 200,
+    otherTenant: () => ({ path: `/v1/crisis/closures/${ids.closure}/stop`, body: {} }),
   },
   'GET /v1/audit': { right: () => ({ path: '/v1/audit?patient=pat-0002&limit=5' }), status: 200 },
   'GET /v1/events/subscribers': { right: () => ({ path: '/v1/events/subscribers' }), status: 200 },
@@ -504,11 +565,11 @@ beforeAll(async () => {
   const slots = await request(api.app).get('/v1/slots?limit=5').set(admins());
   ids.slots = (json(slots).slots as { id: string }[]).map((s) => s.id);
   const today = new Date().toISOString().slice(0, 10);
-  const booked = await http('GET', `${api.rig.fhirBase}/Appointment?status=booked&date=ge${today}&_count=3`);
+  const booked = await http('GET', `${api.rig.fhirBase}/Appointment?status=booked&date=ge${today}&_count=5`);
   ids.appointments = ((booked.body.entry ?? []) as { resource: { id: string } }[]).map((e) => e.resource.id);
   const sandboxPatient = await request(api.app).get('/sandbox/fhir/Patient/pat-0001').set(admins());
   ids.sandboxPatient = json(sandboxPatient) as Record<string, unknown>;
-  if (ids.slots.length < 2 || ids.appointments.length < 3 || sandboxPatient.status !== 200) {
+  if (ids.slots.length < 2 || ids.appointments.length < 5 || sandboxPatient.status !== 200) {
     throw new Error('the sandbox seed lacks the slots, appointments or patient the fixtures need');
   }
 
@@ -529,6 +590,20 @@ beforeAll(async () => {
   );
   ids.failed = await failedWrite('pat-0003');
   ids.queued = await acceptedWrite('pat-0004');
+  // A closure of a window with no visits yet: something to follow and stop, changing nothing.
+  const closure = await request(api.app)
+    .post('/v1/crisis/closures')
+    .set(admins())
+    .send({
+      locations: ['loc-0001'],
+      from: inHours(24 * 300),
+      to: inHours(24 * 301),
+      action: 'cancel',
+      reason: 'weather',
+      callback: { priority: 'routine' },
+    });
+  if (closure.status !== 202) throw new Error(`fixture closure refused: ${closure.status} ${closure.text}`);
+  ids.closure = (closure.body as { id: string }).id;
 }, 60_000);
 
 afterAll(async () => {

@@ -33,6 +33,7 @@ const TAGS = [
   ['Calls', 'Call logs and callback requests'],
   ['Operations', 'Receipts of writes, replays and the pipeline status'],
   ['Events', 'Event subscribers'],
+  ['Crisis', 'Site closures, and what patients are told about their visits'],
   ['Audit', 'Who read or changed what'],
   ['Access', 'Tokens and the keys that verify them'],
   ['Health', 'Probes'],

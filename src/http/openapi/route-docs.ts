@@ -10,7 +10,14 @@ import type { CountryCode } from '../../phone';
 import { auditQuery } from '../schemas/audit.schema';
 import { auditPageSchema } from '../schemas/audit.response';
 import { jwksSchema, oauthErrorSchema, tokenRequestSchema, tokenSchema } from '../schemas/access.response';
-import { bookingSchema, cancelSchema, confirmSchema, rescheduleSchema } from '../schemas/booking.schema';
+import {
+  bookingSchema,
+  cancelSchema,
+  confirmSchema,
+  convertSchema,
+  holdSchema,
+  rescheduleSchema,
+} from '../schemas/booking.schema';
 import { callbackSchema, callSchema } from '../schemas/call.schema';
 import { lookupQuerySchema } from '../schemas/lookup-query.schema';
 import { listOperationsQuery, replayBody } from '../schemas/operations.schema';
@@ -53,10 +60,23 @@ import {
 } from '../schemas/status.response';
 import { statusHistoryQuery } from '../schemas/status-history.schema';
 import { verifyRequestSchema } from '../schemas/verify.schema';
+import { closureListQuery, closureSchema as closureRequestSchema } from '../schemas/closure.schema';
+import {
+  closureDryRunSchema,
+  closureListSchema,
+  closureSchema,
+  patientNoticesSchema,
+} from '../schemas/closure.response';
 import { named, type RouteDoc } from './route-doc';
 
 /** A JSON object this document does not detail; each use its own, since one schema has one name. */
 const anyObject = () => z.looseObject({});
+const closureIdPath = z.object({
+  id: z
+    .string()
+    .regex(/^clo_[a-f0-9]{24}$/)
+    .describe('The id of a site closure'),
+});
 const fhirResource = named('FhirResource', z.looseObject({ resourceType: z.string() }));
 const ifMatch = z.object({
   'If-Match': z.string().optional().describe('The ETag of the version the agent saw: W/"<version>"'),
@@ -302,6 +322,34 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       write: true,
       problems: ['SLOT_TAKEN'],
     },
+    'POST /v1/appointments/:id/convert': {
+      summary: 'Turn a visit into a video or phone visit',
+      description:
+        'Same time, same slot, another visit mode. `409 CONFLICT` when the visit is not booked (cancelled, ' +
+        'held, already took place). A visit that already has the mode is accepted and succeeds with no ' +
+        "change; the receipt's note says so. Subscribers hear `appointment.rescheduled` with " +
+        '`change: "mode"` and the new `mode`.',
+      tag: 'Scheduling',
+      path: appointmentIdPath,
+      query: connectionQuery,
+      body: { schema: named('ConvertRequest', convertSchema), form: true, required: true },
+      write: true,
+      problems: ['NOT_FOUND'],
+    },
+    'POST /v1/appointments/:id/hold': {
+      summary: 'Hold a visit for reschedule',
+      description:
+        'Takes the visit off the schedule (FHIR status `waitlist`, the reason recorded) and frees its slot; ' +
+        'the patient is to be called back for a new time. `409 CONFLICT` when the visit is cancelled or ' +
+        'already took place; one already held succeeds with no change. Subscribers hear ' +
+        '`appointment.rescheduled` with `change: "held"`.',
+      tag: 'Scheduling',
+      path: appointmentIdPath,
+      query: connectionQuery,
+      body: { schema: named('HoldRequest', holdSchema), form: true },
+      write: true,
+      problems: ['NOT_FOUND'],
+    },
 
     'POST /v1/calls': {
       summary: 'Log a call',
@@ -396,6 +444,72 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       responses: {
         200: { description: 'Samples, oldest first', schema: named('StatusHistory', statusHistorySchema) },
       },
+      problems: ['NOT_FOUND'],
+    },
+
+    'GET /v1/patients/:id/notices': {
+      summary: 'What a crisis did to a patient’s visits',
+      description:
+        'One notice per visit a site closure changed and one for the callback it arranged, each with a ' +
+        'sentence to read out ("Your Tuesday 8 December 10:00 visit at Dorchester is now a video ' +
+        'visit.") and the state of its write. Answers from Continuum’s records while the EHR is down ' +
+        '(`freshness.source: cache`). `?shape=flat` for IVR flows.',
+      tag: 'Crisis',
+      path: patientIdPath,
+      query: connectionQuery,
+      responses: {
+        200: { description: 'Oldest closure first', schema: named('PatientNotices', patientNoticesSchema) },
+      },
+      problems: ['NOT_FOUND'],
+    },
+    'POST /v1/crisis/closures': {
+      summary: 'Close sites for a time',
+      description:
+        'Every booked, pending or proposed visit at the locations with a start in [from, to) is cancelled, ' +
+        'turned into a video or phone visit, or held for rescheduling, through the write pipeline (urgent, ' +
+        'exactly once), and each affected patient gets one callback. `dryRun: true` only counts (by local day, ' +
+        'location, practitioner) and changes nothing. The same closure submitted again (same connection, ' +
+        'locations, window and action) answers 200 with the first one; `Idempotency-Key` is honoured too. ' +
+        'A tenant confined to locations may close only those (403). The run resumes after a restart.',
+      tag: 'Crisis',
+      body: { schema: named('SiteClosureRequest', closureRequestSchema), form: false, required: true },
+      responses: {
+        200: {
+          description: 'A dry run, or the same closure submitted again',
+          schema: named('SiteClosureDryRun', closureDryRunSchema),
+        },
+        202: {
+          description: 'Accepted: its run started',
+          schema: named('SiteClosure', closureSchema),
+          headers: ['Location'],
+        },
+      },
+      problems: ['FORBIDDEN', 'IDEMPOTENCY_MISMATCH', 'EHR_UNAVAILABLE'],
+    },
+    'GET /v1/crisis/closures': {
+      summary: 'List site closures',
+      tag: 'Crisis',
+      query: closureListQuery,
+      responses: {
+        200: { description: 'Newest first', schema: named('SiteClosureList', closureListSchema) },
+      },
+    },
+    'GET /v1/crisis/closures/:id': {
+      summary: 'Follow a site closure',
+      description: 'Progress from the receipts of its writes: done, failed, remaining, rate and ETA.',
+      tag: 'Crisis',
+      path: closureIdPath,
+      responses: { 200: { description: 'The closure', schema: named('SiteClosure', closureSchema) } },
+      problems: ['NOT_FOUND'],
+    },
+    'POST /v1/crisis/closures/:id/stop': {
+      summary: 'Stop a site closure',
+      description:
+        'Queues nothing more for it and cancels its writes not yet sent; writes already sent finish. ' +
+        'Stopping again changes nothing.',
+      tag: 'Crisis',
+      path: closureIdPath,
+      responses: { 200: { description: 'The stopped closure', schema: named('SiteClosure', closureSchema) } },
       problems: ['NOT_FOUND'],
     },
 

@@ -1,4 +1,4 @@
-/** /v1/appointments: book, cancel, confirm, reschedule; all through the durable write pipeline with receipts. */
+/** /v1/appointments: book, cancel, confirm, reschedule, convert, hold; all through the durable write pipeline with receipts. */
 import { Router, type Request, type Response } from 'express';
 import { acceptAppointmentBooking } from '../../use-cases/accept-appointment-booking';
 import {
@@ -10,7 +10,14 @@ import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
 import { callerOf } from '../caller';
 import { fhirIdParam } from '../query-params';
-import { bookingSchema, cancelSchema, confirmSchema, rescheduleSchema } from '../schemas/booking.schema';
+import {
+  bookingSchema,
+  cancelSchema,
+  confirmSchema,
+  convertSchema,
+  holdSchema,
+  rescheduleSchema,
+} from '../schemas/booking.schema';
 import { sendReceipt } from '../send-receipt';
 import { zodToValidationError } from '../validation';
 import { writeBody, writeContext } from '../write-context';
@@ -67,6 +74,37 @@ export function appointmentsRoutes(deps: UseCaseDeps): Router {
       }),
     );
   }
+
+  router.post(
+    '/:id/convert',
+    route(async (req, res) => {
+      const parsed = convertSchema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a conversion');
+      const accepted = await acceptAppointmentChange(deps, connectionOf(req, res), writeContext(req, res), {
+        kind: 'appointment.convert',
+        appointmentId: appointmentId(req.params.id),
+        patientId: parsed.data.patientId,
+        mode: parsed.data.mode,
+        reason: parsed.data.reason,
+      });
+      await sendReceipt(deps, req, res, accepted);
+    }),
+  );
+
+  router.post(
+    '/:id/hold',
+    route(async (req, res) => {
+      const parsed = holdSchema.safeParse(writeBody(req));
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'is not a field of a hold');
+      const accepted = await acceptAppointmentChange(deps, connectionOf(req, res), writeContext(req, res), {
+        kind: 'appointment.hold',
+        appointmentId: appointmentId(req.params.id),
+        patientId: parsed.data.patientId,
+        reason: parsed.data.reason,
+      });
+      await sendReceipt(deps, req, res, accepted);
+    }),
+  );
 
   router.post(
     '/:id/reschedule',

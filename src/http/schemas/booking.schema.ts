@@ -1,7 +1,12 @@
 /** The body of POST /v1/appointments, in the call-center model; form bodies arrive as strings. */
 import { z } from 'zod';
 import { fhirId } from './fhir-id.schema';
-import { APPOINTMENT_MODES, type AppointmentMode } from '../../domain/appointment';
+import {
+  APPOINTMENT_MODES,
+  VIRTUAL_MODES,
+  type AppointmentMode,
+  type VirtualMode,
+} from '../../domain/appointment';
 
 const mode = z.enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]], {
   error: `must be one of ${APPOINTMENT_MODES.join(', ')}`,
@@ -11,6 +16,22 @@ const mode = z.enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]]
 const cancellationReason = z.string().trim().min(1).max(64);
 
 export const cancelSchema = z
+  .object({ patientId: fhirId.optional(), reason: cancellationReason.optional() })
+  .strict();
+
+/** A visit turned into a video or phone visit at the same time; the reason is coded like a cancellation's. */
+export const convertSchema = z
+  .object({
+    mode: z.enum(VIRTUAL_MODES as [VirtualMode, ...VirtualMode[]], {
+      error: `must be one of ${VIRTUAL_MODES.join(', ')} (a visit in person needs a booking)`,
+    }),
+    patientId: fhirId.optional(),
+    reason: cancellationReason.optional(),
+  })
+  .strict();
+
+/** A visit held for reschedule: taken off the schedule, its slot freed, the patient to be called back. */
+export const holdSchema = z
   .object({ patientId: fhirId.optional(), reason: cancellationReason.optional() })
   .strict();
 

@@ -12,6 +12,8 @@ const OPERATION_KINDS = [
   'appointment.cancel',
   'appointment.confirm',
   'appointment.reschedule',
+  'appointment.convert',
+  'appointment.hold',
   'call.log',
   'callback.request',
 ] as const;

@@ -1,0 +1,347 @@
+/**
+ * The run of one site closure, as a durable job: find the visits (the EHR must answer: a failure
+ * is retried with backoff while the status says `finding`), then queue one change per visit and one
+ * callback per patient through the write pipeline, urgent, as the client that submitted it. Each
+ * write's idempotency key is derived from the closure and the visit (or patient), so running again
+ * after a crash re-queues nothing; the record's checkpoint only spares the re-run the lookups.
+ * Queuing needs no EHR: writes wait in their lanes and drain when it is back.
+ */
+import {
+  closureCallbackKey,
+  closureChangeKey,
+  type ClosureCallback,
+  type ClosureRecord,
+  type ClosureTarget,
+  type PatientClosureEntry,
+} from '../domain/closure';
+import { ContinuumError, isEhrUnavailable } from '../domain/errors';
+import type { Patient } from '../domain/fhir';
+import type { PatientModel } from '../domain/patient';
+import { acceptAppointmentChange, type AppointmentChangeInput } from './accept-appointment-change';
+import { acceptPlainWrite, type WriteContext } from './accept-write';
+import { findClosureTargets } from './closure-targets';
+import { cancelOperation } from './operator-actions';
+import { patientCacheKey } from './patient-read';
+import type { ClosureDeps } from './site-closure';
+import type { ConnectionContext } from './use-case-deps';
+
+/** Writes accepted at once; the record is saved after each batch (the checkpoint). */
+const BATCH = 10;
+/** Patients whose numbers are read from the EHR in one search. */
+const PHONE_BATCH = 50;
+const PHONE_DEADLINE_MS = 10_000;
+
+/** A cancellation reason is a code of the profile's table (`weather`); free text is recorded as `other`. */
+const REASON_CODE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+function writeContext(record: ClosureRecord, key: string): WriteContext {
+  return {
+    owner: record.owner,
+    ...(record.tenantLocations !== undefined ? { locations: record.tenantLocations } : {}),
+    idempotencyKey: key,
+    correlationId: undefined,
+    requestId: undefined,
+    requestedUrgency: 'urgent',
+  };
+}
+
+/** The change one visit gets, per the closure's action. */
+export function changeFor(record: ClosureRecord, target: ClosureTarget): AppointmentChangeInput {
+  const reason = REASON_CODE.test(record.reason) ? record.reason : 'other';
+  const base = { appointmentId: target.appointmentId, patientId: target.patientId, reason };
+  switch (record.action) {
+    case 'cancel':
+      return { kind: 'appointment.cancel', ...base };
+    case 'convert-to-virtual':
+      return { kind: 'appointment.convert', ...base, mode: record.mode ?? 'video' };
+    case 'hold-for-reschedule':
+      return { kind: 'appointment.hold', ...base };
+  }
+}
+
+/** Refusals that will not change on a retry: the visit is left out, with the reason, and the run goes on. */
+function refusedForGood(error: unknown): error is ContinuumError {
+  return error instanceof ContinuumError && !error.retryable;
+}
+
+function connectionOf(deps: ClosureDeps, record: ClosureRecord): ConnectionContext {
+  const connection = deps.connections.get(record.connection);
+  if (connection === undefined) {
+    throw new ContinuumError('INTERNAL', { detail: `connection ${record.connection} is not configured` });
+  }
+  return connection;
+}
+
+/** Cancels the closure's writes not yet sent: what a stop asks. Writes already sent stay as they are. */
+export async function cancelQueuedWrites(deps: ClosureDeps, record: ClosureRecord): Promise<number> {
+  const ids = [
+    ...record.targets.map((t) => t.operationId),
+    ...record.callbacks.map((c) => c.operationId),
+  ].filter((id): id is string => id !== undefined);
+  // The closure's own writes, seen as its tenant sees them.
+  const ownerTenant = {
+    name: record.owner.tenant,
+    connections: [record.connection],
+    locations: record.tenantLocations,
+  };
+  let cancelled = 0;
+  for (const id of ids) {
+    const op = await deps.store.get(id);
+    if (op?.status !== 'queued' || op.attempts > 0) continue;
+    try {
+      await cancelOperation(deps, id, ownerTenant);
+      cancelled += 1;
+    } catch {
+      // Taken by a worker meanwhile: it is being sent and will finish.
+    }
+  }
+  return cancelled;
+}
+
+async function find(deps: ClosureDeps, record: ClosureRecord): Promise<ClosureRecord> {
+  const connection = connectionOf(deps, record);
+  try {
+    const found = await findClosureTargets(connection, record);
+    const patients = [...new Set(found.targets.map((t) => t.patientId))];
+    const next: ClosureRecord = {
+      ...record,
+      phase: 'queuing-changes',
+      targets: found.targets,
+      callbacks: patients.map((patientId) => ({ patientId })),
+      locationNames: found.locationNames,
+      lastError: undefined,
+      findAttempts: record.findAttempts + 1,
+      updatedAt: deps.clock.now().toISOString(),
+    };
+    await fileForPatients(deps, next);
+    await deps.closures.save(next);
+    deps.logger.info(
+      { closureId: record.id, appointments: found.targets.length, patients: patients.length },
+      'site closure: visits found',
+    );
+    return next;
+  } catch (error) {
+    const failed = refusedForGood(error) && !isEhrUnavailable(error);
+    const detail =
+      error instanceof ContinuumError ? `${error.code}: ${error.detail ?? error.title}` : 'unexpected error';
+    await deps.closures.save({
+      ...record,
+      ...(failed ? { phase: 'failed' as const } : {}),
+      lastError: detail,
+      findAttempts: record.findAttempts + 1,
+      updatedAt: deps.clock.now().toISOString(),
+    });
+    deps.logger.warn(
+      { closureId: record.id, err: error, attempt: record.findAttempts + 1 },
+      failed
+        ? 'site closure: the visits could not be found'
+        : 'site closure: finding the visits is tried again',
+    );
+    if (failed) return { ...record, phase: 'failed' };
+    throw error;
+  }
+}
+
+/** What each patient is told, filed per patient before any write is queued. */
+async function fileForPatients(deps: ClosureDeps, record: ClosureRecord): Promise<void> {
+  const byPatient = new Map<string, ClosureTarget[]>();
+  for (const target of record.targets) {
+    byPatient.set(target.patientId, [...(byPatient.get(target.patientId) ?? []), target]);
+  }
+  for (const [patientId, visits] of byPatient) {
+    const entry: PatientClosureEntry = {
+      closureId: record.id,
+      tenant: record.owner.tenant,
+      clientId: record.owner.clientId,
+      action: record.action,
+      newMode: record.action === 'convert-to-virtual' ? (record.mode ?? 'video') : undefined,
+      visits: visits.map((v) => ({
+        appointmentId: v.appointmentId,
+        start: v.start,
+        end: v.end,
+        location: {
+          id: v.location.id,
+          name: record.locationNames[v.location.id] ?? v.location.name ?? v.location.id,
+        },
+        practitioner: v.practitioner,
+        mode: v.mode,
+      })),
+      callback: record.callback,
+      createdAt: record.createdAt,
+    };
+    await deps.closures.fileForPatient(record.connection, patientId, entry);
+  }
+}
+
+async function queueChanges(deps: ClosureDeps, record: ClosureRecord): Promise<ClosureRecord | 'stopped'> {
+  const connection = connectionOf(deps, record);
+  let current: ClosureRecord = {
+    ...record,
+    queuingStartedAt: record.queuingStartedAt ?? deps.clock.now().toISOString(),
+  };
+  const pending = current.targets
+    .map((target, index) => ({ target, index }))
+    .filter(({ target }) => target.operationId === undefined && target.refused === undefined);
+  for (let i = 0; i < pending.length; i += BATCH) {
+    if ((await deps.closures.stoppedAt(record.id)) !== undefined) return 'stopped';
+    const batch = pending.slice(i, i + BATCH);
+    const outcomes = await Promise.allSettled(
+      batch.map(({ target }) =>
+        acceptAppointmentChange(
+          deps,
+          connection,
+          writeContext(current, closureChangeKey(record.id, target.appointmentId)),
+          changeFor(current, target),
+        ),
+      ),
+    );
+    const targets = [...current.targets];
+    let retryLater: unknown;
+    outcomes.forEach((outcome, k) => {
+      const entry = batch[k];
+      if (entry === undefined) return;
+      if (outcome.status === 'fulfilled') {
+        targets[entry.index] = { ...entry.target, operationId: outcome.value.operation.id };
+      } else if (refusedForGood(outcome.reason)) {
+        targets[entry.index] = { ...entry.target, refused: outcome.reason.code };
+      } else {
+        retryLater = outcome.reason;
+      }
+    });
+    current = { ...current, targets, updatedAt: deps.clock.now().toISOString() };
+    await deps.closures.save(current);
+    // The store or the quota refused for now: the job retries later and resumes here.
+    if (retryLater !== undefined) throw retryLater;
+  }
+  current = { ...current, phase: 'queuing-callbacks', updatedAt: deps.clock.now().toISOString() };
+  await deps.closures.save(current);
+  return current;
+}
+
+/** Each patient's numbers: from the EHR in batches, else the continuity cache; absent when neither knows. */
+async function phonesOf(
+  deps: ClosureDeps,
+  connection: ConnectionContext,
+  patientIds: readonly string[],
+): Promise<Map<string, readonly string[]>> {
+  const phones = new Map<string, readonly string[]>();
+  let ehrDown = !(await connection.ehrAvailable());
+  for (let i = 0; i < patientIds.length && !ehrDown; i += PHONE_BATCH) {
+    const ids = patientIds.slice(i, i + PHONE_BATCH);
+    try {
+      const found = await connection.ehr.search<Patient>(
+        'Patient',
+        { _id: ids.join(','), _count: String(ids.length) },
+        { deadlineMs: PHONE_DEADLINE_MS },
+      );
+      for (const resource of found) {
+        const model = connection.mapping.readPatient(resource);
+        phones.set(model.id, model.phones);
+      }
+    } catch (error) {
+      if (!isEhrUnavailable(error)) throw error;
+      ehrDown = true;
+    }
+  }
+  for (const id of patientIds) {
+    if (phones.has(id)) continue;
+    const cached = await deps.readCache.get<PatientModel>(connection.name, patientCacheKey(id));
+    if (cached !== undefined) phones.set(id, cached.value.phones);
+  }
+  return phones;
+}
+
+async function queueCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise<ClosureRecord | 'stopped'> {
+  const connection = connectionOf(deps, record);
+  const pending = record.callbacks
+    .map((callback, index) => ({ callback, index }))
+    .filter(({ callback }) => callback.operationId === undefined && callback.refused === undefined);
+  const phones = await phonesOf(
+    deps,
+    connection,
+    pending.map(({ callback }) => callback.patientId),
+  );
+  const callbacks: ClosureCallback[] = [...record.callbacks];
+  let unknownYet = 0;
+  let current = record;
+  for (let i = 0; i < pending.length; i += BATCH) {
+    if ((await deps.closures.stoppedAt(record.id)) !== undefined) return 'stopped';
+    const batch = pending.slice(i, i + BATCH);
+    let retryLater: unknown;
+    await Promise.all(
+      batch.map(async ({ callback, index }) => {
+        const numbers = phones.get(callback.patientId);
+        const phone = numbers?.[0];
+        if (phone === undefined) {
+          // No number from the EHR or the cache: with the EHR down it may yet come; with it up, none exists.
+          if (numbers === undefined && !(await connection.ehrAvailable())) unknownYet += 1;
+          else callbacks[index] = { ...callback, refused: 'NO_PHONE_NUMBER' };
+          return;
+        }
+        try {
+          const accepted = await acceptPlainWrite(
+            deps,
+            connection,
+            writeContext(record, closureCallbackKey(record.id, callback.patientId)),
+            {
+              kind: 'callback.request',
+              callback: {
+                patientId: callback.patientId,
+                phone,
+                windowStart: record.callback.window?.start,
+                windowEnd: record.callback.window?.end,
+                priority: record.callback.priority,
+                reason: record.reason,
+                notes: undefined,
+              },
+            },
+          );
+          callbacks[index] = { ...callback, operationId: accepted.operation.id };
+        } catch (error) {
+          if (refusedForGood(error)) callbacks[index] = { ...callback, refused: error.code };
+          else retryLater = error;
+        }
+      }),
+    );
+    current = { ...current, callbacks: [...callbacks], updatedAt: deps.clock.now().toISOString() };
+    await deps.closures.save(current);
+    if (retryLater !== undefined) throw retryLater;
+  }
+  if (unknownYet > 0) {
+    throw new ContinuumError('EHR_UNAVAILABLE', {
+      detail: `${unknownYet} patients' numbers are not known while the EHR is down; their callbacks wait for it`,
+      retryAfterSeconds: 5,
+    });
+  }
+  current = { ...current, phase: 'queued', updatedAt: deps.clock.now().toISOString() };
+  await deps.closures.save(current);
+  return current;
+}
+
+/** The job: runs the closure from wherever its record says it got to. */
+export async function runClosure(deps: ClosureDeps, closureId: string): Promise<void> {
+  let record = await deps.closures.get(closureId);
+  if (record === undefined) {
+    deps.logger.warn({ closureId }, 'site closure run: no such closure (past retention?)');
+    return;
+  }
+  const stopped = async (at: ClosureRecord): Promise<void> => {
+    const cancelled = await cancelQueuedWrites(deps, at);
+    deps.logger.info({ closureId, cancelled }, 'site closure stopped: its writes not yet sent are cancelled');
+  };
+  if ((await deps.closures.stoppedAt(closureId)) !== undefined) return stopped(record);
+  if (record.phase === 'finding') record = await find(deps, record);
+  if (record.phase === 'queuing-changes') {
+    const next = await queueChanges(deps, record);
+    if (next === 'stopped') return stopped((await deps.closures.get(closureId)) ?? record);
+    record = next;
+  }
+  if (record.phase === 'queuing-callbacks') {
+    const next = await queueCallbacks(deps, record);
+    if (next === 'stopped') return stopped((await deps.closures.get(closureId)) ?? record);
+    record = next;
+  }
+  // A stop that landed while the last batch was being queued: that batch is cancelled too.
+  if ((await deps.closures.stoppedAt(closureId)) !== undefined) return stopped(record);
+  deps.logger.info({ closureId, phase: record.phase }, 'site closure run: every write is queued');
+}
