@@ -325,13 +325,16 @@ const mentions = (event: HeardEvent, appointmentId: string): boolean =>
  * the distinct `callback.requested` events. Waits until every one is heard once or the deadline passes.
  */
 export async function heardEvents(
-  received: readonly HeardEvent[],
+  sink: { readonly received: readonly HeardEvent[] },
+  /** How many events the sink had heard before the closure: only later ones count. */
+  heardBefore: number,
   targets: readonly any[],
   action: ClosureAction,
   timeoutMs = 30000,
 ): Promise<{ perAppointment: Map<string, number>; perPatient: Map<string, number>; extra: string[] }> {
   const type = changeEventType(action);
   const count = () => {
+    const received = sink.received.slice(heardBefore);
     const unique = new Map(received.map((e) => [e.id, e]));
     const events = [...unique.values()].filter((e) => e.data.source !== 'ehr');
     const perAppointment = new Map<string, number>();
