@@ -5,7 +5,12 @@
  * it back, and must not be able to erase a stop that landed in between.
  */
 import type { Redis } from 'ioredis';
-import type { ClosureRecord, ClosureStore, PatientClosureEntry } from '../../src/domain/closure';
+import type {
+  ClosureRecord,
+  ClosureStore,
+  ClosureWindow,
+  PatientClosureEntry,
+} from '../../src/domain/closure';
 import type { RecordCipher } from './record-cipher';
 
 export interface RedisClosureStoreOptions {
@@ -22,6 +27,7 @@ export function createRedisClosureStore(options: RedisClosureStoreOptions): Clos
   const stopKey = (id: string): string => `${prefix}:closure-stop:${id}`;
   const tenantKey = (tenant: string): string => `${prefix}:closures:tenant:${tenant}`;
   const idemKey = (clientKey: string): string => `${prefix}:closure-key:${clientKey}`;
+  const windowsKey = (connection: string): string => `${prefix}:closure-windows:${connection}`;
   const patientKey = (connection: string, patientId: string): string =>
     `${prefix}:closure-patient:${connection}:${patientId}`;
 
@@ -43,10 +49,17 @@ export function createRedisClosureStore(options: RedisClosureStoreOptions): Clos
         // Expired between the two commands: store it now.
         await redis.set(recordKey(record.id), seal(record), 'EX', retentionSeconds);
       }
+      const window: ClosureWindow = {
+        closureId: record.id,
+        locations: record.locations,
+        from: record.from,
+        to: record.to,
+      };
       await redis
         .multi()
         .zadd(tenantKey(record.owner.tenant), Date.parse(record.createdAt), record.id)
         .expire(tenantKey(record.owner.tenant), retentionSeconds)
+        .hset(windowsKey(record.connection), record.id, JSON.stringify(window))
         .exec();
       return { record, created: true };
     },
@@ -66,11 +79,22 @@ export function createRedisClosureStore(options: RedisClosureStoreOptions): Clos
       return (await redis.get(key)) ?? closureId;
     },
     async stop(id, at) {
+      const record = await get(id);
+      // A stopped closure no longer closes its sites: bookings there are taken again.
+      if (record !== undefined) await redis.hdel(windowsKey(record.connection), id);
       await redis.set(stopKey(id), at, 'EX', retentionSeconds, 'NX');
       return (await redis.get(stopKey(id))) ?? at;
     },
     async stoppedAt(id) {
       return (await redis.get(stopKey(id))) ?? undefined;
+    },
+    async windows(connection) {
+      const fields = await redis.hgetall(windowsKey(connection));
+      const now = Date.now();
+      const windows = Object.values(fields).map((json) => JSON.parse(json) as ClosureWindow);
+      const over = windows.filter((w) => Date.parse(w.to) <= now).map((w) => w.closureId);
+      if (over.length > 0) await redis.hdel(windowsKey(connection), ...over);
+      return windows.filter((w) => Date.parse(w.to) > now);
     },
     async fileForPatient(connection, patientId, entry) {
       const key = patientKey(connection, patientId);

@@ -96,7 +96,7 @@ export interface PatientClosureEntry {
   readonly createdAt: string;
 }
 
-export interface ClosureStore {
+export interface ClosureStore extends ClosedSites {
   /** Stores the record unless one with its id exists; returns the stored one either way. */
   create(record: ClosureRecord): Promise<{ readonly record: ClosureRecord; readonly created: boolean }>;
   get(id: string): Promise<ClosureRecord | undefined>;
@@ -111,6 +111,32 @@ export interface ClosureStore {
   /** Files what the closure does to one patient's visits, for the patient's notices. */
   fileForPatient(connection: string, patientId: string, entry: PatientClosureEntry): Promise<void>;
   forPatient(connection: string, patientId: string): Promise<readonly PatientClosureEntry[]>;
+}
+
+/** Where and when a closure closes sites: no PHI, kept apart so slot searches can read it cheaply. */
+export interface ClosureWindow {
+  readonly closureId: string;
+  readonly locations: readonly string[];
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The closed sites of each connection: in-person visits there are neither offered nor booked. */
+export interface ClosedSites {
+  windows(connection: string): Promise<readonly ClosureWindow[]>;
+}
+
+/** The closure that closes this location at this instant, if any. */
+export function closingWindow(
+  windows: readonly ClosureWindow[],
+  location: string | undefined,
+  start: string | undefined,
+): ClosureWindow | undefined {
+  if (location === undefined || start === undefined) return undefined;
+  const at = Date.parse(start);
+  return windows.find(
+    (w) => w.locations.includes(location) && at >= Date.parse(w.from) && at < Date.parse(w.to),
+  );
 }
 
 /** Starts (or resumes) a closure's run in the background: a durable job, once per closure. */

@@ -16,6 +16,11 @@ export const ERROR_CODES = {
   },
   CONFLICT: { status: 409, retryable: false, title: 'The resource changed since it was read' },
   SLOT_TAKEN: { status: 409, retryable: false, title: 'The slot is no longer free' },
+  LOCATION_CLOSED: {
+    status: 409,
+    retryable: false,
+    title: 'The location is closed at that time: only video or phone visits are taken',
+  },
   DUPLICATE_EVENT: { status: 409, retryable: false, title: 'This notification was already received' },
   UNAUTHORIZED: {
     status: 401,

@@ -23,6 +23,7 @@ import { patientExists } from './accept-patient-update';
 import { slotTaken } from './apply-appointment-booking';
 import { newOperationId } from './operation-id';
 import { knownStart } from './known-starts';
+import { refuseClosedSite } from './closed-sites';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface BookingInput {
@@ -44,6 +45,7 @@ export type BookingDeps = Pick<
   | 'slotHolds'
   | 'storage'
   | 'readCache'
+  | 'closedSites'
 >;
 
 export async function acceptAppointmentBooking(
@@ -61,6 +63,7 @@ export async function acceptAppointmentBooking(
     const budget = acceptCheckBudget(connection);
     slot = await freeSlotOrThrow(connection, input.slotId, context.locations, budget);
     refuseMode(slot, input.mode);
+    await refuseClosedSite(deps, connection.name, slot, input.mode);
     if (!connection.confirmedPatients.has(input.patientId))
       await patientExists(deps, connection, input.patientId, budget);
   }

@@ -15,7 +15,10 @@ import type { ClosureDeps } from './site-closure';
 export interface Tally {
   readonly total: number;
   readonly done: number;
+  /** Failed or needing review in the EHR, or refused when queued (the visit vanished). */
   readonly failed: number;
+  /** Cancelled by the stop switch, or never queued because of it. */
+  readonly cancelled: number;
   readonly remaining: number;
 }
 
@@ -41,48 +44,49 @@ export interface ClosureView {
   readonly stoppedAt: string | null;
 }
 
-type Outcome = 'done' | 'failed' | 'remaining';
+type Outcome = 'done' | 'failed' | 'cancelled' | 'remaining';
 
-function outcomeOf(op: Operation | undefined): Outcome {
-  if (op === undefined) return 'remaining';
+function outcomeOf(op: Operation | undefined, stopped: boolean): Outcome {
+  if (op === undefined) return stopped ? 'cancelled' : 'remaining';
   if (op.status === 'succeeded') return 'done';
-  if (op.status === 'failed' || op.status === 'needs-review' || op.status === 'cancelled') return 'failed';
+  if (op.status === 'failed' || op.status === 'needs-review') return 'failed';
+  if (op.status === 'cancelled') return 'cancelled';
   return 'remaining';
 }
 
 async function tally(
   deps: Pick<ClosureDeps, 'store'>,
   items: readonly { readonly operationId?: string; readonly refused?: string }[],
-  total: number,
+  stopped: boolean,
 ): Promise<{ tally: Tally; finishedAt: string[] }> {
-  let done = 0;
-  let failed = 0;
+  const counts: Record<Outcome, number> = { done: 0, failed: 0, cancelled: 0, remaining: 0 };
   const finishedAt: string[] = [];
   const ops = await Promise.all(
-    items.map((item) => (item.operationId === undefined ? undefined : deps.store.get(item.operationId))),
+    items.map((item) =>
+      item.operationId === undefined ? Promise.resolve(undefined) : deps.store.get(item.operationId),
+    ),
   );
   items.forEach((item, index) => {
     if (item.refused !== undefined) {
-      failed += 1;
+      counts.failed += 1;
       return;
     }
     const op = ops[index];
-    const outcome = outcomeOf(op);
-    if (outcome === 'done') done += 1;
-    if (outcome === 'failed') failed += 1;
+    const outcome = outcomeOf(op, stopped);
+    counts[outcome] += 1;
     if (outcome !== 'remaining' && op !== undefined) finishedAt.push(op.updatedAt);
   });
-  return { tally: { total, done, failed, remaining: Math.max(0, total - done - failed) }, finishedAt };
+  return { tally: { total: items.length, ...counts }, finishedAt };
 }
 
 export async function closureView(
   deps: Pick<ClosureDeps, 'store' | 'closures' | 'clock'>,
   record: ClosureRecord,
 ): Promise<ClosureView> {
-  const [stoppedAt, appointments, callbacks] = await Promise.all([
-    deps.closures.stoppedAt(record.id),
-    tally(deps, record.targets, record.targets.length),
-    tally(deps, record.callbacks, record.callbacks.length),
+  const stoppedAt = await deps.closures.stoppedAt(record.id);
+  const [appointments, callbacks] = await Promise.all([
+    tally(deps, record.targets, stoppedAt !== undefined),
+    tally(deps, record.callbacks, stoppedAt !== undefined),
   ]);
   const remaining = appointments.tally.remaining + callbacks.tally.remaining;
   const total = appointments.tally.total + callbacks.tally.total;

@@ -12,6 +12,7 @@ import type { AppointmentMode } from '../domain/appointment';
 import type { SlotModel } from '../domain/slot';
 import { readWithContinuity, type ContinuityDeps } from './continuity-read';
 import { checkRange } from './patient-appointments';
+import { closureWindows, withoutClosedSites } from './closed-sites';
 import { rememberStarts } from './known-starts';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -40,7 +41,7 @@ const MAX_COUNT = 300;
 const SCHEDULE_PAGES = 5;
 
 export async function findFreeSlots(
-  deps: ContinuityDeps & Pick<UseCaseDeps, 'slotHolds'>,
+  deps: ContinuityDeps & Pick<UseCaseDeps, 'slotHolds' | 'closedSites'>,
   connection: ConnectionContext,
   query: SlotQuery,
 ): Promise<SlotList> {
@@ -70,7 +71,8 @@ export async function findFreeSlots(
     !held.has(slot.id) &&
     slot.status === 'free' &&
     (query.mode === undefined || slot.modes.includes(query.mode));
-  const slots = read.value.filter(offered).slice(0, query.limit);
+  const open = withoutClosedSites(read.value, await closureWindows(deps, connection.name));
+  const slots = open.filter(offered).slice(0, query.limit);
   // What a caller is offered is what they may book while the EHR is down: its start decides urgency.
   if (read.freshness.source === 'ehr')
     await rememberStarts(deps, connection.name, 'Slot', slots, deps.clock.now());

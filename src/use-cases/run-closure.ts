@@ -59,6 +59,11 @@ export function changeFor(record: ClosureRecord, target: ClosureTarget): Appoint
   }
 }
 
+/** A failure that ends this try of the job: retried with backoff, resuming at the checkpoint. */
+function asRetry(error: unknown): Error {
+  return error instanceof Error ? error : new ContinuumError('INTERNAL', { detail: 'queuing failed' });
+}
+
 /** Refusals that will not change on a retry: the visit is left out, with the reason, and the run goes on. */
 function refusedForGood(error: unknown): error is ContinuumError {
   return error instanceof ContinuumError && !error.retryable;
@@ -211,7 +216,7 @@ async function queueChanges(deps: ClosureDeps, record: ClosureRecord): Promise<C
     current = { ...current, targets, updatedAt: deps.clock.now().toISOString() };
     await deps.closures.save(current);
     // The store or the quota refused for now: the job retries later and resumes here.
-    if (retryLater !== undefined) throw retryLater;
+    if (retryLater !== undefined) throw asRetry(retryLater);
   }
   current = { ...current, phase: 'queuing-callbacks', updatedAt: deps.clock.now().toISOString() };
   await deps.closures.save(current);
@@ -305,7 +310,7 @@ async function queueCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise
     );
     current = { ...current, callbacks: [...callbacks], updatedAt: deps.clock.now().toISOString() };
     await deps.closures.save(current);
-    if (retryLater !== undefined) throw retryLater;
+    if (retryLater !== undefined) throw asRetry(retryLater);
   }
   if (unknownYet > 0) {
     throw new ContinuumError('EHR_UNAVAILABLE', {

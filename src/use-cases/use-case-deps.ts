@@ -25,6 +25,7 @@ import type {
   DrainRate,
 } from '../domain/ports';
 import type { StorageLimits } from '../domain/storage-limits';
+import type { ClosedSites } from '../domain/closure';
 import type { CountryCode } from '../phone';
 import type { BackgroundRefreshes } from './background-refreshes';
 import type { ConfirmedPatients } from './confirmed-patients';
@@ -117,6 +118,8 @@ export interface UseCaseDeps {
   readonly enqueueTimeoutMs: number;
   /** Who touched which record: every PHI access and every write applied is recorded here. */
   readonly audit: AuditStore;
+  /** Sites closed by a crisis: in-person visits there are neither offered nor booked. Absent: none. */
+  readonly closedSites?: ClosedSites;
   /** Counts for operators (cache fallbacks, verifications, notifications); absent: not counted. */
   readonly metrics?: Metrics;
 }

@@ -146,6 +146,12 @@ export async function buildUseCaseDeps(
   });
   closeables.add('redis', 'final-status subscriber', () => finalSignals.close());
 
+  const closureStore = createRedisClosureStore({
+    redis: client,
+    prefix,
+    cipher,
+    retentionSeconds: Math.round(config.queue.retentionDays * 86400),
+  });
   const deps: UseCaseDeps = {
     connections,
     defaultConnection: config.defaultConnection,
@@ -193,6 +199,7 @@ export async function buildUseCaseDeps(
     enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
     audit: audit.store,
     metrics,
+    closedSites: closureStore,
   };
   const closureRuns = createBullClosureRuns({
     connection: producer,
@@ -202,12 +209,7 @@ export async function buildUseCaseDeps(
   closeables.add('queues', 'closure queue', () => closureRuns.close());
   const closureDeps: ClosureDeps = {
     ...deps,
-    closures: createRedisClosureStore({
-      redis: client,
-      prefix,
-      cipher,
-      retentionSeconds: Math.round(config.queue.retentionDays * 86400),
-    }),
+    closures: closureStore,
     closureRuns,
   };
   return {

@@ -5,7 +5,7 @@
  * what happened in words; a tenant confined to locations cannot close another's.
  */
 import { http } from '../support/http';
-import { useSandboxGateway } from '../support/pipeline';
+import { setFaults, useSandboxGateway } from '../support/pipeline';
 import { scopedClient } from '../support/scoped-client';
 import { waitFor } from '../support/wait-for';
 
@@ -264,3 +264,43 @@ it('holds every visit for a new time: waitlisted in the EHR, and the patient tol
   expect(notice).toMatchObject({ kind: 'visit-held', state: 'done' });
   expect(notice.text).toMatch(/We will call you to find a new time\.$/);
 });
+
+it('waits in `finding` while the EHR is down, then closes the site once it is back', async () => {
+  const from = hoursFromNow(1);
+  const to = hoursFromNow(49);
+  const targets = await visitsInEhr(from, to, 'loc-0004');
+  expect(targets.length).toBeGreaterThan(0);
+  await setFaults(gw().url, { mode: 'down', kind: 'http503' });
+  const res = await http('POST', `${gw().url}/v1/crisis/closures`, {
+    body: closure(from, to, { locations: ['loc-0004'] }),
+  });
+  expect(res.status).toBe(202);
+  expect(res.body.status).toBe('finding');
+  const waiting = await waitFor(
+    async () => {
+      const view = (await http('GET', `${gw().url}/v1/crisis/closures/${res.body.id}`)).body;
+      return view.lastError !== null ? view : undefined;
+    },
+    { timeoutMs: 30_000, what: 'a failed search to be recorded' },
+  );
+  expect(waiting).toMatchObject({ status: 'finding', appointments: { total: 0 } });
+  expect(waiting.lastError).toMatch(/^EHR_/);
+  await setFaults(gw().url, { mode: 'up' });
+  const done = await waitFor(
+    async () => {
+      const view = (await http('GET', `${gw().url}/v1/crisis/closures/${res.body.id}`)).body;
+      return view.status === 'completed' ? view : undefined;
+    },
+    { timeoutMs: 90_000, what: 'the closure to complete after the outage' },
+  );
+  const patients = new Set(targets.map(patientOf));
+  console.log(
+    `closure after outage: appointments ${targets.length}, changed ${done.appointments.done}, callbacks ${done.callbacks.done}`,
+  );
+  expect(done.appointments).toMatchObject({ total: targets.length, done: targets.length, failed: 0 });
+  expect(done.callbacks).toMatchObject({ total: patients.size, done: patients.size });
+  for (const target of targets) {
+    const history = (await http('GET', `${gw().fhirBase}/Appointment/${target.id}/_history`)).body;
+    expect(history.entry.filter((e: any) => e.resource.status === 'cancelled')).toHaveLength(1);
+  }
+}, 150_000);

@@ -12,6 +12,9 @@ describe('AUDITED_ROUTES', () => {
       (key) => key.includes(' /v1/') && AUDITED_ROUTES[key] === 'not-phi',
     );
     expect(unrecorded.sort()).toEqual([
+      // A site closure's progress: locations, window and counts, never a patient.
+      'GET /v1/crisis/closures',
+      'GET /v1/crisis/closures/:id',
       'GET /v1/events/subscribers',
       'GET /v1/operations/replay',
       'GET /v1/operations/replay/:replayId',

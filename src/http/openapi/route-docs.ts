@@ -294,7 +294,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       query: connectionQuery,
       body: { schema: named('BookingRequest', bookingSchema), form: true, required: true },
       write: true,
-      problems: ['SLOT_TAKEN'],
+      problems: ['SLOT_TAKEN', 'LOCATION_CLOSED'],
     },
     'POST /v1/appointments/:id/cancel': {
       summary: 'Cancel an appointment',

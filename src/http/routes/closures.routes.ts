@@ -9,6 +9,7 @@ import { closureView, stopClosure, visibleClosure } from '../../use-cases/closur
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import { dryRunClosure, submitClosure, type ClosureDeps } from '../../use-cases/site-closure';
 import { route } from '../async-route';
+import { noteAuditPatients } from '../audit-trail';
 import { callerOf } from '../caller';
 import { closureListQuery, closureSchema } from '../schemas/closure.schema';
 import { zodToValidationError } from '../validation';
@@ -46,7 +47,13 @@ export function closuresRoutes(deps: ClosureDeps): Router {
         activationId: body.activationId,
       };
       if (body.dryRun === true) {
-        res.json(await dryRunClosure(connection, tenant, request));
+        const plan = await dryRunClosure(connection, tenant, request);
+        // The plan names patients: the audit record says whose visits it disclosed.
+        noteAuditPatients(
+          res,
+          plan.patientRefs.map((ref) => ref.replace('Patient/', '')),
+        );
+        res.json(plan);
         return;
       }
       const key = req.get('idempotency-key');

@@ -8,7 +8,8 @@ import type { Conforms } from './conforms';
 const tally = z.object({
   total: z.number().int(),
   done: z.number().int(),
-  failed: z.number().int().describe('Failed, needing review, cancelled (a stop), or refused when queued'),
+  failed: z.number().int().describe('Failed or needing review in the EHR, or refused when queued'),
+  cancelled: z.number().int().describe('Cancelled by the stop switch, or never queued because of it'),
   remaining: z.number().int(),
 });
 
