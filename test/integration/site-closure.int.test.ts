@@ -14,6 +14,7 @@ import {
   closedDays,
   closureLine,
   ehrSnapshot,
+  failedWrites,
   finished,
   heardEvents,
   judgeClosure,
@@ -252,6 +253,7 @@ it('EHR down halfway: the closure pauses and finishes after recovery, each visit
   const patients = new Set(targets.map((a) => patientOf(a)!)).size;
   // An EHR at a real one's pace, so the closure is still running when it goes down.
   await setFaults(gw.url, { mode: 'slow', latencyMs: 150 });
+  const submittedAt = new Date().toISOString();
   const heardBefore = sink.received.length;
   const res = await submit(closureBody(scope));
   expect(res.status).toBe(202);
@@ -265,15 +267,19 @@ it('EHR down halfway: the closure pauses and finishes after recovery, each visit
   await waitFor(
     async () => {
       const status = (await http('GET', `${gw.url}/v1/status`)).body.connections.sandbox;
-      return status.breaker.state === 'open' ? true : undefined;
+      // Down for a few seconds of the breaker's own account: long enough for lanes to pause and probes to fail.
+      const openFor = Date.now() - Date.parse(String(status.breaker.openedAt));
+      return status.breaker.state === 'open' && openFor >= 3000 ? true : undefined;
     },
-    { timeoutMs: 30000, what: 'the breaker to open' },
+    { timeoutMs: 30000, what: 'the breaker to be open for 3 s' },
   );
   const duringOutage = (await http('GET', `${gw.url}/v1/crisis/closures/${id}`, { headers: lead })).body;
   await setFaults(gw.url, { mode: 'up' });
   const downSeconds = (Date.now() - downAt) / 1000;
 
   const progress = await waitForClosure(gw.url, id, lead, finished, { timeoutMs: 120000 });
+  const failures = await failedWrites(gw.url, submittedAt);
+  if (failures.length > 0) console.log(`closure EHR down halfway: failed writes ${failures.join('; ')}`);
   expect(atOutage.status).not.toBe('completed');
   expect(duringOutage.status).not.toBe('completed');
   expect(progress).toMatchObject({

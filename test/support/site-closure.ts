@@ -374,3 +374,18 @@ export async function heardEvents(
     return count();
   }
 }
+
+/** The failed writes' receipts (kind, code, detail), to say why a closure's writes failed. */
+export async function failedWrites(url: string, since: string): Promise<string[]> {
+  const res = await http(
+    'GET',
+    `${url}/v1/operations?status=failed&since=${encodeURIComponent(since)}&limit=500`,
+  );
+  const operations = (res.body.operations ?? res.body.items ?? []) as any[];
+  const reasons = new Map<string, number>();
+  for (const op of operations) {
+    const why = `${String(op.kind)}: ${String(op.lastError?.code)} ${String(op.lastError?.message ?? op.lastError?.detail ?? '')}`;
+    reasons.set(why, (reasons.get(why) ?? 0) + 1);
+  }
+  return [...reasons].map(([why, n]) => `${n} x ${why}`);
+}
