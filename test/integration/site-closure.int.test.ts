@@ -404,3 +404,48 @@ it('stop switch: a closure stopped midway queues nothing more, and what it appli
     ),
   );
 });
+
+it('patient reads failing while the breaker stays closed: the callbacks wait for the numbers, none is given up', async () => {
+  const scope: ClosureScope = { locations: ['loc-0003', 'loc-0004'], ...closedDays(1) };
+  const before = await ehrSnapshot(gw.fhirBase);
+  const targets = targetedAppointments(before, scope);
+  const patients = new Set(targets.map((a) => patientOf(a)!)).size;
+  // The EHR answers every appointment write but not the patient search the callbacks' numbers come from:
+  // writes succeed, so the breaker stays closed, as in the first moments of an outage.
+  await setFaults(gw.url, { mode: 'down', kind: 'http503', paths: ['Patient'] });
+  const submittedAt = new Date().toISOString();
+  const res = await submit(closureBody(scope));
+  expect(res.status).toBe(202);
+  const id = res.body.id as string;
+  const whileFailing = await waitForClosure(
+    gw.url,
+    id,
+    lead,
+    (p) => finished(p) || p.appointments?.done === targets.length,
+    { what: 'every visit changed' },
+  );
+  const breaker = (await http('GET', `${gw.url}/v1/status`)).body.connections.sandbox.breaker.state as string;
+  await setFaults(gw.url, { mode: 'up' });
+  const progress = await waitForClosure(gw.url, id, lead, finished, { timeoutMs: 60000 });
+  const failures = await failedWrites(gw.url, submittedAt);
+  const after = await ehrSnapshot(gw.fhirBase);
+  const verdict = await judgeClosure({ fhirBase: gw.fhirBase, before, after, scope, action: ACTION });
+  console.log(
+    closureLine(
+      'patient reads failing',
+      verdict,
+      `, breaker ${breaker} while they failed, callbacks then ${JSON.stringify(whileFailing.callbacks)}, finally ${JSON.stringify(progress.callbacks)}${failures.length > 0 ? `; failed writes ${failures.join('; ')}` : ''}`,
+    ),
+  );
+  expect(progress).toMatchObject({
+    status: 'completed',
+    appointments: { total: targets.length, done: targets.length, failed: 0 },
+    callbacks: { total: patients, done: patients, failed: 0, remaining: 0 },
+  });
+  expect(verdict).toMatchObject({
+    changed: targets.length,
+    duplicates: 0,
+    callbacks: patients,
+    outsideScope: 0,
+  });
+});
