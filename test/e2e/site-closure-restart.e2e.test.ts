@@ -7,7 +7,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AofRedis, FaultRig, OwnedProcess, type SandboxProcess } from '../support/fault-harness';
+import {
+  AofRedis,
+  FaultRig,
+  OwnedProcess,
+  type GatewayProcess,
+  type SandboxProcess,
+} from '../support/fault-harness';
 import { CLI } from '../support/child-gateway';
 import { spawn } from 'node:child_process';
 import { http } from '../support/http';
@@ -81,32 +87,50 @@ afterAll(async () => {
   await deletePrefix(rig.prefix);
 });
 
-it('finishes a closure after the gateway is killed halfway: each visit changed once, one callback per patient', async () => {
-  // The shared test Redis (not killed here): AofRedis only names its URL, nothing is started.
-  const redisDir = join(rig.workdir, 'shared-redis');
-  mkdirSync(redisDir);
-  const redis = new AofRedis(6379, redisDir);
-  const dataDir = join(rig.workdir, 'data');
-  const gatewayOptions = {
-    role: 'all' as const,
-    redis,
-    sandbox,
-    port: GATEWAY_PORT,
-    dataDir,
-    config: { redis: { requireDurability: false } },
-  };
-  let gateway = await rig.gateway(gatewayOptions);
-  const lead = await scopedClient(rig.prefix, 'crisis-lead', ['crisis:admin']);
+/** One gateway at a time on the shared Redis, the same data directory and port before and after a kill. */
+let gateway: GatewayProcess | undefined;
+let gatewayOptions: Parameters<FaultRig['gateway']>[0] | undefined;
+let lead: Record<string, string> | undefined;
 
-  const scope: ClosureScope = { locations: ['loc-0002', 'loc-0003'], ...closedDays(0) };
+async function runningGateway(): Promise<GatewayProcess> {
+  if (gateway?.process.running()) return gateway;
+  if (gatewayOptions === undefined) {
+    // The shared test Redis (not killed here): AofRedis only names its URL, nothing is started.
+    const redisDir = join(rig.workdir, 'shared-redis');
+    mkdirSync(redisDir);
+    gatewayOptions = {
+      role: 'all',
+      redis: new AofRedis(6379, redisDir),
+      sandbox,
+      port: GATEWAY_PORT,
+      dataDir: join(rig.workdir, 'data'),
+      config: { redis: { requireDurability: false } },
+    };
+  }
+  gateway = await rig.gateway(gatewayOptions);
+  lead ??= await scopedClient(rig.prefix, 'crisis-lead', ['crisis:admin']);
+  return gateway;
+}
+
+/**
+ * Submits a closure of `scope` to a slow EHR, kills the gateway (SIGKILL, by PID) once `killWhen`
+ * says so, starts a new one on the same Redis and data, and judges the finished closure in the EHR.
+ */
+async function closeAndKill(
+  name: string,
+  scope: ClosureScope,
+  killWhen: (progress: any, targets: number) => boolean,
+): Promise<void> {
+  let current = await runningGateway();
+  const headers = lead ?? {};
   const before = await ehrSnapshot(sandbox.fhirBase);
   const targets = targetedAppointments(before, scope);
   expect(targets.length).toBeGreaterThanOrEqual(24);
   const patients = new Set(targets.map((a) => patientOf(a)!)).size;
 
   await sandbox.setFaults({ mode: 'slow', latencyMs: 200 });
-  const res = await http('POST', `${gateway.url}/v1/crisis/closures`, {
-    headers: lead,
+  const res = await http('POST', `${current.url}/v1/crisis/closures`, {
+    headers,
     body: {
       locations: scope.locations,
       from: scope.from,
@@ -120,21 +144,22 @@ it('finishes a closure after the gateway is killed halfway: each visit changed o
   expect(res.status).toBe(202);
   const id = res.body.id as string;
 
-  // Mid-way: some visits changed, at least a quarter still to do.
   const atKill = await waitForClosure(
-    gateway.url,
+    current.url,
     id,
-    lead,
-    (p) => finished(p) || (p.appointments?.done >= 3 && p.appointments?.remaining >= targets.length / 4),
-    { what: 'the closure to be mid-way' },
+    headers,
+    (p) => finished(p) || killWhen(p, targets.length),
+    {
+      what: `the closure to reach the kill point (${name})`,
+    },
   );
-  await gateway.process.signal('SIGKILL');
-  expect(atKill.status).toBe('running');
+  await current.process.signal('SIGKILL');
+  expect(finished(atKill)).toBe(false);
   await sandbox.setFaults({ mode: 'up' });
   const killedAt = Date.now();
 
-  gateway = await rig.gateway(gatewayOptions);
-  const progress = await waitForClosure(gateway.url, id, lead, finished, { timeoutMs: 120000 });
+  current = await runningGateway();
+  const progress = await waitForClosure(current.url, id, headers, finished, { timeoutMs: 120000 });
   const resumeSeconds = (Date.now() - killedAt) / 1000;
   expect(progress).toMatchObject({
     status: 'completed',
@@ -162,9 +187,25 @@ it('finishes a closure after the gateway is killed halfway: each visit changed o
   });
   console.log(
     closureLine(
-      'gateway killed halfway',
+      name,
       verdict,
-      `, killed at ${atKill.appointments.done as number}/${targets.length}, completed ${resumeSeconds.toFixed(1)} s after the kill`,
+      `, killed while ${String(atKill.status)} at ${String(atKill.appointments?.done)}/${targets.length} done, completed ${resumeSeconds.toFixed(1)} s after the kill`,
     ),
+  );
+}
+
+it('finishes a closure after the gateway is killed halfway through its writes: each visit changed once, one callback per patient', async () => {
+  await closeAndKill(
+    'gateway killed halfway',
+    { locations: ['loc-0002', 'loc-0003'], ...closedDays(0) },
+    (p, total) => p.appointments?.done >= total / 4 && p.appointments?.remaining >= total / 4,
+  );
+});
+
+it('finishes a closure after the gateway is killed right after accepting it, before its writes are queued', async () => {
+  await closeAndKill(
+    'gateway killed at acceptance',
+    { locations: ['loc-0001', 'loc-0004'], ...closedDays(1) },
+    () => true,
   );
 });
