@@ -177,6 +177,7 @@ it('EHR up: every visit converted once, one callback per patient, events, 100%, 
   const started = Date.now();
   // A patient with visits at clinics of two closures is called back once per closure: count this one's.
   const heardBefore = sink.received.length;
+  const submittedAt = new Date().toISOString();
   const res = await submit(closureBody(scopeA), { 'idempotency-key': 'storm-closure-a' });
   expect(res.status).toBe(202);
   expect(res.body.id).toMatch(/^clo_/);
@@ -224,6 +225,20 @@ it('EHR up: every visit converted once, one callback per patient, events, 100%, 
   const missedOrTwice = [...events.perAppointment, ...events.perPatient].filter(([, n]) => n !== 1);
   expect({ missedOrTwice, wrong: events.extra }).toEqual({ missedOrTwice: [], wrong: [] });
 
+  // Every write the closure made went through the pipeline at urgent priority (the operator's view).
+  const writes = (
+    (
+      await http(
+        'GET',
+        `${gw.url}/v1/operations?status=succeeded&since=${encodeURIComponent(submittedAt)}&limit=500`,
+      )
+    ).body.operations as any[]
+  ).filter((op) => op.kind === 'appointment.convert' || op.kind === 'callback.request');
+  expect(writes).toHaveLength(targets.length + patients);
+  expect(
+    writes.filter((op) => op.urgency !== 'urgent').map((op) => `${String(op.kind)} ${String(op.urgency)}`),
+  ).toEqual([]);
+
   // The lead submits again: by the same key, and without one (same connection, clinics, days, action).
   const again = await submit(closureBody(scopeA), { 'idempotency-key': 'storm-closure-a' });
   const same = await submit(closureBody(scopeA));
@@ -264,6 +279,9 @@ it('EHR down halfway: the closure pauses and finishes after recovery, each visit
   });
   await setFaults(gw.url, { mode: 'down' });
   const downAt = Date.now();
+  // The lead, unsure it went through, submits the closure again during the outage: the same closure.
+  const again = await submit(closureBody(scope));
+  expect([again.status, again.body.id]).toEqual([200, id]);
   await waitFor(
     async () => {
       const status = (await http('GET', `${gw.url}/v1/status`)).body.connections.sandbox;
@@ -279,7 +297,16 @@ it('EHR down halfway: the closure pauses and finishes after recovery, each visit
 
   const progress = await waitForClosure(gw.url, id, lead, finished, { timeoutMs: 120000 });
   const failures = await failedWrites(gw.url, submittedAt);
-  if (failures.length > 0) console.log(`closure EHR down halfway: failed writes ${failures.join('; ')}`);
+  const after = await ehrSnapshot(gw.fhirBase);
+  const verdict = await judgeClosure({ fhirBase: gw.fhirBase, before, after, scope, action: ACTION });
+  // The figures first: on a failure they say how far it got.
+  console.log(
+    closureLine(
+      'EHR down halfway',
+      verdict,
+      `, down at ${atOutage.appointments.done as number}/${targets.length} done for ${downSeconds.toFixed(1)} s, ${duringOutage.appointments.done as number} done while down, callbacks ${JSON.stringify(progress.callbacks)}${failures.length > 0 ? `; failed writes ${failures.join('; ')}` : ''}`,
+    ),
+  );
   expect(atOutage.status).not.toBe('completed');
   expect(duringOutage.status).not.toBe('completed');
   expect(progress).toMatchObject({
@@ -288,9 +315,6 @@ it('EHR down halfway: the closure pauses and finishes after recovery, each visit
     appointments: { total: targets.length, done: targets.length, failed: 0, remaining: 0 },
     callbacks: { total: patients, done: patients, failed: 0, remaining: 0 },
   });
-
-  const after = await ehrSnapshot(gw.fhirBase);
-  const verdict = await judgeClosure({ fhirBase: gw.fhirBase, before, after, scope, action: ACTION });
   expect(verdict.problems).toEqual([]);
   expect(verdict).toMatchObject({
     appointments: targets.length,
@@ -302,13 +326,6 @@ it('EHR down halfway: the closure pauses and finishes after recovery, each visit
   const events = await heardEvents(sink, heardBefore, targets, ACTION, EVENTS_DEADLINE_MS);
   const missedOrTwice = [...events.perAppointment, ...events.perPatient].filter(([, n]) => n !== 1);
   expect({ missedOrTwice, wrong: events.extra }).toEqual({ missedOrTwice: [], wrong: [] });
-  console.log(
-    closureLine(
-      'EHR down halfway',
-      verdict,
-      `, down at ${atOutage.appointments.done as number}/${targets.length} done for ${downSeconds.toFixed(1)} s, ${duringOutage.appointments.done as number} done while down`,
-    ),
-  );
 });
 
 it('notices with the EHR down: the IVR hears from the cache that the visit is now a video visit', async () => {
