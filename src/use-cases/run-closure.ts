@@ -228,7 +228,7 @@ async function phonesOf(
   deps: ClosureDeps,
   connection: ConnectionContext,
   patientIds: readonly string[],
-): Promise<Map<string, readonly string[]>> {
+): Promise<{ readonly phones: Map<string, readonly string[]>; readonly ehrAnswered: boolean }> {
   const phones = new Map<string, readonly string[]>();
   let ehrDown = !(await connection.ehrAvailable());
   for (let i = 0; i < patientIds.length && !ehrDown; i += PHONE_BATCH) {
@@ -253,7 +253,7 @@ async function phonesOf(
     const cached = await deps.readCache.get<PatientModel>(connection.name, patientCacheKey(id));
     if (cached !== undefined) phones.set(id, cached.value.phones);
   }
-  return phones;
+  return { phones, ehrAnswered: !ehrDown };
 }
 
 async function queueCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise<ClosureRecord | 'stopped'> {
@@ -261,7 +261,7 @@ async function queueCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise
   const pending = record.callbacks
     .map((callback, index) => ({ callback, index }))
     .filter(({ callback }) => callback.operationId === undefined && callback.refused === undefined);
-  const phones = await phonesOf(
+  const { phones, ehrAnswered } = await phonesOf(
     deps,
     connection,
     pending.map(({ callback }) => callback.patientId),
@@ -278,8 +278,8 @@ async function queueCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise
         const numbers = phones.get(callback.patientId);
         const phone = numbers?.[0];
         if (phone === undefined) {
-          // No number from the EHR or the cache: with the EHR down it may yet come; with it up, none exists.
-          if (numbers === undefined && !(await connection.ehrAvailable())) unknownYet += 1;
+          // No number known: the EHR did not answer (it may yet), or it answered that there is none.
+          if (numbers === undefined && !ehrAnswered) unknownYet += 1;
           else callbacks[index] = { ...callback, refused: 'NO_PHONE_NUMBER' };
           return;
         }
