@@ -9,7 +9,7 @@ import type { Tenant } from '../domain/access';
 import type { ClosureRecord, ClosureStatus } from '../domain/closure';
 import { ContinuumError } from '../domain/errors';
 import type { Operation } from '../domain/operation';
-import { cancelQueuedWrites } from './run-closure';
+import { cancelQueuedWrites, owedPatients } from './run-closure';
 import type { ClosureDeps } from './site-closure';
 
 export interface Tally {
@@ -46,8 +46,9 @@ export interface ClosureView {
 
 type Outcome = 'done' | 'failed' | 'cancelled' | 'remaining';
 
-function outcomeOf(op: Operation | undefined, stopped: boolean): Outcome {
-  if (op === undefined) return stopped ? 'cancelled' : 'remaining';
+/** `willRun`: a write not queued yet that will be (always, unless the closure is stopped). */
+function outcomeOf(op: Operation | undefined, willRun: boolean): Outcome {
+  if (op === undefined) return willRun ? 'remaining' : 'cancelled';
   if (op.status === 'succeeded') return 'done';
   if (op.status === 'failed' || op.status === 'needs-review') return 'failed';
   if (op.status === 'cancelled') return 'cancelled';
@@ -57,7 +58,7 @@ function outcomeOf(op: Operation | undefined, stopped: boolean): Outcome {
 async function tally(
   deps: Pick<ClosureDeps, 'store'>,
   items: readonly { readonly operationId?: string; readonly refused?: string }[],
-  stopped: boolean,
+  willRun: (index: number) => boolean,
 ): Promise<{ tally: Tally; finishedAt: string[] }> {
   const counts: Record<Outcome, number> = { done: 0, failed: 0, cancelled: 0, remaining: 0 };
   const finishedAt: string[] = [];
@@ -72,7 +73,7 @@ async function tally(
       return;
     }
     const op = ops[index];
-    const outcome = outcomeOf(op, stopped);
+    const outcome = outcomeOf(op, willRun(index));
     counts[outcome] += 1;
     if (outcome !== 'remaining' && op !== undefined) finishedAt.push(op.updatedAt);
   });
@@ -84,9 +85,14 @@ export async function closureView(
   record: ClosureRecord,
 ): Promise<ClosureView> {
   const stoppedAt = await deps.closures.stoppedAt(record.id);
+  // Stopped, a closure queues no more changes, but still calls the patients whose visits it changed.
+  const owed = stoppedAt === undefined ? undefined : (await owedPatients(deps, record)).owed;
   const [appointments, callbacks] = await Promise.all([
-    tally(deps, record.targets, stoppedAt !== undefined),
-    tally(deps, record.callbacks, stoppedAt !== undefined),
+    tally(deps, record.targets, () => owed === undefined),
+    tally(deps, record.callbacks, (i) => {
+      const patientId = record.callbacks[i]?.patientId;
+      return owed === undefined || (patientId !== undefined && owed.has(patientId));
+    }),
   ]);
   const remaining = appointments.tally.remaining + callbacks.tally.remaining;
   const total = appointments.tally.total + callbacks.tally.total;

@@ -21,6 +21,7 @@ import { acceptAppointmentChange, type AppointmentChangeInput } from './accept-a
 import { acceptPlainWrite, type WriteContext } from './accept-write';
 import { findClosureTargets } from './closure-targets';
 import { cancelOperation } from './operator-actions';
+import type { Tenant } from '../domain/access';
 import { patientCacheKey } from './patient-read';
 import type { ClosureDeps } from './site-closure';
 import type { ConnectionContext } from './use-case-deps';
@@ -77,30 +78,85 @@ function connectionOf(deps: ClosureDeps, record: ClosureRecord): ConnectionConte
   return connection;
 }
 
-/** Cancels the closure's writes not yet sent: what a stop asks. Writes already sent stay as they are. */
+/** Change writes whose visit may yet change, or did: the patient is owed a callback. */
+const OWING: ReadonlySet<string> = new Set(['succeeded', 'sending', 'queued']);
+
+/**
+ * Patients a stopped closure still owes a callback: one of their visits was changed, or is being
+ * changed, by a write the stop could not cancel.
+ */
+export async function owedPatients(
+  deps: Pick<ClosureDeps, 'store'>,
+  record: ClosureRecord,
+): Promise<{ readonly owed: ReadonlySet<string>; readonly inFlight: number }> {
+  const owed = new Set<string>();
+  let inFlight = 0;
+  for (const target of record.targets) {
+    if (target.operationId === undefined) continue;
+    const op = await deps.store.get(target.operationId);
+    if (op === undefined || !OWING.has(op.status)) continue;
+    owed.add(target.patientId);
+    if (op.status !== 'succeeded') inFlight += 1;
+  }
+  return { owed, inFlight };
+}
+
+async function cancelIfNotSent(deps: ClosureDeps, id: string, tenant: Tenant): Promise<boolean> {
+  const op = await deps.store.get(id);
+  if (op?.status !== 'queued' || op.attempts > 0) return false;
+  try {
+    await cancelOperation(deps, id, tenant);
+    return true;
+  } catch {
+    // Taken by a worker meanwhile: it is being sent and will finish.
+    return false;
+  }
+}
+
+/**
+ * What a stop asks: the closure's changes not yet sent are cancelled, and so are the callbacks of
+ * patients none of whose visits it changed. A patient whose visit did change keeps (or still gets)
+ * their callback: they must hear about it.
+ */
 export async function cancelQueuedWrites(deps: ClosureDeps, record: ClosureRecord): Promise<number> {
-  const ids = [
-    ...record.targets.map((t) => t.operationId),
-    ...record.callbacks.map((c) => c.operationId),
-  ].filter((id): id is string => id !== undefined);
   // The closure's own writes, seen as its tenant sees them.
-  const ownerTenant = {
+  const tenant: Tenant = {
     name: record.owner.tenant,
     connections: [record.connection],
     locations: record.tenantLocations,
   };
   let cancelled = 0;
-  for (const id of ids) {
-    const op = await deps.store.get(id);
-    if (op?.status !== 'queued' || op.attempts > 0) continue;
-    try {
-      await cancelOperation(deps, id, ownerTenant);
+  for (const target of record.targets) {
+    if (target.operationId !== undefined && (await cancelIfNotSent(deps, target.operationId, tenant)))
       cancelled += 1;
-    } catch {
-      // Taken by a worker meanwhile: it is being sent and will finish.
-    }
+  }
+  const { owed } = await owedPatients(deps, record);
+  for (const callback of record.callbacks) {
+    if (callback.operationId === undefined || owed.has(callback.patientId)) continue;
+    if (await cancelIfNotSent(deps, callback.operationId, tenant)) cancelled += 1;
   }
   return cancelled;
+}
+
+/** Thrown while a stopped closure's changes are still being sent: the job looks again shortly. */
+class ChangesInFlight extends ContinuumError {
+  constructor(count: number) {
+    super('EHR_UNAVAILABLE', {
+      detail: `${count} changes of the stopped closure are still being sent; their callbacks follow`,
+      retryAfterSeconds: 2,
+    });
+  }
+}
+
+/** After a stop: once the changes in flight are final, the callbacks owed to their patients. */
+async function queueOwedCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise<void> {
+  const { owed, inFlight } = await owedPatients(deps, record);
+  if (inFlight > 0) throw new ChangesInFlight(inFlight);
+  const owing = record.callbacks.filter(
+    (c) => owed.has(c.patientId) && c.operationId === undefined && c.refused === undefined,
+  );
+  if (owing.length === 0) return;
+  await queueCallbacks(deps, record, new Set(owing.map((c) => c.patientId)));
 }
 
 async function find(deps: ClosureDeps, record: ClosureRecord): Promise<ClosureRecord> {
@@ -256,11 +312,17 @@ async function phonesOf(
   return { phones, ehrAnswered: !ehrDown };
 }
 
-async function queueCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise<ClosureRecord | 'stopped'> {
+/** The callbacks not yet queued (`only`: those of these patients, queued even though the closure is stopped). */
+async function queueCallbacks(
+  deps: ClosureDeps,
+  record: ClosureRecord,
+  only?: ReadonlySet<string>,
+): Promise<ClosureRecord | 'stopped'> {
   const connection = connectionOf(deps, record);
   const pending = record.callbacks
     .map((callback, index) => ({ callback, index }))
-    .filter(({ callback }) => callback.operationId === undefined && callback.refused === undefined);
+    .filter(({ callback }) => callback.operationId === undefined && callback.refused === undefined)
+    .filter(({ callback }) => only === undefined || only.has(callback.patientId));
   const { phones, ehrAnswered } = await phonesOf(
     deps,
     connection,
@@ -270,7 +332,7 @@ async function queueCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise
   let unknownYet = 0;
   let current = record;
   for (let i = 0; i < pending.length; i += BATCH) {
-    if ((await deps.closures.stoppedAt(record.id)) !== undefined) return 'stopped';
+    if (only === undefined && (await deps.closures.stoppedAt(record.id)) !== undefined) return 'stopped';
     const batch = pending.slice(i, i + BATCH);
     let retryLater: unknown;
     await Promise.all(
@@ -318,6 +380,7 @@ async function queueCallbacks(deps: ClosureDeps, record: ClosureRecord): Promise
       retryAfterSeconds: 5,
     });
   }
+  if (only !== undefined) return current;
   current = { ...current, phase: 'queued', updatedAt: deps.clock.now().toISOString() };
   await deps.closures.save(current);
   return current;
@@ -333,6 +396,7 @@ export async function runClosure(deps: ClosureDeps, closureId: string): Promise<
   const stopped = async (at: ClosureRecord): Promise<void> => {
     const cancelled = await cancelQueuedWrites(deps, at);
     deps.logger.info({ closureId, cancelled }, 'site closure stopped: its writes not yet sent are cancelled');
+    await queueOwedCallbacks(deps, at);
   };
   if ((await deps.closures.stoppedAt(closureId)) !== undefined) return stopped(record);
   if (record.phase === 'finding') record = await find(deps, record);

@@ -76,7 +76,7 @@ it('stops mid-way: nothing more is queued, waiting writes are cancelled, sent on
   );
   console.log(
     `closure stop: appointments ${final.appointments.total}, changed ${final.appointments.done}, ` +
-      `cancelled ${final.appointments.cancelled}, callbacks ${final.callbacks.done}`,
+      `cancelled ${final.appointments.cancelled}, callbacks ${final.callbacks.done} (${final.callbacks.cancelled} not owed)`,
   );
   expect(final.status).toBe('stopped');
   expect(final.appointments.cancelled).toBeGreaterThan(0);
@@ -104,6 +104,17 @@ it('stops mid-way: nothing more is queued, waiting writes are cancelled, sent on
   for (const appointment of cancelled) {
     const history = (await http('GET', `${gw.fhirBase}/Appointment/${appointment.id}/_history`)).body;
     expect(history.entry.filter((e: any) => e.resource.status === 'cancelled')).toHaveLength(1);
+  }
+  // Patients whose visit was changed before the stop are still called back, once each; the others are not.
+  const changedPatients = new Set(
+    cancelled.map(
+      (a: any) => a.participant.find((p: any) => p.actor?.reference?.startsWith('Patient/')).actor.reference,
+    ),
+  );
+  expect(final.callbacks.done).toBe(changedPatients.size);
+  for (const patient of changedPatients) {
+    const tasks = (await http('GET', `${gw.fhirBase}/Task?patient=${String(patient)}&_count=50`)).body;
+    expect((tasks.entry ?? []).length).toBe(1);
   }
 }, 90_000);
 

@@ -505,7 +505,8 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
     'POST /v1/crisis/closures/:id/stop': {
       summary: 'Stop a site closure',
       description:
-        'Queues nothing more for it and cancels its writes not yet sent; writes already sent finish. ' +
+        'Changes no further visit and cancels its changes not yet sent; those already sent finish. ' +
+        'Patients whose visit was changed are still called back; the other callbacks are cancelled. ' +
         'Stopping again changes nothing.',
       tag: 'Crisis',
       path: closureIdPath,
