@@ -374,7 +374,7 @@ it('notices with the EHR down: the IVR hears from the cache that the visit is no
   );
 });
 
-it('stop switch: a closure stopped midway queues nothing more, and what it applied stays applied once', async () => {
+it('stop switch: a closure stopped midway changes no more visits; what it applied stays applied once, and those patients are still called back', async () => {
   const scope: ClosureScope = { locations: ['loc-0001', 'loc-0002'], ...closedDays(1) };
   const before = await ehrSnapshot(gw.fhirBase);
   const targets = targetedAppointments(before, scope);
@@ -391,8 +391,15 @@ it('stop switch: a closure stopped midway queues nothing more, and what it appli
   const inFlight = (await http('GET', `${gw.url}/v1/status`)).body.connections.sandbox.queue
     .sending as number;
   await setFaults(gw.url, { mode: 'up' });
+  // Stopped, and owing nothing more: the patients whose visits were changed are still called back.
+  const progress = await waitForClosure(
+    gw.url,
+    id,
+    lead,
+    (p) => p.status !== 'running' && p.status !== 'finding' && p.callbacks?.remaining === 0,
+    { what: 'the stopped closure to owe no callback' },
+  );
   await waitForIdlePipeline(gw.url);
-  const progress = await waitForClosure(gw.url, id, lead, finished);
   expect(progress.status).toBe('stopped');
   expect(progress.stoppedAt).toEqual(expect.any(String));
 
@@ -406,6 +413,17 @@ it('stop switch: a closure stopped midway queues nothing more, and what it appli
   expect(verdict.changed + verdict.untouched.length).toBe(targets.length);
   expect(verdict.untouched.length).toBeGreaterThan(0);
   expect(progress.appointments.done).toBe(verdict.changed);
+  // One callback for each patient with a changed visit, and none for a patient the stop left untouched.
+  const changedPatients = new Set(
+    targets.filter((a) => !verdict.untouched.includes(a.id as string)).map((a) => patientOf(a)!),
+  );
+  const calledBack = new Set(
+    [...after.tasks]
+      .filter(([taskId]) => !before.tasks.has(taskId))
+      .map(([, task]) => String(task.for?.reference).replace('Patient/', '')),
+  );
+  expect([...calledBack].sort()).toEqual([...changedPatients].sort());
+  expect(progress.callbacks).toMatchObject({ done: changedPatients.size, failed: 0, remaining: 0 });
 
   // Later, still nothing more: the queue stays empty and the EHR as it was.
   await waitForIdlePipeline(gw.url);
@@ -417,7 +435,7 @@ it('stop switch: a closure stopped midway queues nothing more, and what it appli
     closureLine(
       'stopped midway',
       verdict,
-      `, stopped at ${atStop.appointments.done as number}/${targets.length} done (${String(stop.body.appointments?.done)} by the stop's answer, ${inFlight} writes in flight), left untouched ${verdict.untouched.length}, callbacks queued ${String(progress.callbacks?.total)}`,
+      `, stopped at ${atStop.appointments.done as number}/${targets.length} done (${String(stop.body.appointments?.done)} by the stop's answer, ${inFlight} writes in flight), left untouched ${verdict.untouched.length}, callbacks ${JSON.stringify(progress.callbacks)}`,
     ),
   );
 });
