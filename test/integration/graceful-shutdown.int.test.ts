@@ -129,6 +129,7 @@ it('stops in the middle of deliveries and re-reads, then a new gateway finishes 
     'http',
     'workers',
     'warm-ups',
+    'closure queue',
     'notification queue',
     'write queues',
     'event queues',

@@ -88,9 +88,11 @@ async function capacity(): Promise<any> {
   return answer.body;
 }
 
-describe('capacity 4, latency 50 ms, queue depth 8', () => {
+// 400 ms per request: 40 requests overflow 4 + 8 places even when a loaded machine sends them
+// over a second or two rather than at once.
+describe('capacity 4, latency 400 ms, queue depth 8', () => {
   it('40 writes at once: at most 4 served at a time, the overflow refused with 429 and Retry-After, none lost', async () => {
-    await setFaults({ mode: 'capacity', concurrent: 4, latencyMs: 50, queueDepth: 8, retryAfterSeconds: 2 });
+    await setFaults({ mode: 'capacity', concurrent: 4, latencyMs: 400, queueDepth: 8, retryAfterSeconds: 2 });
     const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => create(`burst-${String(i)}`)));
 
     const created = answers.filter((a) => a.status === 201);
@@ -105,12 +107,12 @@ describe('capacity 4, latency 50 ms, queue depth 8', () => {
       });
     }
     // The latency is a floor under every served request, wherever it waited.
-    for (const answer of created) expect(answer.elapsedMs).toBeGreaterThanOrEqual(50);
+    for (const answer of created) expect(answer.elapsedMs).toBeGreaterThanOrEqual(400);
 
     const state = await capacity();
     expect(state).toMatchObject({
       active: true,
-      mode: { mode: 'capacity', concurrent: 4, latencyMs: 50, queueDepth: 8, retryAfterSeconds: 2 },
+      mode: { mode: 'capacity', concurrent: 4, latencyMs: 400, queueDepth: 8, retryAfterSeconds: 2 },
       inFlight: 0,
       waiting: 0,
       window: {
@@ -126,7 +128,7 @@ describe('capacity 4, latency 50 ms, queue depth 8', () => {
     expect(state.window.maxInFlight).toBeLessThanOrEqual(4);
     expect(state.window.maxWaiting).toBeLessThanOrEqual(8);
     expect(state.window.latencyMs.count).toBe(created.length);
-    expect(state.window.latencyMs.min).toBeGreaterThanOrEqual(50);
+    expect(state.window.latencyMs.min).toBeGreaterThanOrEqual(400);
     expect(state.window.latencyMs.p99).toBeGreaterThanOrEqual(state.window.latencyMs.p50);
 
     // The EHR holds exactly what it said it stored, once each, and nothing it refused.
