@@ -7,7 +7,7 @@
  */
 import { ContinuumError } from '../domain/errors';
 import type { AppointmentConvertPayload, AppointmentHoldPayload } from '../domain/operation';
-import { changeAppointment, done, freeSlotsOf, SETTLED } from './apply-appointment-change';
+import { changeAppointment, done, freeSlotsOf, SETTLED, type Progress } from './apply-appointment-change';
 import type { AppliedWrite } from './apply-patient-update';
 import type { ConnectionContext } from './use-case-deps';
 
@@ -40,12 +40,15 @@ export async function applyAppointmentConvert(
  * `attempt` is the operation's try: a visit found already held on a later try may have been held
  * by an earlier try of this write that stopped before freeing the slot, so the slot is freed then;
  * on a first try it was held by someone else, whose slot may meanwhile be booked again, so the
- * slot is left alone.
+ * slot is left alone. The hold is recorded as a step before the slot is freed, so a try stopped
+ * between the two (credentials refused: a try not otherwise counted) still counts, and the next
+ * one frees the slot.
  */
 export async function applyAppointmentHold(
   connection: ConnectionContext,
   payload: AppointmentHoldPayload,
   attempt: number,
+  progress: Progress,
 ): Promise<AppliedWrite> {
   const result = await changeAppointment(
     connection,
@@ -61,6 +64,9 @@ export async function applyAppointmentHold(
       return connection.mapping.holdAppointment(current, payload.reason);
     },
   );
+  if (result.note === undefined) {
+    await progress(`step 1 of 2: held Appointment/${payload.appointmentId} for reschedule`);
+  }
   if (result.note === undefined || attempt > 1) await freeSlotsOf(connection, result.appointment);
   return done(result.appointment, payload.patientId, result.note);
 }

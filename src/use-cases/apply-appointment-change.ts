@@ -87,6 +87,7 @@ export async function applyAppointmentCancel(
   connection: ConnectionContext,
   payload: AppointmentChangePayload,
   attempt: number,
+  progress: Progress,
 ): Promise<AppliedWrite> {
   const { appointment, note } = await cancel(
     connection,
@@ -94,6 +95,7 @@ export async function applyAppointmentCancel(
     payload.patientId,
     payload.reason,
     attempt,
+    progress,
   );
   return done(appointment, payload.patientId, note);
 }
@@ -103,6 +105,8 @@ export async function applyAppointmentCancel(
  * the visit was held for reschedule (the hold freed it, and it may be booked again), nor when the
  * visit was found cancelled on a first try (someone else cancelled it and freed its slot). A later
  * try of this write that finds it cancelled frees it, as an earlier try may have stopped between.
+ * `progress`, when given, records the cancellation before the slot is freed: a try stopped between
+ * the two (credentials refused) then counts, and the next one knows to free the slot.
  */
 async function cancel(
   connection: ConnectionContext,
@@ -110,6 +114,7 @@ async function cancel(
   patientId: string,
   reason: string | undefined,
   attempt: number,
+  progress?: Progress,
 ): Promise<{ readonly appointment: Appointment; readonly note?: string }> {
   let heldBefore = false;
   const result = await changeAppointment(connection, appointmentId, patientId, (current) => {
@@ -123,9 +128,11 @@ async function cancel(
     const cancelationReason = connection.mapping.cancellationReason(reason);
     return { ...current, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
   });
-  if (result.note === undefined ? !heldBefore : attempt > 1) {
-    await freeSlotsOf(connection, result.appointment);
+  const free = result.note === undefined ? !heldBefore : attempt > 1;
+  if (free && result.note === undefined && progress !== undefined) {
+    await progress(`step 1 of 2: cancelled Appointment/${appointmentId}`);
   }
+  if (free) await freeSlotsOf(connection, result.appointment);
   return result;
 }
 

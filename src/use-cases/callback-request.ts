@@ -6,7 +6,7 @@
  *
  * A place in a window is taken before the write is stored and given back when the request turns
  * out to be a repeat (same Idempotency-Key or contact id) or is refused, so retries never fill
- * windows. The idempotency hash covers what the caller sent, not the window chosen for it.
+ * windows; a write whose outcome is unknown keeps its place, as it may be stored. The idempotency hash covers what the caller sent, not the window chosen for it.
  */
 import type { Tenant } from '../domain/access';
 import type { CallbackPriority } from '../domain/call';
@@ -121,12 +121,18 @@ export async function requestCallback(
       },
     });
   } catch (error) {
-    await giveBack(deps, tenant, window);
+    // A write whose insert was sent and never answered may be stored: its place stays taken, or
+    // the window would promise one callback more than it holds. A retry finds the stored write.
+    if (!mayHaveBeenStored(error)) await giveBack(deps, tenant, window);
     throw error;
   }
   // Another request under the same key was stored first: it holds its own place.
   if (!accepted.created) await giveBack(deps, tenant, window);
   return outcomeOf(accepted.operation, accepted, requested);
+}
+
+function mayHaveBeenStored(error: unknown): boolean {
+  return error instanceof ContinuumError && error.code === 'WRITE_OUTCOME_UNKNOWN';
 }
 
 async function giveBack(

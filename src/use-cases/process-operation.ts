@@ -78,7 +78,7 @@ async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Prom
     case 'appointment.book':
       return applyAppointmentBooking(deps, connection, op, op.payload);
     case 'appointment.cancel':
-      return applyAppointmentCancel(connection, op.payload, op.attempts);
+      return applyAppointmentCancel(connection, op.payload, op.attempts, progress);
     case 'appointment.confirm':
       return applyAppointmentConfirm(connection, op.payload);
     case 'appointment.reschedule':
@@ -86,7 +86,7 @@ async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Prom
     case 'appointment.convert':
       return applyAppointmentConvert(connection, op.payload);
     case 'appointment.hold':
-      return applyAppointmentHold(connection, op.payload, op.attempts);
+      return applyAppointmentHold(connection, op.payload, op.attempts, progress);
     case 'call.log':
       return applyCallLog(connection, op, op.payload);
     case 'callback.request':

@@ -100,6 +100,7 @@ it('stops a hold that meets a cancellation made in between, leaving the cancella
       connection,
       { kind: 'appointment.hold', patientId, appointmentId: id, reason: undefined },
       1,
+      () => Promise.resolve(),
     ),
   ).rejects.toMatchObject({ code: 'CONFLICT' });
   expect((await read(id)).status).toBe('cancelled');
