@@ -176,6 +176,26 @@ function crisisEvent(type: EventType, activation: Activation, at: string): CallC
   };
 }
 
+const sameInstant = (a: string | undefined, b: string | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : Date.parse(a) === Date.parse(b);
+
+/**
+ * Whether a retried declaration is the one first stored under its key. A start left out means
+ * "now", which a retry cannot repeat: only a start given both times is compared.
+ */
+function declaresTheSame(earlier: Activation, input: NewActivation): boolean {
+  const sorted = (values: readonly string[]): string => [...new Set(values)].sort().join(',');
+  return (
+    earlier.kind === input.kind &&
+    earlier.title === input.title &&
+    earlier.message === input.message &&
+    earlier.connection === input.connection &&
+    sorted(earlier.locations) === sorted(input.locations) &&
+    sameInstant(earlier.endsAt, input.endsAt) &&
+    (input.startsAt === undefined || sameInstant(earlier.startsAt, input.startsAt))
+  );
+}
+
 export async function createActivation(
   deps: ActivationDeps,
   actor: CrisisActor,
@@ -207,6 +227,11 @@ export async function createActivation(
     const earlier = await deps.activations.get(actor.tenant.name, stored.id);
     if (earlier === undefined)
       throw new ContinuumError('NOT_FOUND', { detail: 'no activation with this id' });
+    if (!declaresTheSame(earlier, input)) {
+      throw new ContinuumError('IDEMPOTENCY_MISMATCH', {
+        detail: `Idempotency-Key was first used for activation ${earlier.id} with another declaration`,
+      });
+    }
     return { activation: activationView(earlier, now), created: false };
   }
   deps.logger.info(

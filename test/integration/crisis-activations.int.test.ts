@@ -206,6 +206,18 @@ it('answers a retried declaration with the first activation', async () => {
   const second = await declare(lead, body, { 'idempotency-key': 'declare-1' });
   expect([first.status, second.status]).toEqual([201, 200]);
   expect(second.body.id).toBe(first.body.id);
+
+  // The same key for another declaration is a caller's mistake, not a retry: refused, nothing stored.
+  const before = (await http('GET', `${gw.url}/v1/crisis/activations`, { headers: lead })).body;
+  const other = await declare(
+    lead,
+    { ...body, message: 'Records are down all day.' },
+    { 'idempotency-key': 'declare-1' },
+  );
+  expect(other.status).toBe(422);
+  expect(other.body).toMatchObject({ code: 'IDEMPOTENCY_MISMATCH' });
+  const after = (await http('GET', `${gw.url}/v1/crisis/activations`, { headers: lead })).body;
+  expect(after).toEqual(before);
 });
 
 it('keeps each tenant to its own activations, events and notices', async () => {
