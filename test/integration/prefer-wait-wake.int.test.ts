@@ -25,7 +25,8 @@ beforeAll(async () => {
   sandbox = await rig.sandbox();
   api = await rig.gateway({ role: 'api', redis, sandbox });
   worker = await rig.gateway({ role: 'worker', redis, sandbox });
-});
+  // Four processes start here (Redis, the EHR, two gateways): more than 30 s on a loaded machine.
+}, 120_000);
 afterAll(async () => {
   await rig.close();
 });
