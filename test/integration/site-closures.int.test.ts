@@ -12,8 +12,11 @@ import { waitFor } from '../support/wait-for';
 const gw = useSandboxGateway({ failureThreshold: 50 });
 
 const LOCATION = 'loc-0002';
+// One anchor for the whole file: a closure's id is derived from its window, so a window that moved
+// because the clock crossed an hour between two submissions would be another closure.
+const ANCHOR = Date.now();
 const hoursFromNow = (hours: number): string => {
-  const at = new Date(Date.now() + hours * 3_600_000);
+  const at = new Date(ANCHOR + hours * 3_600_000);
   at.setUTCMinutes(0, 0, 0);
   return at.toISOString();
 };
