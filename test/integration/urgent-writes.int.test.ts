@@ -152,8 +152,12 @@ it("serves an urgent booking before other patients' routine writes queued earlie
 
   const down = await status();
   expect(down.queue.pending).toEqual({ urgent: 2, routine: 31 });
-  // P's lane holds an urgent write: it is served as urgent, its routine head with it.
-  expect(down.queue.lanesWaiting.urgent).toBe(2);
+  // P's lane holds an urgent write: it is served as urgent, its routine head with it. A lane whose
+  // head a worker is just trying (and failing) is not waiting at that instant: poll until both are.
+  await waitFor(async () => ((await status()).queue.lanesWaiting.urgent === 2 ? true : undefined), {
+    what: 'both urgent lanes waiting',
+    timeoutMs: 15_000,
+  });
 
   await setFaults(gw.url, { mode: 'up' });
   const all = [...routineIds, pUpdate.operationId, pBooking.operationId, qBooking.operationId] as string[];
