@@ -421,7 +421,13 @@ async function queueCallbacks(
     );
     current = { ...current, callbacks: [...callbacks], updatedAt: deps.clock.now().toISOString() };
     await deps.closures.save(current);
-    if (retryLater !== undefined) throw asRetry(retryLater);
+    if (retryLater !== undefined) {
+      deps.logger.info(
+        { closureId: record.id, code: retryLater instanceof ContinuumError ? retryLater.code : undefined },
+        'site closure: callbacks refused for now; the run resumes with the windows already taken',
+      );
+      throw asRetry(retryLater);
+    }
   }
   if (unknownYet > 0) {
     throw new ContinuumError('EHR_UNAVAILABLE', {
