@@ -166,6 +166,8 @@ describe('windows with room', () => {
           `run interrupted ${interruptions} times (${callbackRetries} while queuing callbacks), ` +
           `${progress.ratePerMinute as number} writes/min`,
       );
+      // Batches of ten against a cap of eight: the run was refused and resumed mid-callbacks.
+      expect(callbackRetries).toBeGreaterThanOrEqual(1);
       // The book counts exactly the callbacks made: a resumed run took no second place.
       expect(taken).toEqual(used.map((start) => perWindow.get(start)));
       for (const count of perWindow.values()) expect(count).toBeLessThanOrEqual(WINDOWS.capacity);
