@@ -103,6 +103,19 @@ export interface CallbackBook {
   reserve(tenant: string, windows: readonly CallbackWindow[], capacity: number): Promise<number | undefined>;
   /** Gives back a place taken for a request that turned out to be a repeat, or failed. */
   release(tenant: string, window: CallbackWindow): Promise<void>;
+  /**
+   * Takes a place for one holder (a closure's callback to one patient) at most once: while the
+   * holder keeps it, asking again answers the window it holds, so a re-run takes no second place.
+   * Undefined when every window is full.
+   */
+  reserveFor(
+    tenant: string,
+    holder: string,
+    windows: readonly CallbackWindow[],
+    capacity: number,
+  ): Promise<CallbackWindow | undefined>;
+  /** Gives back the place a holder took, if it holds one. */
+  releaseFor(tenant: string, holder: string): Promise<void>;
   /** Places taken in each window (for operators and tests). */
   taken(tenant: string, windows: readonly CallbackWindow[]): Promise<readonly number[]>;
 }

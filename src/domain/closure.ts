@@ -7,6 +7,7 @@
  */
 import type { AppointmentMode, ReferenceModel } from './appointment';
 import type { CallbackPriority } from './call';
+import type { CallbackWindow } from './callback-windows';
 import type { OperationOwner } from './operation';
 
 export const CLOSURE_ACTIONS = ['cancel', 'convert-to-virtual', 'hold-for-reschedule'] as const;
@@ -58,6 +59,10 @@ export interface ClosureCallback {
   readonly operationId?: string;
   /** Why no callback could be queued (no phone number known for the patient). */
   readonly refused?: string;
+  /** The callback window taken for the patient (closures without a window of their own). */
+  readonly window?: CallbackWindow;
+  /** Every callback window was full: the callback was queued without one. */
+  readonly unscheduled?: true;
 }
 
 export interface ClosureRecord extends ClosureRequest {

@@ -63,3 +63,26 @@ export function spokenTime(instant: string): string {
   const local = localTime(instant);
   return `${local.day} ${local.time}${local.offset === 'Z' ? ' UTC' : ''}`;
 }
+
+/**
+ * An instant's wall-clock time in an IANA time zone: for times Continuum chose itself (a callback
+ * window, cut from the contact center's hours in that zone), which carry no clinic offset.
+ */
+export function zonedTime(instant: string, timeZone: string): LocalTime {
+  const at = new Date(instant);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'longOffset',
+  }).formatToParts(at);
+  const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '';
+  // `GMT-05:00`, or `GMT` at offset zero.
+  const zone = get('timeZoneName').replace(/^GMT/, '');
+  const offset = zone === '' ? '+00:00' : zone;
+  return localTime(`${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}${offset}`);
+}

@@ -33,7 +33,10 @@ export interface ClosureView {
   readonly to: string;
   readonly activationId: string | null;
   readonly appointments: Tally;
-  readonly callbacks: Tally;
+  readonly callbacks: Tally & {
+    /** Queued without a callback window: every window in the search horizon was full. */
+    readonly unscheduled: number;
+  };
   readonly percent: number;
   readonly ratePerMinute: number;
   readonly eta: string | null;
@@ -135,7 +138,10 @@ export async function closureView(
     to: record.to,
     activationId: record.activationId ?? null,
     appointments: appointments.tally,
-    callbacks: callbacks.tally,
+    callbacks: {
+      ...callbacks.tally,
+      unscheduled: record.callbacks.filter((c) => c.unscheduled === true && c.refused === undefined).length,
+    },
     percent,
     ratePerMinute,
     eta,

@@ -12,7 +12,8 @@ import {
   type PatientClosureEntry,
 } from '../domain/closure';
 import type { Appointment } from '../domain/fhir';
-import { localTime, spokenTime } from '../domain/local-time';
+import type { CallbackWindow } from '../domain/callback-windows';
+import { localTime, spokenTime, zonedTime } from '../domain/local-time';
 import type { Freshness } from '../domain/freshness';
 import type { Operation } from '../domain/operation';
 import { effectiveIdempotencyKey } from './accept-write';
@@ -34,13 +35,17 @@ export interface PatientNotice {
   readonly closureId: string;
   /** The visit's status in the EHR when it answered just now or was last seen (`freshness`). */
   readonly ehrStatus: string | null;
+  /** The callback window (callback notices), null when none could be given. */
+  readonly callbackStart: string | null;
+  readonly callbackEnd: string | null;
 }
 
 export interface PatientNotices {
   readonly patientId: string;
   /**
    * Times in `text` are each visit's local time as the EHR wrote it (its offset is in `start`), and
-   * the callback window's as it was given; a time the EHR wrote in UTC is said to be UTC.
+   * the callback window's as it was given, or, for a window taken from the callback windows, in
+   * their time zone (`callbacks.windows.timeZone`); a time written in UTC is said to be UTC.
    */
   readonly timeZone: 'as-written';
   readonly notices: readonly PatientNotice[];
@@ -87,15 +92,49 @@ function visitText(
   }
 }
 
-function callbackText(entry: PatientClosureEntry, state: NoticeState): string {
-  if (state === 'failed') return 'We could not arrange a callback. Please call us when you can.';
-  const window = entry.callback.window;
-  if (window === undefined) return 'We will call you back as soon as we can.';
+/** A window the closure was given, as it was given ("between Tuesday 8 December 10:00 and 12:00 UTC"). */
+function givenWindowText(window: CallbackWindow): string {
   const start = localTime(window.start);
   const end = localTime(window.end);
   const zone = start.offset === 'Z' ? ' UTC' : '';
   const endDay = end.date === start.date ? '' : `${end.day} `;
   return `We will call you back between ${start.day} ${start.time} and ${endDay}${end.time}${zone}.`;
+}
+
+/** A window taken from the callback windows, in their time zone ("on Monday 7 December between 14:00 and 16:00"). */
+function takenWindowText(window: CallbackWindow, timeZone: string): string {
+  const start = zonedTime(window.start, timeZone);
+  const end = zonedTime(window.end, timeZone);
+  const zone = start.offset === 'Z' ? ' UTC' : '';
+  const endDay = end.date === start.date ? '' : `${end.day} `;
+  return `We will call you back on ${start.day} between ${start.time} and ${endDay}${end.time}${zone}.`;
+}
+
+function callbackText(
+  entry: PatientClosureEntry,
+  window: CallbackWindow | undefined,
+  state: NoticeState,
+  timeZone: string,
+): string {
+  if (state === 'failed') return 'We could not arrange a callback. Please call us when you can.';
+  if (entry.callback.window !== undefined) return givenWindowText(entry.callback.window);
+  if (window === undefined) return 'We will call you back as soon as we can.';
+  return takenWindowText(window, timeZone);
+}
+
+/** The window the patient's callback got: its write's, else the one taken for it and not yet queued. */
+function callbackWindowOf(
+  entry: PatientClosureEntry,
+  op: Operation | undefined,
+  taken: CallbackWindow | undefined,
+): CallbackWindow | undefined {
+  if (entry.callback.window !== undefined) return entry.callback.window;
+  if (op?.payload.kind === 'callback.request') {
+    const { windowStart, windowEnd } = op.payload.callback;
+    if (windowStart !== undefined && windowEnd !== undefined) return { start: windowStart, end: windowEnd };
+    return undefined;
+  }
+  return taken;
 }
 
 async function operationByKey(
@@ -188,6 +227,8 @@ export async function patientNotices(
         state,
         closureId: entry.closureId,
         ehrStatus: statuses[visit.appointmentId] ?? null,
+        callbackStart: null,
+        callbackEnd: null,
       });
     }
     const callback = await operationByKey(
@@ -197,21 +238,23 @@ export async function patientNotices(
       closureCallbackKey(entry.closureId, patientId),
     );
     // No callback write: not queued yet, or refused for good (no number on record): the record says which.
-    const refused =
-      callback === undefined &&
-      (await deps.closures.get(entry.closureId))?.callbacks.some(
-        (c) => c.patientId === patientId && c.refused !== undefined,
-      ) === true;
+    const planned = (await deps.closures.get(entry.closureId))?.callbacks.find(
+      (c) => c.patientId === patientId,
+    );
+    const refused = callback === undefined && planned?.refused !== undefined;
     const state = refused ? 'failed' : stateOf(callback);
+    const window = state === 'failed' ? undefined : callbackWindowOf(entry, callback, planned?.window);
     notices.push({
       kind: 'callback-scheduled',
       appointmentId: null,
-      start: entry.callback.window?.start ?? null,
+      start: window?.start ?? null,
       mode: 'phone',
-      text: callbackText(entry, state),
+      text: callbackText(entry, window, state, deps.callbackWindows.timeZone),
       state,
       closureId: entry.closureId,
       ehrStatus: null,
+      callbackStart: window?.start ?? null,
+      callbackEnd: window?.end ?? null,
     });
   }
   return { patientId, timeZone: 'as-written', notices, freshness };

@@ -15,6 +15,7 @@ import {
   type ClosureTarget,
   type PatientClosureEntry,
 } from '../domain/closure';
+import { upcomingWindows } from '../domain/callback-windows';
 import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
 import type { PatientModel } from '../domain/patient';
@@ -133,8 +134,16 @@ export async function cancelQueuedWrites(deps: ClosureDeps, record: ClosureRecor
   }
   const { owed } = await owedPatients(deps, record);
   for (const callback of record.callbacks) {
-    if (callback.operationId === undefined || owed.has(callback.patientId)) continue;
-    if (await cancelIfNotSent(deps, callback.operationId, tenant)) cancelled += 1;
+    if (owed.has(callback.patientId)) continue;
+    if (callback.operationId === undefined) {
+      // Its place was taken but its write never queued: nobody will call in that window.
+      await giveBackPlace(deps, record, callback);
+      continue;
+    }
+    if (await cancelIfNotSent(deps, callback.operationId, tenant)) {
+      cancelled += 1;
+      await giveBackPlace(deps, record, callback);
+    }
   }
   return cancelled;
 }
@@ -313,6 +322,21 @@ async function phonesOf(
   return { phones, ehrAnswered: !ehrDown };
 }
 
+/** A callback that will not be made gives its window's place back to other callers. */
+async function giveBackPlace(
+  deps: ClosureDeps,
+  record: ClosureRecord,
+  callback: ClosureCallback,
+): Promise<void> {
+  // Asked by holder, not by the record: a place taken just before a crash is not on the record yet.
+  if (record.callback.window !== undefined) return;
+  await deps.callbackBook
+    .releaseFor(record.owner.tenant, closureCallbackKey(record.id, callback.patientId))
+    .catch((error: unknown) => {
+      deps.logger.warn({ err: error, closureId: record.id }, 'site closure: a callback place not given back');
+    });
+}
+
 /** The callbacks not yet queued (`only`: those of these patients, queued even though the closure is stopped). */
 async function queueCallbacks(
   deps: ClosureDeps,
@@ -332,20 +356,42 @@ async function queueCallbacks(
   const callbacks: ClosureCallback[] = [...record.callbacks];
   let unknownYet = 0;
   let current = record;
+  const windows =
+    record.callback.window === undefined ? upcomingWindows(deps.callbackWindows, deps.clock.now()) : [];
   for (let i = 0; i < pending.length; i += BATCH) {
     if (only === undefined && (await deps.closures.stoppedAt(record.id)) !== undefined) return 'stopped';
     const batch = pending.slice(i, i + BATCH);
+    const callable: typeof batch = [];
+    for (const entry of batch) {
+      const numbers = phones.get(entry.callback.patientId);
+      if (numbers?.[0] !== undefined) callable.push(entry);
+      // No number known: the EHR did not answer (it may yet), or it answered that there is none.
+      else if (numbers === undefined && !ehrAnswered) unknownYet += 1;
+      else callbacks[entry.index] = { ...entry.callback, refused: 'NO_PHONE_NUMBER' };
+    }
+    if (record.callback.window === undefined) {
+      // One at a time, in patient order, so a closure fills the windows in order; the places are
+      // on the record before any write is queued, and held per patient in the book besides.
+      for (const { callback, index } of callable) {
+        const window = await deps.callbackBook.reserveFor(
+          record.owner.tenant,
+          closureCallbackKey(record.id, callback.patientId),
+          windows,
+          deps.callbackWindows.capacity,
+        );
+        const { window: _previous, unscheduled: _full, ...rest } = callback;
+        callbacks[index] = window === undefined ? { ...rest, unscheduled: true } : { ...rest, window };
+      }
+      current = { ...current, callbacks: [...callbacks], updatedAt: deps.clock.now().toISOString() };
+      await deps.closures.save(current);
+    }
     let retryLater: unknown;
     await Promise.all(
-      batch.map(async ({ callback, index }) => {
-        const numbers = phones.get(callback.patientId);
-        const phone = numbers?.[0];
-        if (phone === undefined) {
-          // No number known: the EHR did not answer (it may yet), or it answered that there is none.
-          if (numbers === undefined && !ehrAnswered) unknownYet += 1;
-          else callbacks[index] = { ...callback, refused: 'NO_PHONE_NUMBER' };
-          return;
-        }
+      callable.map(async ({ index }) => {
+        const callback = callbacks[index];
+        const phone = phones.get(callback?.patientId ?? '')?.[0];
+        if (callback === undefined || phone === undefined) return;
+        const window = callback.window ?? record.callback.window;
         try {
           const accepted = await acceptPlainWrite(
             deps,
@@ -356,8 +402,8 @@ async function queueCallbacks(
               callback: {
                 patientId: callback.patientId,
                 phone,
-                windowStart: record.callback.window?.start,
-                windowEnd: record.callback.window?.end,
+                windowStart: window?.start,
+                windowEnd: window?.end,
                 priority: record.callback.priority,
                 reason: record.reason,
                 notes: undefined,
@@ -366,14 +412,22 @@ async function queueCallbacks(
           );
           callbacks[index] = { ...callback, operationId: accepted.operation.id };
         } catch (error) {
-          if (refusedForGood(error)) callbacks[index] = { ...callback, refused: error.code };
-          else retryLater = error;
+          if (refusedForGood(error)) {
+            callbacks[index] = { ...callback, refused: error.code };
+            await giveBackPlace(deps, record, callback);
+          } else retryLater = error;
         }
       }),
     );
     current = { ...current, callbacks: [...callbacks], updatedAt: deps.clock.now().toISOString() };
     await deps.closures.save(current);
-    if (retryLater !== undefined) throw asRetry(retryLater);
+    if (retryLater !== undefined) {
+      deps.logger.info(
+        { closureId: record.id, code: retryLater instanceof ContinuumError ? retryLater.code : undefined },
+        'site closure: callbacks refused for now; the run resumes with the windows already taken',
+      );
+      throw asRetry(retryLater);
+    }
   }
   if (unknownYet > 0) {
     throw new ContinuumError('EHR_UNAVAILABLE', {

@@ -487,7 +487,9 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       description:
         'One notice per visit a site closure changed and one for the callback it arranged, each with a ' +
         'sentence to read out ("Your Tuesday 8 December 10:00 visit at Dorchester is now a video ' +
-        'visit.") and the state of its write. Answers from Continuum’s records while the EHR is down ' +
+        'visit.") and the state of its write; the callback notice says its window ("We will call you ' +
+        'back on Monday 7 December between 14:00 and 16:00.", `callbackStart`, `callbackEnd`). ' +
+        'Answers from Continuum’s records while the EHR is down ' +
         '(`freshness.source: cache`). `?shape=flat` for IVR flows.',
       tag: 'Crisis',
       path: patientIdPath,

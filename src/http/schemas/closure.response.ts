@@ -49,7 +49,16 @@ export const closureSchema = z.object({
   to: z.string(),
   activationId: z.string().nullable(),
   appointments: tally,
-  callbacks: tally.describe('One per affected patient'),
+  callbacks: tally
+    .extend({
+      unscheduled: z
+        .number()
+        .int()
+        .describe(
+          'Queued without a callback window: every window in `callbacks.windows.searchDays` was full',
+        ),
+    })
+    .describe('One per affected patient'),
   percent: z.number(),
   ratePerMinute: z.number().describe('Writes finished per minute since the first was queued'),
   eta: z.string().nullable().describe('When the rest should be finished at that rate'),
@@ -69,7 +78,7 @@ export const patientNoticesSchema = z.object({
   timeZone: z
     .literal('as-written')
     .describe(
-      "Times in `text` are each visit's local time as the EHR wrote it; UTC is said when it wrote UTC",
+      "Times in `text` are each visit's local time as the EHR wrote it; a callback window Continuum chose is in the callback windows' time zone; UTC is said when a time is in UTC",
     ),
   notices: z.array(
     z.object({
@@ -81,6 +90,11 @@ export const patientNoticesSchema = z.object({
       state: z.enum(['pending', 'done', 'failed']),
       closureId: z.string(),
       ehrStatus: z.string().nullable(),
+      callbackStart: z
+        .string()
+        .nullable()
+        .describe('Callback notices: when the callback window opens; null when no window could be given'),
+      callbackEnd: z.string().nullable().describe('Callback notices: when the callback window closes'),
     }),
   ),
   freshness: z.object({ source: z.enum(['ehr', 'cache']), asOf: z.string() }),

@@ -40,7 +40,11 @@ export const closureSchema = z
             path: ['end'],
             message: 'must be after start',
           })
-          .optional(),
+          .optional()
+          .describe(
+            'Given to every patient as is, taking no place in the callback windows; absent: each patient ' +
+              'takes a place in the next callback window with room (`callbacks.windows`)',
+          ),
       })
       .strict(),
     dryRun: flag.optional(),
