@@ -3,7 +3,7 @@
  * exit code: 0 the drill ran and every accepted write is in the EHR once, 1 it did not hold, 2 usage.
  */
 import { resolve } from 'node:path';
-import { drillPassed } from './drill-report';
+import { drillPassed, type DrillReport } from './drill-report';
 import { writeDrillReport } from './write-report';
 import { DRILL_USAGE, DrillUsageError, parseDrillOptions } from './drill-options';
 import { DrillSeedError } from './drill-seed';
@@ -18,6 +18,20 @@ export interface DrillIo {
   readonly cwd: string;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+}
+
+/** The closure's figures as the EHR shows them, in one line. */
+function closureLine(report: DrillReport): string {
+  const c = report.closure?.check;
+  if (report.closure === undefined) return '';
+  if (c === undefined) return `closure: not checked (${report.closure.note ?? 'not submitted'})\n`;
+  return (
+    `closure ${report.closure.id ?? ''} of ${report.closure.location ?? ''}: appointments ${c.appointments}, ` +
+    `changed once ${c.changedOnce}, already as wanted ${c.alreadyAsWanted}, duplicates ${c.duplicates}, ` +
+    `unchanged ${c.unchanged}, ` +
+    `outside scope ${c.outsideScope}; callbacks ${c.callbacks} for ${c.patients} patients ` +
+    `(one each ${c.patientsWithOneCallback}, none ${c.patientsWithoutCallback}, several ${c.patientsWithSeveralCallbacks})\n`
+  );
 }
 
 export async function drillCommand(args: readonly string[], io: DrillIo): Promise<number> {
@@ -61,6 +75,7 @@ export async function drillCommand(args: readonly string[], io: DrillIo): Promis
       `${report.calls.total} calls, ${w.accepted} writes accepted, ${w.landedOnce} in the EHR once; ` +
         `lost ${w.lost}, duplicated ${w.duplicated}` +
         `${w.notDrained > 0 ? `; ${w.notDrained} still queued when the drill stopped waiting` : ''}\n` +
+        closureLine(report) +
         `report: ${files.html}\n        ${files.json}\n`,
     );
     return drillPassed(report) ? 0 : 1;

@@ -63,6 +63,9 @@ export interface DrillReport {
 /** The verdict people look for first: every accepted write is in the EHR once. */
 export function drillPassed(report: DrillReport): boolean {
   return (
-    report.writes.lost === 0 && report.writes.duplicated === 0 && report.writes.appliedDespiteFailure === 0
+    report.writes.lost === 0 &&
+    report.writes.duplicated === 0 &&
+    report.writes.appliedDespiteFailure === 0 &&
+    report.closure?.passed !== false
   );
 }

@@ -4,7 +4,9 @@
  * (`/v1/crisis/closures`, scope crisis:admin). What cannot be staged is said once, up front, and
  * that phase runs as load only.
  */
-import { stringField, type DrillHttp } from './drill-http';
+import type { ClosureCheck, ClosureScope } from './closure-check';
+import type { ClosurePlan } from './closure-plan';
+import { field, stringField, type DrillHttp } from './drill-http';
 import type { Phase, Stage } from './scenarios';
 
 export interface StagingAbility {
@@ -16,12 +18,36 @@ export interface StagingAbility {
   readonly unavailable: Partial<Record<Stage, string>>;
 }
 
+/** One reading of the closure's progress (`GET /v1/crisis/closures/:id`) during the drill. */
+export interface ClosureSample {
+  readonly atMs: number;
+  readonly status: string;
+  readonly appointmentsDone: number;
+  readonly appointmentsFailed: number;
+  readonly appointmentsRemaining: number;
+  readonly callbacksDone: number;
+  readonly callbacksRemaining: number;
+  readonly percent: number;
+}
+
 export interface ClosureFigures {
   readonly dryRun: Record<string, unknown> | undefined;
   readonly id: string | undefined;
   readonly progress: Record<string, unknown> | undefined;
   readonly note: string | undefined;
+  /** The closed site and window, as chosen from the planning dry run. */
+  readonly location?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly submittedAtMs?: number;
+  readonly samples?: readonly ClosureSample[];
+  /** What the EHR's own records show (after the drain). */
+  readonly check?: ClosureCheck;
+  /** The closure's share of the verdict: see `closureCheckPassed`. */
+  readonly passed?: boolean;
 }
+
+export const FINAL_CLOSURE_STATUSES: ReadonlySet<string> = new Set(['completed', 'stopped', 'failed']);
 
 export interface StagedAction {
   readonly atMs: number;
@@ -66,6 +92,12 @@ export interface Stager {
   restore(atMs: number): Promise<void>;
   readonly actions: StagedAction[];
   readonly closure: () => ClosureFigures | undefined;
+  /** The closed site, window and targets, for the check against the EHR (held in memory only). */
+  readonly closureScope: () => Omit<ClosureScope, 'loadOperationIds'> | undefined;
+  /** Reads the closure's progress once and keeps the sample; its status, or undefined without one. */
+  pollClosure(atMs: number): Promise<string | undefined>;
+  /** Replaces the report's closure figures (the check joins them after the drain). */
+  setClosure(figures: ClosureFigures): void;
 }
 
 const FAULT_GRACE_MS = 30_000;
@@ -74,12 +106,14 @@ const CAPACITY = { mode: 'capacity', concurrent: 4, latencyMs: 120, jitterMs: 40
 export function createStager(
   http: DrillHttp,
   ability: StagingAbility,
-  closureWindow: { readonly from: Date; readonly to: Date },
+  closurePlan: { readonly plan: ClosurePlan } | { readonly note: string } | undefined,
 ): Stager {
   const actions: StagedAction[] = [];
   let current: Stage = 'none';
   let closure: ClosureFigures | undefined;
   let closureId: string | undefined;
+  let scope: Omit<ClosureScope, 'loadOperationIds'> | undefined;
+  const samples: ClosureSample[] = [];
 
   const act = async (
     atMs: number,
@@ -104,42 +138,89 @@ export function createStager(
   };
 
   const closeSite = async (atMs: number, phase: string) => {
+    if (closurePlan === undefined || 'note' in closurePlan) {
+      closure = {
+        dryRun: undefined,
+        id: undefined,
+        progress: undefined,
+        note: closurePlan?.note ?? 'no site to close was planned',
+      };
+      return;
+    }
+    const { plan } = closurePlan;
     const body = {
-      locations: ['loc-0001'],
-      from: closureWindow.from.toISOString(),
-      to: closureWindow.to.toISOString(),
+      locations: [plan.location],
+      from: plan.from.toISOString(),
+      to: plan.to.toISOString(),
       action: 'convert-to-virtual',
       mode: 'video',
       reason: 'Drill: site closed',
-      callback: { priority: 'urgent' },
+      callback: {
+        priority: 'urgent',
+        window: { start: plan.from.toISOString(), end: plan.to.toISOString() },
+      },
     };
     const dry = await act(atMs, phase, 'closure dry run', 'POST', '/v1/crisis/closures', {
       ...body,
       dryRun: true,
     });
-    if (dry.status === 404) {
-      closure = {
-        dryRun: undefined,
-        id: undefined,
-        progress: undefined,
-        note: 'closures not available on this gateway',
-      };
-      return;
-    }
-    const dryRun = countsOnly(dry.body);
-    const real = await act(atMs, phase, 'closure', 'POST', '/v1/crisis/closures', body);
+    const refs = (key: string): string[] => {
+      const list = field(dry.body, key);
+      return Array.isArray(list) ? list.filter((r): r is string => typeof r === 'string') : [];
+    };
+    const submittedAt = new Date();
+    const real = await act(atMs, phase, `closure of ${plan.location}`, 'POST', '/v1/crisis/closures', body);
     closureId = stringField(real.body, 'id');
+    scope = {
+      location: plan.location,
+      from: plan.from,
+      to: plan.to,
+      submittedAt,
+      appointmentRefs: refs('appointmentRefs'),
+      patientRefs: refs('patientRefs'),
+    };
     closure = {
-      dryRun,
+      dryRun: countsOnly(dry.body),
       id: closureId,
       progress: undefined,
       note: closureId === undefined ? `the closure was refused (HTTP ${real.status})` : undefined,
+      location: plan.location,
+      from: plan.from.toISOString(),
+      to: plan.to.toISOString(),
+      submittedAtMs: Math.round(atMs),
+      samples,
     };
   };
 
   return {
     actions,
     closure: () => closure,
+    closureScope: () => (closureId === undefined ? undefined : scope),
+    setClosure(figures) {
+      closure = figures;
+    },
+    async pollClosure(atMs) {
+      if (closureId === undefined || closure === undefined) return undefined;
+      const res = await http.request('GET', `/v1/crisis/closures/${encodeURIComponent(closureId)}`);
+      if (res.status !== 200) return undefined;
+      const n = (...path: string[]) => {
+        const value = field(res.body, ...path);
+        return typeof value === 'number' ? value : 0;
+      };
+      const status = stringField(res.body, 'status') ?? 'unknown';
+      samples.push({
+        atMs: Math.round(atMs),
+        status,
+        appointmentsDone: n('appointments', 'done'),
+        appointmentsFailed: n('appointments', 'failed'),
+        appointmentsRemaining: n('appointments', 'remaining'),
+        callbacksDone: n('callbacks', 'done'),
+        callbacksRemaining: n('callbacks', 'remaining'),
+        percent: n('percent'),
+      });
+      closure = { ...closure, progress: countsOnly(res.body) };
+      return status;
+    },
     async enter(phase, atMs) {
       if (phase.stage === current) return;
       await undo(atMs, phase.name);
@@ -183,10 +264,6 @@ export function createStager(
     },
     async restore(atMs) {
       await undo(atMs, 'end');
-      if (closureId !== undefined && closure !== undefined) {
-        const res = await http.request('GET', `/v1/crisis/closures/${encodeURIComponent(closureId)}`);
-        if (res.status === 200) closure = { ...closure, progress: countsOnly(res.body) };
-      }
     },
   };
 }

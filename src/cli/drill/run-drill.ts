@@ -11,7 +11,9 @@ import { CALL_MIX, runCallLoad, seededRandom } from './call-load';
 import { createDrillHttp, field, type DrillHttp } from './drill-http';
 import type { DrillReport, EventFigures } from './drill-report';
 import { readDrillSeed } from './drill-seed';
-import { createStager, probeStaging } from './drill-staging';
+import { checkClosureInEhr, closureCheckPassed } from './closure-check';
+import { planClosure } from './closure-plan';
+import { createStager, FINAL_CLOSURE_STATUSES, probeStaging, type Stager } from './drill-staging';
 import type { EventReceiver } from './event-receiver';
 import { verifyAgainstEhr, type WriteOutcome } from './history-check';
 import type { CallRecord } from './drill-records';
@@ -49,16 +51,22 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
 
   const origin = performance.now();
   const elapsed = () => performance.now() - origin;
-  const closureFrom = new Date(startedAt.getTime() + 86_400_000);
-  const stager = createStager(http, ability, {
-    from: closureFrom,
-    to: new Date(closureFrom.getTime() + 2 * 86_400_000),
-  });
+  const closes = phases.some((p) => p.stage === 'site-closure') && !ability.unavailable['site-closure'];
+  const closurePlan = closes ? await planClosure(http, startedAt) : undefined;
+  if (closurePlan !== undefined) {
+    options.say(
+      'plan' in closurePlan
+        ? `closing ${closurePlan.plan.location} from ${closurePlan.plan.from.toISOString()} to ${closurePlan.plan.to.toISOString()}: ${closurePlan.plan.planned} booked visits there`
+        : `no closure can be staged: ${closurePlan.note}`,
+    );
+  }
+  const stager = createStager(http, ability, closurePlan);
   // Pauses end early once the timeline is over, so nothing outlives the drill.
   const timeline = new AbortController();
   const pause = (ms: number) =>
     sleep(Math.max(0, ms), undefined, { signal: timeline.signal }).catch(() => undefined);
   const sampler = startBacklogSampler(http, elapsed, Math.max(250, Math.min(2_000, options.wallMs / 120)));
+  const closurePolling = pollClosure(stager, elapsed, Math.max(500, Math.min(5_000, options.wallMs / 60)));
 
   // The phases change on their own clock while the load runs.
   const staging = (async () => {
@@ -95,13 +103,17 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
   let drainedAtMs: number | null = null;
   while (elapsed() - timelineEndMs < drainBound) {
     const sample = await sampler.sampleNow();
-    if (sample !== undefined && sample.backlog === 0) {
+    // A closure still finding its visits has queued nothing yet: an empty backlog is not the end.
+    const closureStatus = await closurePolling.latest();
+    const closureSettled = closureStatus === undefined || FINAL_CLOSURE_STATUSES.has(closureStatus);
+    if (sample !== undefined && sample.backlog === 0 && closureSettled) {
       drainedAtMs = sample.atMs;
       break;
     }
     await sleep(500);
   }
   await sampler.stop();
+  await closurePolling.stop();
   options.say(
     drainedAtMs === null
       ? `the backlog had not drained after ${Math.round(drainBound / 1000)}s; checking what landed`
@@ -118,6 +130,11 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
     load.expected.map((w) => w.operationId),
     eventsBefore,
     verdict,
+  );
+  const closure = await closureFigures(
+    stager,
+    http,
+    load.expected.map((w) => w.operationId),
   );
   const finishedAt = new Date();
   const backlog = backlogFigures(sampler.samples);
@@ -165,8 +182,52 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
     writes: verdict,
     writeOutcomes: outcomes.map((o) => ({ ...o, resource: resourceOf.get(o.operationId) ?? 'unknown' })),
     events,
-    closure: stager.closure(),
+    closure,
   };
+}
+
+/** The closure's progress, read on its own clock from its submission to the end of the drain. */
+function pollClosure(
+  stager: Stager,
+  elapsed: () => number,
+  everyMs: number,
+): { latest(): Promise<string | undefined>; stop(): Promise<void> } {
+  const stopped = new AbortController();
+  let last: string | undefined;
+  const loop = (async () => {
+    while (!stopped.signal.aborted) {
+      last = (await stager.pollClosure(elapsed())) ?? last;
+      await sleep(everyMs, undefined, { signal: stopped.signal }).catch(() => undefined);
+    }
+  })();
+  return {
+    async latest() {
+      last = (await stager.pollClosure(elapsed())) ?? last;
+      return last;
+    },
+    async stop() {
+      stopped.abort();
+      await loop;
+    },
+  };
+}
+
+/** The closure's figures with what the EHR itself shows joined to them. */
+async function closureFigures(stager: Stager, http: DrillHttp, loadOperationIds: readonly string[]) {
+  const figures = stager.closure();
+  const scope = stager.closureScope();
+  if (figures === undefined || scope === undefined) return figures;
+  const check = await checkClosureInEhr(http, { ...scope, loadOperationIds: new Set(loadOperationIds) });
+  const count = (group: string, key: string) => {
+    const value = field(figures.progress, group, key);
+    return typeof value === 'number' ? value : 0;
+  };
+  const passed = closureCheckPassed(check, {
+    appointments: count('appointments', 'failed') + count('appointments', 'cancelled'),
+    callbacks: count('callbacks', 'failed') + count('callbacks', 'cancelled'),
+  });
+  stager.setClosure({ ...figures, check, passed });
+  return stager.closure();
 }
 
 async function subscriberFigures(

@@ -46,10 +46,12 @@ export const SCENARIO_PHASES: Readonly<Record<ScenarioName, readonly PhaseSpec[]
     phase('surge-5x', '5x call volume, EHR at capacity', 0.3, 5, 'ehr-at-capacity'),
     phase('recovery', 'Recovery', 0.25, 1, 'none'),
   ],
+  // The EHR goes down while the closure's changes drain: they must wait in their lanes, not be lost.
   closure: [
-    phase('baseline', 'Baseline', 0.25, 1, 'none'),
-    phase('site-closure', 'Site closure', 0.5, 1.5, 'site-closure'),
-    phase('recovery', 'Recovery', 0.25, 1, 'none'),
+    phase('baseline', 'Baseline', 0.2, 1, 'none'),
+    phase('site-closure', 'Site closure', 0.15, 1.5, 'site-closure'),
+    phase('closure-ehr-down', 'EHR down during the closure', 0.25, 1.5, 'ehr-down'),
+    phase('recovery', 'Recovery', 0.4, 1, 'none'),
   ],
   credentials: [
     phase('baseline', 'Baseline', 0.25, 1, 'none'),
