@@ -11,6 +11,7 @@ import { http } from '../support/http';
 import { history } from '../support/pipeline';
 import { countKeys, TEST_REDIS_URL } from '../support/redis';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(240_000);
 
@@ -183,6 +184,41 @@ describe('an outage drill against a staging gateway', () => {
     } finally {
       await browser.close();
     }
+  });
+
+  it('ends the outage it staged when it is stopped by a signal in the middle of it', async () => {
+    const run = runCli(
+      [
+        'drill',
+        'run',
+        '--scenario',
+        'outage',
+        '--duration',
+        '5m',
+        '--compress',
+        '5',
+        '--url',
+        gw.url,
+        '--key',
+        gw.key,
+      ],
+      { cwd: workdir, env: cleanEnv({}) },
+    );
+    await waitFor(async () => (/phase ehr-down/.test(run.output()) ? true : undefined), {
+      timeoutMs: 60_000,
+      what: 'the drill to take the EHR down',
+    });
+    const down = await http('GET', `${gw.url}/sandbox/admin/faults`);
+    expect(down.body).toMatchObject({ mode: { mode: 'down' } });
+
+    const pid = run.child.pid;
+    if (pid === undefined) throw new Error('the drill has no pid');
+    process.kill(pid, 'SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.output()).toMatch(/SIGINT: ending what the drill staged/);
+    // The staging EHR answers again: the drill did not leave it down.
+    const after = await http('GET', `${gw.url}/sandbox/admin/faults`);
+    expect(after.body).toMatchObject({ mode: { mode: 'up' } });
   });
 });
 

@@ -1,5 +1,11 @@
 /** The drill report's arithmetic: percentiles per phase, figures over time, the backlog's peak and drain. */
-import { backlogFigures, percentile, phaseFigures, timeBuckets } from '../../src/cli/drill/drill-aggregate';
+import {
+  backlogFigures,
+  firstEmptyAfter,
+  percentile,
+  phaseFigures,
+  timeBuckets,
+} from '../../src/cli/drill/drill-aggregate';
 import type { CallRecord } from '../../src/cli/drill/drill-records';
 import { judge } from '../../src/cli/drill/history-check';
 import { renderDrillHtml } from '../../src/cli/drill/report-html';
@@ -271,5 +277,19 @@ describe('lineChart', () => {
     expect(niceStep(100, 4)).toBe(50);
     expect(niceStep(34, 4)).toBe(10);
     expect(niceStep(0, 4)).toBe(1);
+  });
+});
+
+describe('firstEmptyAfter', () => {
+  it('ends the drain at the first empty sample after the trouble, not at a later blip of new work', () => {
+    const samples = [0, 5, 12, 8, 0, 1, 0, 1].map((backlog, i) => ({
+      atMs: i * 1000,
+      backlog,
+      breaker: 'closed',
+      oldestPendingAgeSeconds: 0,
+    }));
+    expect(firstEmptyAfter(samples, 2000)).toBe(4000);
+    expect(firstEmptyAfter(samples, 4000)).toBe(4000);
+    expect(firstEmptyAfter(samples.slice(0, 4), 2000)).toBeNull();
   });
 });

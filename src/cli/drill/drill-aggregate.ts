@@ -135,6 +135,14 @@ export function backlogFigures(samples: readonly BacklogSample[]): BacklogFigure
   return { peak, peakAtMs, drainMs: emptied === undefined ? null : emptied.atMs - at };
 }
 
+/**
+ * When the backlog first stood empty once the trouble ended: the drain's end. The load keeps
+ * writing afterwards, so a later one-write blip is new work, not the drain still going.
+ */
+export function firstEmptyAfter(samples: readonly BacklogSample[], fromMs: number): number | null {
+  return samples.find((s) => s.atMs >= fromMs && s.backlog === 0)?.atMs ?? null;
+}
+
 export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

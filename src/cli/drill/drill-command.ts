@@ -57,6 +57,20 @@ export async function drillCommand(args: readonly string[], io: DrillIo): Promis
   };
   let receiver: EventReceiver | undefined;
   let target: DrillTarget | undefined;
+  let restoreStaged: (() => Promise<void>) | undefined;
+  // A drill stopped by Ctrl-C or a scheduler must not leave a staging EHR down or its credentials
+  // revoked: what it staged is ended before the process goes.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    say(`${signal}: ending what the drill staged before stopping`);
+    void (async () => {
+      await restoreStaged?.().catch(() => undefined);
+      await target?.close().catch(() => undefined);
+      await receiver?.close().catch(() => undefined);
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     if (options.url === undefined) {
       receiver = await startEventReceiver();
@@ -68,7 +82,15 @@ export async function drillCommand(args: readonly string[], io: DrillIo): Promis
     say(
       `${options.scenario} drill against ${target.url} for ${Math.round(options.wallMs / 1000)}s at ${options.rate} calls/s`,
     );
-    const report = await runDrill({ ...options, target, receiver, say });
+    const report = await runDrill({
+      ...options,
+      target,
+      receiver,
+      say,
+      onStaged: (restore) => {
+        restoreStaged = restore;
+      },
+    });
     const files = writeDrillReport(report, resolve(io.cwd, options.outDir));
     const w = report.writes;
     io.out(
@@ -86,6 +108,8 @@ export async function drillCommand(args: readonly string[], io: DrillIo): Promis
     }
     throw error;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await target?.close();
     await receiver?.close();
   }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backlogFigures, phaseFigures, timeBuckets } from './drill-aggregate';
+import { backlogFigures, firstEmptyAfter, phaseFigures, timeBuckets } from './drill-aggregate';
 import { startBacklogSampler } from './backlog-sampler';
 import { CALL_MIX, runCallLoad, seededRandom } from './call-load';
 import { createDrillHttp, field, type DrillHttp } from './drill-http';
@@ -16,10 +16,15 @@ import { planClosure } from './closure-plan';
 import { createStager, FINAL_CLOSURE_STATUSES, probeStaging, type Stager } from './drill-staging';
 import type { EventReceiver } from './event-receiver';
 import { verifyAgainstEhr, type WriteOutcome } from './history-check';
-import type { CallRecord } from './drill-records';
+import type { BacklogSample, CallRecord } from './drill-records';
 import { compressTimeline, SCENARIO_PHASES, type Phase, type ScenarioName } from './scenarios';
 
 export interface RunDrillOptions {
+  /**
+   * Hands the caller a way to end what the drill staged (faults, revoked credentials) at once,
+   * for a drill stopped by a signal before its own clean-up runs.
+   */
+  readonly onStaged?: (restore: () => Promise<void>) => void;
   readonly scenario: ScenarioName;
   readonly durationMs: number;
   readonly wallMs: number;
@@ -61,6 +66,7 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
     );
   }
   const stager = createStager(http, ability, closurePlan);
+  options.onStaged?.(() => stager.restore(elapsed()));
   // Pauses end early once the timeline is over, so nothing outlives the drill.
   const timeline = new AbortController();
   const pause = (ms: number) =>
@@ -172,9 +178,8 @@ export async function runDrill(options: RunDrillOptions): Promise<DrillReport> {
       samples: sampler.samples,
       peak: backlog.peak,
       peakAtMs: backlog.peakAtMs,
-      // From the end of the last staged trouble to the first empty backlog.
-      timeToDrainMs:
-        drainedAtMs === null ? null : Math.max(0, drainedAtMs - (lastStage?.endMs ?? timelineEndMs)),
+      // From the end of the last staged trouble to the first empty backlog after it.
+      timeToDrainMs: drainTime(sampler.samples, lastStage?.endMs ?? timelineEndMs, drainedAtMs),
       drained: drainedAtMs !== null,
       timelineEndMs: Math.round(timelineEndMs),
       ...troubleWrites(phases, load.records, outcomes),
@@ -309,4 +314,15 @@ function troubleWrites(
       (o) => ids.has(o.operationId) && o.status === 'succeeded' && o.inEhr === 1,
     ).length,
   };
+}
+
+/** Null when it never drained; else from the trouble's end to the first empty sample after it. */
+function drainTime(
+  samples: readonly BacklogSample[],
+  troubleEndMs: number,
+  drainedAtMs: number | null,
+): number | null {
+  if (drainedAtMs === null) return null;
+  const emptyAt = firstEmptyAfter(samples, troubleEndMs) ?? drainedAtMs;
+  return Math.max(0, emptyAt - troubleEndMs);
 }
