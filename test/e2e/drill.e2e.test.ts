@@ -204,7 +204,7 @@ describe('an outage drill against a staging gateway', () => {
       ],
       { cwd: workdir, env: cleanEnv({}) },
     );
-    await waitFor(async () => (/phase ehr-down/.test(run.output()) ? true : undefined), {
+    await waitFor(() => Promise.resolve(/phase ehr-down/.test(run.output()) ? true : undefined), {
       timeoutMs: 60_000,
       what: 'the drill to take the EHR down',
     });
