@@ -21,7 +21,15 @@ beforeAll(async () => {
   const broken = yaml.replace('"status": "booked",', '"status": "not-a-status",');
   expect(broken).not.toBe(yaml);
   writeFileSync(file, broken);
-  gw = await startTestGateway({ overrides: { mappings: { dir: mappings } } });
+  gw = await startTestGateway({
+    overrides: {
+      mappings: { dir: mappings },
+      sandbox: { enabled: true, patientCount: 220 },
+      // A slot search of two weeks can pass 2.5 s on a loaded test machine and answer 503: this file
+      // is about a refused booking, not the read deadline.
+      connections: { sandbox: { readDeadlineMs: 15000 } },
+    },
+  });
 });
 afterAll(async () => {
   await gw.stop();
