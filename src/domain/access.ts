@@ -10,6 +10,8 @@
  * `metrics:read` is for a Prometheus scraper: figures of the whole gateway, never PHI.
  * `writes:urgent` is a supervisor's: with it, `Prefer: priority=urgent` puts a write ahead of routine work.
  * `crisis:admin` is a crisis lead's: activations, site closures and the notices they publish.
+ * `mappings:write` is an integration engineer's: explain and try profiles on real records, save
+ * fixtures and rules, reload. It reads records to show them, so every use is audited.
  */
 export const SCOPES = [
   'patients:lookup',
@@ -26,6 +28,7 @@ export const SCOPES = [
   'metrics:read',
   'writes:urgent',
   'crisis:admin',
+  'mappings:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -41,7 +41,17 @@ const routes = (method: HttpMethod, access: RouteAccess, ...paths: string[]): Ro
 export const ROUTE_TABLE: readonly RouteSpec[] = [
   ...routes('GET', 'public', '/healthz', '/readyz', '/.well-known/jwks.json'),
   // The console's page, script and style hold no data and no secret: it calls the API with the user's key.
-  ...routes('GET', 'public', '/console', '/console/console.js', '/console/console.css', '/console/icon.svg'),
+  ...routes(
+    'GET',
+    'public',
+    '/console',
+    '/console/console.js',
+    '/console/console.css',
+    '/console/icon.svg',
+    '/console/mappings',
+    '/console/mappings.js',
+    '/console/mappings.css',
+  ),
   ...routes('POST', 'public', '/oauth/token'),
   { method: 'POST', path: '/webhooks/ehr/:connection', access: 'public' },
   // The API's own description: nothing in it a caller may not know.
@@ -72,6 +82,26 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
   ...routes('GET', 'appointments:read', '/v1/patients/:id/notices'),
   ...routes('GET', 'crisis:admin', '/v1/crisis/closures', '/v1/crisis/closures/:id'),
   ...routes('POST', 'crisis:admin', '/v1/crisis/closures', '/v1/crisis/closures/:id/stop'),
+
+  // The mapping workbench: an integration engineer's explain, try, fixtures, rules and reloads.
+  ...routes(
+    'GET',
+    'mappings:write',
+    '/v1/mappings/profiles',
+    '/v1/mappings/profiles/:name',
+    '/v1/mappings/versions/:hash',
+    '/v1/mappings/diff',
+  ),
+  ...routes(
+    'POST',
+    'mappings:write',
+    '/v1/mappings/explain',
+    '/v1/mappings/try',
+    '/v1/mappings/evaluate',
+    '/v1/mappings/reload',
+    '/v1/mappings/profiles/:name/fixtures',
+  ),
+  ...routes('PUT', 'mappings:write', '/v1/mappings/profiles/:name/rules'),
 
   ...routes('GET', 'operations:read', '/v1/operations', '/v1/status'),
   { method: 'GET', path: '/v1/status/history', access: 'operations:read', tenantOwned: 'connection' },

@@ -1,5 +1,7 @@
 export type { MappingProfile } from '../domain/mapping-profile';
-export { loadMappingProfile } from './load-mapping-profile';
+export { compileMappingProfile, loadMappingProfile } from './load-mapping-profile';
+export { hashProfileFiles, readProfileFiles } from './profile-files';
+export type { ProfileFiles } from './profile-files';
 export type { LoadMappingProfileOptions } from './load-mapping-profile';
 export { MappingProfileError, formatProblem } from './mapping-profile-error';
 export type { MappingProblem } from './mapping-profile-error';

@@ -73,6 +73,19 @@ export async function loadMappingProfile(
       { file: dir, field: '', message: `cannot read the profile folder: ${firstLine(error)}` },
     ]);
   }
+  return compileMappingProfile(dir, files, options);
+}
+
+/**
+ * Validates and compiles a profile from its files, wherever they came from: a folder, the
+ * content-addressed store, or a folder with a workbench's unsaved edits. `dir` names the profile
+ * (its last segment) and prefixes the file names in errors.
+ */
+export async function compileMappingProfile(
+  dir: string,
+  files: ProfileFiles,
+  options: LoadMappingProfileOptions = {},
+): Promise<MappingProfile> {
   const profileLabel = join(dir, PROFILE_FILE);
   const patientLabel = join(dir, PATIENT_FILE);
   const profileFile = parseProfileFile(profileLabel, files.get(PROFILE_FILE), profileFileSchema);
