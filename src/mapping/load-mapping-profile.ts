@@ -7,6 +7,7 @@ import type { Appointment, CodeableConcept, Patient } from '../domain/fhir';
 import { createPhoneNormalizer, type PhoneNormalizer } from '../phone';
 import type { CountryCode } from '../phone';
 import { compileFhirPath, firstLine } from './fhirpath-expression';
+import { lintFhirPath, type FhirPathLintProblem } from './fhirpath-lint';
 import type { FhirPathExpression } from './fhirpath-expression';
 import { compileTemplate } from './jsonata-template';
 import type { CompiledTemplate } from './jsonata-template';
@@ -114,16 +115,23 @@ export async function compileMappingProfile(
   const phoneRegion = resolveRegion(profileFile.value, options, profileLabel, problems);
   const constants = { mrnSystems: profileFile.value.identifiers.mrn.systems };
   const toE164 = createPhoneNormalizer(phoneRegion);
-  const compiler = new ExpressionCompiler(patientLabel, constants, phoneFunctions(toE164), problems);
+  const compiler = new ExpressionCompiler(
+    patientLabel,
+    'Patient',
+    constants,
+    phoneFunctions(toE164),
+    problems,
+  );
   const read = compileRead(patientFile.value.read, compiler);
   const write = compileWrite(patientFile.value.write, compiler);
   const create = compiler.template('create.template', patientFile.value.create.template);
   const appointment = compileAppointmentRead(
     appointmentFile.value,
-    new ExpressionCompiler(appointmentLabel, constants, phoneFunctions(toE164), problems),
+    new ExpressionCompiler(appointmentLabel, 'Appointment', constants, phoneFunctions(toE164), problems),
   );
   const appointmentCompiler = new ExpressionCompiler(
     appointmentLabel,
+    'Appointment',
     constants,
     phoneFunctions(toE164),
     problems,
@@ -134,7 +142,13 @@ export async function compileMappingProfile(
     appointmentFile.value.convert.template,
   );
   const holdTemplate = appointmentCompiler.template('hold.template', appointmentFile.value.hold.template);
-  const callCompiler = new ExpressionCompiler(callLabel, constants, phoneFunctions(toE164), problems);
+  const callCompiler = new ExpressionCompiler(
+    callLabel,
+    'Communication',
+    constants,
+    phoneFunctions(toE164),
+    problems,
+  );
   const callTemplates = {
     encounter: callCompiler.template('encounter.template', callFile.value.encounter.template),
     communication: callCompiler.template('communication.template', callFile.value.communication.template),
@@ -142,7 +156,7 @@ export async function compileMappingProfile(
   };
   const slot = compileSlotRead(
     slotFile.value,
-    new ExpressionCompiler(slotLabel, constants, phoneFunctions(toE164), problems),
+    new ExpressionCompiler(slotLabel, 'Slot', constants, phoneFunctions(toE164), problems),
   );
   if (
     problems.length > 0 ||
@@ -434,14 +448,17 @@ function phoneFunctions(toE164: PhoneNormalizer): UserInvocationTable {
 class ExpressionCompiler {
   constructor(
     private readonly file: string,
+    /** What the file's expressions start from when a rule names no narrower base. */
+    private readonly resourceType: string,
     private readonly constants: Readonly<Record<string, unknown>>,
     private readonly functions: UserInvocationTable,
     private readonly problems: MappingProblem[],
   ) {}
 
   fhirPath(field: string, source: string, base?: string): FhirPathExpression | undefined {
+    let compiled: FhirPathExpression;
     try {
-      return compileFhirPath(source, {
+      compiled = compileFhirPath(source, {
         constants: this.constants,
         functions: this.functions,
         ...(base === undefined ? {} : { base }),
@@ -450,6 +467,9 @@ class ExpressionCompiler {
       this.problem(field, firstLine(error));
       return undefined;
     }
+    const lint = lintFhirPath(source, base ?? this.resourceType);
+    for (const problem of lint) this.problem(field, problem.message + lintPosition(source, problem));
+    return lint.length === 0 ? compiled : undefined;
   }
 
   template(field: string, source: string): CompiledTemplate | undefined {
@@ -464,6 +484,12 @@ class ExpressionCompiler {
   problem(field: string, message: string): void {
     this.problems.push({ file: this.file, field, message });
   }
+}
+
+/** Where in a multi-line expression the lint found its problem; one-line ones need no pointer. */
+function lintPosition(source: string, problem: FhirPathLintProblem): string {
+  if (!source.trim().includes('\n') || problem.line === undefined) return '';
+  return ` (expression line ${problem.line}, column ${problem.column ?? 1})`;
 }
 
 function compileRead(read: PatientReadFile, compiler: ExpressionCompiler): PatientReadSpec | undefined {
