@@ -1,6 +1,7 @@
 import { compile, resolveInternalTypes } from 'fhirpath';
 import type { UserInvocationTable } from 'fhirpath';
 import * as r4 from 'fhirpath/fhir-context/r4';
+import { messageOf } from './source-position';
 
 /** A FHIRPath expression compiled once, evaluated many times; returns plain JSON values. */
 export interface FhirPathExpression {
@@ -45,7 +46,7 @@ export function compileFhirPath(source: string, options: FhirPathOptions): FhirP
 }
 
 export function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return message.split('\n')[0] ?? message;
 }
 

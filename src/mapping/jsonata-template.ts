@@ -3,6 +3,7 @@
  * and evaluates it; syntax errors surface when the profile loads, with the file and field.
  */
 import jsonata from 'jsonata';
+import { jsonataPosition, messageOf } from './source-position';
 
 export interface CompiledTemplate {
   readonly source: string;
@@ -52,9 +53,9 @@ export function compileTemplate(source: string, variables: readonly string[]): C
   try {
     expression = jsonata(source);
   } catch (error) {
-    const detail = error as { message?: string; position?: number };
-    const at = typeof detail.position === 'number' ? ` (at character ${detail.position})` : '';
-    throw new Error(`JSONata does not compile: ${detail.message ?? 'syntax error'}${at}`);
+    const at = jsonataPosition(error, source);
+    const where = at === undefined ? '' : ` (template line ${at.line}, column ${at.column})`;
+    throw new Error(`JSONata does not compile: ${messageOf(error)}${where}`);
   }
   const unbound = unboundVariables(expression.ast() as AstNode, new Set(variables));
   if (unbound.length > 0) throw new Error(`unknown variable ${unbound.map((v) => `$${v}`).join(', ')}`);

@@ -351,7 +351,7 @@ export async function compileMappingProfile(
       problems.push({
         file,
         field: error.field,
-        message: `fails on a sample ${what}: ${firstLine(error.cause)}`,
+        message: `fails on a sample ${what}: ${firstLine(error.cause)}${templatePosition(error)}`,
       });
     }
   };
@@ -484,6 +484,13 @@ class ExpressionCompiler {
   problem(field: string, message: string): void {
     this.problems.push({ file: this.file, field, message });
   }
+}
+
+/** Where in its template a JSONata evaluation stopped, for the load error. */
+function templatePosition(error: MappingEvaluationError): string {
+  return error.position === undefined
+    ? ''
+    : ` (template line ${error.position.line}, column ${error.position.column})`;
 }
 
 /** Where in a multi-line expression the lint found its problem; one-line ones need no pointer. */
@@ -625,7 +632,7 @@ async function tryProfile(profile: MappingProfile, file: string, problems: Mappi
       problems.push({
         file,
         field: error.field,
-        message: `fails on a sample Patient: ${firstLine(error.cause)}`,
+        message: `fails on a sample Patient: ${firstLine(error.cause)}${templatePosition(error)}`,
       });
     }
   };

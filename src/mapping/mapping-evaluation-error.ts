@@ -1,4 +1,5 @@
 import { MappingFailedError } from '../domain/failure-policy';
+import { jsonataPosition, type SourcePosition } from './source-position';
 
 /** The profile file that holds a rule, from the rule's first name (`write.phones.template` -> patient.yaml). */
 function profileFileOf(field: string): string {
@@ -31,6 +32,8 @@ const MAX_EXPRESSION_CHARS = 500;
 export class MappingEvaluationError extends MappingFailedError {
   /** The field in the profile, e.g. `write.address.template`. */
   readonly field: string;
+  /** Where in the template JSONata stopped (no values: safe to show wherever the field is shown). */
+  readonly position: SourcePosition | undefined;
 
   constructor(profile: string, field: string, cause: unknown, expression?: string) {
     super(
@@ -45,5 +48,6 @@ export class MappingEvaluationError extends MappingFailedError {
     );
     this.name = 'MappingEvaluationError';
     this.field = field;
+    this.position = expression === undefined ? undefined : jsonataPosition(cause, expression);
   }
 }

@@ -7,6 +7,7 @@ import type { Appointment, Patient, Schedule, Slot } from '../domain/fhir';
 import type { PatientChanges } from '../domain/patient';
 import { firstLine } from './fhirpath-expression';
 import { asJson, jsonDiff } from './json-diff';
+import { jsonParseMessage } from './source-position';
 import type { MappingProfile } from '../domain/mapping-profile';
 
 /** The outcome of one fixture; `diff` says what differs (or why it could not run) when it failed. */
@@ -221,10 +222,12 @@ async function runFixture(
   check: (json: unknown) => string[] | Promise<string[]>,
 ): Promise<FixtureResult> {
   let json: unknown;
+  let text = '';
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
+    json = JSON.parse(text);
   } catch (error) {
-    return { name, passed: false, diff: `cannot read the fixture: ${firstLine(error)}` };
+    return { name, passed: false, diff: `cannot read the fixture: ${jsonParseMessage(error, text)}` };
   }
   try {
     const lines = await check(json);
