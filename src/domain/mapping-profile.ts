@@ -74,6 +74,11 @@ export interface MappingProfile {
    * `hold` template; checked to read back as `waitlist`.
    */
   holdAppointment(resource: Appointment, reason: string | undefined): Promise<Appointment>;
+  /**
+   * The appointment cancelled: status `cancelled`, and the reason (if any) as its
+   * cancelationReason, coded from the profile's table. Pure: the input is not modified.
+   */
+  cancelAppointment(resource: Appointment, reason: string | undefined): Appointment;
   /** Appointment.cancelationReason for a call-center reason (the table read backwards). */
   cancellationReason(reason: string | undefined): CodeableConcept | undefined;
   /**

@@ -297,6 +297,10 @@ export async function compileMappingProfile(
     buildCallbackTask: (request, authoredOn) =>
       runTemplate('callback.template', calls.callback, callbackTemplateInput(request, authoredOn), 'Task'),
     cancellationReason,
+    cancelAppointment: (resource, reason) => {
+      const cancelationReason = cancellationReason(reason);
+      return { ...resource, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
+    },
     convertAppointment: async (resource, mode, reason) => {
       const value = {
         appointment: resource,

@@ -1,10 +1,12 @@
+import type { Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { APPOINTMENT_MODES, type AppointmentMode } from '../domain/appointment';
 import type { CallbackRequest, CallLog } from '../domain/call';
 import type { Appointment, Patient, Schedule, Slot } from '../domain/fhir';
-import type { PatientChanges } from '../domain/patient';
+import type { NewPatient, PatientChanges } from '../domain/patient';
+import { WRITE_FIELDS } from './patient-writer';
 import { firstLine } from './fhirpath-expression';
 import { asJson, jsonDiff } from './json-diff';
 import { jsonParseMessage } from './source-position';
@@ -64,12 +66,39 @@ const appointmentWriteFixture = z.discriminatedUnion('action', [
   }),
   z.strictObject({
     description: z.string().optional(),
+    action: z.literal('cancel'),
+    input: z.looseObject({ resourceType: z.literal('Appointment') }),
+    reason: z.string().optional(),
+    expected: z.looseObject({ resourceType: z.literal('Appointment') }),
+  }),
+  z.strictObject({
+    description: z.string().optional(),
     action: z.literal('hold'),
     input: z.looseObject({ resourceType: z.literal('Appointment') }),
     reason: z.string().optional(),
     expected: z.looseObject({ resourceType: z.literal('Appointment') }),
   }),
 ]);
+
+const bookFixture = z.strictObject({
+  description: z.string().optional(),
+  slot: z.looseObject({ resourceType: z.literal('Slot') }),
+  schedule: z.looseObject({ resourceType: z.literal('Schedule') }).optional(),
+  booking: z.strictObject({
+    patientId: z.string(),
+    mode: z.enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]]),
+    appointmentType: z.string().optional(),
+    reason: z.string().optional(),
+  }),
+  expected: z.looseObject({ resourceType: z.literal('Appointment') }),
+});
+
+const createFixture = z.strictObject({
+  description: z.string().optional(),
+  /** The new patient as the registration API takes it (name, birthDate, gender, mrn, phones...). */
+  patient: z.looseObject({}),
+  expected: patient,
+});
 
 const writeFixture = z.strictObject({
   description: z.string().optional(),
@@ -81,47 +110,80 @@ const writeFixture = z.strictObject({
 });
 
 /**
- * Runs `fixtures/read/*.json` (`{input, expected}`: Patient -> model), `fixtures/write/*.json`
- * (`{input, changes, expected, touched?}`: Patient + changes -> Patient) and
- * `fixtures/appointment-read/*.json` (Appointment -> model) of the profile in `dir`, and the
- * slot, call, callback and appointment-write (convert, hold) folders beside them.
- * A fixture that cannot be read or throws is a failure with the reason, never an exception.
+ * Every template of a profile, as `mappings test` names it; each needs at least one fixture. The
+ * cancellation is how a cancel changes the Appointment (status and the coded reason).
+ */
+export const FIXTURE_TEMPLATES = [
+  'book',
+  'cancel',
+  'convert',
+  'hold',
+  'create',
+  'write.phones',
+  'write.email',
+  'write.address',
+  'write.preferredLanguage',
+  'encounter',
+  'communication',
+  'callback',
+] as const;
+export type FixtureTemplate = (typeof FIXTURE_TEMPLATES)[number];
+
+type FixtureCheck = (json: unknown) => string[] | Promise<string[]>;
+
+/**
+ * Runs every fixture of the profile in `dir`, one folder per kind (README: Fixtures). A folder or
+ * file the runner does not know is a failure naming it, not something quietly skipped; a template
+ * no fixture exercises is a failure naming the template. A fixture that cannot be read or throws is
+ * a failure with the reason, never an exception.
  */
 export async function runProfileFixtures(dir: string, profile: MappingProfile): Promise<FixtureResult[]> {
-  const read = await fixtureFiles(join(dir, 'fixtures', 'read'));
-  const write = await fixtureFiles(join(dir, 'fixtures', 'write'));
-  const appointmentRead = await fixtureFiles(join(dir, 'fixtures', 'appointment-read'));
-  const extra = [
-    ['slot-read', slotReadCase],
-    ['call-write', callWriteCase],
-    ['callback-write', callbackWriteCase],
-    ['appointment-write', appointmentWriteCase],
-  ] as const;
-  const extraFiles = await Promise.all(extra.map(([folder]) => fixtureFiles(join(dir, 'fixtures', folder))));
-  return [
-    ...(await Promise.all(
-      read.map((file) => runFixture(`read/${file}`, join(dir, 'fixtures', 'read', file), readCase)),
-    )),
-    ...(await Promise.all(
-      write.map((file) => runFixture(`write/${file}`, join(dir, 'fixtures', 'write', file), writeCase)),
-    )),
-    ...(await Promise.all(
-      appointmentRead.map((file) =>
-        runFixture(
-          `appointment-read/${file}`,
-          join(dir, 'fixtures', 'appointment-read', file),
-          appointmentReadCase,
-        ),
-      ),
-    )),
-    ...(await Promise.all(
-      extra.flatMap(([folder, check], i) =>
-        (extraFiles[i] ?? []).map((file) =>
-          runFixture(`${folder}/${file}`, join(dir, 'fixtures', folder, file), check),
-        ),
-      ),
-    )),
-  ].map(({ name, ...rest }) => ({ name: name.replace(/\.json$/, ''), ...rest }));
+  const covered = new Set<FixtureTemplate>();
+  const kinds: Readonly<Record<string, FixtureCheck>> = {
+    read: readCase,
+    write: writeCase,
+    create: createCase,
+    'appointment-read': appointmentReadCase,
+    'appointment-book': bookCase,
+    'appointment-write': appointmentWriteCase,
+    'slot-read': slotReadCase,
+    'call-write': callWriteCase,
+    'callback-write': callbackWriteCase,
+  };
+  const root = join(dir, 'fixtures');
+  const results: FixtureResult[] = [];
+  const jobs: Promise<FixtureResult>[] = [];
+  for (const entry of await entriesOf(root)) {
+    if (entry.name.startsWith('.')) continue;
+    const check = Object.hasOwn(kinds, entry.name) ? kinds[entry.name] : undefined;
+    if (!entry.isDirectory() || check === undefined) {
+      results.push({
+        name: entry.name,
+        passed: false,
+        diff: `not a fixture kind: the folders are ${Object.keys(kinds).join(', ')}`,
+      });
+      continue;
+    }
+    for (const file of await entriesOf(join(root, entry.name))) {
+      if (file.name.startsWith('.')) continue;
+      const name = `${entry.name}/${file.name}`;
+      if (!file.isFile() || !file.name.endsWith('.json')) {
+        results.push({ name, passed: false, diff: 'not a fixture: fixtures are .json files' });
+        continue;
+      }
+      jobs.push(runFixture(name.replace(/\.json$/, ''), join(root, entry.name, file.name), check));
+    }
+  }
+  results.push(...(await Promise.all(jobs)));
+  for (const template of FIXTURE_TEMPLATES) {
+    if (covered.has(template)) continue;
+    results.push({
+      name: `(${template})`,
+      passed: false,
+      diff: `no fixture exercises the ${template} template: add one to fixtures/${FIXTURE_FOLDER[template]}`,
+    });
+  }
+  return results.sort((a, b) => a.name.localeCompare(b.name));
 
   function readCase(json: unknown): string[] {
     const fixture = readFixture.parse(json);
@@ -151,6 +213,7 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
 
   async function callWriteCase(json: unknown): Promise<string[]> {
     const fixture = callWriteFixture.parse(json);
+    covered.add('encounter').add('communication');
     const call = fixture.call as unknown as CallLog;
     return [
       ...jsonDiff(
@@ -168,6 +231,7 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
 
   async function callbackWriteCase(json: unknown): Promise<string[]> {
     const fixture = callbackWriteFixture.parse(json);
+    covered.add('callback');
     const task = await profile.buildCallbackTask(
       fixture.callback as unknown as CallbackRequest,
       fixture.authoredOn,
@@ -175,23 +239,50 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
     return jsonDiff(asJson(fixture.expected), asJson(task));
   }
 
-  /** `{action: 'convert', input, mode, reason?, expected}` or `{action: 'hold', input, reason?, expected}`. */
+  /** `{action: 'convert', input, mode, reason?, expected}`, or `cancel` / `hold` with `{input, reason?, expected}`. */
   async function appointmentWriteCase(json: unknown): Promise<string[]> {
     const fixture = appointmentWriteFixture.parse(json);
+    covered.add(fixture.action);
     const input = fixture.input as unknown as Appointment;
     const before = JSON.stringify(input);
     const output =
       fixture.action === 'convert'
         ? await profile.convertAppointment(input, fixture.mode, fixture.reason)
-        : await profile.holdAppointment(input, fixture.reason);
+        : fixture.action === 'hold'
+          ? await profile.holdAppointment(input, fixture.reason)
+          : profile.cancelAppointment(input, fixture.reason);
     const lines = jsonDiff(asJson(fixture.expected), asJson(output));
     if (JSON.stringify(input) !== before)
       lines.push(`(input): the ${fixture.action} template modified its input`);
     return lines;
   }
 
+  /** `{slot, schedule?, booking: {patientId, mode, appointmentType?, reason?}, expected}`. */
+  async function bookCase(json: unknown): Promise<string[]> {
+    const fixture = bookFixture.parse(json);
+    covered.add('book');
+    const { patientId, mode, appointmentType, reason } = fixture.booking;
+    const output = await profile.buildAppointment(
+      fixture.slot as unknown as Slot,
+      fixture.schedule as unknown as Schedule | undefined,
+      { patientId, mode, appointmentType, reason },
+    );
+    return jsonDiff(asJson(fixture.expected), asJson(output));
+  }
+
+  /** `{patient, expected}`: a registration's new patient -> the Patient it creates. */
+  async function createCase(json: unknown): Promise<string[]> {
+    const fixture = createFixture.parse(json);
+    covered.add('create');
+    return jsonDiff(
+      asJson(fixture.expected),
+      asJson(await profile.buildPatient(fixture.patient as unknown as NewPatient)),
+    );
+  }
+
   async function writeCase(json: unknown): Promise<string[]> {
     const fixture = writeFixture.parse(json);
+    for (const field of WRITE_FIELDS) if (field in fixture.changes) covered.add(`write.${field}`);
     const input = fixture.input as Patient;
     const before = JSON.stringify(input);
     const changes = fixture.changes as PatientChanges;
@@ -207,20 +298,31 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
   }
 }
 
-async function fixtureFiles(dir: string): Promise<string[]> {
+const FIXTURE_FOLDER: Readonly<Record<FixtureTemplate, string>> = {
+  book: 'appointment-book',
+  cancel: 'appointment-write (action cancel)',
+  convert: 'appointment-write (action convert)',
+  hold: 'appointment-write (action hold)',
+  create: 'create',
+  'write.phones': 'write (changes naming phones)',
+  'write.email': 'write (changes naming email)',
+  'write.address': 'write (changes naming address)',
+  'write.preferredLanguage': 'write (changes naming preferredLanguage)',
+  encounter: 'call-write',
+  communication: 'call-write',
+  callback: 'callback-write',
+};
+
+async function entriesOf(dir: string): Promise<Dirent[]> {
   try {
-    return (await readdir(dir)).filter((name) => name.endsWith('.json') && !name.startsWith('.')).sort();
+    return (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
 }
 
-async function runFixture(
-  name: string,
-  path: string,
-  check: (json: unknown) => string[] | Promise<string[]>,
-): Promise<FixtureResult> {
+async function runFixture(name: string, path: string, check: FixtureCheck): Promise<FixtureResult> {
   let json: unknown;
   let text = '';
   try {

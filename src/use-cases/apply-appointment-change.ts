@@ -125,8 +125,7 @@ async function cancel(
         detail: `the appointment is ${current.status}; it can no longer be cancelled`,
       });
     }
-    const cancelationReason = connection.mapping.cancellationReason(reason);
-    return { ...current, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
+    return connection.mapping.cancelAppointment(current, reason);
   });
   const free = result.note === undefined ? !heldBefore : attempt > 1;
   if (free && result.note === undefined && progress !== undefined) {
