@@ -264,7 +264,23 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** node:util parseArgs refusing the command line: a usage mistake, not a crash. */
+const PARSE_ARGS_ERRORS = new Set([
+  'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+  'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+  'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL',
+]);
+
+function usageOf(command: string | undefined): string {
+  if (command === 'ops') return OPS_USAGE;
+  if (command === 'subscriptions') return SUBSCRIPTIONS_USAGE;
+  return USAGE;
+}
+
 main(process.argv.slice(2)).catch((error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && PARSE_ARGS_ERRORS.has(code) && error instanceof Error)
+    fail(`continuum: ${error.message}\n${usageOf(process.argv[2])}`, 2);
   if (error instanceof ConfigError) fail(error.message, 2);
   if (error instanceof MappingProfileError) fail(error.message, 2);
   if (error instanceof StartupError || error instanceof RedisUnavailableError)
