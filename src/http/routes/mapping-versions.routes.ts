@@ -3,18 +3,14 @@
  * changed between two versions, a unified diff per file.
  */
 import { Router } from 'express';
-import { z } from 'zod';
 import { ContinuumError } from '../../domain/errors';
 import { diffMappingVersions, mappingVersion } from '../../use-cases/mapping-versions';
 import type { UseCaseDeps } from '../../use-cases/use-case-deps';
 import { route } from '../async-route';
+import { mappingDiffQuery } from '../schemas/mapping-versions.schema';
 import { zodToValidationError } from '../validation';
 
 const HASH = /^[0-9a-f]{64}$/;
-const diffQuery = z.strictObject({
-  from: z.string().regex(HASH, 'must be a profile hash (64 hex digits)'),
-  to: z.string().regex(HASH, 'must be a profile hash (64 hex digits)'),
-});
 
 export function mappingVersionsRoutes(deps: Pick<UseCaseDeps, 'mappingVersions'>): Router {
   const router = Router();
@@ -30,7 +26,7 @@ export function mappingVersionsRoutes(deps: Pick<UseCaseDeps, 'mappingVersions'>
   router.get(
     '/diff',
     route(async (req, res) => {
-      const parsed = diffQuery.safeParse(req.query);
+      const parsed = mappingDiffQuery.safeParse(req.query);
       if (!parsed.success) throw zodToValidationError(parsed.error, 'does not name two profile versions');
       res.json(await diffMappingVersions(deps, parsed.data.from, parsed.data.to));
     }),
