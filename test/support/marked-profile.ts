@@ -38,6 +38,14 @@ export async function writeMarkedProfile(dir: string, mark: string): Promise<voi
     fixture.expected = await profile.applyPatientChanges(fixture.input, fixture.changes);
     await writeFile(path, `${JSON.stringify(fixture, null, 2)}\n`);
   }
+  // Registrations add their phones through the same write rule.
+  const creates = join(dir, 'fixtures', 'create');
+  for (const name of await readdir(creates)) {
+    const path = join(creates, name);
+    const fixture = JSON.parse(await readFile(path, 'utf8')) as { patient: any; expected: any };
+    fixture.expected = await profile.buildPatient(fixture.patient);
+    await writeFile(path, `${JSON.stringify(fixture, null, 2)}\n`);
+  }
 }
 
 /** The mark on the phone entry holding `value`, if any. */
