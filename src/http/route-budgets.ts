@@ -24,6 +24,9 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'GET /console/console.js': 'unlimited',
   'GET /console/console.css': 'unlimited',
   'GET /console/icon.svg': 'unlimited',
+  'GET /console/mappings': 'unlimited',
+  'GET /console/mappings.js': 'unlimited',
+  'GET /console/mappings.css': 'unlimited',
   // The API's description and its page: the same bytes for everyone, built once at start.
   'GET /openapi.json': 'unlimited',
   'GET /docs': 'unlimited',
@@ -79,6 +82,18 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   // Scraped every few seconds by Prometheus; its cost is bounded by the scrape itself.
   'GET /metrics': 'unlimited',
   'POST /v1/events/subscribers/:name/replay': 'unlimited',
+  // The mapping workbench reads live records as an engineer types: counted as reads, like any
+  // other read of a record. Managing the profiles themselves is an operator's act.
+  'POST /v1/mappings/explain': 'read',
+  'POST /v1/mappings/try': 'read',
+  'POST /v1/mappings/evaluate': 'read',
+  'GET /v1/mappings/profiles': 'unlimited',
+  'GET /v1/mappings/profiles/:name': 'unlimited',
+  'GET /v1/mappings/versions/:hash': 'unlimited',
+  'GET /v1/mappings/diff': 'unlimited',
+  'POST /v1/mappings/reload': 'unlimited',
+  'POST /v1/mappings/profiles/:name/fixtures': 'unlimited',
+  'PUT /v1/mappings/profiles/:name/rules': 'unlimited',
 
   'GET /sandbox/fhir{/*rest}': 'unlimited',
   'POST /sandbox/fhir{/*rest}': 'unlimited',
