@@ -77,6 +77,14 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'POST /v1/mappings/reload': execute('mapping.reload'),
   'GET /v1/mappings/versions/:hash': read('mapping.version'),
   'GET /v1/mappings/diff': read('mapping.diff'),
+  // The mapping workbench shows records rule by rule, and changes profiles: every call is recorded.
+  'GET /v1/mappings/profiles': read('mapping.profiles'),
+  'GET /v1/mappings/profiles/:name': read('mapping.profile'),
+  'POST /v1/mappings/explain': read('mapping.explain'),
+  'POST /v1/mappings/try': read('mapping.try'),
+  'POST /v1/mappings/evaluate': read('mapping.evaluate'),
+  'POST /v1/mappings/profiles/:name/fixtures': create('mapping.fixture'),
+  'PUT /v1/mappings/profiles/:name/rules': update('mapping.rules'),
 
   // Crisis leads' acts: who declared, looked at and ended what, and when.
   'POST /v1/crisis/activations': create('crisis.activation'),
