@@ -26,6 +26,8 @@ import { connectRedis } from './wiring/redis';
 import { createMetricsWiring, registerRuntimeGauges } from './wiring/metrics';
 import { buildUseCaseDeps } from './wiring/use-case-deps';
 import { startWorkers } from './wiring/workers';
+import { watchMappingFolders } from './wiring/mapping-watch';
+import type { ProfileReloadOutcome, ProfileReloadTrigger } from './domain/mapping-catalog';
 
 export { StartupError } from './wiring/startup-error';
 export type { WarmupRun };
@@ -59,6 +61,12 @@ export interface Gateway {
    * that was `credentials-rejected` and is accepted again resumes its writes at once.
    */
   retryCredentialsNow(connection?: string): Promise<Record<string, CredentialsCheck>>;
+  /**
+   * Re-read the mapping profiles in use from disk (SIGHUP, default trigger `signal`): checked first
+   * (lint, fixtures, the MRN system, a sample of real records); on any problem the running versions
+   * stay and the outcome says why. This process only: every process of a deployment reloads itself.
+   */
+  reloadMappings(trigger?: ProfileReloadTrigger): Promise<ProfileReloadOutcome>;
   /** EHR sign-in: `reloadCredentials()` (SIGHUP), token-request counts, the credentials-changed hook. */
   readonly ehrCredentials: EhrCredentialsWiring;
   /** Graceful stop: no new work, in-flight jobs finish, then queues, the sandbox, Redis. */
@@ -139,6 +147,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       startBackgroundJobs(config, runtime, { warmup, lock, credentials }, logger, closeables);
     }
     if (role !== 'worker') startStatusSampler(config, runtime, logger, closeables);
+    watchMappingFolders(config, runtime.mappingCatalog, logger, closeables);
     const readiness = createReadiness(runtime.deps, {
       pingRedis: () => redis.client.ping(),
       breaker: (name) => runtime.breakers.get(name)?.snapshot(),
@@ -161,6 +170,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { url: http.url, role, redis: redis.embedded ? 'embedded' : 'external', sandbox: Boolean(sandbox) },
       'Continuum is ready',
     );
+    // After start, never before it: an EHR that is down or slow must not hold the gateway up.
+    runtime.mappingCatalog.sampleRunning().catch((error: unknown) => {
+      logger.warn({ err: error }, 'mapping profiles not checked on sampled records');
+    });
 
     return {
       url: http.url,
@@ -171,6 +184,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       adminKeyFile: access.adminKeyFile,
       warmCache: (name = config.defaultConnection) => warmup.run(name),
       retryCredentialsNow: (name) => credentials.retryNow(name),
+      reloadMappings: (trigger = 'signal') => runtime.mappingCatalog.reload(trigger),
       ehrCredentials: runtime.ehrCredentials,
       close: async () => {
         await closeables.closeAll();

@@ -13,8 +13,8 @@ import {
   type FaultMode,
 } from '../../adapters/ehr/sandbox';
 import { ConfigError, loadConfig, type Config } from '../config/load-config';
-import { loadConnectionProfiles } from '../wiring/connection-profiles';
-import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../mapping';
+import { checkConnectionProfiles } from '../wiring/connection-profiles';
+import { formatProblem, loadMappingProfile, MappingProfileError, runProfileFixtures } from '../mapping';
 import { projectRoot } from '../project-root';
 import { clientsCommand } from './clients-command';
 import { ehrKeysCommand } from './ehr-keys-command';
@@ -91,11 +91,15 @@ async function startCommand(args: string[]): Promise<void> {
   process.on('SIGINT', () => {
     stop('SIGINT');
   });
-  // SIGHUP: re-read EHR credentials (secret and key files, the EHR key directory) without a restart.
+  // SIGHUP: re-read EHR credentials (secret and key files, the EHR key directory) and the mapping
+  // profiles (checked first; the running versions stay when the new ones fail) without a restart.
   process.on('SIGHUP', () => {
-    gateway.logger.info({ signal: 'SIGHUP' }, 're-reading EHR credentials');
+    gateway.logger.info({ signal: 'SIGHUP' }, 're-reading EHR credentials and mapping profiles');
     gateway.ehrCredentials.reloadCredentials().catch((error: unknown) => {
       gateway.logger.error({ err: error }, 'EHR credentials not re-read');
+    });
+    gateway.reloadMappings('signal').catch((error: unknown) => {
+      gateway.logger.error({ err: error }, 'mapping profiles not re-read');
     });
   });
 }
@@ -163,18 +167,27 @@ async function sandboxCommand(args: string[]): Promise<void> {
 
 async function configCheckCommand(): Promise<void> {
   const config = readConfig();
-  // The profiles too: a connection that would send the sandbox's MRN system to a real EHR is found
-  // here, before a deployment, not at its first start.
-  const profiles = await loadConnectionProfiles(config);
+  // Exactly what start checks of the profiles: they load (lint included), their fixtures pass, and no
+  // connection would send the sandbox's MRN system to a real EHR. Found here, before a deployment.
+  const { loaded, problems } = await checkConnectionProfiles(config);
+  if (problems.length > 0) {
+    fail(
+      `Configuration is not valid (${config.configFile ?? 'embedded defaults'}): its mapping profiles cannot start:\n` +
+        problems.map((problem) => `  ${formatProblem(problem)}`).join('\n'),
+      2,
+    );
+  }
   const connections = Object.values(config.connections)
     .map((c) => `${c.name} (${c.sandbox ? 'built-in sandbox' : (c.baseUrl ?? '')})`)
     .join(', ');
-  const mappings = [...profiles.values()].map((p) => `${p.name} (${p.hash.slice(0, 12)})`).join(', ');
+  const mappings = [...loaded.values()]
+    .map(({ profile }) => `${profile.name} (${profile.hash.slice(0, 12)})`)
+    .join(', ');
   process.stdout.write(
     `Configuration is valid (${config.configFile ?? 'embedded defaults'}).\n` +
       `  Redis: ${config.redis.url !== undefined ? 'external' : `embedded under ${config.dataDir}/redis`}\n` +
       `  EHR connections: ${connections}\n` +
-      `  Mapping profiles: ${mappings}\n`,
+      `  Mapping profiles: ${mappings} (fixtures pass)\n`,
   );
 }
 

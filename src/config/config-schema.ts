@@ -478,6 +478,13 @@ export const configSchema = z
       .object({
         /** Folder holding the mapping profiles; relative paths are from the working directory. */
         dir: z.string().min(1).optional(),
+        /** Reload the profiles in use when a file in their folders changes (checked first, as on SIGHUP). */
+        watch: bool().default(true),
+        /**
+         * Patients and Appointments read per connection at start-up and reload to find read fields
+         * empty on every record; 0 turns the sampling off.
+         */
+        sampleRecords: num(z.number().int().min(0).max(200)).default(20),
       })
       .strict()
       .prefault({}),

@@ -286,6 +286,8 @@ export interface Receipt {
   readonly lastError: OperationError | null;
   readonly history: readonly OperationEvent[];
   readonly review: ReviewDiff | null;
+  /** The mapping profile version the write applies with: the one it was accepted (or last retried) under. */
+  readonly profile: { readonly name: string; readonly hash: string };
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -307,6 +309,7 @@ export function toReceipt(op: Operation, expectedBy: Date | undefined): Receipt 
     lastError: op.lastError ?? null,
     history: op.history,
     review: op.review ?? null,
+    profile: { name: op.mappingProfile, hash: op.mappingHash },
     createdAt: op.createdAt,
     updatedAt: op.updatedAt,
   };

@@ -5,6 +5,7 @@
 import express, { type Express, type Router } from 'express';
 import { ContinuumError } from '../domain/errors';
 import type { ClientRegistry, Tenant, TokenService } from '../domain/access';
+import type { MappingCatalog } from '../domain/mapping-catalog';
 import type { Metrics } from '../domain/metrics';
 import type { EventOperations, Logger, PipelineMonitor } from '../domain/ports';
 import type { StatusHistoryStore } from '../domain/status-history';
@@ -44,6 +45,8 @@ import { patientNoticesRoutes } from './routes/patient-notices.routes';
 import { slotsRoutes } from './routes/slots.routes';
 import { patientsRoutes } from './routes/patients.routes';
 import { statusRoutes } from './routes/status.routes';
+import { mappingReloadRoutes } from './routes/mapping-reload.routes';
+import { mappingVersionsRoutes } from './routes/mapping-versions.routes';
 import { verifyRoutes } from './routes/verify.routes';
 import { docsRoutes, type ApiDocs } from './routes/docs.routes';
 
@@ -64,6 +67,8 @@ export interface AppDeps {
   /** The API; absent in the worker role, which serves health only. */
   readonly api?: {
     readonly useCases: UseCaseDeps;
+    /** The running mapping profiles and their stored versions (the same as `useCases.mappingCatalog`). */
+    readonly mappingCatalog: MappingCatalog;
     readonly monitor: PipelineMonitor;
     /** Where the status history is kept, and how often it is sampled. */
     readonly statusHistory: { readonly store: StatusHistoryStore; readonly intervalMs: number };
@@ -168,6 +173,8 @@ export function createApp(deps: AppDeps): Express {
     );
     v1.use('/events', eventsRoutes(deps.api.events, deps.api.subscriberTenants));
     v1.use('/audit', auditRoutes(useCases));
+    v1.use('/mappings', mappingReloadRoutes(useCases));
+    v1.use('/mappings', mappingVersionsRoutes(useCases));
     v1.use('/crisis', crisisRoutes(useCases));
     v1.use('/notices', noticesRoutes(useCases));
     if (deps.api.closures) v1.use('/crisis/closures', closuresRoutes(deps.api.closures));

@@ -73,6 +73,11 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
 
   'GET /v1/audit': search('audit.search'),
 
+  // Profile versions and reloads: who changed what the gateway maps with, and who looked.
+  'POST /v1/mappings/reload': execute('mapping.reload'),
+  'GET /v1/mappings/versions/:hash': read('mapping.version'),
+  'GET /v1/mappings/diff': read('mapping.diff'),
+
   // Crisis leads' acts: who declared, looked at and ended what, and when.
   'POST /v1/crisis/activations': create('crisis.activation'),
   'GET /v1/crisis/activations': search('crisis.activation-search'),

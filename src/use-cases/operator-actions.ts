@@ -14,7 +14,7 @@ async function load(deps: Pick<UseCaseDeps, 'store'>, id: string, tenant: Tenant
 }
 
 export async function retryOperation(
-  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger'>,
+  deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'connections'>,
   id: string,
   tenant: Tenant,
   note = 'retried by an operator',
@@ -27,9 +27,22 @@ export async function retryOperation(
   }
   // The agent's base version is what made it conflict; a retry applies the change to the current one.
   const payload = { ...op.payload, baseVersion: undefined };
+  // A retry applies with the running profile version: the fix to a profile that failed the write.
+  const running = deps.connections.get(op.connection)?.mapping;
+  const repinned = running !== undefined && running.hash !== op.mappingHash ? running : undefined;
   const retried = transition(
-    { ...op, payload, review: undefined },
-    { status: 'queued', note },
+    {
+      ...op,
+      payload,
+      review: undefined,
+      ...(repinned ? { mappingProfile: repinned.name, mappingHash: repinned.hash } : {}),
+    },
+    {
+      status: 'queued',
+      note: repinned
+        ? `${note}; profile ${repinned.name} ${repinned.hash.slice(0, 12)} (was ${op.mappingHash.slice(0, 12)})`
+        : note,
+    },
     deps.clock.now(),
   );
   if (!(await deps.store.saveIf(retried, op.status))) {

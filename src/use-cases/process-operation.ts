@@ -32,6 +32,7 @@ import { applyPatientCreate } from './apply-patient-create';
 import { applyPatientUpdate, type AppliedWrite } from './apply-patient-update';
 import { operationEvents, publishEvents } from './call-center-events';
 import { continueLane } from './continue-lane';
+import { pinnedProfile, withProfile } from './pinned-profile';
 import { appointmentsCacheGroup } from './patient-appointments';
 import type { UseCaseDeps } from './use-case-deps';
 import { recordAfterTheFact, writeAppliedRecord } from './worker-audit';
@@ -67,9 +68,10 @@ function forbiddenWrite(error: ContinuumError, before: Operation): ContinuumErro
 }
 
 async function apply(deps: UseCaseDeps, op: Operation, progress: Progress): Promise<AppliedWrite> {
-  const connection = deps.connections.get(op.connection);
-  if (!connection)
-    throw new ContinuumError('VALIDATION', { detail: `unknown EHR connection ${op.connection}` });
+  const running = deps.connections.get(op.connection);
+  if (!running) throw new ContinuumError('VALIDATION', { detail: `unknown EHR connection ${op.connection}` });
+  // With the profile version the write was accepted under, not whatever runs since a reload.
+  const connection = withProfile(running, await pinnedProfile(deps, running, op));
   switch (op.payload.kind) {
     case 'patient.update':
       return applyPatientUpdate(deps, connection, op.payload);

@@ -126,7 +126,7 @@ export class ReplayRegistry {
   }
 
   async start(
-    deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger'>,
+    deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'connections'>,
     filter: ReplayFilter,
     ratePerSecond: number,
   ): Promise<ReplayRun> {

@@ -7,7 +7,9 @@ import type { AuditStore } from '../domain/audit';
 import type { CallbackBook, CallbackWindowRules } from '../domain/callback-windows';
 import type { EhrCapabilities } from '../domain/ehr-capabilities';
 import type { ContinuumError } from '../domain/errors';
+import type { MappingCatalog } from '../domain/mapping-catalog';
 import type { MappingProfile } from '../domain/mapping-profile';
+import type { MappingVersionStore } from '../domain/mapping-versions';
 import type { Metrics } from '../domain/metrics';
 import type {
   AttemptLimiter,
@@ -41,6 +43,7 @@ export type ReadKind = (typeof READ_KINDS)[number];
 export interface ConnectionContext {
   readonly name: string;
   readonly ehr: EhrClient;
+  /** The running version of the connection's profile: what new work is accepted under. */
   readonly mapping: MappingProfile;
   readonly readDeadlineMs: number;
   /** The read deadline of one kind of read: its own when configured, else `readDeadlineMs`. */
@@ -91,6 +94,10 @@ export interface ConnectionContext {
 
 export interface UseCaseDeps {
   readonly connections: ReadonlyMap<string, ConnectionContext>;
+  /** The running mapping profiles and every stored version: a queued write applies with its own. */
+  readonly mappingCatalog: MappingCatalog;
+  /** Every profile version any process loaded, by hash: for diffs and reviews of what changed. */
+  readonly mappingVersions: MappingVersionStore;
   readonly defaultConnection: string;
   readonly store: OperationStore;
   /** Word that an operation was saved final, from any process: what `Prefer: wait` waits on. */

@@ -56,6 +56,7 @@ export function buildApp(
       ? {
           api: {
             useCases: runtime.deps,
+            mappingCatalog: runtime.mappingCatalog,
             monitor: pipelineMonitor(runtime),
             statusHistory: { store: runtime.statusHistory, intervalMs: config.statusHistory.intervalMs },
             replays: options.replays,

@@ -27,7 +27,9 @@ import { createRecentPhoneSearches } from '../use-cases/recent-phone-searches';
 import { watchCredentials } from '../use-cases/credentials-watched-ehr';
 import type { ConnectionContext } from '../use-cases/use-case-deps';
 import { createEhrClient, ehrBaseUrl } from './ehr-client';
-import { loadConnectionProfiles } from './connection-profiles';
+import type { MappingCatalog } from '../domain/mapping-catalog';
+import type { MappingProfile } from '../domain/mapping-profile';
+import type { CountryCode } from '../phone';
 import { buildEhrCredentials, type EhrCredentialsWiring } from './ehr-credentials';
 import type { EhrKeyRing } from '../../adapters/ehr/oauth/ehr-key-ring';
 import type { RecordCipher } from '../../adapters/redis/record-cipher';
@@ -60,6 +62,8 @@ export async function buildConnections(
     readonly closeables: Closeables;
     readonly metrics: Metrics;
     readonly ehrKeyRing?: EhrKeyRing;
+    /** The running mapping profiles: a connection's `mapping` is always its profile's running version. */
+    readonly mappingCatalog: MappingCatalog;
   },
 ): Promise<ConnectionsWiring> {
   const { logger } = options;
@@ -77,7 +81,6 @@ export async function buildConnections(
 
   // Read from the data-at-rest key file once, not once per connection.
   const sandboxConnectionCredential = sandboxCredential(config);
-  const profiles = await loadConnectionProfiles(config);
   const ehrCredentials = await buildEhrCredentials(config, {
     redis: options.redis,
     prefix: options.prefix,
@@ -148,8 +151,26 @@ export async function buildConnections(
     // What the last availability check found, to name the outage a read without a cached answer meets.
     let credentialsRefused = false;
 
-    const mapping = profiles.get(connection.mappingProfile);
-    if (!mapping) throw new StartupError(`mapping profile ${connection.mappingProfile} is not loaded`);
+    const profileName = connection.mappingProfile;
+    const runningProfile = (): MappingProfile => {
+      const running = options.mappingCatalog.current(profileName);
+      if (!running) throw new StartupError(`mapping profile ${profileName} is not loaded`);
+      return running;
+    };
+    const mapping = runningProfile();
+    // The phone search formats follow the running profile's region, built once per region.
+    const searchValues = new Map<
+      CountryCode,
+      { one: (e164: string) => string; all: (e164: string) => readonly string[] }
+    >();
+    const searchValuesOf = (region: CountryCode) => {
+      let found = searchValues.get(region);
+      if (found === undefined) {
+        found = { one: createPhoneSearchValue(region), all: createPhoneSearchValues(region) };
+        searchValues.set(region, found);
+      }
+      return found;
+    };
     connections.set(connection.name, {
       name: connection.name,
       // Every call to the EHR, the workers' too, is watched: a hung EHR opens the breaker while its
@@ -176,7 +197,10 @@ export async function buildConnections(
           fed?.(interaction, outcome, seconds, error);
         },
       ),
-      mapping,
+      // A getter: a reload changes what every new request reads and writes with.
+      get mapping() {
+        return runningProfile();
+      },
       readDeadlineMs: connection.readDeadlineMs,
       readDeadline: (read) => connection.readDeadlines[read] ?? connection.readDeadlineMs,
       writeTimeoutMs: connection.writeTimeoutMs,
@@ -185,9 +209,11 @@ export async function buildConnections(
       refreshes: createBackgroundRefreshes(),
       capabilities: connection.capabilities,
       // A profile may pin the region its EHR's numbers are written in; else the gateway's default.
-      phoneRegion: mapping.phoneRegion,
-      phoneSearchValue: createPhoneSearchValue(mapping.phoneRegion),
-      phoneSearchValues: createPhoneSearchValues(mapping.phoneRegion),
+      get phoneRegion() {
+        return runningProfile().phoneRegion;
+      },
+      phoneSearchValue: (e164) => searchValuesOf(runningProfile().phoneRegion).one(e164),
+      phoneSearchValues: (e164) => searchValuesOf(runningProfile().phoneRegion).all(e164),
       phoneSearchWay: createPhoneSearchWay({
         mode: connection.capabilities.phoneSearchQuery,
         onChosen: (way, medians) => {

@@ -18,6 +18,7 @@ import { createRedisReadCache } from '../../adapters/redis/read-cache';
 import { createRecordCipher, loadOrCreateKey } from '../../adapters/redis/record-cipher';
 import { createRedisConnection } from '../../adapters/redis/redis-connections';
 import { createRedisSlotHolds } from '../../adapters/redis/slot-holds';
+import { createRedisMappingVersionStore } from '../../adapters/redis/mapping-version-store';
 import { createRedisStatusHistory } from '../../adapters/redis/status-history';
 import { createBullNotificationQueue, type BullNotificationQueue } from '../../queue/notification-queue';
 import { createBullWriteQueue, type BullWriteQueue } from '../../queue/write-queue';
@@ -40,9 +41,13 @@ import { buildRateLimits } from './rate-limits';
 import type { RedisWiring } from './redis';
 import { buildAudit, type AuditWiring } from './audit';
 import { buildStorageLimits } from './storage';
+import { createMappingCatalog, type MappingCatalogWiring } from './mapping-catalog';
+import { connectionSampler } from './mapping-sampler';
 
 export interface UseCaseRuntime {
   readonly deps: UseCaseDeps;
+  /** The running mapping profiles: reloads, and the sample of real records at start-up. */
+  readonly mappingCatalog: MappingCatalogWiring;
   readonly breakers: ReadonlyMap<string, CircuitBreaker>;
   /** Each connection's adaptive drain limit (absent where it is switched off). */
   readonly drainLimits: ReadonlyMap<string, DrainLimiter>;
@@ -112,7 +117,12 @@ export async function buildUseCaseDeps(
       logger.error({ err: error, eventId: event.id, type: event.type }, 'event not published');
     });
   };
+  // Before the connections: each one's `mapping` is its profile's running version in the catalog.
+  const mappingVersions = createRedisMappingVersionStore({ redis: client, prefix });
+  const mappingCatalog = createMappingCatalog(config, { store: mappingVersions, logger });
+  await mappingCatalog.start();
   const wired = await buildConnections(config, {
+    mappingCatalog,
     redis: client,
     prefix,
     logger,
@@ -124,6 +134,7 @@ export async function buildUseCaseDeps(
     ...(options.ehrKeyRing !== undefined ? { ehrKeyRing: options.ehrKeyRing } : {}),
   });
   connections = wired.connections;
+  mappingCatalog.useSampler(connectionSampler(config, wired.connections, logger));
 
   const writeQueue = createBullWriteQueue({
     connection: producer,
@@ -156,6 +167,8 @@ export async function buildUseCaseDeps(
   });
   const deps: UseCaseDeps = {
     connections,
+    mappingCatalog,
+    mappingVersions,
     defaultConnection: config.defaultConnection,
     store: createRedisOperationStore({
       redis: client,
@@ -219,6 +232,7 @@ export async function buildUseCaseDeps(
   };
   return {
     deps,
+    mappingCatalog,
     closures: { deps: closureDeps, runs: closureRuns },
     audit,
     breakers: wired.breakers,

@@ -54,6 +54,13 @@ export async function startTestGateway(
       // Tests call the warm-up themselves when they need it; in the background it would add EHR reads.
       cache: { warmup: { enabled: false } },
       ...options.overrides,
+      // No folder watching or sampled EHR reads unless a test asks: both would add reloads and
+      // EHR calls to tests that count them.
+      mappings: {
+        watch: false,
+        sampleRecords: 0,
+        ...(options.overrides?.mappings as Record<string, unknown> | undefined),
+      },
     },
   });
   const gateway = await startGateway({ config, role: options.role ?? 'all', logDestination: logs.stream });

@@ -68,10 +68,17 @@ import { appointmentListSchema, slotListSchema } from '../schemas/scheduling.res
 import {
   healthSchema,
   pipelineStatusSchema,
+  profileReloadOutcomeSchema,
   readinessSchema,
   statusHistorySchema,
 } from '../schemas/status.response';
 import { statusHistoryQuery } from '../schemas/status-history.schema';
+import {
+  mappingDiffQuery,
+  mappingDiffSchema,
+  mappingHashPath,
+  mappingVersionSchema,
+} from '../schemas/mapping-versions.schema';
 import { verifyRequestSchema } from '../schemas/verify.schema';
 import { closureListQuery, closureSchema as closureRequestSchema } from '../schemas/closure.schema';
 import {
@@ -549,6 +556,37 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       path: closureIdPath,
       responses: { 200: { description: 'The stopped closure', schema: named('SiteClosure', closureSchema) } },
       problems: ['NOT_FOUND'],
+    },
+
+    'POST /v1/mappings/reload': {
+      summary: 'Reload the mapping profiles of this process',
+      description:
+        'Reads the profiles in use from disk and checks them as start-up does (lint, fixtures, the MRN ' +
+        'system, a sample of real records); only then do new writes use them. Writes already queued keep ' +
+        'the version they were accepted under. Refused with the problems when a check fails: the running ' +
+        'versions stay. This process only: a deployment of several processes reloads each one (or sends ' +
+        'each SIGHUP).',
+      tag: 'Mappings',
+      responses: {
+        200: { description: 'Reloaded', schema: named('ProfileReloadOutcome', profileReloadOutcomeSchema) },
+      },
+      problems: ['VALIDATION'],
+    },
+    'GET /v1/mappings/versions/:hash': {
+      summary: 'A stored mapping profile version',
+      tag: 'Mappings',
+      path: mappingHashPath,
+      responses: { 200: { description: 'Its files', schema: named('MappingVersion', mappingVersionSchema) } },
+      problems: ['NOT_FOUND'],
+    },
+    'GET /v1/mappings/diff': {
+      summary: 'What changed between two mapping profile versions',
+      tag: 'Mappings',
+      query: mappingDiffQuery,
+      responses: {
+        200: { description: 'A unified diff per file', schema: named('MappingDiff', mappingDiffSchema) },
+      },
+      problems: ['VALIDATION', 'NOT_FOUND'],
     },
 
     'GET /v1/audit': {

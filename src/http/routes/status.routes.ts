@@ -5,6 +5,7 @@
 import { Router } from 'express';
 import type { EventOperations, PipelineMonitor } from '../../domain/ports';
 import type { StatusHistoryStore } from '../../domain/status-history';
+import { mappingStatus } from '../../use-cases/mapping-status';
 import { pipelineStatus } from '../../use-cases/pipeline-status';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import { readStatusHistory } from '../../use-cases/status-history';
@@ -34,7 +35,12 @@ export function statusRoutes(
         events.states(),
         storageStatus(deps, { clientId: principal.clientId, tenant: tenant.name }),
       ]);
-      res.json({ connections, subscribers: subscribers.filter((s) => mine(s.name)), storage });
+      res.json({
+        connections,
+        subscribers: subscribers.filter((s) => mine(s.name)),
+        storage,
+        mappings: mappingStatus(deps, tenant.connections),
+      });
     }),
   );
   router.get(

@@ -89,6 +89,11 @@ export const receiptSchema = z
         ),
       })
       .nullable(),
+    profile: z
+      .object({ name: z.string(), hash: z.string().regex(/^[0-9a-f]{64}$/) })
+      .describe(
+        'The mapping profile version the write applies with: the one it was accepted under (an operator retry moves it to the running one); see GET /v1/mappings/versions/{hash}',
+      ),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

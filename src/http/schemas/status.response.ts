@@ -3,6 +3,7 @@ import { DRAIN_LIMIT_CHANGES } from '../../domain/drain-limit';
 import { z } from 'zod';
 import type { StatusHistory } from '../../use-cases/status-history';
 import type { StorageStatus } from '../../use-cases/storage-status';
+import type { MappingStatus } from '../../use-cases/mapping-status';
 import type { Conforms } from './conforms';
 import { subscriberSchema } from './operations.response';
 
@@ -72,11 +73,52 @@ const connectionStatus = z.looseObject({
   }),
 });
 
+const profileVersion = z.object({
+  name: z.string(),
+  hash: z.string(),
+  since: z.string().describe('When this version became the running one'),
+});
+
+export const profileReloadOutcomeSchema = z
+  .object({
+    ok: z.boolean().describe('false: nothing changed; the running versions stay, `problems` says why'),
+    trigger: z.enum(['start', 'signal', 'file-change', 'api']),
+    at: z.string(),
+    profiles: z.array(profileVersion.extend({ changed: z.boolean() })),
+    problems: z.array(z.string()).describe('Load, fixture and sample problems, with file and field'),
+  })
+  .describe('A reload of the mapping profiles (start-up, SIGHUP, a file change or POST /v1/mappings/reload)');
+
+const mappings = z
+  .object({
+    profiles: z.array(profileVersion).describe('The running mapping profile versions'),
+    lastReload: profileReloadOutcomeSchema.nullable(),
+    emptyFields: z
+      .array(
+        z.object({
+          connection: z.string(),
+          profile: z.string(),
+          hash: z.string(),
+          field: z.string().describe('The model field, e.g. `mrn`, `appointment.location`'),
+          file: z.string(),
+          rule: z.string(),
+          sampled: z.number().int().describe('Records sampled; the field was empty on all of them'),
+        }),
+      )
+      .describe(
+        'Read fields empty on every record sampled from the EHR at start-up or the last reload (`mappings.sampleRecords`): a profile that may not match the EHR',
+      ),
+  })
+  .describe("The mapping profiles of the caller's connections");
+
 export const pipelineStatusSchema = z.object({
   connections: z.record(z.string(), connectionStatus),
   subscribers: z.array(subscriberSchema),
   storage,
+  mappings,
 });
+
+export const mappingStatusConforms: Conforms<MappingStatus, typeof mappings> = true;
 
 export const storageConforms: Conforms<StorageStatus, typeof storage> = true;
 

@@ -1,0 +1,21 @@
+/**
+ * Every mapping profile version a process ever ran, kept by the hash of its files so a write
+ * accepted under one version can be applied with it by any process, after any reload or restart.
+ */
+
+/** One stored version: the profile's files as UTF-8 text, by their path inside the profile folder. */
+export interface StoredMappingVersion {
+  readonly name: string;
+  readonly hash: string;
+  /** When a process first stored it (ISO). */
+  readonly storedAt: string;
+  readonly files: Readonly<Record<string, string>>;
+}
+
+export interface MappingVersionStore {
+  /** Stores a version unless its hash is already there, and notes it in the profile's history. */
+  put(name: string, hash: string, files: ReadonlyMap<string, Buffer>): Promise<void>;
+  get(hash: string): Promise<StoredMappingVersion | undefined>;
+  /** The profile's versions, the last one loaded first. */
+  history(name: string): Promise<readonly { readonly hash: string; readonly at: string }[]>;
+}

@@ -1,0 +1,35 @@
+/**
+ * GET /v1/mappings/versions/:hash: a stored profile version's files; GET /v1/mappings/diff: what
+ * changed between two versions, a unified diff per file.
+ */
+import { Router } from 'express';
+import { ContinuumError } from '../../domain/errors';
+import { diffMappingVersions, mappingVersion } from '../../use-cases/mapping-versions';
+import type { UseCaseDeps } from '../../use-cases/use-case-deps';
+import { route } from '../async-route';
+import { mappingDiffQuery } from '../schemas/mapping-versions.schema';
+import { zodToValidationError } from '../validation';
+
+const HASH = /^[0-9a-f]{64}$/;
+
+export function mappingVersionsRoutes(deps: Pick<UseCaseDeps, 'mappingVersions'>): Router {
+  const router = Router();
+  router.get(
+    '/versions/:hash',
+    route(async (req, res) => {
+      const hash = String(req.params.hash).toLowerCase();
+      if (!HASH.test(hash))
+        throw new ContinuumError('NOT_FOUND', { detail: 'no profile version with this hash' });
+      res.json(await mappingVersion(deps, hash));
+    }),
+  );
+  router.get(
+    '/diff',
+    route(async (req, res) => {
+      const parsed = mappingDiffQuery.safeParse(req.query);
+      if (!parsed.success) throw zodToValidationError(parsed.error, 'does not name two profile versions');
+      res.json(await diffMappingVersions(deps, parsed.data.from, parsed.data.to));
+    }),
+  );
+  return router;
+}
