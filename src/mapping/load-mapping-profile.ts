@@ -421,7 +421,7 @@ function resolveRegion(
 }
 
 /** `e164()`: the stored number in E.164, so that rules can match numbers however they were written. */
-function phoneFunctions(toE164: PhoneNormalizer): UserInvocationTable {
+export function phoneFunctions(toE164: PhoneNormalizer): UserInvocationTable {
   return {
     e164: {
       fn: (inputs: unknown[]) =>
