@@ -95,13 +95,25 @@ export type TryChange =
 
 export interface TryOutcome {
   readonly profile: ProfileUsed;
-  readonly before: Resource | undefined;
+  readonly before: Resource;
   readonly after: Resource | undefined;
   readonly diff: readonly PatchStep[];
-  /** What would be sent: an update of the record, conditional on the version read. */
+  /** What would be sent: the change to the record, conditional on the version read. */
   readonly request:
-    | { readonly method: 'PUT'; readonly url: string; readonly headers: { readonly 'If-Match'?: string } }
+    | {
+        readonly method: 'PUT' | 'PATCH';
+        readonly url: string;
+        readonly headers: { readonly 'If-Match'?: string };
+      }
     | undefined;
+  readonly problems: readonly WorkbenchProblem[];
+}
+
+/** A profile ready to run, and what it is. */
+export interface ResolvedProfile {
+  readonly profile: MappingProfile;
+  readonly used: ProfileUsed;
+  /** Problems of the edits; when there are some, `profile` is the version without them. */
   readonly problems: readonly WorkbenchProblem[];
 }
 
@@ -160,7 +172,8 @@ export interface MappingWorkbench {
     resource: Resource,
     schedule?: Schedule,
   ): Promise<ExplainOutcome>;
-  tryChange(choice: ProfileChoice, resource: Resource, change: TryChange): Promise<TryOutcome>;
+  /** The profile to try a change with: the files on disk with the edits, else the running one. */
+  resolve(choice: ProfileChoice): Promise<ResolvedProfile>;
   evaluate(
     choice: ProfileChoice,
     expression: {

@@ -49,6 +49,8 @@ import { mappingReloadRoutes } from './routes/mapping-reload.routes';
 import { mappingVersionsRoutes } from './routes/mapping-versions.routes';
 import { verifyRoutes } from './routes/verify.routes';
 import { docsRoutes, type ApiDocs } from './routes/docs.routes';
+import { mappingsRoutes } from './routes/mappings.routes';
+import type { MappingWorkbench } from '../domain/mapping-workbench';
 
 export interface AppDeps {
   readonly logger: Logger;
@@ -83,6 +85,12 @@ export interface AppDeps {
     readonly subscriberTenants: SubscriberTenants;
     /** The queue dashboard of each tenant (/admin/queues), by tenant name; absent: not served. */
     readonly queueDashboards?: ReadonlyMap<string, Router>;
+    /** The mapping workbench (/v1/mappings); absent: not served. */
+    readonly mappings?: {
+      readonly workbench: MappingWorkbench;
+      /** Running versions, reloads and empty-field findings; absent: read from the connections. */
+      readonly catalog?: MappingCatalog;
+    };
     /** Keyed hash of searched numbers in audit records; undefined: the trail is off (`audit.enabled`). */
     readonly auditBlind: ((value: string) => string) | undefined;
   };
@@ -178,6 +186,17 @@ export function createApp(deps: AppDeps): Express {
     v1.use('/crisis', crisisRoutes(useCases));
     v1.use('/notices', noticesRoutes(useCases));
     if (deps.api.closures) v1.use('/crisis/closures', closuresRoutes(deps.api.closures));
+    if (deps.api.mappings) {
+      const { workbench, catalog } = deps.api.mappings;
+      v1.use(
+        '/mappings',
+        mappingsRoutes({
+          connections: useCases.connections,
+          workbench,
+          ...(catalog !== undefined ? { mappingCatalog: catalog } : {}),
+        }),
+      );
+    }
     app.use('/v1', v1);
     if (deps.api.queueDashboards) app.use('/admin/queues', queueDashboard(deps.api.queueDashboards));
     app.use('/webhooks/ehr', ehrWebhookRoutes(useCases, deps.api.webhookSchemes, deps.bodyLimitBytes));

@@ -78,6 +78,15 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'GET /v1/mappings/versions/:hash': read('mapping.version'),
   'GET /v1/mappings/diff': read('mapping.diff'),
 
+  // The mapping workbench shows records rule by rule, and changes profiles: every call is recorded.
+  'GET /v1/mappings/profiles': read('mapping.profiles'),
+  'GET /v1/mappings/profiles/:name': read('mapping.profile'),
+  'POST /v1/mappings/explain': read('mapping.explain'),
+  'POST /v1/mappings/try': read('mapping.try'),
+  'POST /v1/mappings/evaluate': read('mapping.evaluate'),
+  'POST /v1/mappings/profiles/:name/fixtures': create('mapping.fixture'),
+  'PUT /v1/mappings/profiles/:name/rules': update('mapping.rules'),
+
   // Crisis leads' acts: who declared, looked at and ended what, and when.
   'POST /v1/crisis/activations': create('crisis.activation'),
   'GET /v1/crisis/activations': search('crisis.activation-search'),

@@ -65,6 +65,11 @@ export function noteAuditPatients(res: Response, patientIds: readonly string[]):
   res.locals.auditPatients = patientIds;
 }
 
+/** Records other than patients an answer concerns (the workbench's Appointment or Slot), for the record. */
+export function noteAuditResources(res: Response, references: readonly string[]): void {
+  res.locals.auditResources = references;
+}
+
 /** Entries of a list answer referenced one by one at most; a longer list is recorded as its first ones. */
 const MAX_LISTED = 100;
 
@@ -80,6 +85,7 @@ function collect(
   req: Request,
   answer: unknown,
   noted: readonly string[],
+  notedResources: readonly string[] = [],
 ): Entities {
   const found: Entities = { patients: new Set(), resources: new Set(), operation: undefined };
   const addPatient = (id: string | undefined): void => {
@@ -97,6 +103,7 @@ function collect(
   if (path.startsWith('/v1/operations/:id')) found.operation = id;
   addPatient(stringAt(req.body, 'patientId'));
   for (const id of noted.slice(0, MAX_LISTED)) addPatient(id);
+  for (const ref of notedResources.slice(0, MAX_LISTED)) addResource(ref);
   if (typeof req.query.patient === 'string') addPatient(req.query.patient);
   // The answer says which records were disclosed or changed.
   addPatient(stringAt(answer, 'patientId'));
@@ -210,7 +217,8 @@ function recordOf(
 ): NewAuditRecord {
   const { principal } = callerOf(res);
   const noted = (res.locals.auditPatients as readonly string[] | undefined) ?? [];
-  const entities = collect(route.path, params, req, answer, noted);
+  const notedResources = (res.locals.auditResources as readonly string[] | undefined) ?? [];
+  const entities = collect(route.path, params, req, answer, noted, notedResources);
   const connection = typeof req.query.connection === 'string' ? req.query.connection : undefined;
   const agent = humanAgentOf(req);
   const phone = typeof req.query.phone === 'string' ? req.query.phone.replace(/\D/g, '') : '';

@@ -6,6 +6,7 @@
  */
 import { ContinuumError } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
+import type { MappingProfile } from '../domain/mapping-profile';
 import type { AppointmentChangePayload, AppointmentReschedulePayload, Operation } from '../domain/operation';
 import { applyAppointmentBooking, freeSlot } from './apply-appointment-booking';
 import type { AppliedWrite } from './apply-patient-update';
@@ -23,6 +24,25 @@ export const SETTLED: ReadonlySet<string> = new Set([
   'arrived',
   'checked-in',
 ]);
+
+/**
+ * The appointment as a cancellation writes it: status cancelled, the reason coded by the profile.
+ * The workbench's try shows the same change without sending it.
+ */
+export function cancelledAppointment(
+  mapping: Pick<MappingProfile, 'cancellationReason'>,
+  current: Appointment,
+  reason: string | undefined,
+): Appointment | { readonly unchanged: string } {
+  if (current.status === 'cancelled') return { unchanged: 'the appointment was already cancelled' };
+  if (SETTLED.has(current.status)) {
+    throw new ContinuumError('CONFLICT', {
+      detail: `the appointment is ${current.status}; it can no longer be cancelled`,
+    });
+  }
+  const cancelationReason = mapping.cancellationReason(reason);
+  return { ...current, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
+}
 
 /** Records a step of a multi-step write on its receipt before the next step starts. */
 export type Progress = (note: string) => Promise<void>;
@@ -119,14 +139,7 @@ async function cancel(
   let heldBefore = false;
   const result = await changeAppointment(connection, appointmentId, patientId, (current) => {
     heldBefore = current.status === 'waitlist';
-    if (current.status === 'cancelled') return { unchanged: 'the appointment was already cancelled' };
-    if (SETTLED.has(current.status)) {
-      throw new ContinuumError('CONFLICT', {
-        detail: `the appointment is ${current.status}; it can no longer be cancelled`,
-      });
-    }
-    const cancelationReason = connection.mapping.cancellationReason(reason);
-    return { ...current, status: 'cancelled', ...(cancelationReason ? { cancelationReason } : {}) };
+    return cancelledAppointment(connection.mapping, current, reason);
   });
   const free = result.note === undefined ? !heldBefore : attempt > 1;
   if (free && result.note === undefined && progress !== undefined) {

@@ -13,6 +13,7 @@ import { subscriberTenant } from './event-delivery';
 import { type MetricsWiring } from './metrics';
 import { pipelineMonitor } from './pipeline-monitor';
 import { buildQueueDashboards } from './queue-dashboard';
+import { createProfileWorkbench } from '../mapping/profile-workbench';
 import type { UseCaseRuntime } from './use-case-deps';
 
 export function buildApp(
@@ -73,6 +74,13 @@ export function buildApp(
               subscriberTenants: subscriberTenants,
             }),
             auditBlind: runtime.audit.enabled ? runtime.audit.blind : undefined,
+            mappings: {
+              workbench: createProfileWorkbench({
+                mappingsDir: config.mappingsDir,
+                defaultRegion: config.phone.defaultRegion,
+              }),
+              catalog: runtime.mappingCatalog,
+            },
             subscriberTenants,
           },
           ...(config.limits.enabled ? { rateLimits: runtime.rateLimits } : {}),
