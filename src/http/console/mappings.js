@@ -270,7 +270,7 @@ function renderOtherRules(fields) {
   body.replaceChildren(
     el(
       'table',
-      { class: 'fields' },
+      { class: 'rules' },
       el('caption', {}, `${rules.length} more rules`),
       el(
         'thead',
