@@ -134,8 +134,11 @@ afterEach(async () => {
   await page.close();
 });
 
-async function shot(name: string): Promise<void> {
-  await screenshot(page, `mapping-workbench-${name}`);
+/** The whole page, or with `fullPage: false` what the engineer has in view (all rules open is long). */
+async function shot(name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  // From the top: the record's pane stays in view as the page scrolls, which a full-page capture would freeze mid-page.
+  if (options.fullPage !== false) await page.evaluate('window.scrollTo(0, 0)');
+  await screenshot(page, `mapping-workbench-${name}`, options);
 }
 
 async function signIn(key: string, hash = ''): Promise<void> {
@@ -344,7 +347,8 @@ it('opens a write that needs review on its record and failing rule, and retries 
   // Retry waits for the fix to run.
   const retry = page.getByRole('button', { name: 'Retry the write' });
   expect(await retry.isDisabled()).toBe(true);
-  await shot('needs-review');
+  // The page scrolled the failing rule into view: that is the screenshot.
+  await shot('needs-review', { fullPage: false });
 
   // Fix the template; the preview shows the address the write would now send, nothing is sent.
   const template = page.getByLabel('Source of patient.yaml write.address.template');
@@ -378,7 +382,12 @@ it('opens a write that needs review on its record and failing rule, and retries 
   expect(done.profile.hash).not.toBe(review.profile.hash);
   const record = await http('GET', `${gw.fhirBase}/Patient/pat-0003`);
   expect(JSON.stringify(record.body.address)).toContain(LONG_CITY);
-  await shot('retried');
+  // The page follows the write to its end.
+  await onPage('the write succeeded', async () =>
+    (await page.locator('#operation [data-field="status"]').textContent()) === 'succeeded' ? true : undefined,
+  );
+  await page.locator('#operation').scrollIntoViewIfNeeded();
+  await shot('retried', { fullPage: false });
   expect(elsewhere).toEqual([]);
   // Only the console's panels this key may not see were refused (403, logged by the browser).
   expect(refusals.filter((r) => !/^403 \/v1\/(events\/subscribers|operations\/replay)$/.test(r))).toEqual([]);

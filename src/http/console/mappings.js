@@ -193,7 +193,11 @@ function expressionBox(file, rule, language, source, label) {
   const key = ruleKey(file, rule);
   const box = el('textarea', {
     class: 'expression',
-    rows: Math.min(8, Math.max(1, source.split('\n').length)),
+    // For browsers that cannot size a box to its text (CSS field-sizing): lines, long ones wrapped.
+    rows: Math.min(
+      12,
+      source.split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(line.length / 60)), 0),
+    ),
     spellcheck: 'false',
     'aria-label': label,
     'data-focus-key': key,
@@ -322,6 +326,11 @@ function renderProblems(problems) {
       slot.textContent = slot.textContent
         ? `${slot.textContent}\n${problemText(problem)}`
         : problemText(problem);
+      const value = row.querySelector('[data-role="value"]');
+      if (value && !row.classList.contains('has-problem')) {
+        // The edited profile did not compile: what is shown is the saved rule's value.
+        value.prepend(el('p', { class: 'stale' }, 'The edit does not compile; the saved rule gives:'));
+      }
       row.classList.add('has-problem');
     } else {
       loose.push(problem);
@@ -336,10 +345,15 @@ function renderProblems(problems) {
 
 function showEditState() {
   const n = state.edits.size;
+  const rules = `${n} ${n === 1 ? 'rule' : 'rules'} edited here, not saved`;
+  // The gateway falls back to the saved profile when the edits do not compile.
+  const compiled = state.explained?.profile?.edited !== false;
   $('#edit-state').textContent =
     n === 0
       ? 'The running profile, as loaded.'
-      : `${n} ${n === 1 ? 'rule' : 'rules'} edited here, not saved: values are what the edited profile gives.`;
+      : compiled
+        ? `${rules}: values are what the edited profile gives.`
+        : `${rules}: the edits do not compile, values are what the saved profile gives.`;
 }
 
 /** Marks the rule a deep-linked write failed on, and shows it. */
@@ -392,7 +406,7 @@ async function explain() {
   announce(
     `${answer.profile.name} ${answer.profile.edited ? '(edited)' : answer.profile.hash.slice(0, 12)}: ` +
       `${answer.fields.length} fields, ${empty} without a value` +
-      `${(answer.problems ?? []).length > 0 ? `, ${answer.problems.length} problems` : ''}.`,
+      `${(answer.problems ?? []).length > 0 ? `, problems: ${answer.problems.length}` : ''}.`,
   );
 }
 
@@ -634,12 +648,16 @@ function showOperation() {
   }
   section.hidden = false;
   const mapping = op.lastError?.mapping;
+  const cause = mapping
+    ? `profile ${mapping.profile}, ${mapping.file} ${mapping.field} failed on this record (${mapping.errorClass})`
+    : (op.lastError?.detail ?? 'no mapping failure recorded');
+  const stopped = op.status === 'needs-review' || op.status === 'failed';
   $('#operation .body').replaceChildren(
     el('code', {}, op.operationId),
-    ` (${op.kind}) is ${op.status}`,
-    mapping
-      ? `: profile ${mapping.profile}, ${mapping.file} ${mapping.field} failed on this record (${mapping.errorClass}).`
-      : `: ${op.lastError?.detail ?? 'no mapping failure recorded'}.`,
+    ` (${op.kind}) is `,
+    el('strong', { 'data-field': 'status' }, op.status),
+    '. ',
+    stopped ? `Cause: ${cause}.` : op.lastError ? `Before the retry: ${cause}.` : '',
     op.patientId ? ` Patient ${op.patientId}.` : '',
   );
   const button = $('#retry-operation');
@@ -681,13 +699,36 @@ async function retryOperation() {
     const receipt = await api('POST', `/v1/operations/${encodeURIComponent(op.operationId)}/retry`, {});
     state.operation = receipt;
     showOperation();
-    notice.textContent = `Retried: ${op.operationId} is now ${receipt.status}.`;
+    notice.textContent = `Retried with the running profile: ${op.operationId} is queued again.`;
     notice.classList.remove('error');
+    notice.hidden = false;
+    await followOperation(op.operationId);
   } catch (error) {
     notice.textContent = `Retry refused: ${describe(error)}`;
     notice.classList.add('error');
+    notice.hidden = false;
   }
-  notice.hidden = false;
+}
+
+const FINAL = new Set(['succeeded', 'failed', 'needs-review', 'cancelled']);
+const FOLLOW_EVERY_MS = 1000;
+const FOLLOW_FOR_MS = 60_000;
+
+/** Shows a retried write's status until it is final (or a minute passed: the console has it then). */
+async function followOperation(operationId) {
+  const until = Date.now() + FOLLOW_FOR_MS;
+  while (Date.now() < until && state.operation?.operationId === operationId) {
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
+    const receipt = await api('GET', `/v1/operations/${encodeURIComponent(operationId)}`);
+    if (state.operation?.operationId !== operationId) return;
+    state.operation = receipt;
+    showOperation();
+    if (FINAL.has(receipt.status)) {
+      $('#operation .notice').textContent = `Retried with the running profile: ${receipt.status}.`;
+      announce(`${operationId} ${receipt.status}.`);
+      return;
+    }
+  }
 }
 
 function operationInHash() {
