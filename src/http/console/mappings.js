@@ -146,7 +146,10 @@ function subjectBody() {
 
 function showForbidden(error) {
   const notice = $('#forbidden');
-  notice.textContent = describe(error);
+  const scope = error instanceof ApiError && error.status === 403 ? error.problem.requiredScope : undefined;
+  notice.textContent = scope
+    ? `This key may not use the mapping workbench: it needs the scope ${scope}. Sign out and sign in with a key that has it.`
+    : `The workbench could not load: ${describe(error)}`;
   notice.hidden = false;
 }
 
