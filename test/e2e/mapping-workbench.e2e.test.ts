@@ -394,6 +394,37 @@ it('opens a write that needs review on its record and failing rule, and retries 
   expect(pageErrors.filter((e) => !e.includes('status of 403'))).toEqual([]);
 });
 
+it('explains a pasted resource, and puts what it holds on the page as text, never as markup', async () => {
+  const hostile = '<img src=x onerror="window.__hostile=1"><b>Bold</b>';
+  const pasted = {
+    resourceType: 'Patient',
+    id: 'pasted-0001',
+    identifier: [{ system: ACME_MRN, value: 'A-0001' }],
+    name: [{ use: 'official', family: hostile, given: ['Ann'] }],
+  };
+  await signIn(engineerKey);
+  await onPage('the acme profile to pick', async () =>
+    (await page.locator('#profile option[value="acme"]').count()) === 1 ? true : undefined,
+  );
+  await page.getByText('Or paste a FHIR resource').click();
+  await page.getByLabel('FHIR JSON', { exact: false }).fill(JSON.stringify(pasted));
+  await page.getByRole('button', { name: 'Explain' }).click();
+  await onPage('the model of the pasted record', async () =>
+    (await mrnRow().count()) === 1 ? true : undefined,
+  );
+  // The profile's own MRN system: found, no record read from the EHR.
+  expect(await mrnValue()).toBe('"A-0001"');
+  expect(await page.locator('#model tr[data-field="name.family"] [data-role="value"]').textContent()).toBe(
+    JSON.stringify(hostile),
+  );
+  expect(await page.locator('#resource pre').textContent()).toContain('onerror');
+  expect(await page.locator('#workbench img, #workbench b').count()).toBe(0);
+  expect(await page.evaluate('window.__hostile')).toBeUndefined();
+  expect(elsewhere).toEqual([]);
+  expect(refusals).toEqual([]);
+  expect(pageErrors).toEqual([]);
+});
+
 it('tells a key without mappings:write which scope it needs', async () => {
   const reader = await scopedClientKey(gw.prefix, 'console-reader', ['operations:read']);
   await signIn(reader.key);
