@@ -48,7 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await gw?.stop();
+  await gw.stop();
   rmSync(work, { recursive: true, force: true });
 });
 

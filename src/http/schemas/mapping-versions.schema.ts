@@ -4,7 +4,7 @@ import type { ProfileReloadOutcome } from '../../domain/mapping-catalog';
 import type { StoredMappingVersion } from '../../domain/mapping-versions';
 import type { MappingVersionDiff } from '../../use-cases/mapping-versions';
 import type { Conforms } from './conforms';
-import { profileReloadOutcomeSchema } from './status.response';
+import type { profileReloadOutcomeSchema } from './status.response';
 
 const HASH = /^[0-9a-f]{64}$/;
 const hash = () => z.string().regex(HASH, 'must be a profile hash (64 hex digits)');
