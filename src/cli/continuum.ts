@@ -21,6 +21,7 @@ import { ehrKeysCommand } from './ehr-keys-command';
 import { auditCommand } from './audit-command';
 import { SANDBOX_AUTH_FLAGS, SANDBOX_AUTH_USAGE, sandboxAuthFromFlags } from './sandbox-auth-flags';
 import { opsCommand, OPS_USAGE } from './ops-command';
+import { MAPPINGS_USAGE, runMappingsCommand } from './run-mappings-command';
 import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-command';
 import { startGateway, StartupError } from '../main';
 import { adminKeyPath } from '../wiring/admin-client';
@@ -32,6 +33,7 @@ const USAGE = `Usage:
 ${SANDBOX_AUTH_USAGE}   require OAuth tokens on its FHIR API
   continuum config check                    validate the configuration and exit
   continuum mappings test [--profile NAME]  run a mapping profile's fixtures
+  continuum mappings explain|try --profile NAME (--patient ID | --file F.json) ...   a profile on one record (continuum mappings --help)
   continuum ops status|list|show|retry|cancel|replay ...   operate the write pipeline (continuum ops --help)
   continuum subscriptions sync [--connection NAME] [--ehr-url URL]   put the EHR's FHIR Subscriptions in place
   continuum clients create|list|revoke|rotate ...   API clients and their keys (continuum clients --help)
@@ -265,6 +267,11 @@ async function main(argv: string[]): Promise<void> {
       });
       return;
     case 'mappings':
+      if (rest[0] === 'explain' || rest[0] === 'try') return runMappingsCommand(rest, readConfig);
+      if (rest[0] === '--help') {
+        process.stdout.write(`${MAPPINGS_USAGE}\n`);
+        return;
+      }
       if (rest[0] !== 'test') fail(USAGE, 2);
       return mappingsTestCommand(rest.slice(1));
     case '--help':

@@ -34,7 +34,7 @@ interface Receipt {
   createdAt: string;
 }
 
-async function call(method: string, url: string, key: string, body?: unknown): Promise<unknown> {
+export async function call(method: string, url: string, key: string, body?: unknown): Promise<unknown> {
   const res = await fetch(url, {
     method,
     headers: {
@@ -65,7 +65,7 @@ function row(r: Receipt): string {
  * The key to present: `--key`, else CONTINUUM_API_KEY, else the admin key file the gateway wrote on
  * its first start (when this command runs where the gateway runs).
  */
-function apiKey(given: string | undefined, adminKeyFile: () => string | undefined): string {
+export function apiKey(given: string | undefined, adminKeyFile: () => string | undefined): string {
   const fromEnv = process.env.CONTINUUM_API_KEY;
   if (given !== undefined && given !== '') return given;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;

@@ -68,7 +68,8 @@ export function applyRuleEdits(files: ProfileFiles, edits: readonly RuleEdit[]):
         continue;
       }
     }
-    const text = document.toString();
+    // No line width: long rules stay on their line, and untouched ones come out as they were.
+    const text = document.toString({ lineWidth: 0 });
     if (text !== content.toString('utf8')) {
       out.set(file, Buffer.from(text, 'utf8'));
       changed.add(file);

@@ -51,7 +51,10 @@ export function emptyFieldReason(
   const failing = walk.filters.filter((filter) => !passes(filter, focus));
   if (failing.length > 0) return failing.map((filter) => describeFilter(filter, focus, subject)).join('. ');
   const walked = walkedPaths(walk, focus);
-  const missing = walked.find((entry) => entry.present === 0);
+  // Elements the value is read from first: those only tested in conditions may well be absent.
+  const missing =
+    walked.find((entry) => entry.present === 0 && !walk.conditionPaths.includes(entry.path)) ??
+    walked.find((entry) => entry.present === 0);
   if (missing !== undefined) {
     const parent = missing.path.split('.').slice(0, -1).join('.');
     const count = parent === '' ? 0 : valuesAt(focus, parent).length;

@@ -23,6 +23,8 @@ export interface MemberFilter {
 export interface FhirPathWalk {
   /** Element paths stepped through, relative to the focus, in the order first met. */
   readonly paths: readonly string[];
+  /** Of those, the ones only met inside conditions (`where(use != 'old')`): a record may well lack them. */
+  readonly conditionPaths: readonly string[];
   readonly filters: readonly MemberFilter[];
 }
 
@@ -56,9 +58,11 @@ export function walkFhirPath(source: string, constants: Readonly<Record<string, 
   const paths: string[] = [];
   const filters: MemberFilter[] = [];
   const variables = new Map<string, string[]>();
-  const step = (collection: string, member: string): string => {
+  const valuePaths = new Set<string>();
+  const step = (collection: string, member: string, inCondition: boolean): string => {
     const path = collection === '' ? member : `${collection}.${member}`;
     if (!paths.includes(path)) paths.push(path);
+    if (!inCondition) valuePaths.add(path);
     return path;
   };
   const child = (node: Node, index: number): Node | undefined => node.children?.[index];
@@ -76,7 +80,7 @@ export function walkFhirPath(source: string, constants: Readonly<Record<string, 
         const name = node.text ?? '';
         // `Patient.name`: a leading type name is the focus itself.
         if (/^[A-Z]/.test(name)) return [...scope];
-        return scope.map((path) => step(path, name));
+        return scope.map((path) => step(path, name, where !== undefined));
       }
       case 'ThisInvocation':
         return [...scope];
@@ -91,7 +95,9 @@ export function walkFhirPath(source: string, constants: Readonly<Record<string, 
       case 'InvocationExpression': {
         const input = visit(child(node, 0), scope, where);
         const next = child(node, 1);
-        if (next?.type === 'MemberInvocation') return input.map((path) => step(path, next.text ?? ''));
+        if (next?.type === 'MemberInvocation') {
+          return input.map((path) => step(path, next.text ?? '', where !== undefined));
+        }
         if (next?.type === 'FunctionInvocation') return invoke(next, input, scope);
         return [];
       }
@@ -176,7 +182,7 @@ export function walkFhirPath(source: string, constants: Readonly<Record<string, 
   };
 
   visit(parse(source) as Node, ['']);
-  return { paths, filters };
+  return { paths, conditionPaths: paths.filter((path) => !valuePaths.has(path)), filters };
 }
 
 function union(a: readonly string[], b: readonly string[]): string[] {

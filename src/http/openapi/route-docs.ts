@@ -87,6 +87,23 @@ import {
   closureSchema,
   patientNoticesSchema,
 } from '../schemas/closure.response';
+import {
+  evaluateBody,
+  explainBody,
+  fixtureBody,
+  profileNamePath,
+  rulesBody,
+  tryBody,
+} from '../schemas/mappings.schema';
+import {
+  evaluateSchema,
+  explainSchema,
+  fixtureSavedSchema,
+  profileDetailSchema,
+  profileListSchema,
+  rulesSavedSchema,
+  trySchema,
+} from '../schemas/mappings.response';
 import { named, type RouteDoc } from './route-doc';
 
 /** A JSON object this document does not detail; each use its own, since one schema has one name. */
@@ -596,6 +613,85 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       responses: {
         200: { description: 'Newest first, paged by cursor', schema: named('AuditPage', auditPageSchema) },
       },
+    },
+
+    'GET /v1/mappings/profiles': {
+      summary: "List the tenant's mapping profiles",
+      description:
+        'The profiles the tenant’s connections use: running version, the hash of the files on disk, ' +
+        'connections, files and fixture counts per kind, with the last reload and fields found empty ' +
+        'on every sampled record.',
+      tag: 'Mappings',
+      responses: {
+        200: { description: 'The profiles', schema: named('MappingProfileList', profileListSchema) },
+      },
+    },
+    'GET /v1/mappings/profiles/:name': {
+      summary: 'Read a mapping profile',
+      description: 'Its YAML files, every rule (file, field, language, source) and its fixtures.',
+      tag: 'Mappings',
+      path: profileNamePath,
+      responses: {
+        200: { description: 'The profile', schema: named('MappingProfileDetail', profileDetailSchema) },
+      },
+      problems: ['NOT_FOUND'],
+    },
+    'POST /v1/mappings/explain': {
+      summary: 'Explain a record under a profile',
+      description:
+        'Each model field of a Patient, Appointment or Slot (live by `id` from the connection, or given ' +
+        'as `resource`) with its file, rule, expression and value; an empty field says why, in terms of ' +
+        'the record. With `edits` the profile is compiled with them first; their problems come back ' +
+        'in `problems` (200). Shows record values: for integration engineers, audited.',
+      tag: 'Mappings',
+      body: { schema: named('MappingExplainRequest', explainBody), form: false, required: true },
+      responses: {
+        200: { description: 'Field by field', schema: named('MappingExplanation', explainSchema) },
+      },
+      problems: ['NOT_FOUND', 'EHR_UNAVAILABLE'],
+    },
+    'POST /v1/mappings/try': {
+      summary: 'Try a change on a record, without sending it',
+      description:
+        'The FHIR record before and after a Patient correction or an Appointment cancel, convert or ' +
+        'hold, the JSON Patch between them and the request a worker would send (with If-Match). ' +
+        'Nothing reaches the EHR.',
+      tag: 'Mappings',
+      body: { schema: named('MappingTryRequest', tryBody), form: false, required: true },
+      responses: { 200: { description: 'The change', schema: named('MappingTry', trySchema) } },
+      problems: ['NOT_FOUND', 'EHR_UNAVAILABLE'],
+    },
+    'POST /v1/mappings/evaluate': {
+      summary: 'Evaluate one expression on a record',
+      description:
+        'A FHIRPath expression or JSONata template with the profile’s constants and functions; a bad ' +
+        'one answers 200 with `error` (message, line, column).',
+      tag: 'Mappings',
+      body: { schema: named('MappingEvaluateRequest', evaluateBody), form: false, required: true },
+      responses: { 200: { description: 'The result', schema: named('MappingEvaluation', evaluateSchema) } },
+      problems: ['NOT_FOUND', 'EHR_UNAVAILABLE'],
+    },
+    'POST /v1/mappings/profiles/:name/fixtures': {
+      summary: 'Save a fixture to a profile',
+      description:
+        'Writes `fixtures/<kind>/<name>.json`; `expected` defaults to what the profile (with `edits`) ' +
+        'produces. An existing fixture is replaced only with `overwrite: true`.',
+      tag: 'Mappings',
+      path: profileNamePath,
+      body: { schema: named('MappingFixtureRequest', fixtureBody), form: false, required: true },
+      responses: { 201: { description: 'Saved', schema: named('MappingFixtureSaved', fixtureSavedSchema) } },
+      problems: ['NOT_FOUND', 'CONFLICT'],
+    },
+    'PUT /v1/mappings/profiles/:name/rules': {
+      summary: 'Save rule changes to a profile',
+      description:
+        'Compiles the profile with the edits and runs its fixtures; on any problem answers 422 with ' +
+        '`problems` and writes nothing. Comments and layout are kept. Takes effect at the next reload.',
+      tag: 'Mappings',
+      path: profileNamePath,
+      body: { schema: named('MappingRulesRequest', rulesBody), form: false, required: true },
+      responses: { 200: { description: 'Written', schema: named('MappingRulesSaved', rulesSavedSchema) } },
+      problems: ['NOT_FOUND'],
     },
 
     'POST /v1/crisis/activations': {
