@@ -1,26 +1,22 @@
 /**
  * The mapping workbench in headless Chromium, as an integration engineer meets it: a new profile
- * `acme` (mappings/default with its MRN system changed) leaves a sandbox patient's MRN empty; the
+ * `acme` (mappings/default with its own MRN system, see support/acme-profile.ts) leaves a sandbox
+ * patient's MRN empty; the
  * workbench says why, the engineer fixes the rule as they type, saves the case as a fixture, saves
  * the rule and reloads without a restart, and the API's lookup then shows the MRN. The gateway is
  * real (Redis, the sandbox EHR, a mappings folder on disk); what the page shows is checked on the
  * page and what it did is checked on disk and through the API. Screenshots go to
  * test-artifacts/mapping-workbench-*.png.
  */
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { projectRoot } from '../../src/project-root';
+import {
+  ACME_MRN_RULE,
+  ACME_MRN_SYSTEM as ACME_MRN,
+  SANDBOX_MRN_SYSTEM as SANDBOX_MRN,
+  acmeMappingsDir,
+} from '../support/acme-profile';
 import { launchChromium, refuseOtherHosts, screenshot } from '../support/browser';
 import { http } from '../support/http';
 import { scopedClientKey } from '../support/scoped-client';
@@ -29,20 +25,13 @@ import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(180000);
 
-const SANDBOX_MRN = 'http://sandbox.continuum.example/mrn';
-const ACME_MRN = 'http://acme.example/mrn';
-/** The engineer's fix: the EHR keeps these patients' MRNs under the sandbox system too. */
-const FIXED_MRN_RULE = [
-  "defineVariable('current', identifier.where(use.exists().not() or use != 'old'))",
-  '  .select(',
-  `    %current.where(system in %mrnSystems or system = '${SANDBOX_MRN}')`,
-  "      .combine(%current.where(type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/v2-0203' and code = 'MR').exists()))",
-  '  )',
-  '  .value.first()',
-].join('\n');
+/** The engineer's fix: this EHR keeps some MRNs under the sandbox's system too. */
+const FIXED_MRN_RULE = ACME_MRN_RULE.replace(
+  'system in %mrnSystems',
+  `(system in %mrnSystems or system = '${SANDBOX_MRN}')`,
+);
 /** The same rule with its `where(` left open: the parser's error must say where. */
 const BROKEN_MRN_RULE = "identifier.where(system = '" + SANDBOX_MRN + "'.value.first()";
-
 const THROWING_CITY_RULE = '$length(city) > 24 ? $error("no rule for this city") : city';
 const LONG_CITY = 'Canaryville-upon-the-Long-River';
 
@@ -60,24 +49,10 @@ let engineerKey: string;
 /** pat-0001's MRN as the sandbox EHR stores it. */
 let sandboxMrn: string;
 
-/** Every file under `dir`, recursively. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
 beforeAll(async () => {
-  // The new profile as the README says to make one: a copy of default whose MRNs live under the
-  // EHR's own system, in profile.yaml and in the fixtures that pin it.
-  mappingsDir = mkdtempSync(join(tmpdir(), 'continuum-workbench-'));
+  // The new profile: default's copy whose EHR keeps MRNs under its own system, and only there.
+  mappingsDir = acmeMappingsDir();
   const acme = join(mappingsDir, 'acme');
-  cpSync(join(projectRoot(), 'mappings', 'default'), acme, { recursive: true });
-  for (const file of filesUnder(acme)) {
-    const text = readFileSync(file, 'utf8');
-    if (text.includes(SANDBOX_MRN)) writeFileSync(file, text.split(SANDBOX_MRN).join(ACME_MRN));
-  }
   expect(readFileSync(join(acme, 'profile.yaml'), 'utf8')).toContain(ACME_MRN);
   // A profile bug that only shows on some records: the address template throws on long city names.
   const patientYaml = join(acme, 'patient.yaml');
@@ -96,16 +71,11 @@ beforeAll(async () => {
       mappings: { dir: mappingsDir, watch: false },
     },
   });
-  // The sandbox types every MRN `MR`, which default's rule accepts under any system. This EHR's
-  // record does not: its MRN is known by its system alone, as at many EHRs.
   const record = await http('GET', `${gw.fhirBase}/Patient/pat-0001`);
   expect(record.status).toBe(200);
-  const identifiers = record.body.identifier as { system?: string; value?: string; type?: unknown }[];
+  const identifiers = record.body.identifier as { system?: string; value?: string }[];
   sandboxMrn = identifiers.find((i) => i.system === SANDBOX_MRN)?.value ?? '';
   expect(sandboxMrn).toMatch(/^MRN\d+$/);
-  const untyped = { ...record.body, identifier: identifiers.map(({ type: _type, ...rest }) => rest) };
-  const put = await http('PUT', `${gw.fhirBase}/Patient/pat-0001`, { body: untyped });
-  expect(put.status).toBe(200);
 
   engineerKey = (
     await scopedClientKey(gw.prefix, 'integration-engineer', ['mappings:write', 'patients:read'])
