@@ -1,9 +1,9 @@
 /**
  * The mapping workbench in headless Chromium, as an integration engineer meets it: a new profile
  * `acme` (mappings/default with its own MRN system, see support/acme-profile.ts) leaves a sandbox
- * patient's MRN empty; the
- * workbench says why, the engineer fixes the rule as they type, saves the case as a fixture, saves
- * the rule and reloads without a restart, and the API's lookup then shows the MRN. The gateway is
+ * patient's MRN empty; the workbench says why, the engineer fixes the rule as they type, saves the
+ * case as a fixture, saves the rule and reloads without a restart, and the API's lookup then shows
+ * the MRN. A write a rule failed on is opened from the console and retried. The gateway is
  * real (Redis, the sandbox EHR, a mappings folder on disk); what the page shows is checked on the
  * page and what it did is checked on disk and through the API. Screenshots go to
  * test-artifacts/mapping-workbench-*.png.
