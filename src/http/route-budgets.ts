@@ -24,6 +24,9 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'GET /console/console.js': 'unlimited',
   'GET /console/console.css': 'unlimited',
   'GET /console/icon.svg': 'unlimited',
+  'GET /console/mappings': 'unlimited',
+  'GET /console/mappings.js': 'unlimited',
+  'GET /console/mappings.css': 'unlimited',
   // The API's description and its page: the same bytes for everyone, built once at start.
   'GET /openapi.json': 'unlimited',
   'GET /docs': 'unlimited',
