@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ContinuumError } from '../domain/errors';
-import type { Patient, Resource } from '../domain/fhir';
+import type { Resource } from '../domain/fhir';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type {
   MappingWorkbench,
@@ -115,7 +115,7 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
       const part = /^Patient\.(name|address)$/.exec(base)?.[1];
       const source = part === undefined ? undefined : ruleSource(files, 'patient.yaml', `read.${part}.from`);
       if (source === undefined || resource.resourceType !== 'Patient') return undefined;
-      const found = compileFhirPath(source, { constants, functions }).evaluate(resource as Patient);
+      const found = compileFhirPath(source, { constants, functions }).evaluate(resource);
       return found.find((item) => typeof item === 'object' && item !== null) ?? null;
     };
     return { constants, functions, picked };

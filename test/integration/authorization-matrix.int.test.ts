@@ -424,6 +424,89 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     status: 200,
     otherTenant: () => ({ path: '/v1/patients/pat-0001/notices?connection=sandbox' }),
   },
+  // The mapping workbench: `default` runs profile `default` on `sandbox`; so does `south` on `other`.
+  'GET /v1/mappings/profiles': { right: () => ({ path: '/v1/mappings/profiles' }), status: 200 },
+  'GET /v1/mappings/profiles/:name': {
+    right: () => ({ path: '/v1/mappings/profiles/default' }),
+    status: 200,
+  },
+  'POST /v1/mappings/explain': {
+    right: () => ({
+      path: '/v1/mappings/explain',
+      body: { profile: 'default', resourceType: 'Patient', id: 'pat-0001' },
+    }),
+    status: 200,
+    otherTenant: () => ({
+      path: '/v1/mappings/explain',
+      body: { profile: 'default', connection: 'sandbox', resourceType: 'Patient', id: 'pat-0001' },
+    }),
+  },
+  'POST /v1/mappings/try': {
+    right: () => ({
+      path: '/v1/mappings/try',
+      body: {
+        profile: 'default',
+        resourceType: 'Patient',
+        id: 'pat-0001',
+        change: { email: 'm@example.org' },
+      },
+    }),
+    status: 200,
+    otherTenant: () => ({
+      path: '/v1/mappings/try',
+      body: {
+        profile: 'default',
+        connection: 'sandbox',
+        resourceType: 'Patient',
+        id: 'pat-0001',
+        change: { email: 'm@example.org' },
+      },
+    }),
+  },
+  'POST /v1/mappings/evaluate': {
+    right: () => ({
+      path: '/v1/mappings/evaluate',
+      body: {
+        profile: 'default',
+        resourceType: 'Patient',
+        id: 'pat-0001',
+        language: 'fhirpath',
+        source: 'id',
+      },
+    }),
+    status: 200,
+    otherTenant: () => ({
+      path: '/v1/mappings/evaluate',
+      body: {
+        profile: 'default',
+        connection: 'sandbox',
+        resourceType: 'Patient',
+        id: 'pat-0001',
+        language: 'fhirpath',
+        source: 'id',
+      },
+    }),
+  },
+  'POST /v1/mappings/profiles/:name/fixtures': {
+    right: () => ({
+      path: '/v1/mappings/profiles/default/fixtures',
+      body: {
+        kind: 'read',
+        name: 'matrix',
+        overwrite: true,
+        input: { resourceType: 'Patient', id: 'matrix-1', gender: 'female' },
+      },
+    }),
+    status: 201,
+  },
+  'PUT /v1/mappings/profiles/:name/rules': {
+    // The rule as it is: compiled and tested, nothing to write.
+    right: () => ({
+      path: '/v1/mappings/profiles/default/rules',
+      body: { edits: [{ file: 'patient.yaml', field: 'read.gender', source: 'gender' }] },
+    }),
+    status: 200,
+  },
   'POST /v1/crisis/closures': {
     right: () => ({
       path: '/v1/crisis/closures',

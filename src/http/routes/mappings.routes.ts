@@ -6,7 +6,7 @@
  */
 import { Router, type Response } from 'express';
 import type { Resource } from '../../domain/fhir';
-import type { RuleEdit, TryChange } from '../../domain/mapping-workbench';
+import type { TryChange } from '../../domain/mapping-workbench';
 import {
   evaluateOnRecord,
   explainRecord,
@@ -88,7 +88,7 @@ export function mappingsRoutes(deps: MappingWorkbenchDeps): Router {
         ...(body.connection !== undefined ? { connection: body.connection } : {}),
         resourceType: body.resourceType,
         record: recordSource(body),
-        edits: body.edits as RuleEdit[],
+        edits: body.edits,
       });
       res.json(outcome);
     }),
@@ -121,7 +121,7 @@ export function mappingsRoutes(deps: MappingWorkbenchDeps): Router {
         ...(body.connection !== undefined ? { connection: body.connection } : {}),
         resourceType: body.resourceType,
         record: recordSource(body),
-        edits: body.edits as RuleEdit[],
+        edits: body.edits,
         change,
       });
       res.json(outcome);
@@ -140,7 +140,7 @@ export function mappingsRoutes(deps: MappingWorkbenchDeps): Router {
         ...(body.connection !== undefined ? { connection: body.connection } : {}),
         resourceType: body.resourceType,
         record: recordSource(body),
-        edits: body.edits as RuleEdit[],
+        edits: body.edits,
         language: body.language,
         source: body.source,
         ...(body.base !== undefined ? { base: body.base } : {}),
@@ -171,7 +171,7 @@ export function mappingsRoutes(deps: MappingWorkbenchDeps): Router {
           ...(expected !== undefined ? { expected } : {}),
           overwrite,
         },
-        edits as RuleEdit[],
+        edits,
       );
       res.status(201).json(saved);
     }),

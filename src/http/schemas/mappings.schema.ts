@@ -35,7 +35,7 @@ const recordFields = {
   edits,
 };
 
-const oneRecord = <T extends { id?: unknown; resource?: unknown }>(body: T): boolean =>
+const oneRecord = (body: { id?: unknown; resource?: unknown }): boolean =>
   (body.id === undefined) !== (body.resource === undefined);
 const oneRecordMessage = { message: 'give exactly one of id and resource', path: ['id'] };
 
