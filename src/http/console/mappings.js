@@ -545,7 +545,8 @@ async function saveFixture(event, overwrite = false) {
     kind: FIXTURE_KINDS[state.subject.resourceType],
     name,
     ...(description ? { description } : {}),
-    input: state.explained.resource,
+    // A slot fixture names its resource `slot` (its schedule is optional); the others `input`.
+    [state.subject.resourceType === 'Slot' ? 'slot' : 'input']: state.explained.resource,
     ...editsBody(),
     ...(overwrite ? { overwrite: true } : {}),
   };
