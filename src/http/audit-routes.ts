@@ -28,6 +28,9 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'GET /console/console.js': 'not-phi',
   'GET /console/console.css': 'not-phi',
   'GET /console/icon.svg': 'not-phi',
+  'GET /console/mappings': 'not-phi',
+  'GET /console/mappings.js': 'not-phi',
+  'GET /console/mappings.css': 'not-phi',
   'GET /openapi.json': 'not-phi',
   'GET /docs': 'not-phi',
   'GET /docs/*file': 'not-phi',
@@ -77,6 +80,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'POST /v1/mappings/reload': execute('mapping.reload'),
   'GET /v1/mappings/versions/:hash': read('mapping.version'),
   'GET /v1/mappings/diff': read('mapping.diff'),
+
   // The mapping workbench shows records rule by rule, and changes profiles: every call is recorded.
   'GET /v1/mappings/profiles': read('mapping.profiles'),
   'GET /v1/mappings/profiles/:name': read('mapping.profile'),

@@ -862,7 +862,15 @@ describe('public routes', () => {
     const before = unexpected.length;
     await probe('GET /healthz', 'no credential', 'GET', { path: '/healthz' }, {}, answered(200));
     await probe('GET /readyz', 'no credential', 'GET', { path: '/readyz' }, {}, answered(200));
-    for (const path of ['/console', '/console/console.js', '/console/console.css', '/console/icon.svg']) {
+    for (const path of [
+      '/console',
+      '/console/console.js',
+      '/console/console.css',
+      '/console/icon.svg',
+      '/console/mappings',
+      '/console/mappings.js',
+      '/console/mappings.css',
+    ]) {
       await probe(
         `GET ${path}`,
         'no credential',

@@ -479,7 +479,22 @@ async function refreshWrites() {
                   el('td', {}, op.kind),
                   el('td', { 'data-field': 'status' }, op.status),
                   el('td', {}, op.patientId ?? ''),
-                  el('td', { 'data-field': 'reason' }, reasonOf(op)),
+                  el(
+                    'td',
+                    { 'data-field': 'reason' },
+                    reasonOf(op),
+                    // A profile rule failed on this record: the workbench opens both.
+                    op.lastError?.mapping
+                      ? el(
+                          'a',
+                          {
+                            class: 'workbench-link',
+                            href: `/console/mappings#op=${encodeURIComponent(op.operationId)}`,
+                          },
+                          'Open in the mapping workbench',
+                        )
+                      : '',
+                  ),
                   el('td', {}, diffTable(op)),
                   el(
                     'td',

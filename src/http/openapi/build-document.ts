@@ -35,7 +35,10 @@ const TAGS = [
   ['Events', 'Event subscribers'],
   ['Crisis', 'Site closures, and what patients are told about their visits'],
   ['Audit', 'Who read or changed what'],
-  ['Mappings', 'The mapping workbench: explain and try profiles on real records, save fixtures and rules; profile versions, reloads and their differences'],
+  [
+    'Mappings',
+    'Mapping profiles: the workbench (explain and try on real records, fixtures, rules), versions, reloads and changes',
+  ],
   ['Crisis', 'Crisis activations and the notices callers hear'],
   ['Access', 'Tokens and the keys that verify them'],
   ['Health', 'Probes'],

@@ -849,6 +849,25 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       tag: 'Documentation',
       responses: { 200: { description: 'An SVG image', mediaType: 'image/svg+xml' } },
     },
+    'GET /console/mappings': {
+      summary: 'Mapping workbench',
+      description:
+        'A page that signs in like the console (the same key in the tab) and, with mappings:write, ' +
+        'shows a profile rule by rule on a record, evaluates edits as they are typed, previews a ' +
+        'change, saves fixtures and rules, reloads, and opens a write a rule failed on (#op=<id>).',
+      tag: 'Documentation',
+      responses: { 200: { description: 'An HTML page', mediaType: 'text/html' } },
+    },
+    'GET /console/mappings.js': {
+      summary: "The mapping workbench's script",
+      tag: 'Documentation',
+      responses: { 200: { description: 'A JavaScript module', mediaType: 'text/javascript' } },
+    },
+    'GET /console/mappings.css': {
+      summary: "The mapping workbench's style",
+      tag: 'Documentation',
+      responses: { 200: { description: 'A style sheet', mediaType: 'text/css' } },
+    },
     'GET /openapi.json': {
       summary: 'This OpenAPI document',
       tag: 'Documentation',

@@ -1,5 +1,5 @@
 /**
- * GET /console: the operator console, four static files read once at start. The page is public
+ * GET /console: the operator console and the mapping workbench, static files read once at start. The page is public
  * and holds nothing of anyone's; everything it shows it fetches from the API with the key the user
  * types in. Its content policy lets it run its own script and style and call this origin only:
  * no inline script, no other host, no form that could post the key anywhere.
@@ -25,6 +25,10 @@ const FILES = {
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
   // Named by the page, so the browser does not ask for /favicon.ico (which would need a key).
   '/icon.svg': { file: 'icon.svg', type: 'image/svg+xml' },
+  // The mapping workbench: same sign-in (the key in this tab's session storage), same policy.
+  '/mappings': { file: 'mappings.html', type: 'text/html; charset=utf-8' },
+  '/mappings.js': { file: 'mappings.js', type: 'text/javascript; charset=utf-8' },
+  '/mappings.css': { file: 'mappings.css', type: 'text/css; charset=utf-8' },
 } as const;
 
 export function consoleRoutes(dir: string): Router {
