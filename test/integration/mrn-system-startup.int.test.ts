@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import { startGateway, type Gateway } from '../../src/main';
 import { projectRoot } from '../../src/project-root';
+import { retargetMrnSystem } from '../support/profile-copy';
 import { captureLogs } from '../support/log-capture';
 import { deletePrefix, TEST_REDIS_URL } from '../support/redis';
 
@@ -26,14 +27,7 @@ beforeAll(() => {
   const mappings = join(work, 'mappings');
   cpSync(join(projectRoot(), 'mappings', 'default'), join(mappings, 'default'), { recursive: true });
   cpSync(join(projectRoot(), 'mappings', 'default'), join(mappings, 'acme'), { recursive: true });
-  const acmeProfile = join(mappings, 'acme', 'profile.yaml');
-  writeFileSync(
-    acmeProfile,
-    readFileSync(acmeProfile, 'utf8').replace(
-      SANDBOX_MRN_SYSTEM,
-      'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14',
-    ),
-  );
+  retargetMrnSystem(join(mappings, 'acme'), 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.17');
   // A half-done copy: its own system added, the sandbox's left in.
   cpSync(join(mappings, 'default'), join(mappings, 'half'), { recursive: true });
   const halfProfile = join(mappings, 'half', 'profile.yaml');

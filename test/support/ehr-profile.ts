@@ -4,12 +4,11 @@
  * pointing a connection at a real EHR (the default profile names the sandbox's system, refused
  * there at start-up).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/project-root';
-
-const SANDBOX_MRN_SYSTEM = 'http://sandbox.continuum.example/mrn';
+import { retargetMrnSystem } from './profile-copy';
 
 export interface EhrProfile {
   /** For `mappings.dir`. */
@@ -23,10 +22,6 @@ export function ehrProfile(name = 'ehr', mrnSystem = 'urn:oid:2.16.840.1.113883.
   const dir = mkdtempSync(join(tmpdir(), 'continuum-mappings-'));
   cpSync(join(projectRoot(), 'mappings'), dir, { recursive: true });
   cpSync(join(dir, 'default'), join(dir, name), { recursive: true });
-  const profileFile = join(dir, name, 'profile.yaml');
-  const text = readFileSync(profileFile, 'utf8');
-  if (!text.includes(SANDBOX_MRN_SYSTEM))
-    throw new Error('the default profile no longer names the sandbox MRN system');
-  writeFileSync(profileFile, text.replace(SANDBOX_MRN_SYSTEM, mrnSystem));
+  retargetMrnSystem(join(dir, name), mrnSystem);
   return { dir, name, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
