@@ -9,6 +9,7 @@ import { toAuditEvent } from '../domain/audit-event';
 import { createLogger } from '../observability/logger';
 import { openCliAudit } from './cli-audit';
 import { openRedis, type RegistryRedis } from './clients-command';
+import { usageMistake } from './usage-mistake';
 
 export const AUDIT_USAGE = `Usage:
   continuum audit verify [--json]
@@ -47,9 +48,7 @@ export async function auditCommand(args: string[], readConfig: () => Config): Pr
     if (parsed.positionals.length > 1)
       throw new UsageError(`unexpected ${parsed.positionals.slice(1).join(' ')}`);
   } catch (error) {
-    process.stderr.write(
-      `${error instanceof Error ? error.message : String(error)} (see continuum audit --help)\n`,
-    );
+    process.stderr.write(usageMistake(error instanceof Error ? error.message : String(error), AUDIT_USAGE));
     return 2;
   }
   if (values.help || action === undefined || action === 'help') {
@@ -57,7 +56,7 @@ export async function auditCommand(args: string[], readConfig: () => Config): Pr
     return 0;
   }
   if (action !== 'verify' && action !== 'export') {
-    process.stderr.write(`unknown action: audit ${action} (see continuum audit --help)\n`);
+    process.stderr.write(usageMistake(`unknown action: audit ${action}`, AUDIT_USAGE));
     return 2;
   }
   let since: Date | undefined;
@@ -66,7 +65,7 @@ export async function auditCommand(args: string[], readConfig: () => Config): Pr
     since = dateOption('since', values.since);
     until = dateOption('until', values.until);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
+    process.stderr.write(usageMistake((error as Error).message, AUDIT_USAGE));
     return 2;
   }
 

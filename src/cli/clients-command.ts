@@ -18,6 +18,7 @@ import type { Logger } from '../domain/ports';
 import { createLogger } from '../observability/logger';
 import type { NewAuditRecord } from '../domain/audit';
 import { cliUser, openCliAudit } from './cli-audit';
+import { usageMistake } from './usage-mistake';
 
 export const CLIENTS_USAGE = `Usage:
   continuum clients create --name NAME --tenant TENANT --scopes SCOPE[,SCOPE...] [--json]
@@ -59,7 +60,7 @@ export async function clientsCommand(args: string[], readConfig: () => Config): 
     request = parseRequest(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message} (see continuum clients --help)\n`);
+    process.stderr.write(usageMistake(error.message, CLIENTS_USAGE));
     return 2;
   }
   if (request.action === 'help') {

@@ -16,6 +16,7 @@ import {
 } from '../../adapters/ehr/oauth/ehr-key-store';
 import type { EhrSigningAlgorithm } from '../../adapters/ehr/oauth/private-key';
 import type { Config } from '../config/load-config';
+import { usageMistake } from './usage-mistake';
 
 export const EHR_KEYS_USAGE = `Usage:
   continuum ehr-keys create [--alg ES384|RS384] [--json]
@@ -55,7 +56,7 @@ export async function ehrKeysCommand(
     request = parseRequest(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message} (see continuum ehr-keys --help)\n`);
+    process.stderr.write(usageMistake(error.message, EHR_KEYS_USAGE));
     return 2;
   }
   if (request.action === 'help') {

@@ -79,7 +79,21 @@ export interface MappingProfile {
    * cancelationReason, coded from the profile's table. Pure: the input is not modified.
    */
   cancelAppointment(resource: Appointment, reason: string | undefined): Appointment;
-  /** Appointment.cancelationReason for a call-center reason (the table read backwards). */
+  /**
+   * The call-center cancellation reasons this profile accepts: the values of appointment.yaml
+   * `codes.cancellationReason`, sorted, each once. A reason outside them is refused when a change
+   * is accepted, never sent as a code the EHR does not have.
+   */
+  readonly cancellationReasons: readonly string[];
+  /**
+   * The call-center value of a reason as given: itself when it is one of `cancellationReasons`,
+   * the value the table maps it to when it is one of the EHR's own codes there; undefined else.
+   */
+  cancellationReasonOf(given: string): string | undefined;
+  /**
+   * Appointment.cancelationReason for a call-center reason (the table read backwards). A reason
+   * the table does not know (queued before reasons were checked) goes as words, never as a code.
+   */
   cancellationReason(reason: string | undefined): CodeableConcept | undefined;
   /**
    * Apply a demographic correction to a FHIR Patient and return the new resource (pure: the

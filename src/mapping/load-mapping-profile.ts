@@ -218,15 +218,23 @@ export async function compileMappingProfile(
     callback: callTemplates.callback,
   };
   const reasonTable = appointmentFile.value.codes.cancellationReason;
+  const cancellationReasons = [...new Set(Object.values(reasonTable.map))].sort();
+  const isEhrReasonCode = (given: string): boolean => Object.hasOwn(reasonTable.map, given);
+  const cancellationReasonOf = (given: string): string | undefined =>
+    cancellationReasons.includes(given) ? given : isEhrReasonCode(given) ? reasonTable.map[given] : undefined;
   /** A call-center reason as the EHR codes it (the table read backwards), with the words kept as text. */
   const cancellationReason = (reason: string | undefined): CodeableConcept | undefined => {
     if (reason === undefined) return undefined;
-    const table = reasonTable;
-    const code = lookUpCode(table, reason) ?? reason;
-    return {
-      coding: [{ ...(table.system !== undefined ? { system: table.system } : {}), code }],
-      text: reason,
-    };
+    const system = reasonTable.system !== undefined ? { system: reasonTable.system } : {};
+    const coded = (code: string, text: string): CodeableConcept => ({ coding: [{ ...system, code }], text });
+    if (cancellationReasons.includes(reason)) return coded(lookUpCode(reasonTable, reason) ?? reason, reason);
+    if (isEhrReasonCode(reason)) return coded(reason, reasonTable.map[reason] ?? reason);
+    // Only a write queued before reasons were checked at acceptance gets here. Its words were the
+    // caller's and still go, as text; but a code the EHR's table does not have would be refused by
+    // the EHR or, worse, read as one of its own codes. So the words go under the table's `other`
+    // code when it has one, else as text alone.
+    const other = cancellationReasons.includes('other') ? lookUpCode(reasonTable, 'other') : undefined;
+    return other !== undefined ? coded(other, reason) : { text: reason };
   };
   /**
    * An amendment is an update of the same record: it keeps the id and version it was made from
@@ -296,6 +304,8 @@ export async function compileMappingProfile(
       ),
     buildCallbackTask: (request, authoredOn) =>
       runTemplate('callback.template', calls.callback, callbackTemplateInput(request, authoredOn), 'Task'),
+    cancellationReasons,
+    cancellationReasonOf,
     cancellationReason,
     cancelAppointment: (resource, reason) => {
       const cancelationReason = cancellationReason(reason);

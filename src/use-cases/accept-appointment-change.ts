@@ -5,6 +5,7 @@
  * slow the caller must name the patient, since the lane is the patient's.
  */
 import type { AppointmentMode, AppointmentModel, VirtualMode } from '../domain/appointment';
+import { acceptedCancellationReason } from '../domain/cancellation-reason';
 import { ContinuumError, validationError, isEhrUnavailable } from '../domain/errors';
 import type { Appointment } from '../domain/fhir';
 import type { OperationPayload } from '../domain/operation';
@@ -27,7 +28,10 @@ interface ChangeOf<K extends string> {
   readonly appointmentId: string;
   /** Required while the EHR cannot say whose appointment it is; checked against it otherwise. */
   readonly patientId: string | undefined;
-  /** A call-center reason from the profile's cancellation-reason table (none for a confirmation). */
+  /**
+   * A call-center reason from the profile's cancellation-reason table, or one of the EHR's own codes
+   * there (recorded as its value); anything else is refused. None for a confirmation.
+   */
   readonly reason: string | undefined;
 }
 
@@ -97,6 +101,8 @@ export async function acceptAppointmentChange(
   const request = { connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;
+  // Before the EHR is asked anything: a reason the profile cannot code is refused whatever the visit.
+  const reason = acceptedCancellationReason(connection.mapping, input.reason);
   const appointment = await currentAppointment(
     connection,
     input.appointmentId,
@@ -109,7 +115,7 @@ export async function acceptAppointmentChange(
     input.kind === 'appointment.confirm'
       ? undefined
       : (appointment?.start ?? (await knownStart(deps, connection.name, 'Appointment', input.appointmentId)));
-  const common = { appointmentId: input.appointmentId, patientId, reason: input.reason };
+  const common = { appointmentId: input.appointmentId, patientId, reason };
   const payload: OperationPayload =
     input.kind === 'appointment.convert'
       ? { kind: input.kind, ...common, mode: input.mode }
@@ -148,6 +154,7 @@ export async function acceptAppointmentReschedule(
   const request = { kind: 'appointment.reschedule', connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;
+  const reason = acceptedCancellationReason(connection.mapping, input.reason);
   // One budget for the appointment and the new slot: a slow EHR costs the move once, not per read.
   const budget = acceptCheckBudget(connection);
   const appointment = await currentAppointment(connection, input.appointmentId, budget);
@@ -179,7 +186,7 @@ export async function acceptAppointmentReschedule(
       kind: 'appointment.reschedule',
       patientId,
       appointmentId: input.appointmentId,
-      reason: input.reason,
+      reason,
       booking: {
         slotId: input.slotId,
         slot,

@@ -18,6 +18,7 @@ import {
 import { upcomingWindows } from '../domain/callback-windows';
 import { ContinuumError, isEhrUnavailable } from '../domain/errors';
 import type { Patient } from '../domain/fhir';
+import type { MappingProfile } from '../domain/mapping-profile';
 import type { PatientModel } from '../domain/patient';
 import { acceptAppointmentChange, type AppointmentChangeInput } from './accept-appointment-change';
 import { acceptPlainWrite, type WriteContext } from './accept-write';
@@ -34,9 +35,6 @@ const BATCH = 10;
 const PHONE_BATCH = 50;
 const PHONE_DEADLINE_MS = 10_000;
 
-/** A cancellation reason is a code of the profile's table (`weather`); free text is recorded as `other`. */
-const REASON_CODE = /^[a-z0-9][a-z0-9-]{0,63}$/;
-
 function writeContext(record: ClosureRecord, key: string): WriteContext {
   return {
     owner: record.owner,
@@ -48,9 +46,26 @@ function writeContext(record: ClosureRecord, key: string): WriteContext {
   };
 }
 
+/**
+ * The reason a visit's change carries. A closure is refused unless the profile codes its reason,
+ * but a closure stored before reasons were checked may carry free text, and a reload may have
+ * dropped its reason from the table: its visits then get `other` when the table has it, else no
+ * reason, rather than every change being refused. The words still reach the callback.
+ */
+function reasonFor(mapping: MappingProfile, reason: string): string | undefined {
+  return (
+    mapping.cancellationReasonOf(reason) ??
+    (mapping.cancellationReasons.includes('other') ? 'other' : undefined)
+  );
+}
+
 /** The change one visit gets, per the closure's action. */
-export function changeFor(record: ClosureRecord, target: ClosureTarget): AppointmentChangeInput {
-  const reason = REASON_CODE.test(record.reason) ? record.reason : 'other';
+export function changeFor(
+  record: ClosureRecord,
+  target: ClosureTarget,
+  mapping: MappingProfile,
+): AppointmentChangeInput {
+  const reason = reasonFor(mapping, record.reason);
   const base = { appointmentId: target.appointmentId, patientId: target.patientId, reason };
   switch (record.action) {
     case 'cancel':
@@ -262,7 +277,7 @@ async function queueChanges(deps: ClosureDeps, record: ClosureRecord): Promise<C
           deps,
           connection,
           writeContext(current, closureChangeKey(record.id, target.appointmentId)),
-          changeFor(current, target),
+          changeFor(current, target, connection.mapping),
         ),
       ),
     );

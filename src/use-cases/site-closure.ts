@@ -13,6 +13,7 @@ import type {
   ClosureStore,
   ClosureTarget,
 } from '../domain/closure';
+import { acceptedCancellationReason } from '../domain/cancellation-reason';
 import { ContinuumError } from '../domain/errors';
 import { localTime } from '../domain/local-time';
 import type { OperationOwner } from '../domain/operation';
@@ -89,6 +90,16 @@ export function summarise(
     patientRefs: patients.map((id) => `Patient/${id}`),
     appointmentRefs: targets.map((t) => `Appointment/${t.appointmentId}`),
   };
+}
+
+/**
+ * A closure's reason becomes the cancellation reason of every visit it changes, so it must be one
+ * the connection's profile codes, as for a single change (422 listing them, dry run or not). One
+ * of the EHR's own codes is recorded as its call-center value.
+ */
+export function withAcceptedReason(connection: ConnectionContext, request: ClosureRequest): ClosureRequest {
+  const reason = acceptedCancellationReason(connection.mapping, request.reason) ?? request.reason;
+  return { ...request, reason };
 }
 
 export async function dryRunClosure(

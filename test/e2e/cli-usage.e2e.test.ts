@@ -39,12 +39,21 @@ describe('continuum with an option it does not know', () => {
     [['mappings', 'test', '--profiel', 'acme'], "Unknown option '--profiel'", 'continuum mappings test'],
     [['sandbox', '--bogus'], "Unknown option '--bogus'", 'continuum sandbox'],
     [['ops', 'status', '--jsn'], "Unknown option '--jsn'", 'continuum ops status'],
+    [['clients', 'list', '--jsn'], "Unknown option '--jsn'", 'continuum clients create --name NAME'],
+    [['audit', 'verify', '--jsno'], "Unknown option '--jsno'", 'continuum audit export [--since'],
+    [
+      ['ehr-keys', 'rotate', '--overlpa', '1h'],
+      "Unknown option '--overlpa'",
+      'continuum ehr-keys rotate [--alg',
+    ],
+    [['audit', 'check'], 'unknown action: audit check', 'continuum audit verify [--json]'],
   ])('%j prints the problem and the usage, exit 2', async (args, problem, usage) => {
     const { code, stdout, stderr } = await run(args);
     expect(code).toBe(2);
     expect(stderr.startsWith(`continuum: ${problem}`)).toBe(true);
     expect(stderr).toContain('Usage:');
     expect(stderr).toContain(usage);
+    expect(stderr).not.toContain('(see continuum');
     expect(stderr).not.toMatch(/^\s+at /m);
     expect(stderr).not.toContain('TypeError');
     expect(stdout).toBe('');

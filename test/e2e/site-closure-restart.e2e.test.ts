@@ -137,7 +137,7 @@ async function closeAndKill(
       to: scope.to,
       action: ACTION,
       ...(ACTION === 'convert-to-virtual' ? { mode: 'video' } : {}),
-      reason: 'Storm: the clinic is closed',
+      reason: 'weather',
       callback: { priority: 'urgent' },
     },
   });

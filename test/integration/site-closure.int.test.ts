@@ -87,7 +87,7 @@ const closureBody = (scope: ClosureScope, extra: Record<string, unknown> = {}) =
   to: scope.to,
   action: ACTION,
   ...(ACTION === 'convert-to-virtual' ? { mode: 'video' } : {}),
-  reason: 'Storm: the clinic is closed',
+  reason: 'weather',
   callback: { priority: 'urgent' },
   ...extra,
 });

@@ -58,6 +58,7 @@ describe('a profile fixture set', () => {
     await rm(join(dir, 'fixtures', 'appointment-book'), { recursive: true });
     await rm(join(dir, 'fixtures', 'appointment-write', 'cancel-with-reason.json'));
     await rm(join(dir, 'fixtures', 'appointment-write', 'cancel-without-reason.json'));
+    await rm(join(dir, 'fixtures', 'appointment-write', 'cancel-with-unknown-reason.json'));
     await rm(join(dir, 'fixtures', 'callback-write'), { recursive: true });
     const failed = (await run()).filter((result) => !result.passed);
     expect(failed).toEqual([

@@ -36,7 +36,7 @@ export async function planClosure(
       from: from.toISOString(),
       to: to.toISOString(),
       action: 'convert-to-virtual',
-      reason: 'drill planning',
+      reason: 'weather',
       callback: { priority: 'urgent' },
       dryRun: true,
     },

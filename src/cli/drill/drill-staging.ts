@@ -154,7 +154,7 @@ export function createStager(
       to: plan.to.toISOString(),
       action: 'convert-to-virtual',
       mode: 'video',
-      reason: 'Drill: site closed',
+      reason: 'weather',
       callback: {
         priority: 'urgent',
         window: { start: plan.from.toISOString(), end: plan.to.toISOString() },

@@ -297,5 +297,9 @@ function problemCodesByStatus(doc: RouteDoc, spec: RouteSpec): Map<string, Error
     const status = String(ERROR_CODES[code].status);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
+  for (const [status, also] of Object.entries(doc.problemsAt ?? {})) {
+    const known = byStatus.get(status) ?? [];
+    byStatus.set(status, [...known, ...also.filter((code) => !known.includes(code))]);
+  }
   return byStatus;
 }

@@ -51,4 +51,9 @@ export interface RouteDoc {
   readonly responses?: Readonly<Record<number, ResponseDoc>>;
   /** Error codes the route answers besides those every route of its kind can. */
   readonly problems?: readonly ErrorCode[];
+  /**
+   * Codes the route also answers with another status than their own, by status: a well-formed
+   * request whose value the EHR's mapping profile does not know is 422 VALIDATION, not 400.
+   */
+  readonly problemsAt?: Readonly<Record<number, readonly ErrorCode[]>>;
 }

@@ -335,11 +335,16 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
     },
     'POST /v1/appointments/:id/cancel': {
       summary: 'Cancel an appointment',
+      description:
+        "The slot is freed. `reason` must be a cancellation reason of the EHR's mapping profile table: " +
+        'any other value is refused with 422 VALIDATION, its `acceptedReasons` listing those there are, ' +
+        'and nothing is queued.',
       tag: 'Scheduling',
       path: appointmentIdPath,
       query: connectionQuery,
       body: { schema: named('CancelRequest', cancelSchema), form: true },
       write: true,
+      problemsAt: { 422: ['VALIDATION'] },
     },
     'POST /v1/appointments/:id/confirm': {
       summary: 'Confirm the patient will come',
@@ -357,6 +362,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       query: connectionQuery,
       body: { schema: named('RescheduleRequest', rescheduleSchema), form: true, required: true },
       write: true,
+      problemsAt: { 422: ['VALIDATION'] },
       problems: ['SLOT_TAKEN'],
     },
     'POST /v1/appointments/:id/convert': {
@@ -371,6 +377,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       query: connectionQuery,
       body: { schema: named('ConvertRequest', convertSchema), form: true, required: true },
       write: true,
+      problemsAt: { 422: ['VALIDATION'] },
       problems: ['NOT_FOUND'],
     },
     'POST /v1/appointments/:id/hold': {
@@ -385,6 +392,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       query: connectionQuery,
       body: { schema: named('HoldRequest', holdSchema), form: true },
       write: true,
+      problemsAt: { 422: ['VALIDATION'] },
       problems: ['NOT_FOUND'],
     },
 
@@ -531,7 +539,9 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
         'exactly once), and each affected patient gets one callback. `dryRun: true` only counts (by local day, ' +
         'location, practitioner) and changes nothing. The same closure submitted again (same connection, ' +
         'locations, window and action) answers 200 with the first one; `Idempotency-Key` is honoured too. ' +
-        'A tenant confined to locations may close only those (403). The run resumes after a restart.',
+        'A tenant confined to locations may close only those (403). The run resumes after a restart. ' +
+        "`reason` is every visit's cancellation reason: one of the mapping profile's table, else 422 " +
+        'VALIDATION listing them (`acceptedReasons`), dry run or not.',
       tag: 'Crisis',
       body: { schema: named('SiteClosureRequest', closureRequestSchema), form: false, required: true },
       responses: {
@@ -546,6 +556,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
         },
       },
       problems: ['FORBIDDEN', 'IDEMPOTENCY_MISMATCH', 'EHR_UNAVAILABLE'],
+      problemsAt: { 422: ['VALIDATION'] },
     },
     'GET /v1/crisis/closures': {
       summary: 'List site closures',
@@ -588,6 +599,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
         200: { description: 'Reloaded', schema: named('ProfileReloadOutcome', profileReloadOutcomeSchema) },
       },
       problems: ['VALIDATION'],
+      problemsAt: { 422: ['VALIDATION'] },
     },
     'GET /v1/mappings/versions/:hash': {
       summary: 'A stored mapping profile version',

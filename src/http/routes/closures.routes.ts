@@ -7,7 +7,12 @@ import { CLOSURE_ID } from '../../domain/closure';
 import { ContinuumError, validationError } from '../../domain/errors';
 import { closureView, stopClosure, visibleClosure } from '../../use-cases/closure-progress';
 import { resolveConnection } from '../../use-cases/resolve-connection';
-import { dryRunClosure, submitClosure, type ClosureDeps } from '../../use-cases/site-closure';
+import {
+  dryRunClosure,
+  submitClosure,
+  withAcceptedReason,
+  type ClosureDeps,
+} from '../../use-cases/site-closure';
 import { route } from '../async-route';
 import { noteAuditPatients } from '../audit-trail';
 import { callerOf } from '../caller';
@@ -35,7 +40,7 @@ export function closuresRoutes(deps: ClosureDeps): Router {
       const body = parsed.data;
       const { tenant, principal } = callerOf(res);
       const connection = resolveConnection(deps, body.connection, tenant);
-      const request = {
+      const request = withAcceptedReason(connection, {
         connection: connection.name,
         locations: body.locations,
         from: body.from,
@@ -45,7 +50,7 @@ export function closuresRoutes(deps: ClosureDeps): Router {
         reason: body.reason,
         callback: { priority: body.callback.priority, window: body.callback.window },
         activationId: body.activationId,
-      };
+      });
       if (body.dryRun === true) {
         const plan = await dryRunClosure(connection, tenant, request);
         // The plan names patients: the audit record says whose visits it disclosed.

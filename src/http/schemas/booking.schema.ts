@@ -12,8 +12,22 @@ const mode = z.enum(APPOINTMENT_MODES as [AppointmentMode, ...AppointmentMode[]]
   error: `must be one of ${APPOINTMENT_MODES.join(', ')}`,
 });
 
-/** A call-center cancellation reason from the mapping profile's table, e.g. `patient-request`. */
-const cancellationReason = z.string().trim().min(1).max(64);
+/**
+ * A call-center cancellation reason from the mapping profile's table, e.g. `patient-request`. The
+ * table is the EHR's, so the check against it is the use case's; the schema says where it comes from.
+ */
+export const cancellationReason = z
+  .string('must be a string')
+  .trim()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .describe(
+    "A cancellation reason from the EHR's mapping profile table (appointment.yaml " +
+      '`codes.cancellationReason`): one of its call-center values (the default profile has ' +
+      "`patient-request`, `provider`, `weather`, `other` and more), or one of the EHR's own codes " +
+      'there (`pat`), recorded as its value. Any other value, free text included, is refused with 422 ' +
+      'VALIDATION whose `acceptedReasons` lists the values; nothing is queued.',
+  );
 
 export const cancelSchema = z
   .object({ patientId: fhirId.optional(), reason: cancellationReason.optional() })

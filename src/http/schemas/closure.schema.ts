@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { CALLBACK_PRIORITIES, type CallbackPriority } from '../../domain/call';
 import { CLOSURE_ACTIONS, type ClosureAction } from '../../domain/closure';
+import { cancellationReason } from './booking.schema';
 import { fhirId } from './fhir-id.schema';
 
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' });
@@ -23,11 +24,8 @@ export const closureSchema = z
       error: `must be one of ${CLOSURE_ACTIONS.join(', ')}`,
     }),
     mode: z.enum(['video', 'phone'], { error: 'must be video or phone' }).optional(),
-    reason: z
-      .string('must be a string')
-      .trim()
-      .min(1, 'must not be empty')
-      .max(500, 'must be at most 500 characters'),
+    // Every visit's cancellation reason, and the reason its patient's callback gives.
+    reason: cancellationReason,
     callback: z
       .object({
         priority: z.enum(CALLBACK_PRIORITIES as unknown as [CallbackPriority, ...CallbackPriority[]], {

@@ -18,5 +18,11 @@ export const problemSchema = z
       .optional()
       .describe('VALIDATION: each field and what is wrong with it; never the value sent'),
     requiredScope: z.string().optional().describe('FORBIDDEN: a scope that would open the route'),
+    acceptedReasons: z
+      .array(z.string())
+      .optional()
+      .describe(
+        "VALIDATION (422): the cancellation reasons the EHR's mapping profile accepts, when the one sent is not among them",
+      ),
   })
   .describe('An error; `code` is stable, `retryable` says whether the same request may succeed later.');
