@@ -114,7 +114,7 @@ export function createMappingCatalog(
       logger.info(
         {
           trigger,
-          profiles: outcome.profiles.map((p) => ({ name: p.name, hash: p.hash, changed: p.changed })),
+          profiles: outcome.profiles.map((p) => ({ profile: p.name, hash: p.hash, changed: p.changed })),
         },
         changed.size > 0 ? 'mapping profiles reloaded' : 'mapping profiles reloaded; none had changed',
       );
