@@ -65,7 +65,7 @@ function row(r: Receipt): string {
  * The key to present: `--key`, else CONTINUUM_API_KEY, else the admin key file the gateway wrote on
  * its first start (when this command runs where the gateway runs).
  */
-function apiKey(given: string | undefined, adminKeyFile: () => string | undefined): string {
+export function apiKey(given: string | undefined, adminKeyFile: () => string | undefined): string {
   const fromEnv = process.env.CONTINUUM_API_KEY;
   if (given !== undefined && given !== '') return given;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
