@@ -2,7 +2,9 @@
  * Mapping profile versions in Redis, content-addressed: `<prefix>:mapping:version:<hash>` holds the
  * JSON `{name, storedAt, files}`, written once (SET NX) and never expired: a version is a few
  * kilobytes and a queued write may need it for as long as it waits. `<prefix>:mapping:history:<name>`
- * is a sorted set of the profile's hashes by the time they were last loaded.
+ * is a sorted set of the profile's hashes by the time they were last loaded. `<prefix>:mapping:hashes`
+ * holds every stored hash at score 0, so a hash prefix is found by a lexical range (ZRANGEBYLEX)
+ * instead of a key scan.
  */
 import type { Redis } from 'ioredis';
 import type { MappingVersionStore, StoredMappingVersion } from '../../src/domain/mapping-versions';
@@ -26,6 +28,7 @@ export function createRedisMappingVersionStore(
   const now = options.now ?? (() => new Date());
   const versionKey = (hash: string): string => `${prefix}:mapping:version:${hash}`;
   const historyKey = (name: string): string => `${prefix}:mapping:history:${name}`;
+  const hashesKey = `${prefix}:mapping:hashes`;
   return {
     async put(name, hash, files) {
       const at = now();
@@ -38,6 +41,7 @@ export function createRedisMappingVersionStore(
         .multi()
         .set(versionKey(hash), JSON.stringify(stored), 'NX')
         .zadd(historyKey(name), at.getTime(), hash)
+        .zadd(hashesKey, 0, hash)
         .exec();
     },
     async get(hash) {
@@ -53,6 +57,11 @@ export function createRedisMappingVersionStore(
         files: parsed.files,
       };
       return version;
+    },
+    async resolve(hexPrefix, limit) {
+      if (!/^[0-9a-f]{1,64}$/.test(hexPrefix)) return [];
+      // '~' sorts after every hex digit: the range is exactly the members that start with the prefix.
+      return redis.zrangebylex(hashesKey, `[${hexPrefix}`, `(${hexPrefix}~`, 'LIMIT', 0, limit);
     },
     async history(name) {
       const entries = await redis.zrevrange(historyKey(name), 0, -1, 'WITHSCORES');

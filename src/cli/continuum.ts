@@ -26,6 +26,7 @@ import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './subscriptions-comma
 import { startGateway, StartupError } from '../main';
 import { adminKeyPath } from '../wiring/admin-client';
 import { drillCommand } from './drill/drill-command';
+import { mappingsDiffCommand, MAPPINGS_DIFF_USAGE } from './mappings-diff-command';
 
 const USAGE = `Usage:
   continuum start [--role all|api|worker]   run the gateway (default role: all)
@@ -34,6 +35,7 @@ ${SANDBOX_AUTH_USAGE}   require OAuth tokens on its FHIR API
   continuum config check                    validate the configuration and exit
   continuum mappings test [--profile NAME]  run a mapping profile's fixtures
   continuum mappings explain|try --profile NAME (--patient ID | --file F.json) ...   a profile on one record (continuum mappings --help)
+  continuum mappings diff HASH_A HASH_B [--url URL --key KEY]   what changed between two profile versions
   continuum ops status|list|show|retry|cancel|replay ...   operate the write pipeline (continuum ops --help)
   continuum subscriptions sync [--connection NAME] [--ehr-url URL]   put the EHR's FHIR Subscriptions in place
   continuum clients create|list|revoke|rotate ...   API clients and their keys (continuum clients --help)
@@ -46,6 +48,15 @@ CONTINUUM_CONFIG; PORT, REDIS_URL, CONTINUUM_DATA_DIR and LOG_LEVEL override it.
 
 function readConfig(): Config {
   return loadConfig({ builtInMappingsDir: join(projectRoot(), 'mappings') });
+}
+
+/** The admin key file of this directory's gateway, if its configuration reads. */
+function adminKeyFileOf(): string | undefined {
+  try {
+    return adminKeyPath(readConfig());
+  } catch {
+    return undefined;
+  }
 }
 
 function fail(message: string, code: number): never {
@@ -268,6 +279,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'mappings':
       if (rest[0] === 'explain' || rest[0] === 'try') return runMappingsCommand(rest, readConfig);
+      if (rest[0] === 'diff') {
+        process.exitCode = await mappingsDiffCommand(rest.slice(1), adminKeyFileOf, {
+          out: (text) => process.stdout.write(text),
+          err: (text) => process.stderr.write(text),
+          colour: process.stdout.isTTY && process.env.NO_COLOR === undefined,
+        });
+        return;
+      }
       if (rest[0] === '--help') {
         process.stdout.write(`${MAPPINGS_USAGE}\n`);
         return;
@@ -294,6 +313,7 @@ const PARSE_ARGS_ERRORS = new Set([
 function usageOf(command: string | undefined): string {
   if (command === 'ops') return OPS_USAGE;
   if (command === 'subscriptions') return SUBSCRIPTIONS_USAGE;
+  if (command === 'mappings' && process.argv[3] === 'diff') return MAPPINGS_DIFF_USAGE;
   return USAGE;
 }
 

@@ -25,6 +25,7 @@ export const MAPPINGS_USAGE = `Usage:
                              [--connection NAME]  each model field, its rule and value; why an empty one is empty
   continuum mappings try --profile NAME (--patient ID | --appointment ID | --file F.json) --change JSON
                              [--connection NAME]  the FHIR change a model change would send (nothing is sent)
+  continuum mappings diff HASH_A HASH_B          what changed between two profile versions (a hash or its first 12 digits)
     --change for a patient: '{"phones": ["+16175550100"]}' (phones, email, address, preferredLanguage);
     for an appointment: '{"action": "cancel"|"convert"|"hold", "mode": "video", "reason": "..."}'
 Options: --json for raw JSON; with an id, --url http://host:port (default http://127.0.0.1:$PORT or

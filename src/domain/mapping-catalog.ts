@@ -37,7 +37,10 @@ export interface EmptyFieldFinding {
   /** The profile file and rule that produced it, e.g. `patient.yaml` `read.mrn`. */
   readonly file: string;
   readonly rule: string;
-  /** How many records were sampled (all of them gave no value). */
+  /**
+   * How many sampled records the field applies to (all of them gave no value): every sampled record
+   * of its type, or for a field only some records carry (a cancellation reason) those records.
+   */
   readonly sampled: number;
 }
 

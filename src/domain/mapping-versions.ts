@@ -16,6 +16,11 @@ export interface MappingVersionStore {
   /** Stores a version unless its hash is already there, and notes it in the profile's history. */
   put(name: string, hash: string, files: ReadonlyMap<string, Buffer>): Promise<void>;
   get(hash: string): Promise<StoredMappingVersion | undefined>;
+  /**
+   * The stored hashes starting with `prefix` (hex), at most `limit` of them: logs and status show a
+   * hash's first 12 digits, and a person types what they see.
+   */
+  resolve(prefix: string, limit: number): Promise<readonly string[]>;
   /** The profile's versions, the last one loaded first. */
   history(name: string): Promise<readonly { readonly hash: string; readonly at: string }[]>;
 }

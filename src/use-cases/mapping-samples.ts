@@ -16,6 +16,8 @@ export interface SampleOutcome {
   readonly findings: readonly EmptyFieldFinding[];
   /** Sampled records a read mapping fails on, by resource reference and rule. */
   readonly problems: readonly string[];
+  /** How many records were read with the profile, when the sample ran. */
+  readonly sampled?: { readonly patients: number; readonly appointments: number };
   /** Why nothing was sampled (the EHR is down or did not answer in time), when it was not. */
   readonly skipped?: string;
 }
@@ -25,6 +27,11 @@ interface FieldRule<M> {
   readonly file: string;
   readonly rule: string;
   readonly value: (model: M) => unknown;
+  /**
+   * The records the field is expected on. A field that only some records may carry (a cancellation
+   * reason on a booked appointment) is judged on those only: empty elsewhere is not a finding.
+   */
+  readonly appliesTo?: (model: M) => boolean;
 }
 
 const patientRule = (field: string, value: (model: PatientModel) => unknown): FieldRule<PatientModel> => ({
@@ -36,12 +43,17 @@ const patientRule = (field: string, value: (model: PatientModel) => unknown): Fi
 const appointmentRule = (
   field: string,
   value: (model: AppointmentModel) => unknown,
+  appliesTo?: (model: AppointmentModel) => boolean,
 ): FieldRule<AppointmentModel> => ({
   field: `appointment.${field}`,
   file: 'appointment.yaml',
   rule: `read.${field}`,
   value,
+  ...(appliesTo !== undefined ? { appliesTo } : {}),
 });
+
+/** Only a cancelled appointment has a cancellation reason to read (FHIR: cancelationReason). */
+const CANCELLED_STATUSES = new Set(['cancelled', 'noshow']);
 
 /**
  * The read fields worth a finding. Left out: ids and versions (always there), the appointment's
@@ -74,7 +86,11 @@ const APPOINTMENT_FIELDS: readonly FieldRule<AppointmentModel>[] = [
   appointmentRule('appointmentType', (m) => m.appointmentType),
   appointmentRule('serviceType', (m) => m.serviceType),
   appointmentRule('reason', (m) => m.reason),
-  appointmentRule('cancellationReason', (m) => m.cancellationReason),
+  appointmentRule(
+    'cancellationReason',
+    (m) => m.cancellationReason,
+    (m) => CANCELLED_STATUSES.has(m.status),
+  ),
 ];
 
 function isEmpty(value: unknown): boolean {
@@ -139,17 +155,20 @@ export async function sampleMappedFields(
     rule: rule.rule,
     sampled,
   });
+  // A rule is judged on the sampled records it applies to; with none of them sampled, it is not judged.
   const emptyEverywhere = <M>(rules: readonly FieldRule<M>[], models: readonly M[]): EmptyFieldFinding[] =>
-    models.length === 0
-      ? []
-      : rules
-          .filter((rule) => models.every((model) => isEmpty(rule.value(model))))
-          .map((rule) => finding(rule as FieldRule<never>, models.length));
+    rules.flatMap((rule) => {
+      const applicable = rule.appliesTo === undefined ? models : models.filter(rule.appliesTo);
+      if (applicable.length === 0) return [];
+      if (!applicable.every((model) => isEmpty(rule.value(model)))) return [];
+      return [finding(rule, applicable.length)];
+    });
   return {
     findings: [
       ...emptyEverywhere(PATIENT_FIELDS, patientModels),
       ...emptyEverywhere(APPOINTMENT_FIELDS, appointmentModels),
     ],
     problems,
+    sampled: { patients: patientModels.length, appointments: appointmentModels.length },
   };
 }

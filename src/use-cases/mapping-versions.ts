@@ -22,11 +22,35 @@ export interface MappingVersionDiff {
   readonly files: readonly MappingFileDiff[];
 }
 
+/** The fewest hex digits taken as a hash prefix: what logs and GET /v1/status show. */
+export const MIN_HASH_PREFIX = 12;
+
+/** The candidates an ambiguous prefix answer lists, so the person can pick the one they meant. */
+const AMBIGUOUS_SHOWN = 5;
+
+/** A full hash, or a prefix of at least 12 hex digits that names exactly one stored version. */
+async function fullHash(deps: Pick<UseCaseDeps, 'mappingVersions'>, given: string): Promise<string> {
+  const hash = given.toLowerCase();
+  if (hash.length === 64) return hash;
+  const matches = await deps.mappingVersions.resolve(hash, AMBIGUOUS_SHOWN + 1);
+  const [only] = matches;
+  if (only === undefined) {
+    throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile version ${given} is stored` });
+  }
+  if (matches.length > 1) {
+    const shown = matches.slice(0, AMBIGUOUS_SHOWN).join(', ');
+    throw new ContinuumError('VALIDATION', {
+      detail: `${given} is the start of more than one stored profile version (${shown}${matches.length > AMBIGUOUS_SHOWN ? ', ...' : ''}); give more digits`,
+    });
+  }
+  return only;
+}
+
 export async function mappingVersion(
   deps: Pick<UseCaseDeps, 'mappingVersions'>,
   hash: string,
 ): Promise<StoredMappingVersion> {
-  const found = await deps.mappingVersions.get(hash.toLowerCase());
+  const found = await deps.mappingVersions.get(await fullHash(deps, hash));
   if (found === undefined) {
     throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile version ${hash} is stored` });
   }

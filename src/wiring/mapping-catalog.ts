@@ -114,13 +114,26 @@ export function createMappingCatalog(
       logger.info(
         {
           trigger,
-          profiles: outcome.profiles.map((p) => ({ profile: p.name, hash: p.hash, changed: p.changed })),
+          // `mappingProfile`, not `name`: the log redacts every `name` as a patient's.
+          profiles: outcome.profiles.map((p) => ({
+            mappingProfile: p.name,
+            mappingHash: p.hash,
+            changed: p.changed,
+          })),
         },
         changed.size > 0 ? 'mapping profiles reloaded' : 'mapping profiles reloaded; none had changed',
       );
     } else {
       logger.warn(
-        { trigger, problems, running: runningInfo() },
+        {
+          trigger,
+          problems,
+          running: runningInfo().map((p) => ({
+            mappingProfile: p.name,
+            mappingHash: p.hash,
+            since: p.since,
+          })),
+        },
         'mapping profiles not reloaded: the running versions stay',
       );
     }

@@ -35,10 +35,22 @@ export function connectionSampler(
               connection: connection.name,
               mappingProfile: profile.name,
               mappingHash: profile.hash,
-              sampled: outcome.findings[0]?.sampled,
-              emptyFields: outcome.findings.map((finding) => `${finding.file} ${finding.rule}`),
+              emptyFields: outcome.findings.map(
+                (finding) => `${finding.file} ${finding.rule} (${finding.sampled} records)`,
+              ),
             },
             'read fields empty on every sampled record: the profile may not match this EHR',
+          );
+        } else {
+          // Said even when all is well, so "no finding" is told apart from "not checked yet".
+          logger.info(
+            {
+              connection: connection.name,
+              mappingProfile: profile.name,
+              mappingHash: profile.hash,
+              sampled: outcome.sampled,
+            },
+            'mapping profile checked on sampled records: no read field empty on all of them',
           );
         }
         return outcome;

@@ -1,6 +1,6 @@
 /**
  * A copy of mappings/default whose phone writes carry a mark (an extension naming it), with its
- * write fixtures' expectations brought up to date the way an engineer would save them: the profile
+ * write and registration fixtures' expectations brought up to date the way an engineer would save them: the profile
  * is valid, its fixtures pass, and every phone it writes says which version wrote it.
  */
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -38,7 +38,7 @@ export async function writeMarkedProfile(dir: string, mark: string): Promise<voi
     fixture.expected = await profile.applyPatientChanges(fixture.input, fixture.changes);
     await writeFile(path, `${JSON.stringify(fixture, null, 2)}\n`);
   }
-  // Registrations add their phones through the same write rule.
+  // Registrations write their phones by the same template: their fixtures carry the mark too.
   const creates = join(dir, 'fixtures', 'create');
   for (const name of await readdir(creates)) {
     const path = join(creates, name);

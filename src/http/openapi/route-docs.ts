@@ -606,7 +606,7 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       tag: 'Mappings',
       path: mappingHashPath,
       responses: { 200: { description: 'Its files', schema: named('MappingVersion', mappingVersionSchema) } },
-      problems: ['NOT_FOUND'],
+      problems: ['VALIDATION', 'NOT_FOUND'],
     },
     'GET /v1/mappings/diff': {
       summary: 'What changed between two mapping profile versions',

@@ -10,7 +10,8 @@ import { route } from '../async-route';
 import { mappingDiffQuery } from '../schemas/mapping-versions.schema';
 import { zodToValidationError } from '../validation';
 
-const HASH = /^[0-9a-f]{64}$/;
+/** A full hash or a prefix of 12 digits or more (as logs and status show). */
+const HASH = /^[0-9a-f]{12,64}$/;
 
 export function mappingVersionsRoutes(deps: Pick<UseCaseDeps, 'mappingVersions'>): Router {
   const router = Router();

@@ -6,11 +6,14 @@ import type { MappingVersionDiff } from '../../use-cases/mapping-versions';
 import type { Conforms } from './conforms';
 import type { profileReloadOutcomeSchema } from './status.response';
 
-const HASH = /^[0-9a-f]{64}$/;
-const hash = () => z.string().regex(HASH, 'must be a profile hash (64 hex digits)');
+// A full hash or its first 12 digits or more (logs and GET /v1/status show 12), in any case.
+const HASH = /^[0-9a-fA-F]{12,64}$/;
+const hash = () => z.string().regex(HASH, 'must be a profile hash (64 hex digits, or its first 12 or more)');
 
 export const mappingHashPath = z.object({
-  hash: hash().describe("A profile version's hash, as receipts and GET /v1/status show it"),
+  hash: hash().describe(
+    "A profile version's hash, as receipts and GET /v1/status show it, or a prefix of 12 digits or more that names one version",
+  ),
 });
 
 export const mappingDiffQuery = z.strictObject({
