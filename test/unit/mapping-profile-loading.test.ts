@@ -301,6 +301,7 @@ describe('loading a mapping profile', () => {
       const failed = (await runProfileFixtures(dir, profile)).filter((result) => !result.passed);
       expect(failed.map((result) => result.name)).toEqual([
         'read/language-and-email',
+        'read/mr-typed-other-authority',
         'read/mrn-by-type-work-address',
         'read/no-name-no-address',
         'read/odd-phones',
