@@ -4,8 +4,10 @@
  * reload brought, file by file, as a unified diff.
  */
 import { createTwoFilesPatch } from 'diff';
+import type { Tenant } from '../domain/access';
 import { ContinuumError } from '../domain/errors';
 import type { StoredMappingVersion } from '../domain/mapping-versions';
+import { tenantProfileNames } from './reload-mappings';
 import type { UseCaseDeps } from './use-case-deps';
 
 export interface MappingFileDiff {
@@ -22,23 +24,35 @@ export interface MappingVersionDiff {
   readonly files: readonly MappingFileDiff[];
 }
 
+type VersionDeps = Pick<UseCaseDeps, 'mappingVersions' | 'connections'>;
+
+/**
+ * A stored version of a profile the tenant's connections use. Any other tenant's version is "not
+ * found", word for word like a hash never stored: its files (fixtures saved from live records hold
+ * patient data) and even its existence are that tenant's.
+ */
 export async function mappingVersion(
-  deps: Pick<UseCaseDeps, 'mappingVersions'>,
+  deps: VersionDeps,
+  tenant: Pick<Tenant, 'connections'>,
   hash: string,
 ): Promise<StoredMappingVersion> {
   const found = await deps.mappingVersions.get(hash.toLowerCase());
-  if (found === undefined) {
+  if (found === undefined || !tenantProfileNames(deps, tenant).has(found.name)) {
     throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile version ${hash} is stored` });
   }
   return found;
 }
 
 export async function diffMappingVersions(
-  deps: Pick<UseCaseDeps, 'mappingVersions'>,
+  deps: VersionDeps,
+  tenant: Pick<Tenant, 'connections'>,
   fromHash: string,
   toHash: string,
 ): Promise<MappingVersionDiff> {
-  const [from, to] = await Promise.all([mappingVersion(deps, fromHash), mappingVersion(deps, toHash)]);
+  const [from, to] = await Promise.all([
+    mappingVersion(deps, tenant, fromHash),
+    mappingVersion(deps, tenant, toHash),
+  ]);
   const paths = [...new Set([...Object.keys(from.files), ...Object.keys(to.files)])].sort();
   const files: MappingFileDiff[] = [];
   for (const path of paths) {

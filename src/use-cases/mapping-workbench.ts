@@ -6,7 +6,7 @@
 import type { Tenant } from '../domain/access';
 import { ContinuumError } from '../domain/errors';
 import type { Resource, Schedule, Slot } from '../domain/fhir';
-import type { EmptyFieldFinding, MappingCatalog, ProfileReloadOutcome } from '../domain/mapping-catalog';
+import type { EmptyFieldFinding, MappingCatalog } from '../domain/mapping-catalog';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type {
   EvaluateOutcome,
@@ -21,6 +21,7 @@ import type {
   TryOutcome,
   WorkbenchResourceType,
 } from '../domain/mapping-workbench';
+import { reloadOutcomeFor, type TenantReloadOutcome } from './tenant-reload-view';
 import { previewChange } from './try-change';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -53,7 +54,7 @@ export interface ProfileListing {
     readonly files: readonly string[];
     readonly fixtures: Readonly<Record<string, number>>;
   }[];
-  readonly lastReload: ProfileReloadOutcome | null;
+  readonly lastReload: TenantReloadOutcome | null;
   readonly emptyFields: readonly EmptyFieldFinding[];
 }
 
@@ -127,9 +128,10 @@ export async function listProfiles(deps: MappingWorkbenchDeps, tenant: Tenant): 
     }),
   );
   const mine = new Set(tenant.connections);
+  const lastReload = deps.mappingCatalog?.lastReload();
   return {
     profiles,
-    lastReload: deps.mappingCatalog?.lastReload() ?? null,
+    lastReload: lastReload === undefined ? null : reloadOutcomeFor(lastReload, new Set(names)),
     emptyFields: (deps.mappingCatalog?.emptyFields() ?? []).filter((finding) => mine.has(finding.connection)),
   };
 }
