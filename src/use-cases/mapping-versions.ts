@@ -29,18 +29,40 @@ type VersionDeps = Pick<UseCaseDeps, 'mappingVersions' | 'connections'>;
 /**
  * A stored version of a profile the tenant's connections use. Any other tenant's version is "not
  * found", word for word like a hash never stored: its files (fixtures saved from live records hold
- * patient data) and even its existence are that tenant's.
+ * patient data) and even its existence are that tenant's. A version belongs to a profile when it
+ * is in the profile's history, not by the name it was first stored under: two profiles with the
+ * same files (a fresh copy) share one version, and each tenant sees it under its own profile's name.
  */
 export async function mappingVersion(
   deps: VersionDeps,
   tenant: Pick<Tenant, 'connections'>,
   hash: string,
 ): Promise<StoredMappingVersion> {
-  const found = await deps.mappingVersions.get(hash.toLowerCase());
-  if (found === undefined || !tenantProfileNames(deps, tenant).has(found.name)) {
+  const wanted = hash.toLowerCase();
+  const found = await deps.mappingVersions.get(wanted);
+  const owner =
+    found === undefined ? undefined : await tenantProfileHolding(deps, tenant, wanted, found.name);
+  if (found === undefined || owner === undefined) {
     throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile version ${hash} is stored` });
   }
-  return found;
+  return { ...found, name: owner };
+}
+
+/** The tenant's profile whose history holds `hash`: the one it was stored under first, if the tenant's. */
+async function tenantProfileHolding(
+  deps: VersionDeps,
+  tenant: Pick<Tenant, 'connections'>,
+  hash: string,
+  storedAs: string,
+): Promise<string | undefined> {
+  const names = [...tenantProfileNames(deps, tenant)].sort((a, b) =>
+    a === storedAs ? -1 : b === storedAs ? 1 : 0,
+  );
+  for (const name of names) {
+    const history = await deps.mappingVersions.history(name);
+    if (history.some((entry) => entry.hash === hash)) return name;
+  }
+  return undefined;
 }
 
 export async function diffMappingVersions(
