@@ -164,6 +164,8 @@ export interface ProfileChoice {
 }
 
 export interface MappingWorkbench {
+  /** The profile folders under the mappings folder (those holding a profile.yaml), by name. */
+  folders(): Promise<readonly string[]>;
   summary(name: string): Promise<ProfileSummary>;
   detail(name: string): Promise<ProfileDetail>;
   explain(

@@ -158,7 +158,16 @@ async function loadProfiles() {
   state.profiles = answer.profiles;
   const select = $('#profile');
   const current = select.value;
-  select.replaceChildren(...state.profiles.map((p) => el('option', { value: p.name }, p.name)));
+  // A draft (a folder no connection runs yet) is marked: it is tried on the tenant's records, not running.
+  select.replaceChildren(
+    ...state.profiles.map((p) =>
+      el(
+        'option',
+        { value: p.name, 'data-draft': p.draft ? 'true' : 'false' },
+        p.draft ? `${p.name} (draft)` : p.name,
+      ),
+    ),
+  );
   if (state.profiles.some((p) => p.name === current)) select.value = current;
   await loadDetail(select.value);
 }
@@ -169,6 +178,12 @@ function profileFacts() {
   const fixtures = Object.entries(p.fixtures ?? {})
     .map(([kind, count]) => `${count} ${kind}`)
     .join(', ');
+  if (p.draft) {
+    return (
+      `Draft: no connection runs it yet (files ${p.filesHash.slice(0, 12)}); records are read from your ` +
+      `tenant's connections; fixtures: ${fixtures || 'none'}.`
+    );
+  }
   const used = p.connections.length > 0 ? `used by ${p.connections.join(', ')}` : 'used by no connection';
   return `Running version ${p.hash.slice(0, 12)}, ${used}; fixtures: ${fixtures || 'none'}.`;
 }
