@@ -26,6 +26,7 @@ import { compileMappingProfile, phoneFunctions } from './load-mapping-profile';
 import { MappingProfileError } from './mapping-profile-error';
 import { hashProfileFiles, readProfileFiles, type ProfileFiles } from './profile-files';
 import { runProfileFixtures } from './profile-fixtures';
+import { settingSources } from './profile-settings';
 import { ruleSource, ruleSources } from './rule-sources';
 
 export interface ProfileWorkbenchOptions {
@@ -160,6 +161,7 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
         hash: hashProfileFiles(files),
         files: Object.fromEntries(yamlFiles.map(([path, content]) => [path, content.toString('utf8')])),
         rules: ruleSources(files),
+        settings: settingSources(files),
         fixtures: fixturesOf(files),
       };
     },

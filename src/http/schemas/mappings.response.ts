@@ -110,6 +110,9 @@ export const profileDetailSchema = z.object({
       source: z.string(),
     }),
   ),
+  settings: z
+    .array(z.object({ file: z.string(), field: z.string(), source: z.string() }))
+    .describe('profile.yaml constants editable like rules: `identifiers.mrn.systems`, one system a line'),
   fixtures: z.array(z.object({ kind: z.string(), name: z.string() })),
 });
 
