@@ -25,6 +25,12 @@ export interface ProfileReloadOutcome {
   readonly profiles: readonly (ProfileVersionInfo & { readonly changed: boolean })[];
   /** Load, fixture and sample problems, one a line, with file and field; PHI-free. */
   readonly problems: readonly string[];
+  /**
+   * The profile each problem concerns, in the order of `problems`; null for the process as a whole
+   * (e.g. Redis). Reloading is process-wide but each tenant sees only its own profiles' problems,
+   * so this is for the tenant's view (reloadOutcomeFor) and never shown itself.
+   */
+  readonly concerns: readonly (string | null)[];
 }
 
 /** A read field that came out empty on every sampled record of a connection. */

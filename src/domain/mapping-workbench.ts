@@ -15,8 +15,18 @@ export type WorkbenchResourceType = (typeof WORKBENCH_RESOURCE_TYPES)[number];
 export const RULE_LANGUAGES = ['fhirpath', 'jsonata'] as const;
 export type RuleLanguage = (typeof RULE_LANGUAGES)[number];
 
-/** An unsaved change to one rule: `field` is its dotted path in the file, e.g. `read.mrn`. */
+/**
+ * An unsaved change to one rule: `field` is its dotted path in the file, e.g. `read.mrn`; or to a
+ * profile.yaml setting (`identifiers.mrn.systems`: a JSON array or one system a line).
+ */
 export interface RuleEdit {
+  readonly file: string;
+  readonly field: string;
+  readonly source: string;
+}
+
+/** A profile.yaml constant as text the workbench edits, e.g. `identifiers.mrn.systems` one a line. */
+export interface SettingSource {
   readonly file: string;
   readonly field: string;
   readonly source: string;
@@ -142,6 +152,8 @@ export interface ProfileDetail {
   /** The YAML files, by relative path. */
   readonly files: Readonly<Record<string, string>>;
   readonly rules: readonly RuleSource[];
+  /** The profile.yaml constants that can be edited like rules (RuleEdit with the same file and field). */
+  readonly settings: readonly SettingSource[];
   readonly fixtures: readonly { readonly kind: string; readonly name: string }[];
 }
 
@@ -164,6 +176,8 @@ export interface ProfileChoice {
 }
 
 export interface MappingWorkbench {
+  /** The profile folders under the mappings folder (those holding a profile.yaml), by name. */
+  folders(): Promise<readonly string[]>;
   summary(name: string): Promise<ProfileSummary>;
   detail(name: string): Promise<ProfileDetail>;
   explain(

@@ -2,9 +2,10 @@
  * Unsaved rule edits applied to a profile's files with the `yaml` Document API, so that what is
  * saved keeps every comment and the layout of the rest of the file: only the edited scalars change.
  */
-import { isScalar, parseDocument, Scalar } from 'yaml';
+import { isScalar, isSeq, parseDocument, Scalar, type Document } from 'yaml';
 import type { RuleEdit, WorkbenchProblem } from '../domain/mapping-workbench';
 import type { ProfileFiles } from './profile-files';
+import { isProfileSetting, parseSystemList, PROFILE_FILE } from './profile-settings';
 import { languageOf, RULE_FILES } from './rule-sources';
 
 export interface EditedFiles {
@@ -30,8 +31,16 @@ export function applyRuleEdits(files: ProfileFiles, edits: readonly RuleEdit[]):
   const changed = new Set<string>();
   const byFile = new Map<string, RuleEdit[]>();
   for (const edit of edits) {
+    if (isProfileSetting(edit)) {
+      byFile.set(edit.file, [...(byFile.get(edit.file) ?? []), edit]);
+      continue;
+    }
     if (!(RULE_FILES as readonly string[]).includes(edit.file)) {
-      problems.push({ ...where(edit), message: `is not a rule file (${RULE_FILES.join(', ')})` });
+      const settings = edit.file === PROFILE_FILE ? ': of profile.yaml, identifiers.mrn.systems is' : '';
+      problems.push({
+        ...where(edit),
+        message: `is not a rule file (${RULE_FILES.join(', ')})${settings}`,
+      });
       continue;
     }
     if (languageOf(edit.field) === undefined) {
@@ -55,6 +64,11 @@ export function applyRuleEdits(files: ProfileFiles, edits: readonly RuleEdit[]):
       continue;
     }
     for (const edit of fileEdits) {
+      if (isProfileSetting(edit)) {
+        const problem = setSystems(document, edit);
+        if (problem !== undefined) problems.push(problem);
+        continue;
+      }
       const keys = fieldKeys(edit.field);
       const node = document.getIn(keys, true);
       if (isScalar(node)) {
@@ -76,6 +90,22 @@ export function applyRuleEdits(files: ProfileFiles, edits: readonly RuleEdit[]):
     }
   }
   return { files: out, changed: [...changed], problems };
+}
+
+/** The MRN systems as a YAML list, replacing the items of the one there (its comments stay). */
+function setSystems(document: Document, edit: RuleEdit): WorkbenchProblem | undefined {
+  const parsed = parseSystemList(edit.source);
+  if ('message' in parsed) return { ...where(edit), message: parsed.message };
+  const keys = fieldKeys(edit.field);
+  const node = document.getIn(keys, true);
+  if (isSeq(node)) {
+    node.items = parsed.systems.map((system) => document.createNode(system));
+  } else if (node === undefined && document.hasIn(keys.slice(0, -1))) {
+    document.setIn(keys, parsed.systems);
+  } else {
+    return { ...where(edit), message: 'is not a list of systems in this file' };
+  }
+  return undefined;
 }
 
 function where(edit: RuleEdit): { file: string; field: string } {

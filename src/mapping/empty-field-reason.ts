@@ -49,7 +49,11 @@ export function emptyFieldReason(
   subject = 'the record',
 ): string {
   const failing = walk.filters.filter((filter) => !passes(filter, focus));
-  if (failing.length > 0) return failing.map((filter) => describeFilter(filter, focus, subject)).join('. ');
+  if (failing.length > 0) {
+    // What to do comes last, after everything the record lacks.
+    const hint = failing.map((filter) => mrnSystemHint(filter, focus)).find((text) => text !== '') ?? '';
+    return failing.map((filter) => describeFilter(filter, focus, subject)).join('. ') + hint;
+  }
   const walked = walkedPaths(walk, focus);
   // Elements the value is read from first: those only tested in conditions may well be absent.
   const missing =
@@ -95,6 +99,37 @@ function describeFilter(filter: MemberFilter, focus: unknown, subject: string): 
   const quoted = values.slice(0, MAX_VALUES_QUOTED).join(', ');
   const more = values.length > MAX_VALUES_QUOTED ? ` (and ${values.length - MAX_VALUES_QUOTED} more)` : '';
   return `${wanted}; ${possessive(subject)} ${entries} ${plural(filter.member)}: ${quoted}${more}`;
+}
+
+const MR_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+/** A system URI that names itself an MRN or medical record number system. */
+const MRN_LIKE = /mrn|medical[-_ ]?record|patient[-_ ]?(id|number)/i;
+
+/**
+ * For the profile's MRN systems: the record's identifier systems that look like this EHR's MRNs
+ * (typed MR, or named like an MRN system), and where to name them. Empty when none does: the
+ * engineer then has to find the EHR's MRN system elsewhere.
+ */
+function mrnSystemHint(filter: MemberFilter, focus: unknown): string {
+  if (filter.wantedSource !== '%mrnSystems' || filter.member !== 'system') return '';
+  const identifiers = valuesAt(focus, filter.collection).filter(
+    (entry): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null,
+  );
+  const candidates = new Map<string, string>();
+  for (const identifier of identifiers) {
+    const system = identifier.system;
+    if (typeof system !== 'string' || filter.wanted.includes(system) || candidates.has(system)) continue;
+    const typedMr = valuesAt(identifier, 'type.coding').some((coding) => {
+      const c = coding as { system?: unknown; code?: unknown };
+      return c.code === 'MR' && (c.system === undefined || c.system === MR_TYPE_SYSTEM);
+    });
+    if (typedMr) candidates.set(system, 'typed MR');
+    else if (MRN_LIKE.test(system)) candidates.set(system, 'named like an MRN system');
+  }
+  if (candidates.size === 0) return '';
+  const listed = [...candidates].map(([system, why]) => `${system} (${why})`).join(', ');
+  const it = candidates.size === 1 ? 'it' : 'the one that does';
+  return `. If ${listed} holds this EHR's MRNs, add ${it} to identifiers.mrn.systems in profile.yaml`;
 }
 
 /** The first prefix of `path` (`communication`, then `communication.language`...) with no value. */

@@ -3,7 +3,7 @@
  * unsaved edits, compiles the result with the loader's full validation, explains records with it,
  * evaluates single expressions, and saves fixtures and rules back to the folder.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ContinuumError } from '../domain/errors';
@@ -26,6 +26,7 @@ import { compileMappingProfile, phoneFunctions } from './load-mapping-profile';
 import { MappingProfileError } from './mapping-profile-error';
 import { hashProfileFiles, readProfileFiles, type ProfileFiles } from './profile-files';
 import { runProfileFixtures } from './profile-fixtures';
+import { settingSources } from './profile-settings';
 import { ruleSource, ruleSources } from './rule-sources';
 
 export interface ProfileWorkbenchOptions {
@@ -122,6 +123,29 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
   };
 
   return {
+    async folders() {
+      let entries;
+      try {
+        entries = await readdir(options.mappingsDir, { withFileTypes: true });
+      } catch {
+        return [];
+      }
+      const names = entries
+        .filter((entry) => entry.isDirectory() && PROFILE_NAME.test(entry.name) && !entry.name.includes('..'))
+        .map((entry) => entry.name);
+      const holding = await Promise.all(
+        names.map(async (name) => {
+          try {
+            await access(join(options.mappingsDir, name, 'profile.yaml'));
+            return true;
+          } catch {
+            return false;
+          }
+        }),
+      );
+      return names.filter((_name, index) => holding[index] === true).sort();
+    },
+
     async summary(name) {
       const files = await filesOf(name);
       const fixtures: Record<string, number> = {};
@@ -137,6 +161,7 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
         hash: hashProfileFiles(files),
         files: Object.fromEntries(yamlFiles.map(([path, content]) => [path, content.toString('utf8')])),
         rules: ruleSources(files),
+        settings: settingSources(files),
         fixtures: fixturesOf(files),
       };
     },

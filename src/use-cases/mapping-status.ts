@@ -2,12 +2,13 @@
  * The mapping part of GET /v1/status: the running profile versions of the tenant's connections,
  * the last reload attempt, and the read fields that came out empty on every sampled record.
  */
-import type { EmptyFieldFinding, ProfileReloadOutcome, ProfileVersionInfo } from '../domain/mapping-catalog';
+import type { EmptyFieldFinding, ProfileVersionInfo } from '../domain/mapping-catalog';
+import { reloadOutcomeFor, type TenantReloadOutcome } from './tenant-reload-view';
 import type { UseCaseDeps } from './use-case-deps';
 
 export interface MappingStatus {
   readonly profiles: readonly ProfileVersionInfo[];
-  readonly lastReload: ProfileReloadOutcome | null;
+  readonly lastReload: TenantReloadOutcome | null;
   readonly emptyFields: readonly EmptyFieldFinding[];
 }
 
@@ -24,10 +25,7 @@ export function mappingStatus(
   const last = catalog.lastReload();
   return {
     profiles: catalog.running().filter((profile) => names.has(profile.name)),
-    lastReload:
-      last === undefined
-        ? null
-        : { ...last, profiles: last.profiles.filter((profile) => names.has(profile.name)) },
+    lastReload: last === undefined ? null : reloadOutcomeFor(last, names),
     emptyFields: catalog
       .emptyFields()
       .filter((finding) => visible.some((connection) => connection.name === finding.connection)),

@@ -4,8 +4,10 @@
  * reload brought, file by file, as a unified diff.
  */
 import { createTwoFilesPatch } from 'diff';
+import type { Tenant } from '../domain/access';
 import { ContinuumError } from '../domain/errors';
 import type { StoredMappingVersion } from '../domain/mapping-versions';
+import { tenantProfileNames } from './reload-mappings';
 import type { UseCaseDeps } from './use-case-deps';
 
 export interface MappingFileDiff {
@@ -22,6 +24,8 @@ export interface MappingVersionDiff {
   readonly files: readonly MappingFileDiff[];
 }
 
+type VersionDeps = Pick<UseCaseDeps, 'mappingVersions' | 'connections'>;
+
 /** The fewest hex digits taken as a hash prefix: what logs and GET /v1/status show. */
 export const MIN_HASH_PREFIX = 12;
 
@@ -29,10 +33,25 @@ export const MIN_HASH_PREFIX = 12;
 const AMBIGUOUS_SHOWN = 5;
 
 /** A full hash, or a prefix of at least 12 hex digits that names exactly one stored version. */
-async function fullHash(deps: Pick<UseCaseDeps, 'mappingVersions'>, given: string): Promise<string> {
+async function fullHash(
+  deps: VersionDeps,
+  tenant: Pick<Tenant, 'connections'>,
+  given: string,
+): Promise<string> {
   const hash = given.toLowerCase();
   if (hash.length === 64) return hash;
-  const matches = await deps.mappingVersions.resolve(hash, AMBIGUOUS_SHOWN + 1);
+  // Only the tenant's own versions count: another tenant's must not make a prefix ambiguous, nor be listed.
+  const candidates = await deps.mappingVersions.resolve(hash, 50);
+  const matches: string[] = [];
+  for (const candidate of candidates) {
+    const stored = await deps.mappingVersions.get(candidate);
+    if (
+      stored !== undefined &&
+      (await tenantProfileHolding(deps, tenant, candidate, stored.name)) !== undefined
+    )
+      matches.push(candidate);
+    if (matches.length > AMBIGUOUS_SHOWN) break;
+  }
   const [only] = matches;
   if (only === undefined) {
     throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile version ${given} is stored` });
@@ -46,23 +65,55 @@ async function fullHash(deps: Pick<UseCaseDeps, 'mappingVersions'>, given: strin
   return only;
 }
 
+/**
+ * A stored version of a profile the tenant's connections use. Any other tenant's version is "not
+ * found", word for word like a hash never stored: its files (fixtures saved from live records hold
+ * patient data) and even its existence are that tenant's. A version belongs to a profile when it
+ * is in the profile's history, not by the name it was first stored under: two profiles with the
+ * same files (a fresh copy) share one version, and each tenant sees it under its own profile's name.
+ */
 export async function mappingVersion(
-  deps: Pick<UseCaseDeps, 'mappingVersions'>,
+  deps: VersionDeps,
+  tenant: Pick<Tenant, 'connections'>,
   hash: string,
 ): Promise<StoredMappingVersion> {
-  const found = await deps.mappingVersions.get(await fullHash(deps, hash));
-  if (found === undefined) {
+  const wanted = await fullHash(deps, tenant, hash);
+  const found = await deps.mappingVersions.get(wanted);
+  const owner =
+    found === undefined ? undefined : await tenantProfileHolding(deps, tenant, wanted, found.name);
+  if (found === undefined || owner === undefined) {
     throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile version ${hash} is stored` });
   }
-  return found;
+  return { ...found, name: owner };
+}
+
+/** The tenant's profile whose history holds `hash`: the one it was stored under first, if the tenant's. */
+async function tenantProfileHolding(
+  deps: VersionDeps,
+  tenant: Pick<Tenant, 'connections'>,
+  hash: string,
+  storedAs: string,
+): Promise<string | undefined> {
+  const names = [...tenantProfileNames(deps, tenant)].sort((a, b) =>
+    a === storedAs ? -1 : b === storedAs ? 1 : 0,
+  );
+  for (const name of names) {
+    const history = await deps.mappingVersions.history(name);
+    if (history.some((entry) => entry.hash === hash)) return name;
+  }
+  return undefined;
 }
 
 export async function diffMappingVersions(
-  deps: Pick<UseCaseDeps, 'mappingVersions'>,
+  deps: VersionDeps,
+  tenant: Pick<Tenant, 'connections'>,
   fromHash: string,
   toHash: string,
 ): Promise<MappingVersionDiff> {
-  const [from, to] = await Promise.all([mappingVersion(deps, fromHash), mappingVersion(deps, toHash)]);
+  const [from, to] = await Promise.all([
+    mappingVersion(deps, tenant, fromHash),
+    mappingVersion(deps, tenant, toHash),
+  ]);
   const paths = [...new Set([...Object.keys(from.files), ...Object.keys(to.files)])].sort();
   const files: MappingFileDiff[] = [];
   for (const path of paths) {

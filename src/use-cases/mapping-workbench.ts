@@ -6,7 +6,7 @@
 import type { Tenant } from '../domain/access';
 import { ContinuumError } from '../domain/errors';
 import type { Resource, Schedule, Slot } from '../domain/fhir';
-import type { EmptyFieldFinding, MappingCatalog, ProfileReloadOutcome } from '../domain/mapping-catalog';
+import type { EmptyFieldFinding, MappingCatalog } from '../domain/mapping-catalog';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type {
   EvaluateOutcome,
@@ -21,6 +21,7 @@ import type {
   TryOutcome,
   WorkbenchResourceType,
 } from '../domain/mapping-workbench';
+import { reloadOutcomeFor, type TenantReloadOutcome } from './tenant-reload-view';
 import { previewChange } from './try-change';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
@@ -44,8 +45,10 @@ export interface WorkbenchRequest {
 export interface ProfileListing {
   readonly profiles: readonly {
     readonly name: string;
-    /** The running version's hash. */
-    readonly hash: string;
+    /** A folder no connection runs yet: compiled from its files, records read from the tenant's connections. */
+    readonly draft: boolean;
+    /** The running version's hash; absent for a draft. */
+    readonly hash?: string;
     readonly since: string | null;
     /** The hash of the files on disk: differs from `hash` while a saved change waits for a reload. */
     readonly filesHash: string;
@@ -53,7 +56,7 @@ export interface ProfileListing {
     readonly files: readonly string[];
     readonly fixtures: Readonly<Record<string, number>>;
   }[];
-  readonly lastReload: ProfileReloadOutcome | null;
+  readonly lastReload: TenantReloadOutcome | null;
   readonly emptyFields: readonly EmptyFieldFinding[];
 }
 
@@ -65,39 +68,68 @@ function connectionsUsing(deps: MappingWorkbenchDeps, tenant: Tenant, profile: s
     .map((connection) => connection as ConnectionContext);
 }
 
+/** The profile names any connection of this gateway runs, every tenant's. */
+function namesInUse(deps: MappingWorkbenchDeps): Set<string> {
+  return new Set([...deps.connections.values()].map((connection) => connection.mapping.name));
+}
+
 /**
- * A profile the tenant uses, and the connection to read records from: the one named (of the
- * tenant, whatever profile it runs) or the first using the profile. Others' are "not found".
+ * Profile folders no connection of any tenant runs: an engineer's drafts. They belong to no tenant,
+ * and fixtures saved in them come from live records, so only a tenant that holds every connection of
+ * the gateway (the operator's) reaches them; another tenant gets an empty list.
  */
-function workingSet(
+async function draftNames(deps: MappingWorkbenchDeps, tenant: Tenant): Promise<string[]> {
+  const everyConnection = [...deps.connections.keys()].every((name) => tenant.connections.includes(name));
+  if (!everyConnection) return [];
+  const used = namesInUse(deps);
+  return (await deps.workbench.folders()).filter((name) => !used.has(name));
+}
+
+interface WorkingSet {
+  readonly connection: ConnectionContext;
+  /** The version the tenant's connections run; absent for a draft (compiled from its files). */
+  readonly running?: MappingProfile;
+}
+
+/**
+ * A profile the tenant uses, or a draft, and the connection to read records from: the one named
+ * (of the tenant, whatever profile it runs), else the first using the profile (for a draft, the
+ * tenant's first). A profile only other tenants' connections run is "not found", like no profile.
+ */
+async function workingSet(
   deps: MappingWorkbenchDeps,
   tenant: Tenant,
   profile: string,
   connectionName?: string,
-): { connection: ConnectionContext; running: MappingProfile } {
-  const using = connectionsUsing(deps, tenant, profile);
-  const first = using[0];
+): Promise<WorkingSet> {
+  const first = connectionsUsing(deps, tenant, profile)[0];
+  let fallback: ConnectionContext | undefined = first;
   if (first === undefined) {
-    throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile named "${profile}"` });
+    const tenantFirst = tenant.connections[0];
+    const draft = (await draftNames(deps, tenant)).includes(profile);
+    if (!draft || tenantFirst === undefined) {
+      throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile named "${profile}"` });
+    }
+    fallback = deps.connections.get(tenantFirst);
   }
-  const named = connectionName === undefined ? first : deps.connections.get(connectionName);
+  const named = connectionName === undefined ? fallback : deps.connections.get(connectionName);
   if (named === undefined || !tenant.connections.includes(named.name)) {
     throw new ContinuumError('NOT_FOUND', {
       detail: `no EHR connection named "${connectionName ?? ''}"`,
       extra: { errors: [{ field: 'connection', message: 'unknown EHR connection' }] },
     });
   }
-  return { connection: named, running: first.mapping };
+  return first === undefined ? { connection: named } : { connection: named, running: first.mapping };
 }
 
 /** The connection a workbench request reads from (and whose phone region its numbers are read in). */
-export function workbenchConnection(
+export async function workbenchConnection(
   deps: MappingWorkbenchDeps,
   tenant: Tenant,
   profile: string,
   connection?: string,
-): ConnectionContext {
-  return workingSet(deps, tenant, profile, connection).connection;
+): Promise<ConnectionContext> {
+  return (await workingSet(deps, tenant, profile, connection)).connection;
 }
 
 export async function listProfiles(deps: MappingWorkbenchDeps, tenant: Tenant): Promise<ProfileListing> {
@@ -110,13 +142,14 @@ export async function listProfiles(deps: MappingWorkbenchDeps, tenant: Tenant): 
     ),
   ];
   const running = deps.mappingCatalog?.running() ?? [];
-  const profiles = await Promise.all(
+  const inUse = await Promise.all(
     names.map(async (name) => {
       const using = connectionsUsing(deps, tenant, name);
       const summary = await deps.workbench.summary(name);
       const version = running.find((entry) => entry.name === name);
       return {
         name,
+        draft: false,
         hash: version?.hash ?? using[0]?.mapping.hash ?? summary.hash,
         since: version?.since ?? null,
         filesHash: summary.hash,
@@ -126,10 +159,26 @@ export async function listProfiles(deps: MappingWorkbenchDeps, tenant: Tenant): 
       };
     }),
   );
+  // Drafts have no running version; a tenant without connections has no records to try them on.
+  const drafts = await Promise.all(
+    (tenant.connections.length === 0 ? [] : await draftNames(deps, tenant)).map(async (name) => {
+      const summary = await deps.workbench.summary(name);
+      return {
+        name,
+        draft: true,
+        since: null,
+        filesHash: summary.hash,
+        connections: [],
+        files: summary.files,
+        fixtures: summary.fixtures,
+      };
+    }),
+  );
   const mine = new Set(tenant.connections);
+  const lastReload = deps.mappingCatalog?.lastReload();
   return {
-    profiles,
-    lastReload: deps.mappingCatalog?.lastReload() ?? null,
+    profiles: [...inUse, ...drafts],
+    lastReload: lastReload === undefined ? null : reloadOutcomeFor(lastReload, new Set(names)),
     emptyFields: (deps.mappingCatalog?.emptyFields() ?? []).filter((finding) => mine.has(finding.connection)),
   };
 }
@@ -139,7 +188,7 @@ export async function profileDetail(
   tenant: Tenant,
   name: string,
 ): Promise<ProfileDetail> {
-  workingSet(deps, tenant, name);
+  await workingSet(deps, tenant, name);
   return deps.workbench.detail(name);
 }
 
@@ -169,8 +218,10 @@ async function recordOf(
   return { resource, schedule };
 }
 
-function choiceOf(request: WorkbenchRequest, running: MappingProfile): ProfileChoice {
-  return { name: request.profile, running, edits: request.edits };
+function choiceOf(request: WorkbenchRequest, running: MappingProfile | undefined): ProfileChoice {
+  return running === undefined
+    ? { name: request.profile, edits: request.edits }
+    : { name: request.profile, running, edits: request.edits };
 }
 
 export async function explainRecord(
@@ -178,7 +229,7 @@ export async function explainRecord(
   tenant: Tenant,
   request: WorkbenchRequest,
 ): Promise<ExplainOutcome> {
-  const { connection, running } = workingSet(deps, tenant, request.profile, request.connection);
+  const { connection, running } = await workingSet(deps, tenant, request.profile, request.connection);
   const { resource, schedule } = await recordOf(connection, request.resourceType, request.record);
   return deps.workbench.explain(choiceOf(request, running), request.resourceType, resource, schedule);
 }
@@ -188,7 +239,7 @@ export async function tryRecordChange(
   tenant: Tenant,
   request: WorkbenchRequest & { readonly change: TryChange },
 ): Promise<TryOutcome> {
-  const { connection, running } = workingSet(deps, tenant, request.profile, request.connection);
+  const { connection, running } = await workingSet(deps, tenant, request.profile, request.connection);
   const { resource } = await recordOf(connection, request.resourceType, request.record);
   const resolved = await deps.workbench.resolve(choiceOf(request, running));
   const preview = await previewChange(resolved.profile, resource, request.change);
@@ -221,7 +272,7 @@ export async function evaluateOnRecord(
     readonly value?: unknown;
   },
 ): Promise<EvaluateOutcome> {
-  const { connection, running } = workingSet(deps, tenant, request.profile, request.connection);
+  const { connection, running } = await workingSet(deps, tenant, request.profile, request.connection);
   const { resource } = await recordOf(connection, request.resourceType, request.record);
   const { language, source, base, value } = request;
   return deps.workbench.evaluate(
@@ -238,8 +289,11 @@ export async function saveFixture(
   draft: FixtureDraft,
   edits: readonly RuleEdit[],
 ): Promise<{ readonly path: string }> {
-  const { running } = workingSet(deps, tenant, profile);
-  return deps.workbench.saveFixture({ name: profile, running, edits }, draft);
+  const { running } = await workingSet(deps, tenant, profile);
+  return deps.workbench.saveFixture(
+    running === undefined ? { name: profile, edits } : { name: profile, running, edits },
+    draft,
+  );
 }
 
 export async function saveRules(
@@ -248,6 +302,6 @@ export async function saveRules(
   profile: string,
   edits: readonly RuleEdit[],
 ): Promise<{ readonly written: readonly string[]; readonly hash: string }> {
-  workingSet(deps, tenant, profile);
+  await workingSet(deps, tenant, profile);
   return deps.workbench.saveRules(profile, edits);
 }

@@ -6,7 +6,7 @@
  * Each process reloads itself (a signal, a file change, or the API): a deployment of several
  * processes reloads each one.
  */
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { Config } from '../config/load-config';
 import type {
   EmptyFieldFinding,
@@ -25,8 +25,8 @@ import { firstLineOf } from './first-line';
 /** What the samples of real records found for a set of candidate profiles. */
 export interface SampleReport {
   readonly findings: readonly EmptyFieldFinding[];
-  /** Records a read mapping fails on: a reload with any is refused. PHI-free. */
-  readonly problems: readonly string[];
+  /** Records a read mapping fails on, with the profile read with: a reload with any is refused. PHI-free. */
+  readonly problems: readonly { readonly profile: string | null; readonly text: string }[];
 }
 
 /** Reads a sample of each connection's records with the given profiles (by name). */
@@ -68,6 +68,12 @@ export function createMappingCatalog(
     since: entry.since,
   });
   const runningInfo = (): ProfileVersionInfo[] => [...running].map(([name, entry]) => info(name, entry));
+  /** The profile a load problem concerns: every problem's file lies in its profile's folder. */
+  const profileOfFile = (file: string): string | null => {
+    const inside = relative(config.mappingsDir, file);
+    const name = inside.split(sep)[0];
+    return name === undefined || name === '' || name === '..' || inside.startsWith('..') ? null : name;
+  };
 
   /** Stores every loaded version, then makes them the running ones. */
   async function swapIn(loaded: ReadonlyMap<string, LoadedProfile>, at: string): Promise<Set<string>> {
@@ -86,10 +92,12 @@ export function createMappingCatalog(
   async function reloadNow(trigger: ProfileReloadTrigger): Promise<ProfileReloadOutcome> {
     const check = await checkConnectionProfiles(config);
     const problems = check.problems.map(formatProblem);
+    const concerns = check.problems.map((problem) => profileOfFile(problem.file));
     let sampled: SampleReport | undefined;
     if (problems.length === 0 && sampler !== undefined) {
       sampled = await sampler(new Map([...check.loaded].map(([name, { profile }]) => [name, profile])));
-      problems.push(...sampled.problems);
+      problems.push(...sampled.problems.map((problem) => problem.text));
+      concerns.push(...sampled.problems.map((problem) => problem.profile));
     }
     const at = now().toISOString();
     let changed = new Set<string>();
@@ -99,6 +107,7 @@ export function createMappingCatalog(
       } catch (error) {
         // A version not stored must not run: a write accepted under it could not find it again.
         problems.push(`the new versions could not be stored in Redis: ${firstLineOf(error)}`);
+        concerns.push(null);
       }
     }
     const outcome: ProfileReloadOutcome = {
@@ -107,6 +116,7 @@ export function createMappingCatalog(
       at,
       profiles: runningInfo().map((entry) => ({ ...entry, changed: changed.has(entry.name) })),
       problems,
+      concerns,
     };
     last = outcome;
     if (outcome.ok) {
@@ -200,6 +210,7 @@ export function createMappingCatalog(
         at,
         profiles: runningInfo().map((entry) => ({ ...entry, changed: true })),
         problems: [],
+        concerns: [],
       };
     },
     useSampler(next) {

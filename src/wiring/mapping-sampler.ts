@@ -22,8 +22,8 @@ export function connectionSampler(
       [...connections.values()].map(async (connection) => {
         const name = config.connections[connection.name]?.mappingProfile;
         const profile = name === undefined ? undefined : profiles.get(name);
-        if (profile === undefined) return { findings: [], problems: [] };
-        const outcome = await sampleMappedFields(connection, profile, count);
+        if (profile === undefined) return { findings: [], problems: [], profile: null };
+        const outcome = { ...(await sampleMappedFields(connection, profile, count)), profile: profile.name };
         if (outcome.skipped !== undefined) {
           logger.info(
             { connection: connection.name, mappingProfile: profile.name, reason: outcome.skipped },
@@ -58,7 +58,9 @@ export function connectionSampler(
     );
     return {
       findings: outcomes.flatMap((outcome) => outcome.findings),
-      problems: outcomes.flatMap((outcome) => outcome.problems),
+      problems: outcomes.flatMap((outcome) =>
+        outcome.problems.map((text) => ({ profile: outcome.profile, text })),
+      ),
     };
   };
 }

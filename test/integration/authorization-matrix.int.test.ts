@@ -10,6 +10,9 @@
  * added to the app without a line in the table.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express, { type Express, type Router } from 'express';
 import request from 'supertest';
 import { SCOPES, type Scope } from '../../src/domain/access';
@@ -34,15 +37,26 @@ import {
 import { http } from '../support/http';
 import { startInProcessApi, type InProcessApi } from '../support/in-process-api';
 import { waitFor } from '../support/wait-for';
+import { projectRoot } from '../../src/project-root';
 
 const HMAC_SECRET = 'matrix-webhook-secret-0123456789';
 const SUBSCRIBER = 'desk-default';
 
+/**
+ * `south` runs a profile of its own (a copy of default with other files, so another version): the
+ * stored versions of `default`'s profile are `default`'s things.
+ */
+const MAPPINGS = mkdtempSync(join(tmpdir(), 'continuum-matrix-mappings-'));
+cpSync(join(projectRoot(), 'mappings', 'default'), join(MAPPINGS, 'default'), { recursive: true });
+cpSync(join(projectRoot(), 'mappings', 'default'), join(MAPPINGS, 'south'), { recursive: true });
+appendFileSync(join(MAPPINGS, 'south', 'profile.yaml'), "# south's own copy\n");
+
 const CONFIG = {
   sandbox: { enabled: true },
+  mappings: { dir: MAPPINGS },
   connections: {
     sandbox: { webhooks: { scheme: 'hmac-sha256', secret: HMAC_SECRET } },
-    other: {},
+    other: { mappingProfile: 'south' },
   },
   defaultConnection: 'sandbox',
   tenants: { default: { connections: ['sandbox'] }, south: { connections: ['other'] } },
@@ -116,6 +130,8 @@ const ids = {
   slots: [] as string[],
   appointments: [] as string[],
   sandboxPatient: {} as Record<string, unknown>,
+  /** The running version of `default`'s profile at the start. */
+  defaultProfileHash: '',
 };
 
 const routeKey = (spec: Pick<RouteSpec, 'method' | 'path'>): string => `${spec.method} ${spec.path}`;
@@ -424,7 +440,7 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     status: 200,
     otherTenant: () => ({ path: '/v1/patients/pat-0001/notices?connection=sandbox' }),
   },
-  // The mapping workbench: `default` runs profile `default` on `sandbox`; so does `south` on `other`.
+  // The mapping workbench: `default` runs profile `default` on `sandbox`, `south` profile `south` on `other`.
   'GET /v1/mappings/profiles': { right: () => ({ path: '/v1/mappings/profiles' }), status: 200 },
   'GET /v1/mappings/profiles/:name': {
     right: () => ({ path: '/v1/mappings/profiles/default' }),
@@ -507,6 +523,22 @@ const FIXTURES: Readonly<Record<string, Fixture>> = {
     }),
     status: 200,
   },
+  'GET /v1/mappings/versions/:hash': {
+    right: () => ({ path: `/v1/mappings/versions/${ids.defaultProfileHash}` }),
+    status: 200,
+    otherTenant: () => ({ path: `/v1/mappings/versions/${ids.defaultProfileHash}` }),
+  },
+  'GET /v1/mappings/diff': {
+    right: () => ({
+      path: `/v1/mappings/diff?from=${ids.defaultProfileHash}&to=${ids.defaultProfileHash}`,
+    }),
+    status: 200,
+    otherTenant: () => ({
+      path: `/v1/mappings/diff?from=${ids.defaultProfileHash}&to=${ids.defaultProfileHash}`,
+    }),
+  },
+  // Process-wide; names nothing of a tenant's (its outcome shows the caller's profiles only).
+  'POST /v1/mappings/reload': { right: () => ({ path: '/v1/mappings/reload', body: {} }), status: 200 },
   'POST /v1/crisis/closures': {
     right: () => ({
       path: '/v1/crisis/closures',
@@ -687,6 +719,11 @@ beforeAll(async () => {
     throw new Error('the sandbox seed lacks the slots, appointments or patient the fixtures need');
   }
 
+  const status = await request(api.app).get('/v1/status').set(admins());
+  const running = (json(status).mappings as { profiles: { name: string; hash: string }[] }).profiles;
+  ids.defaultProfileHash = running.find((profile) => profile.name === 'default')?.hash ?? '';
+  if (ids.defaultProfileHash === '') throw new Error('status names no running default profile');
+
   const activation = await request(api.app)
     .post('/v1/crisis/activations')
     .set(admins())
@@ -731,6 +768,7 @@ afterAll(async () => {
   console.log(`routes ${ROUTE_TABLE.length}, cases ${cases}, unexpected ${unexpected.length}`);
   console.log(`audit records missing ${auditMissing.length} of ${auditedRoutes}`);
   await api.stop();
+  rmSync(MAPPINGS, { recursive: true, force: true });
 });
 
 describe.each(PROTECTED.map((spec, index) => [routeKey(spec), spec, index] as const))(

@@ -84,7 +84,8 @@ it('explains a live patient field by field: MRN empty, with what the record has 
   const mrn = fieldOf(response.body.fields, 'mrn');
   expect(mrn).toMatchObject({ file: 'patient.yaml', rule: 'read.mrn', language: 'fhirpath', empty: true });
   expect(mrn?.reason).toBe(
-    `no identifier has a system in %mrnSystems (${ACME_MRN_SYSTEM}); the record's identifier systems: ${SANDBOX_MRN_SYSTEM}`,
+    `no identifier has a system in %mrnSystems (${ACME_MRN_SYSTEM}); the record's identifier systems: ${SANDBOX_MRN_SYSTEM}. ` +
+      `If ${SANDBOX_MRN_SYSTEM} (typed MR) holds this EHR's MRNs, add it to identifiers.mrn.systems in profile.yaml`,
   );
   const family = fieldOf(response.body.fields, 'name.family');
   expect(family).toMatchObject({ rule: 'read.name.family', empty: false });

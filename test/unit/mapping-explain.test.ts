@@ -67,9 +67,34 @@ it('names the MRN system asked for and the systems the record has, when neither 
   expect(mrn.reason).toBe(
     "no identifier has a system in %mrnSystems (http://acme.example/mrn); the record's identifier systems: " +
       'http://sandbox.continuum.example/mrn. ' +
-      "no identifier.type.coding has a code = 'MRN'; the record's identifier.type.coding codes: MR",
+      "no identifier.type.coding has a code = 'MRN'; the record's identifier.type.coding codes: MR. " +
+      "If http://sandbox.continuum.example/mrn (typed MR) holds this EHR's MRNs, add it to " +
+      'identifiers.mrn.systems in profile.yaml',
   );
   expect(mrn.walked).toContainEqual({ path: 'identifier', present: 1 });
+});
+
+it("ends an empty MRN's reason with where to name the record's MRN-like system, and only for such a system", async () => {
+  const acme = edited(files, 'profile.yaml', (text) =>
+    text.replace('http://sandbox.continuum.example/mrn', 'http://acme.example/mrn'),
+  );
+  const withIdentifiers = (identifier: unknown[]) => ({ ...plain, identifier }) as Patient;
+  // Not typed MR, but named like an MRN system.
+  const named = field(
+    await explain(acme, withIdentifiers([{ system: 'urn:oid:1.2.3/patient-mrn', value: 'A1' }])),
+    'mrn',
+  );
+  expect(named.reason).toMatch(
+    /urn:oid:1\.2\.3\/patient-mrn \(named like an MRN system\) holds this EHR's MRNs, add it to identifiers\.mrn\.systems in profile\.yaml$/,
+  );
+  // A social security number is neither: no advice to make it the MRN.
+  const ssn = field(
+    await explain(acme, withIdentifiers([{ system: 'http://hl7.org/fhir/sid/us-ssn', value: '123' }])),
+    'mrn',
+  );
+  expect(ssn.empty).toBe(true);
+  expect(ssn.reason).toContain('http://hl7.org/fhir/sid/us-ssn');
+  expect(ssn.reason).not.toContain('identifiers.mrn.systems');
 });
 
 it('says which element is missing when no filter is to blame', async () => {

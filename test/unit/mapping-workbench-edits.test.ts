@@ -177,3 +177,40 @@ it('diffs before and after as JSON Patch steps with the values they replace, met
   );
   expect(patchSteps(before, after).some((step) => step.path.startsWith('/meta'))).toBe(false);
 });
+
+it("edits profile.yaml's MRN systems from a JSON array or one system a line, keeping the comments", () => {
+  const SANDBOX = 'http://sandbox.continuum.example/mrn';
+  const lines = applyRuleEdits(files, [
+    {
+      file: 'profile.yaml',
+      field: 'identifiers.mrn.systems',
+      source: `http://acme.example/mrn\n\n ${SANDBOX} \n`,
+    },
+  ]);
+  expect(lines.problems).toEqual([]);
+  expect(lines.changed).toEqual(['profile.yaml']);
+  const after = text(lines.files, 'profile.yaml');
+  expect(parse(after).identifiers.mrn.systems).toEqual(['http://acme.example/mrn', SANDBOX]);
+  expect(after).toContain("# The EHR's MRN systems");
+  expect(after).toContain('formatVersion: 1');
+
+  const json = applyRuleEdits(files, [
+    { file: 'profile.yaml', field: 'identifiers.mrn.systems', source: '["http://acme.example/mrn"]' },
+  ]);
+  expect(parse(text(json.files, 'profile.yaml')).identifiers.mrn.systems).toEqual([
+    'http://acme.example/mrn',
+  ]);
+
+  for (const source of ['[1, 2]', '["a", ', 'http://a.example/mrn http://b.example/mrn', '  \n ']) {
+    const refused = applyRuleEdits(files, [
+      { file: 'profile.yaml', field: 'identifiers.mrn.systems', source },
+    ]);
+    expect(refused.problems).toEqual([
+      expect.objectContaining({ file: 'profile.yaml', field: 'identifiers.mrn.systems' }),
+    ]);
+    expect(refused.changed).toEqual([]);
+  }
+  // Other constants stay out of reach: the workbench edits rules and the MRN systems.
+  const other = applyRuleEdits(files, [{ file: 'profile.yaml', field: 'phone.defaultRegion', source: 'GB' }]);
+  expect(other.problems).toEqual([expect.objectContaining({ field: 'phone.defaultRegion' })]);
+});

@@ -158,7 +158,16 @@ async function loadProfiles() {
   state.profiles = answer.profiles;
   const select = $('#profile');
   const current = select.value;
-  select.replaceChildren(...state.profiles.map((p) => el('option', { value: p.name }, p.name)));
+  // A draft (a folder no connection runs yet) is marked: it is tried on the tenant's records, not running.
+  select.replaceChildren(
+    ...state.profiles.map((p) =>
+      el(
+        'option',
+        { value: p.name, 'data-draft': p.draft ? 'true' : 'false' },
+        p.draft ? `${p.name} (draft)` : p.name,
+      ),
+    ),
+  );
   if (state.profiles.some((p) => p.name === current)) select.value = current;
   await loadDetail(select.value);
 }
@@ -169,6 +178,12 @@ function profileFacts() {
   const fixtures = Object.entries(p.fixtures ?? {})
     .map(([kind, count]) => `${count} ${kind}`)
     .join(', ');
+  if (p.draft) {
+    return (
+      `Draft: no connection runs it yet (files ${p.filesHash.slice(0, 12)}); records are read from your ` +
+      `tenant's connections; fixtures: ${fixtures || 'none'}.`
+    );
+  }
   const used = p.connections.length > 0 ? `used by ${p.connections.join(', ')}` : 'used by no connection';
   return `Running version ${p.hash.slice(0, 12)}, ${used}; fixtures: ${fixtures || 'none'}.`;
 }
@@ -234,10 +249,33 @@ function ruleRow(field) {
   );
 }
 
+/** A profile.yaml constant (the MRN systems), edited like a rule: one system a line. */
+function settingRow(setting) {
+  const label = setting.field === 'identifiers.mrn.systems' ? 'MRN systems' : setting.field;
+  return el(
+    'tr',
+    { 'data-setting': setting.field, 'data-rule': ruleKey(setting.file, setting.field) },
+    el('th', { scope: 'row' }, label),
+    el('td', { class: 'rule' }, el('span', {}, setting.file), ' ', el('code', {}, setting.field)),
+    el(
+      'td',
+      { class: 'edit' },
+      expressionBox(setting.file, setting.field, 'setting', setting.source, `${label}, one a line`),
+      el('p', { class: 'error', 'data-role': 'error', role: 'alert' }),
+    ),
+    el('td', { class: 'muted' }, 'One system a line: %mrnSystems in read rules, $mrnSystems in templates'),
+  );
+}
+
 /** Draws the rows again only when the fields changed; values and errors are updated in place. */
 function renderFields(fields) {
   const body = $('#model > .body');
-  const signature = JSON.stringify(fields.map((f) => [f.field, f.file, f.rule]));
+  const settings = state.detail?.settings ?? [];
+  const signature = JSON.stringify([
+    fields.map((f) => [f.field, f.file, f.rule]),
+    state.detail?.name,
+    state.detail?.hash,
+  ]);
   if (body.dataset.signature !== signature) {
     const focused = document.activeElement?.dataset?.focusKey;
     body.replaceChildren(
@@ -254,7 +292,22 @@ function renderFields(fields) {
             ['Field', 'Rule', 'Expression', 'Value'].map((h) => el('th', { scope: 'col' }, h)),
           ),
         ),
-        el('tbody', {}, fields.map(ruleRow)),
+        settings.length === 0
+          ? ''
+          : el(
+              'tbody',
+              { class: 'settings', 'aria-label': 'Profile settings' },
+              el('tr', {}, el('th', { scope: 'rowgroup', colspan: '4', class: 'group' }, 'Profile settings')),
+              settings.map(settingRow),
+            ),
+        el(
+          'tbody',
+          { 'aria-label': 'Read rules' },
+          settings.length === 0
+            ? ''
+            : el('tr', {}, el('th', { scope: 'rowgroup', colspan: '4', class: 'group' }, 'Read rules')),
+          fields.map(ruleRow),
+        ),
       ),
     );
     body.dataset.signature = signature;

@@ -105,7 +105,7 @@ export function mappingsRoutes(deps: MappingWorkbenchDeps): Router {
       let change: TryChange;
       if (body.resourceType === 'Patient') {
         // Numbers without a country code are read as the connection's API reads them.
-        const connection = workbenchConnection(deps, tenant, body.profile, body.connection);
+        const connection = await workbenchConnection(deps, tenant, body.profile, body.connection);
         const changes = changesSchema(connection.phoneRegion).safeParse(body.change);
         if (!changes.success) {
           throw zodToValidationError(prefixed(changes.error), 'is not a field that can be changed here');

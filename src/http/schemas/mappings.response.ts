@@ -83,7 +83,10 @@ export const profileListSchema = z.object({
   profiles: z.array(
     z.object({
       name: z.string(),
-      hash: z.string().describe('The running version'),
+      draft: z
+        .boolean()
+        .describe("A profile folder no connection runs: tried with records of the tenant's connections"),
+      hash: z.string().optional().describe('The running version; absent for a draft'),
       since: z.string().nullable(),
       filesHash: z.string().describe('The files on disk; differs from `hash` until a reload'),
       connections: z.array(z.string()),
@@ -107,6 +110,9 @@ export const profileDetailSchema = z.object({
       source: z.string(),
     }),
   ),
+  settings: z
+    .array(z.object({ file: z.string(), field: z.string(), source: z.string() }))
+    .describe('profile.yaml constants editable like rules: `identifiers.mrn.systems`, one system a line'),
   fixtures: z.array(z.object({ kind: z.string(), name: z.string() })),
 });
 
