@@ -20,6 +20,7 @@ import { acceptCheckBudget, NOT_YET, type AcceptCheckBudget } from './accept-che
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
 import { CONVERTIBLE } from './apply-appointment-amendment';
 import { SETTLED } from './apply-appointment-change';
+import { withRunningProfile } from './pinned-profile';
 import type { ConnectionContext } from './use-case-deps';
 import { knownStart } from './known-starts';
 
@@ -94,10 +95,12 @@ function patientOf(appointment: AppointmentModel | undefined, given: string | un
 
 export async function acceptAppointmentChange(
   deps: BookingDeps,
-  connection: ConnectionContext,
+  running: ConnectionContext,
   context: WriteContext,
   input: AppointmentChangeInput,
 ): Promise<AcceptedWrite> {
+  // One profile version for the checks and the write's pin, whatever a reload does meanwhile.
+  const connection = withRunningProfile(running);
   const request = { connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;
@@ -147,10 +150,12 @@ function refuseImpossible(input: AppointmentChangeInput, appointment: Appointmen
 
 export async function acceptAppointmentReschedule(
   deps: BookingDeps,
-  connection: ConnectionContext,
+  running: ConnectionContext,
   context: WriteContext,
   input: RescheduleInput,
 ): Promise<AcceptedWrite> {
+  // One profile version for the checks and the write's pin, whatever a reload does meanwhile.
+  const connection = withRunningProfile(running);
   const request = { kind: 'appointment.reschedule', connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;

@@ -30,6 +30,16 @@ export async function pinnedProfile(
   return running;
 }
 
+/**
+ * The connection with its running profile read once. `connection.mapping` follows reloads, so a
+ * request that read it twice could check a reason under one version and pin its write to the
+ * next; everything one request does goes by this snapshot instead.
+ */
+export function withRunningProfile(connection: ConnectionContext): ConnectionContext {
+  const mapping = connection.mapping;
+  return { ...connection, mapping, phoneRegion: mapping.phoneRegion };
+}
+
 /** The connection as the use cases see it, with the write's own profile version. */
 export function withProfile(connection: ConnectionContext, mapping: MappingProfile): ConnectionContext {
   if (mapping === connection.mapping) return connection;

@@ -27,6 +27,7 @@ import { cancelOperation } from './operator-actions';
 import type { Tenant } from '../domain/access';
 import { patientCacheKey } from './patient-read';
 import type { ClosureDeps } from './site-closure';
+import { withRunningProfile } from './pinned-profile';
 import type { ConnectionContext } from './use-case-deps';
 
 /** Writes accepted at once; the record is saved after each batch (the checkpoint). */
@@ -92,7 +93,8 @@ function connectionOf(deps: ClosureDeps, record: ClosureRecord): ConnectionConte
   if (connection === undefined) {
     throw new ContinuumError('INTERNAL', { detail: `connection ${record.connection} is not configured` });
   }
-  return connection;
+  // The closure's reasons and the changes it queues go by one profile version.
+  return withRunningProfile(connection);
 }
 
 /** Change writes whose visit may yet change, or did: the patient is owed a callback. */
