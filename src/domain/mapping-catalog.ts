@@ -16,6 +16,16 @@ export interface ProfileVersionInfo {
   readonly since: string;
 }
 
+/** One reload problem and what it concerns, so that each tenant is shown only its own. */
+export interface ReloadProblem {
+  /** PHI-free, with file and field; may name a connection and a record reference. */
+  readonly message: string;
+  /** The profile it concerns; none for a problem of the gateway itself (the store unreachable). */
+  readonly profile?: string;
+  /** The connection it concerns (a sampled record, a connection's check); none for a profile's files. */
+  readonly connection?: string;
+}
+
 export interface ProfileReloadOutcome {
   /** false: nothing changed; the running versions stay, `problems` says why. */
   readonly ok: boolean;
@@ -25,6 +35,8 @@ export interface ProfileReloadOutcome {
   readonly profiles: readonly (ProfileVersionInfo & { readonly changed: boolean })[];
   /** Load, fixture and sample problems, one a line, with file and field; PHI-free. */
   readonly problems: readonly string[];
+  /** The same problems, each with the profile and connection it concerns. */
+  readonly details: readonly ReloadProblem[];
 }
 
 /** A read field that came out empty on every sampled record of a connection. */

@@ -14,6 +14,7 @@ import type {
   ProfileReloadOutcome,
   ProfileReloadTrigger,
   ProfileVersionInfo,
+  ReloadProblem,
 } from '../domain/mapping-catalog';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type { MappingVersionStore } from '../domain/mapping-versions';
@@ -25,8 +26,8 @@ import { firstLineOf } from './first-line';
 /** What the samples of real records found for a set of candidate profiles. */
 export interface SampleReport {
   readonly findings: readonly EmptyFieldFinding[];
-  /** Records a read mapping fails on: a reload with any is refused. PHI-free. */
-  readonly problems: readonly string[];
+  /** Records a read mapping fails on, by connection: a reload with any is refused. PHI-free. */
+  readonly problems: readonly ReloadProblem[];
 }
 
 /** Reads a sample of each connection's records with the given profiles (by name). */
@@ -85,7 +86,11 @@ export function createMappingCatalog(
 
   async function reloadNow(trigger: ProfileReloadTrigger): Promise<ProfileReloadOutcome> {
     const check = await checkConnectionProfiles(config);
-    const problems = check.problems.map(formatProblem);
+    const problems: ReloadProblem[] = check.problems.map((problem) => ({
+      message: formatProblem(problem),
+      profile: problem.profile,
+      ...(problem.connection !== undefined ? { connection: problem.connection } : {}),
+    }));
     let sampled: SampleReport | undefined;
     if (problems.length === 0 && sampler !== undefined) {
       sampled = await sampler(new Map([...check.loaded].map(([name, { profile }]) => [name, profile])));
@@ -98,7 +103,7 @@ export function createMappingCatalog(
         changed = await swapIn(check.loaded, at);
       } catch (error) {
         // A version not stored must not run: a write accepted under it could not find it again.
-        problems.push(`the new versions could not be stored in Redis: ${firstLineOf(error)}`);
+        problems.push({ message: `the new versions could not be stored in Redis: ${firstLineOf(error)}` });
       }
     }
     const outcome: ProfileReloadOutcome = {
@@ -106,7 +111,8 @@ export function createMappingCatalog(
       trigger,
       at,
       profiles: runningInfo().map((entry) => ({ ...entry, changed: changed.has(entry.name) })),
-      problems,
+      problems: problems.map((problem) => problem.message),
+      details: problems,
     };
     last = outcome;
     if (outcome.ok) {
@@ -120,7 +126,7 @@ export function createMappingCatalog(
       );
     } else {
       logger.warn(
-        { trigger, problems, running: runningInfo() },
+        { trigger, problems: outcome.problems, running: runningInfo() },
         'mapping profiles not reloaded: the running versions stay',
       );
     }
@@ -187,6 +193,7 @@ export function createMappingCatalog(
         at,
         profiles: runningInfo().map((entry) => ({ ...entry, changed: true })),
         problems: [],
+        details: [],
       };
     },
     useSampler(next) {
@@ -199,7 +206,10 @@ export function createMappingCatalog(
         const report = await sampler(new Map([...running].map(([name, entry]) => [name, entry.profile])));
         findings = report.findings;
         if (report.problems.length > 0) {
-          logger.warn({ problems: report.problems }, 'the running mapping profiles fail on sampled records');
+          logger.warn(
+            { problems: report.problems.map((problem) => problem.message) },
+            'the running mapping profiles fail on sampled records',
+          );
         }
       });
       queue = run.catch(() => undefined);

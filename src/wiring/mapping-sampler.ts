@@ -41,7 +41,14 @@ export function connectionSampler(
             'read fields empty on every sampled record: the profile may not match this EHR',
           );
         }
-        return outcome;
+        return {
+          findings: outcome.findings,
+          problems: outcome.problems.map((message) => ({
+            message,
+            profile: profile.name,
+            connection: connection.name,
+          })),
+        };
       }),
     );
     return {
