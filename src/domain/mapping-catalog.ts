@@ -57,10 +57,11 @@ export interface MappingCatalog {
   /** The running version of a profile: what new writes are accepted under. */
   current(name: string): MappingProfile | undefined;
   /**
-   * A version by its hash: from memory, else compiled from the content-addressed store in Redis;
-   * undefined when no process ever stored it.
+   * A profile's version by its name and hash: from memory, else compiled from the content-addressed
+   * store in Redis; undefined when no process ever stored it under that name. Two profiles with the
+   * same files share a hash, so the name says which one a write was accepted under.
    */
-  version(hash: string): Promise<MappingProfile | undefined>;
+  version(name: string, hash: string): Promise<MappingProfile | undefined>;
   /** The names of the profiles the connections use. */
   names(): readonly string[];
   /** The running versions, for status. */

@@ -14,10 +14,11 @@ export async function pinnedProfile(
   op: Pick<Operation, 'id' | 'mappingProfile' | 'mappingHash'>,
 ): Promise<MappingProfile> {
   const running = connection.mapping;
-  if (op.mappingHash === running.hash) return running;
+  if (op.mappingHash === running.hash && op.mappingProfile === running.name) return running;
   // A Redis failure here is thrown: the write is retried, never sent with a version it was not accepted under.
-  const pinned = await deps.mappingCatalog.version(op.mappingHash);
-  if (pinned !== undefined) return pinned;
+  const pinned = await deps.mappingCatalog.version(op.mappingProfile, op.mappingHash);
+  // By name too: the same files stored for another profile would name that profile in a review cause.
+  if (pinned !== undefined && pinned.name === op.mappingProfile) return pinned;
   deps.logger.warn(
     {
       operationId: op.id,

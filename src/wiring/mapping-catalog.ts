@@ -54,7 +54,9 @@ export function createMappingCatalog(
   const { store, logger } = options;
   const now = options.now ?? (() => new Date());
   const running = new Map<string, Running>();
-  const byHash = new Map<string, MappingProfile>();
+  // By name and hash: a copied profile has its original's hash, and a write must run as its own profile.
+  const versions = new Map<string, MappingProfile>();
+  const versionKey = (name: string, hash: string): string => `${name}\n${hash}`;
   // A version being compiled from the store: concurrent workers wait for the same compilation.
   const compiling = new Map<string, Promise<MappingProfile | undefined>>();
   let sampler: ProfileSampler | undefined;
@@ -79,7 +81,7 @@ export function createMappingCatalog(
       if (before?.profile.hash === profile.hash) continue;
       changed.add(name);
       running.set(name, { profile, since: at });
-      byHash.set(profile.hash, profile);
+      versions.set(versionKey(name, profile.hash), profile);
     }
     return changed;
   }
@@ -133,27 +135,28 @@ export function createMappingCatalog(
     return outcome;
   }
 
-  async function fromStore(hash: string): Promise<MappingProfile | undefined> {
+  async function fromStore(name: string, hash: string): Promise<MappingProfile | undefined> {
     const stored = await store.get(hash);
-    if (stored === undefined) return undefined;
+    // Files stored for another profile only: not the version this profile's write was accepted under.
+    if (stored === undefined || !stored.names.includes(name)) return undefined;
     const files = new Map(
       Object.entries(stored.files).map(([path, text]) => [path, Buffer.from(text, 'utf8')]),
     );
     try {
       // Named by version in its errors, so a write that fails on an older version says which.
       const compiled = await compileMappingProfile(
-        join(config.mappingsDir, `${stored.name}@${hash.slice(0, 12)}`),
+        join(config.mappingsDir, `${name}@${hash.slice(0, 12)}`),
         files,
         { defaultRegion: config.phone.defaultRegion },
       );
-      const profile: MappingProfile = { ...compiled, name: stored.name };
-      byHash.set(hash, profile);
+      const profile: MappingProfile = { ...compiled, name };
+      versions.set(versionKey(name, hash), profile);
       return profile;
     } catch (error) {
       if (!(error instanceof MappingProfileError)) throw error;
       // A version this release no longer accepts (a stricter check): the caller falls back.
       logger.warn(
-        { mappingProfile: stored.name, mappingHash: hash, problems: error.problems.map(formatProblem) },
+        { mappingProfile: name, mappingHash: hash, problems: error.problems.map(formatProblem) },
         'a stored mapping profile version no longer compiles',
       );
       return undefined;
@@ -162,15 +165,16 @@ export function createMappingCatalog(
 
   return {
     current: (name) => running.get(name)?.profile,
-    async version(hash) {
-      const known = byHash.get(hash);
+    async version(name, hash) {
+      const key = versionKey(name, hash);
+      const known = versions.get(key);
       if (known !== undefined) return known;
-      const pending = compiling.get(hash) ?? fromStore(hash);
-      compiling.set(hash, pending);
+      const pending = compiling.get(key) ?? fromStore(name, hash);
+      compiling.set(key, pending);
       try {
         return await pending;
       } finally {
-        compiling.delete(hash);
+        compiling.delete(key);
       }
     },
     names: () => [...running.keys()],
