@@ -34,6 +34,11 @@ interface ChangeOf<K extends string> {
    * there (recorded as its value); anything else is refused. None for a confirmation.
    */
   readonly reason: string | undefined;
+  /**
+   * Words the EHR gets when no coded `reason` is given: sent as the text under the table's `other`
+   * code (a site closure's free-text reason). Never checked against the table, never a code.
+   */
+  readonly reasonText?: string;
 }
 
 export type AppointmentChangeInput =
@@ -105,7 +110,7 @@ export async function acceptAppointmentChange(
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;
   // Before the EHR is asked anything: a reason the profile cannot code is refused whatever the visit.
-  const reason = acceptedCancellationReason(connection.mapping, input.reason);
+  const reason = acceptedCancellationReason(connection.mapping, input.reason) ?? input.reasonText;
   const appointment = await currentAppointment(
     connection,
     input.appointmentId,
