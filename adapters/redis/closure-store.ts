@@ -78,6 +78,9 @@ export function createRedisClosureStore(options: RedisClosureStoreOptions): Clos
       if (set !== null) return closureId;
       return (await redis.get(key)) ?? closureId;
     },
+    async keyedClosure(clientKey) {
+      return (await redis.get(idemKey(clientKey))) ?? undefined;
+    },
     async stop(id, at) {
       const record = await get(id);
       // A stopped closure no longer closes its sites: bookings there are taken again.

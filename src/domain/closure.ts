@@ -30,7 +30,13 @@ export interface ClosureRequest {
   readonly action: ClosureAction;
   /** For `convert-to-virtual`: the new visit mode. */
   readonly mode: 'video' | 'phone' | undefined;
+  /** Free text: what the patients' callbacks and notices say, and the visits' reason when not coded. */
   readonly reason: string;
+  /**
+   * A reason from the profile's cancellation-reason table for every visit the closure changes;
+   * absent: `reason` when it is a table value, else the table's `other` code with `reason` as text.
+   */
+  readonly cancellationReason: string | undefined;
   readonly callback: {
     readonly priority: CallbackPriority;
     readonly window: { readonly start: string; readonly end: string } | undefined;
@@ -110,6 +116,8 @@ export interface ClosureStore extends ClosedSites {
   list(tenant: string, limit: number): Promise<readonly ClosureRecord[]>;
   /** The closure an Idempotency-Key of this client named, if any; remembers it otherwise. */
   claimKey(clientKey: string, closureId: string): Promise<string>;
+  /** The closure an Idempotency-Key of this client named, if any, without claiming it. */
+  keyedClosure(clientKey: string): Promise<string | undefined>;
   /**
    * Marks the closure stopped (kept apart from the record, so a runner's save cannot undo it) and
    * reopens its sites; returns when it was first stopped.

@@ -16,6 +16,16 @@ export interface ProfileVersionInfo {
   readonly since: string;
 }
 
+/** One reload problem and what it concerns, so that each tenant is shown only its own. */
+export interface ReloadProblem {
+  /** PHI-free, with file and field; may name a connection and a record reference. */
+  readonly message: string;
+  /** The profile it concerns; none for a problem of the gateway itself (the store unreachable). */
+  readonly profile?: string;
+  /** The connection it concerns (a sampled record, a connection's check); none for a profile's files. */
+  readonly connection?: string;
+}
+
 export interface ProfileReloadOutcome {
   /** false: nothing changed; the running versions stay, `problems` says why. */
   readonly ok: boolean;
@@ -25,12 +35,8 @@ export interface ProfileReloadOutcome {
   readonly profiles: readonly (ProfileVersionInfo & { readonly changed: boolean })[];
   /** Load, fixture and sample problems, one a line, with file and field; PHI-free. */
   readonly problems: readonly string[];
-  /**
-   * The profile each problem concerns, in the order of `problems`; null for the process as a whole
-   * (e.g. Redis). Reloading is process-wide but each tenant sees only its own profiles' problems,
-   * so this is for the tenant's view (reloadOutcomeFor) and never shown itself.
-   */
-  readonly concerns: readonly (string | null)[];
+  /** The same problems, each with the profile and connection it concerns. */
+  readonly details: readonly ReloadProblem[];
 }
 
 /** A read field that came out empty on every sampled record of a connection. */
@@ -54,10 +60,11 @@ export interface MappingCatalog {
   /** The running version of a profile: what new writes are accepted under. */
   current(name: string): MappingProfile | undefined;
   /**
-   * A version by its hash: from memory, else compiled from the content-addressed store in Redis;
-   * undefined when no process ever stored it.
+   * A profile's version by its name and hash: from memory, else compiled from the content-addressed
+   * store in Redis; undefined when no process ever stored it under that name. Two profiles with the
+   * same files share a hash, so the name says which one a write was accepted under.
    */
-  version(hash: string): Promise<MappingProfile | undefined>;
+  version(name: string, hash: string): Promise<MappingProfile | undefined>;
   /** The names of the profiles the connections use. */
   names(): readonly string[];
   /** The running versions, for status. */

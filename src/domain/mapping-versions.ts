@@ -5,7 +5,13 @@
 
 /** One stored version: the profile's files as UTF-8 text, by their path inside the profile folder. */
 export interface StoredMappingVersion {
+  /** The profile that first stored these files. */
   readonly name: string;
+  /**
+   * Every profile stored with exactly these files (a copied profile has its original's hash until
+   * it is changed): a write pinned to the hash applies as the profile it was accepted under, by name.
+   */
+  readonly names: readonly string[];
   readonly hash: string;
   /** When a process first stored it (ISO). */
   readonly storedAt: string;
@@ -13,7 +19,10 @@ export interface StoredMappingVersion {
 }
 
 export interface MappingVersionStore {
-  /** Stores a version unless its hash is already there, and notes it in the profile's history. */
+  /**
+   * Stores a version's files unless its hash is already there, notes the profile's name among those
+   * stored with them, and the hash in the profile's history.
+   */
   put(name: string, hash: string, files: ReadonlyMap<string, Buffer>): Promise<void>;
   get(hash: string): Promise<StoredMappingVersion | undefined>;
   /**

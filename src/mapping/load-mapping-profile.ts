@@ -220,8 +220,18 @@ export async function compileMappingProfile(
   const reasonTable = appointmentFile.value.codes.cancellationReason;
   const cancellationReasons = [...new Set(Object.values(reasonTable.map))].sort();
   const isEhrReasonCode = (given: string): boolean => Object.hasOwn(reasonTable.map, given);
-  const cancellationReasonOf = (given: string): string | undefined =>
-    cancellationReasons.includes(given) ? given : isEhrReasonCode(given) ? reasonTable.map[given] : undefined;
+  // Desks and IVRs send `Weather` or `PAT` as often as the table's spelling: matched without case,
+  // recorded as the table spells it. An exact match wins where two entries differ only in case.
+  const valueByLowerCase = new Map(cancellationReasons.map((value) => [value.toLowerCase(), value]));
+  const codeByLowerCase = new Map(Object.keys(reasonTable.map).map((code) => [code.toLowerCase(), code]));
+  const cancellationReasonOf = (given: string): string | undefined => {
+    if (cancellationReasons.includes(given)) return given;
+    if (isEhrReasonCode(given)) return reasonTable.map[given];
+    const value = valueByLowerCase.get(given.toLowerCase());
+    if (value !== undefined) return value;
+    const code = codeByLowerCase.get(given.toLowerCase());
+    return code !== undefined ? reasonTable.map[code] : undefined;
+  };
   /** A call-center reason as the EHR codes it (the table read backwards), with the words kept as text. */
   const cancellationReason = (reason: string | undefined): CodeableConcept | undefined => {
     if (reason === undefined) return undefined;

@@ -24,6 +24,7 @@ import { slotTaken } from './apply-appointment-booking';
 import { newOperationId } from './operation-id';
 import { knownStart } from './known-starts';
 import { refuseClosedSite } from './closed-sites';
+import { withRunningProfile } from './pinned-profile';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface BookingInput {
@@ -50,10 +51,12 @@ export type BookingDeps = Pick<
 
 export async function acceptAppointmentBooking(
   deps: BookingDeps,
-  connection: ConnectionContext,
+  running: ConnectionContext,
   context: WriteContext,
   input: BookingInput,
 ): Promise<AcceptedWrite> {
+  // One profile version for the checks and the write's pin, whatever a reload does meanwhile.
+  const connection = withRunningProfile(running);
   const request = { kind: 'appointment.book', connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;

@@ -20,6 +20,7 @@ import { acceptCheckBudget, NOT_YET, type AcceptCheckBudget } from './accept-che
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
 import { CONVERTIBLE } from './apply-appointment-amendment';
 import { SETTLED } from './apply-appointment-change';
+import { withRunningProfile } from './pinned-profile';
 import type { ConnectionContext } from './use-case-deps';
 import { knownStart } from './known-starts';
 
@@ -33,6 +34,11 @@ interface ChangeOf<K extends string> {
    * there (recorded as its value); anything else is refused. None for a confirmation.
    */
   readonly reason: string | undefined;
+  /**
+   * Words the EHR gets when no coded `reason` is given: sent as the text under the table's `other`
+   * code (a site closure's free-text reason). Never checked against the table, never a code.
+   */
+  readonly reasonText?: string;
 }
 
 export type AppointmentChangeInput =
@@ -94,15 +100,17 @@ function patientOf(appointment: AppointmentModel | undefined, given: string | un
 
 export async function acceptAppointmentChange(
   deps: BookingDeps,
-  connection: ConnectionContext,
+  running: ConnectionContext,
   context: WriteContext,
   input: AppointmentChangeInput,
 ): Promise<AcceptedWrite> {
+  // One profile version for the checks and the write's pin, whatever a reload does meanwhile.
+  const connection = withRunningProfile(running);
   const request = { connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;
   // Before the EHR is asked anything: a reason the profile cannot code is refused whatever the visit.
-  const reason = acceptedCancellationReason(connection.mapping, input.reason);
+  const reason = acceptedCancellationReason(connection.mapping, input.reason) ?? input.reasonText;
   const appointment = await currentAppointment(
     connection,
     input.appointmentId,
@@ -147,10 +155,12 @@ function refuseImpossible(input: AppointmentChangeInput, appointment: Appointmen
 
 export async function acceptAppointmentReschedule(
   deps: BookingDeps,
-  connection: ConnectionContext,
+  running: ConnectionContext,
   context: WriteContext,
   input: RescheduleInput,
 ): Promise<AcceptedWrite> {
+  // One profile version for the checks and the write's pin, whatever a reload does meanwhile.
+  const connection = withRunningProfile(running);
   const request = { kind: 'appointment.reschedule', connection: connection.name, ...input };
   const existing = await findExistingWrite(deps, connection, context, request);
   if (existing) return existing;

@@ -10,6 +10,7 @@ import type { Patient } from '../domain/fhir';
 import type { PatientChanges } from '../domain/patient';
 import { acceptCheckBudget, type AcceptCheckBudget } from './accept-check-budget';
 import { acceptWrite, findExistingWrite, type AcceptedWrite, type WriteContext } from './accept-write';
+import { withRunningProfile } from './pinned-profile';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 export interface PatientUpdateInput {
@@ -24,10 +25,12 @@ export async function acceptPatientUpdate(
     UseCaseDeps,
     'store' | 'queue' | 'clock' | 'logger' | 'phoneIndex' | 'enqueueTimeoutMs' | 'storage'
   >,
-  connection: ConnectionContext,
+  running: ConnectionContext,
   context: WriteContext,
   input: PatientUpdateInput,
 ): Promise<AcceptedWrite> {
+  // One profile version for the checks and the write's pin, whatever a reload does meanwhile.
+  const connection = withRunningProfile(running);
   const request = { kind: 'patient.update', connection: connection.name, ...input };
   // Only the caller's If-Match says which version the agent saw. The version read here is not it:
   // earlier writes for this patient may still be queued and will move it on before this one runs.

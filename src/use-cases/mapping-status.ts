@@ -22,10 +22,11 @@ export function mappingStatus(
     (connection) => only === undefined || only.includes(connection.name),
   );
   const names = new Set(visible.map((connection) => connection.mapping.name));
+  const connections = new Set(visible.map((connection) => connection.name));
   const last = catalog.lastReload();
   return {
     profiles: catalog.running().filter((profile) => names.has(profile.name)),
-    lastReload: last === undefined ? null : reloadOutcomeFor(last, names),
+    lastReload: last === undefined ? null : reloadOutcomeFor(last, names, connections),
     emptyFields: catalog
       .emptyFields()
       .filter((finding) => visible.some((connection) => connection.name === finding.connection)),

@@ -17,8 +17,17 @@ export async function retryOperation(
   deps: Pick<UseCaseDeps, 'store' | 'queue' | 'clock' | 'logger' | 'connections'>,
   id: string,
   tenant: Tenant,
-  note = 'retried by an operator',
+  options: {
+    readonly note?: string;
+    /**
+     * Apply with the running profile version instead of the one the write was accepted under: what
+     * an operator retrying one write after fixing its profile wants. A bulk replay does not: it
+     * sends each write as it was accepted.
+     */
+    readonly repin?: boolean;
+  } = {},
 ): Promise<Operation> {
+  const { note = 'retried by an operator', repin = true } = options;
   const op = await load(deps, id, tenant);
   if (op.status !== 'failed' && op.status !== 'needs-review') {
     throw new ContinuumError('CONFLICT', {
@@ -28,7 +37,7 @@ export async function retryOperation(
   // The agent's base version is what made it conflict; a retry applies the change to the current one.
   const payload = { ...op.payload, baseVersion: undefined };
   // A retry applies with the running profile version: the fix to a profile that failed the write.
-  const running = deps.connections.get(op.connection)?.mapping;
+  const running = repin ? deps.connections.get(op.connection)?.mapping : undefined;
   const repinned = running !== undefined && running.hash !== op.mappingHash ? running : undefined;
   const retried = transition(
     {

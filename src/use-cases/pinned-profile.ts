@@ -14,10 +14,11 @@ export async function pinnedProfile(
   op: Pick<Operation, 'id' | 'mappingProfile' | 'mappingHash'>,
 ): Promise<MappingProfile> {
   const running = connection.mapping;
-  if (op.mappingHash === running.hash) return running;
+  if (op.mappingHash === running.hash && op.mappingProfile === running.name) return running;
   // A Redis failure here is thrown: the write is retried, never sent with a version it was not accepted under.
-  const pinned = await deps.mappingCatalog.version(op.mappingHash);
-  if (pinned !== undefined) return pinned;
+  const pinned = await deps.mappingCatalog.version(op.mappingProfile, op.mappingHash);
+  // By name too: the same files stored for another profile would name that profile in a review cause.
+  if (pinned !== undefined && pinned.name === op.mappingProfile) return pinned;
   deps.logger.warn(
     {
       operationId: op.id,
@@ -28,6 +29,16 @@ export async function pinnedProfile(
     'the profile version this write was accepted under is not stored; it applies with the running version',
   );
   return running;
+}
+
+/**
+ * The connection with its running profile read once. `connection.mapping` follows reloads, so a
+ * request that read it twice could check a reason under one version and pin its write to the
+ * next; everything one request does goes by this snapshot instead.
+ */
+export function withRunningProfile(connection: ConnectionContext): ConnectionContext {
+  const mapping = connection.mapping;
+  return { ...connection, mapping, phoneRegion: mapping.phoneRegion };
 }
 
 /** The connection as the use cases see it, with the write's own profile version. */

@@ -152,7 +152,8 @@ export class ReplayRegistry {
       for (const op of ops) {
         if (entry.stop) break;
         try {
-          await retryOperation(deps, op.id, filter.tenant, `replayed (${replayId})`);
+          // Each write goes with the profile version it was accepted under, as a queued write would.
+          await retryOperation(deps, op.id, filter.tenant, { note: `replayed (${replayId})`, repin: false });
           entry.run = { ...entry.run, requeued: entry.run.requeued + 1 };
         } catch {
           // Someone retried or finished it meanwhile: nothing to replay.

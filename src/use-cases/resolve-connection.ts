@@ -1,11 +1,14 @@
 import type { Tenant } from '../domain/access';
 import { ContinuumError } from '../domain/errors';
+import { withRunningProfile } from './pinned-profile';
 import type { ConnectionContext, UseCaseDeps } from './use-case-deps';
 
 /**
  * The EHR connection a request names, among those its tenant may use; without a name, the tenant's
  * default (the gateway's own default when the tenant has it). A connection of another tenant is
  * refused exactly like one that does not exist, so a caller learns nothing about other tenants.
+ * The request gets the profile version running when it arrived, for all it does (a reload meanwhile
+ * applies to the next request).
  */
 export function resolveConnection(
   deps: Pick<UseCaseDeps, 'connections' | 'defaultConnection'>,
@@ -23,5 +26,5 @@ export function resolveConnection(
       extra: { errors: [{ field: 'connection', message: 'unknown EHR connection' }] },
     });
   }
-  return found;
+  return withRunningProfile(found);
 }

@@ -27,6 +27,7 @@ import { cancelOperation } from './operator-actions';
 import type { Tenant } from '../domain/access';
 import { patientCacheKey } from './patient-read';
 import type { ClosureDeps } from './site-closure';
+import { withRunningProfile } from './pinned-profile';
 import type { ConnectionContext } from './use-case-deps';
 
 /** Writes accepted at once; the record is saved after each batch (the checkpoint). */
@@ -47,16 +48,23 @@ function writeContext(record: ClosureRecord, key: string): WriteContext {
 }
 
 /**
- * The reason a visit's change carries. A closure is refused unless the profile codes its reason,
- * but a closure stored before reasons were checked may carry free text, and a reload may have
- * dropped its reason from the table: its visits then get `other` when the table has it, else no
- * reason, rather than every change being refused. The words still reach the callback.
+ * The reason a visit's change carries: the closure's coded reason, else its words when they are one
+ * of the table's reasons, else its words as text under the table's `other` code (never a code of
+ * their own). A reload may have dropped a coded reason from the table since the closure was
+ * accepted: its visits then get `other` when the table has it, else the words, rather than every
+ * change being refused. The words always reach the callback.
  */
-function reasonFor(mapping: MappingProfile, reason: string): string | undefined {
-  return (
-    mapping.cancellationReasonOf(reason) ??
-    (mapping.cancellationReasons.includes('other') ? 'other' : undefined)
-  );
+function reasonFor(
+  mapping: MappingProfile,
+  record: Pick<ClosureRecord, 'reason' | 'cancellationReason'>,
+): { readonly reason: string | undefined; readonly reasonText?: string } {
+  const coded = record.cancellationReason ?? record.reason;
+  const value =
+    mapping.cancellationReasonOf(coded) ??
+    (record.cancellationReason !== undefined && mapping.cancellationReasons.includes('other')
+      ? 'other'
+      : undefined);
+  return value !== undefined ? { reason: value } : { reason: undefined, reasonText: record.reason };
 }
 
 /** The change one visit gets, per the closure's action. */
@@ -65,8 +73,11 @@ export function changeFor(
   target: ClosureTarget,
   mapping: MappingProfile,
 ): AppointmentChangeInput {
-  const reason = reasonFor(mapping, record.reason);
-  const base = { appointmentId: target.appointmentId, patientId: target.patientId, reason };
+  const base = {
+    appointmentId: target.appointmentId,
+    patientId: target.patientId,
+    ...reasonFor(mapping, record),
+  };
   switch (record.action) {
     case 'cancel':
       return { kind: 'appointment.cancel', ...base };
@@ -92,7 +103,8 @@ function connectionOf(deps: ClosureDeps, record: ClosureRecord): ConnectionConte
   if (connection === undefined) {
     throw new ContinuumError('INTERNAL', { detail: `connection ${record.connection} is not configured` });
   }
-  return connection;
+  // The closure's reasons and the changes it queues go by one profile version.
+  return withRunningProfile(connection);
 }
 
 /** Change writes whose visit may yet change, or did: the patient is owed a callback. */

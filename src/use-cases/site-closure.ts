@@ -93,13 +93,35 @@ export function summarise(
 }
 
 /**
- * A closure's reason becomes the cancellation reason of every visit it changes, so it must be one
- * the connection's profile codes, as for a single change (422 listing them, dry run or not). One
- * of the EHR's own codes is recorded as its call-center value.
+ * A closure's coded reason becomes the cancellation reason of every visit it changes, so it must be
+ * one the connection's profile codes, as for a single change (422 listing them, dry run or not),
+ * recorded in the table's spelling. Its free-text `reason` is what patients are told: never refused.
  */
 export function withAcceptedReason(connection: ConnectionContext, request: ClosureRequest): ClosureRequest {
-  const reason = acceptedCancellationReason(connection.mapping, request.reason) ?? request.reason;
-  return { ...request, reason };
+  const cancellationReason = acceptedCancellationReason(
+    connection.mapping,
+    request.cancellationReason,
+    'cancellationReason',
+  );
+  return { ...request, cancellationReason };
+}
+
+/**
+ * The closure an Idempotency-Key already started, when this submission is that closure: found
+ * before the reason is checked, so a closure submitted before reasons were checked, sent again with
+ * its key, gets its first answer rather than a refusal.
+ */
+export async function closureSubmittedBefore(
+  deps: Pick<ClosureDeps, 'closures'>,
+  tenant: Tenant,
+  owner: OperationOwner,
+  request: ClosureRequest,
+  idempotencyKey: string | undefined,
+): Promise<ClosureRecord | undefined> {
+  if (idempotencyKey === undefined) return undefined;
+  const earlier = await deps.closures.keyedClosure(`${owner.clientId}:${idempotencyKey}`);
+  if (earlier === undefined || earlier !== closureId(tenant.name, request)) return undefined;
+  return deps.closures.get(earlier);
 }
 
 export async function dryRunClosure(

@@ -24,11 +24,17 @@ export interface LoadedProfile {
   readonly files: ProfileFiles;
 }
 
+/** A problem with the profile (and connection) it concerns: status shows each tenant only its own. */
+export interface ScopedMappingProblem extends MappingProblem {
+  readonly profile: string;
+  readonly connection?: string;
+}
+
 export interface ProfileCheck {
   /** The profiles that compiled, by name (whether or not their fixtures passed). */
   readonly loaded: ReadonlyMap<string, LoadedProfile>;
   /** Everything wrong, every profile at once; empty when all of them may run. */
-  readonly problems: readonly MappingProblem[];
+  readonly problems: readonly ScopedMappingProblem[];
 }
 
 /** The names of the profiles the configured connections use, each once. */
@@ -39,7 +45,7 @@ export function profileNamesInUse(config: Config): readonly string[] {
 /** Loads every profile in use from disk and runs every check; never throws for a profile's fault. */
 export async function checkConnectionProfiles(config: Config): Promise<ProfileCheck> {
   const loaded = new Map<string, LoadedProfile>();
-  const problems: MappingProblem[] = [];
+  const problems: ScopedMappingProblem[] = [];
   for (const name of profileNamesInUse(config)) {
     const dir = join(config.mappingsDir, name);
     let files: ProfileFiles;
@@ -47,6 +53,7 @@ export async function checkConnectionProfiles(config: Config): Promise<ProfileCh
       files = await readProfileFiles(dir);
     } catch (error) {
       problems.push({
+        profile: name,
         file: dir,
         field: '',
         message: `cannot read the profile folder: ${firstLineOf(error)}`,
@@ -58,13 +65,14 @@ export async function checkConnectionProfiles(config: Config): Promise<ProfileCh
       profile = await compileMappingProfile(dir, files, { defaultRegion: config.phone.defaultRegion });
     } catch (error) {
       if (!(error instanceof MappingProfileError)) throw error;
-      problems.push(...error.problems);
+      problems.push(...error.problems.map((problem) => ({ ...problem, profile: name })));
       continue;
     }
     loaded.set(name, { profile, files });
     for (const result of await runProfileFixtures(dir, profile)) {
       if (result.passed) continue;
       problems.push({
+        profile: name,
         file: join(dir, 'fixtures', `${result.name}.json`),
         field: '',
         // Not the difference itself: a fixture saved from a live record holds a patient's data.
@@ -75,7 +83,9 @@ export async function checkConnectionProfiles(config: Config): Promise<ProfileCh
   for (const connection of Object.values(config.connections)) {
     const found = loaded.get(connection.mappingProfile);
     const problem = found && mrnSystemProblem(connection, found.profile, config.mappingsDir);
-    if (problem !== undefined) problems.push(problem);
+    if (problem !== undefined) {
+      problems.push({ ...problem, profile: connection.mappingProfile, connection: connection.name });
+    }
   }
   return { loaded, problems };
 }

@@ -6,7 +6,7 @@
  * Each process reloads itself (a signal, a file change, or the API): a deployment of several
  * processes reloads each one.
  */
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Config } from '../config/load-config';
 import type {
   EmptyFieldFinding,
@@ -14,6 +14,7 @@ import type {
   ProfileReloadOutcome,
   ProfileReloadTrigger,
   ProfileVersionInfo,
+  ReloadProblem,
 } from '../domain/mapping-catalog';
 import type { MappingProfile } from '../domain/mapping-profile';
 import type { MappingVersionStore } from '../domain/mapping-versions';
@@ -25,8 +26,8 @@ import { firstLineOf } from './first-line';
 /** What the samples of real records found for a set of candidate profiles. */
 export interface SampleReport {
   readonly findings: readonly EmptyFieldFinding[];
-  /** Records a read mapping fails on, with the profile read with: a reload with any is refused. PHI-free. */
-  readonly problems: readonly { readonly profile: string | null; readonly text: string }[];
+  /** Records a read mapping fails on, by connection: a reload with any is refused. PHI-free. */
+  readonly problems: readonly ReloadProblem[];
 }
 
 /** Reads a sample of each connection's records with the given profiles (by name). */
@@ -53,7 +54,9 @@ export function createMappingCatalog(
   const { store, logger } = options;
   const now = options.now ?? (() => new Date());
   const running = new Map<string, Running>();
-  const byHash = new Map<string, MappingProfile>();
+  // By name and hash: a copied profile has its original's hash, and a write must run as its own profile.
+  const versions = new Map<string, MappingProfile>();
+  const versionKey = (name: string, hash: string): string => `${name}\n${hash}`;
   // A version being compiled from the store: concurrent workers wait for the same compilation.
   const compiling = new Map<string, Promise<MappingProfile | undefined>>();
   let sampler: ProfileSampler | undefined;
@@ -68,12 +71,6 @@ export function createMappingCatalog(
     since: entry.since,
   });
   const runningInfo = (): ProfileVersionInfo[] => [...running].map(([name, entry]) => info(name, entry));
-  /** The profile a load problem concerns: every problem's file lies in its profile's folder. */
-  const profileOfFile = (file: string): string | null => {
-    const inside = relative(config.mappingsDir, file);
-    const name = inside.split(sep)[0];
-    return name === undefined || name === '' || name === '..' || inside.startsWith('..') ? null : name;
-  };
 
   /** Stores every loaded version, then makes them the running ones. */
   async function swapIn(loaded: ReadonlyMap<string, LoadedProfile>, at: string): Promise<Set<string>> {
@@ -84,20 +81,22 @@ export function createMappingCatalog(
       if (before?.profile.hash === profile.hash) continue;
       changed.add(name);
       running.set(name, { profile, since: at });
-      byHash.set(profile.hash, profile);
+      versions.set(versionKey(name, profile.hash), profile);
     }
     return changed;
   }
 
   async function reloadNow(trigger: ProfileReloadTrigger): Promise<ProfileReloadOutcome> {
     const check = await checkConnectionProfiles(config);
-    const problems = check.problems.map(formatProblem);
-    const concerns = check.problems.map((problem) => profileOfFile(problem.file));
+    const problems: ReloadProblem[] = check.problems.map((problem) => ({
+      message: formatProblem(problem),
+      profile: problem.profile,
+      ...(problem.connection !== undefined ? { connection: problem.connection } : {}),
+    }));
     let sampled: SampleReport | undefined;
     if (problems.length === 0 && sampler !== undefined) {
       sampled = await sampler(new Map([...check.loaded].map(([name, { profile }]) => [name, profile])));
-      problems.push(...sampled.problems.map((problem) => problem.text));
-      concerns.push(...sampled.problems.map((problem) => problem.profile));
+      problems.push(...sampled.problems);
     }
     const at = now().toISOString();
     let changed = new Set<string>();
@@ -106,8 +105,7 @@ export function createMappingCatalog(
         changed = await swapIn(check.loaded, at);
       } catch (error) {
         // A version not stored must not run: a write accepted under it could not find it again.
-        problems.push(`the new versions could not be stored in Redis: ${firstLineOf(error)}`);
-        concerns.push(null);
+        problems.push({ message: `the new versions could not be stored in Redis: ${firstLineOf(error)}` });
       }
     }
     const outcome: ProfileReloadOutcome = {
@@ -115,8 +113,8 @@ export function createMappingCatalog(
       trigger,
       at,
       profiles: runningInfo().map((entry) => ({ ...entry, changed: changed.has(entry.name) })),
-      problems,
-      concerns,
+      problems: problems.map((problem) => problem.message),
+      details: problems,
     };
     last = outcome;
     if (outcome.ok) {
@@ -137,7 +135,7 @@ export function createMappingCatalog(
       logger.warn(
         {
           trigger,
-          problems,
+          problems: outcome.problems,
           running: runningInfo().map((p) => ({
             mappingProfile: p.name,
             mappingHash: p.hash,
@@ -150,27 +148,28 @@ export function createMappingCatalog(
     return outcome;
   }
 
-  async function fromStore(hash: string): Promise<MappingProfile | undefined> {
+  async function fromStore(name: string, hash: string): Promise<MappingProfile | undefined> {
     const stored = await store.get(hash);
-    if (stored === undefined) return undefined;
+    // Files stored for another profile only: not the version this profile's write was accepted under.
+    if (stored === undefined || !stored.names.includes(name)) return undefined;
     const files = new Map(
       Object.entries(stored.files).map(([path, text]) => [path, Buffer.from(text, 'utf8')]),
     );
     try {
       // Named by version in its errors, so a write that fails on an older version says which.
       const compiled = await compileMappingProfile(
-        join(config.mappingsDir, `${stored.name}@${hash.slice(0, 12)}`),
+        join(config.mappingsDir, `${name}@${hash.slice(0, 12)}`),
         files,
         { defaultRegion: config.phone.defaultRegion },
       );
-      const profile: MappingProfile = { ...compiled, name: stored.name };
-      byHash.set(hash, profile);
+      const profile: MappingProfile = { ...compiled, name };
+      versions.set(versionKey(name, hash), profile);
       return profile;
     } catch (error) {
       if (!(error instanceof MappingProfileError)) throw error;
       // A version this release no longer accepts (a stricter check): the caller falls back.
       logger.warn(
-        { mappingProfile: stored.name, mappingHash: hash, problems: error.problems.map(formatProblem) },
+        { mappingProfile: name, mappingHash: hash, problems: error.problems.map(formatProblem) },
         'a stored mapping profile version no longer compiles',
       );
       return undefined;
@@ -179,15 +178,16 @@ export function createMappingCatalog(
 
   return {
     current: (name) => running.get(name)?.profile,
-    async version(hash) {
-      const known = byHash.get(hash);
+    async version(name, hash) {
+      const key = versionKey(name, hash);
+      const known = versions.get(key);
       if (known !== undefined) return known;
-      const pending = compiling.get(hash) ?? fromStore(hash);
-      compiling.set(hash, pending);
+      const pending = compiling.get(key) ?? fromStore(name, hash);
+      compiling.set(key, pending);
       try {
         return await pending;
       } finally {
-        compiling.delete(hash);
+        compiling.delete(key);
       }
     },
     names: () => [...running.keys()],
@@ -210,7 +210,7 @@ export function createMappingCatalog(
         at,
         profiles: runningInfo().map((entry) => ({ ...entry, changed: true })),
         problems: [],
-        concerns: [],
+        details: [],
       };
     },
     useSampler(next) {
@@ -223,7 +223,10 @@ export function createMappingCatalog(
         const report = await sampler(new Map([...running].map(([name, entry]) => [name, entry.profile])));
         findings = report.findings;
         if (report.problems.length > 0) {
-          logger.warn({ problems: report.problems }, 'the running mapping profiles fail on sampled records');
+          logger.warn(
+            { problems: report.problems.map((problem) => problem.message) },
+            'the running mapping profiles fail on sampled records',
+          );
         }
       });
       queue = run.catch(() => undefined);

@@ -53,14 +53,19 @@ export function connectionSampler(
             'mapping profile checked on sampled records: no read field empty on all of them',
           );
         }
-        return outcome;
+        return {
+          findings: outcome.findings,
+          problems: outcome.problems.map((message) => ({
+            message,
+            profile: profile.name,
+            connection: connection.name,
+          })),
+        };
       }),
     );
     return {
       findings: outcomes.flatMap((outcome) => outcome.findings),
-      problems: outcomes.flatMap((outcome) =>
-        outcome.problems.map((text) => ({ profile: outcome.profile, text })),
-      ),
+      problems: outcomes.flatMap((outcome) => outcome.problems),
     };
   };
 }

@@ -118,7 +118,7 @@ export async function buildUseCaseDeps(
     });
   };
   // Before the connections: each one's `mapping` is its profile's running version in the catalog.
-  const mappingVersions = createRedisMappingVersionStore({ redis: client, prefix });
+  const mappingVersions = createRedisMappingVersionStore({ redis: client, prefix, cipher });
   const mappingCatalog = createMappingCatalog(config, { store: mappingVersions, logger });
   await mappingCatalog.start();
   const wired = await buildConnections(config, {

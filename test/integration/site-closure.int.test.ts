@@ -87,7 +87,7 @@ const closureBody = (scope: ClosureScope, extra: Record<string, unknown> = {}) =
   to: scope.to,
   action: ACTION,
   ...(ACTION === 'convert-to-virtual' ? { mode: 'video' } : {}),
-  reason: 'weather',
+  reason: 'Storm: the clinic is closed',
   callback: { priority: 'urgent' },
   ...extra,
 });

@@ -57,12 +57,16 @@ it("lists the table's call-center values, sorted, each once, and no EHR code", (
   expect(reasons).not.toContain('oth-weath');
 });
 
-it("takes a value as itself and one of the EHR's codes as its value; nothing else", () => {
+it("takes a value as itself and one of the EHR's codes as its value, in any case; nothing else", () => {
   expect(profile.cancellationReasonOf('weather')).toBe('weather');
   expect(profile.cancellationReasonOf('pat')).toBe('patient-request');
   expect(profile.cancellationReasonOf('oth-weath')).toBe('weather');
   expect(profile.cancellationReasonOf('because he said so')).toBeUndefined();
-  expect(profile.cancellationReasonOf('Weather')).toBeUndefined();
+  // Any case, recorded in the table's spelling.
+  expect(profile.cancellationReasonOf('Weather')).toBe('weather');
+  expect(profile.cancellationReasonOf('PAT')).toBe('patient-request');
+  expect(profile.cancellationReasonOf('OTH-WEATH')).toBe('weather');
+  expect(profile.cancellationReasonOf('WEATHER ')).toBeUndefined();
   // Object keys the table never had.
   expect(profile.cancellationReasonOf('constructor')).toBeUndefined();
   expect(profile.cancellationReasonOf('__proto__')).toBeUndefined();

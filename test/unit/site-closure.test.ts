@@ -12,7 +12,8 @@ const request: ClosureRequest = {
   to: '2026-12-10T00:00:00Z',
   action: 'convert-to-virtual',
   mode: 'video',
-  reason: 'weather',
+  reason: 'Storm: the clinic is closed',
+  cancellationReason: 'weather',
   callback: { priority: 'urgent', window: undefined },
   activationId: undefined,
 };

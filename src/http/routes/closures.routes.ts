@@ -3,11 +3,12 @@
  * durable job whose progress is read from its writes' receipts, and which can be stopped.
  */
 import { Router } from 'express';
-import { CLOSURE_ID } from '../../domain/closure';
+import { CLOSURE_ID, type ClosureRequest } from '../../domain/closure';
 import { ContinuumError, validationError } from '../../domain/errors';
 import { closureView, stopClosure, visibleClosure } from '../../use-cases/closure-progress';
 import { resolveConnection } from '../../use-cases/resolve-connection';
 import {
+  closureSubmittedBefore,
   dryRunClosure,
   submitClosure,
   withAcceptedReason,
@@ -40,7 +41,7 @@ export function closuresRoutes(deps: ClosureDeps): Router {
       const body = parsed.data;
       const { tenant, principal } = callerOf(res);
       const connection = resolveConnection(deps, body.connection, tenant);
-      const request = withAcceptedReason(connection, {
+      const given: ClosureRequest = {
         connection: connection.name,
         locations: body.locations,
         from: body.from,
@@ -48,9 +49,28 @@ export function closuresRoutes(deps: ClosureDeps): Router {
         action: body.action,
         mode: body.action === 'convert-to-virtual' ? (body.mode ?? 'video') : undefined,
         reason: body.reason,
+        cancellationReason: body.cancellationReason,
         callback: { priority: body.callback.priority, window: body.callback.window },
         activationId: body.activationId,
-      });
+      };
+      const key = req.get('idempotency-key');
+      if (body.dryRun !== true) {
+        if (key !== undefined && !KEY_PATTERN.test(key)) {
+          throw validationError([
+            { field: 'Idempotency-Key', message: 'must be 1 to 200 visible ASCII characters' },
+          ]);
+        }
+        const owner = { clientId: principal.clientId, tenant: tenant.name };
+        const earlier = await closureSubmittedBefore(deps, tenant, owner, given, key);
+        if (earlier !== undefined) {
+          res
+            .status(200)
+            .location(`/v1/crisis/closures/${earlier.id}`)
+            .json(await closureView(deps, earlier));
+          return;
+        }
+      }
+      const request = withAcceptedReason(connection, given);
       if (body.dryRun === true) {
         const plan = await dryRunClosure(connection, tenant, request);
         // The plan names patients: the audit record says whose visits it disclosed.
@@ -60,12 +80,6 @@ export function closuresRoutes(deps: ClosureDeps): Router {
         );
         res.json(plan);
         return;
-      }
-      const key = req.get('idempotency-key');
-      if (key !== undefined && !KEY_PATTERN.test(key)) {
-        throw validationError([
-          { field: 'Idempotency-Key', message: 'must be 1 to 200 visible ASCII characters' },
-        ]);
       }
       const submitted = await submitClosure(
         deps,

@@ -25,7 +25,7 @@ export const cancellationReason = z
     "A cancellation reason from the EHR's mapping profile table (appointment.yaml " +
       '`codes.cancellationReason`): one of its call-center values (the default profile has ' +
       "`patient-request`, `provider`, `weather`, `other` and more), or one of the EHR's own codes " +
-      'there (`pat`), recorded as its value. Any other value, free text included, is refused with 422 ' +
+      'there (`pat`), recorded as its value; either in any case, recorded in the table spelling. Any other value, free text included, is refused with 422 ' +
       'VALIDATION whose `acceptedReasons` lists the values; nothing is queued.',
   );
 

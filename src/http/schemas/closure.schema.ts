@@ -24,8 +24,23 @@ export const closureSchema = z
       error: `must be one of ${CLOSURE_ACTIONS.join(', ')}`,
     }),
     mode: z.enum(['video', 'phone'], { error: 'must be video or phone' }).optional(),
-    // Every visit's cancellation reason, and the reason its patient's callback gives.
-    reason: cancellationReason,
+    reason: z
+      .string('must be a string')
+      .trim()
+      .min(1, 'must not be empty')
+      .max(500, 'must be at most 500 characters')
+      .describe(
+        "Free text: what every affected patient's callback and notices say. Also each visit's " +
+          "cancellation reason when `cancellationReason` is absent: the table's code when it is one of the profile's " +
+          "reasons (any case), else the table's `other` code with these words as its text (never a made-up code)",
+      ),
+    cancellationReason: cancellationReason
+      .optional()
+      .describe(
+        "The coded reason every changed visit carries: one of the EHR mapping profile's reasons " +
+          "(appointment.yaml `codes.cancellationReason`, call-center value or the EHR's code, any case). " +
+          'Anything else is refused with 422 VALIDATION whose `acceptedReasons` lists them; nothing starts.',
+      ),
     callback: z
       .object({
         priority: z.enum(CALLBACK_PRIORITIES as unknown as [CallbackPriority, ...CallbackPriority[]], {

@@ -23,7 +23,12 @@ export const mappingDiffQuery = z.strictObject({
 
 export const mappingVersionSchema = z
   .object({
-    name: z.string(),
+    name: z.string().describe('The profile that first stored these files'),
+    names: z
+      .array(z.string())
+      .describe(
+        "Every profile stored with exactly these files (a copy not yet changed has its original's hash); a write pinned to the hash applies as the profile it was accepted under",
+      ),
     hash: z.string(),
     storedAt: z.string().describe('When a process first loaded and stored it'),
     files: z.record(z.string(), z.string()).describe("The profile folder's files by path, fixtures included"),
