@@ -246,7 +246,7 @@ async function fixtureFailures(files: ProfileFiles, profile: MappingProfile): Pr
     return results
       .filter((result) => !result.passed)
       .map((result) => ({
-        file: `fixtures/${result.name}.json`,
+        file: result.path,
         field: '',
         message: `fixture fails: ${result.diff ?? ''}`,
       }));

@@ -301,6 +301,7 @@ describe('loading a mapping profile', () => {
       const failed = (await runProfileFixtures(dir, profile)).filter((result) => !result.passed);
       expect(failed.map((result) => result.name)).toEqual([
         'read/language-and-email',
+        'read/mr-typed-other-authority',
         'read/mrn-by-type-work-address',
         'read/no-name-no-address',
         'read/odd-phones',
@@ -321,11 +322,13 @@ describe('loading a mapping profile', () => {
       const results = await runProfileFixtures(dir, profile);
       expect(results.find((result) => result.name === 'write/broken')).toEqual({
         name: 'write/broken',
+        path: 'fixtures/write/broken.json',
         passed: false,
         diff: expect.stringMatching(/^cannot read the fixture/),
       });
       expect(results.find((result) => result.name === 'read/incomplete')).toEqual({
         name: 'read/incomplete',
+        path: 'fixtures/read/incomplete.json',
         passed: false,
         diff: expect.stringMatching(/^the fixture is not valid: expected/),
       });
