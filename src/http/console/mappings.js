@@ -9,7 +9,7 @@ const EVALUATE_AFTER_MS = 300;
 const FIXTURE_KINDS = { Patient: 'read', Appointment: 'appointment-read', Slot: 'slot-read' };
 const EXAMPLE_CHANGES = {
   Patient: '{ "email": "new.address@example.org" }',
-  Appointment: '{ "action": "hold", "reason": "patient asked to move it" }',
+  Appointment: '{ "action": "hold", "reason": "patient-request" }',
 };
 
 const $ = (selector) => {
