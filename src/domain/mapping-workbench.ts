@@ -6,6 +6,7 @@
  */
 import type { AppointmentMode } from './appointment';
 import type { Resource, Schedule } from './fhir';
+import type { FixtureKind } from './fixture-kinds';
 import type { MappingProfile } from './mapping-profile';
 import type { PatientChanges } from './patient';
 
@@ -147,7 +148,7 @@ export interface ProfileDetail {
 
 /** A fixture to save: its kind's own input members (`input`, `changes`, `slot`...), `expected` optional. */
 export interface FixtureDraft {
-  readonly kind: string;
+  readonly kind: FixtureKind;
   readonly name: string;
   readonly description?: string;
   readonly members: Readonly<Record<string, unknown>>;

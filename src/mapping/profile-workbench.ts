@@ -25,7 +25,7 @@ import { expectedOutput, FIXTURE_MEMBERS } from './fixture-drafts';
 import { compileMappingProfile, phoneFunctions } from './load-mapping-profile';
 import { MappingProfileError } from './mapping-profile-error';
 import { hashProfileFiles, readProfileFiles, type ProfileFiles } from './profile-files';
-import { runProfileFixtures } from './profile-fixtures';
+import { checkFixture, FIXTURE_KINDS, isFixtureKind, runProfileFixtures } from './profile-fixtures';
 import { ruleSource, ruleSources } from './rule-sources';
 
 export interface ProfileWorkbenchOptions {
@@ -161,14 +161,17 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
       if (!FIXTURE_NAME.test(draft.name)) {
         throw invalid('name', 'must be a slug: lower-case letters, digits and dashes');
       }
-      const members = FIXTURE_MEMBERS[draft.kind];
-      if (members === undefined && draft.expected === undefined) {
-        throw invalid('expected', `is required for a ${draft.kind} fixture`);
+      // The type says so, but the kind becomes a folder name: a kind the runner does not know would
+      // fail the profile's next load.
+      if (!isFixtureKind(draft.kind)) {
+        throw invalid('kind', `is not a fixture kind: one of ${FIXTURE_KINDS.join(', ')}`);
       }
-      for (const member of members?.required ?? []) {
+      for (const member of FIXTURE_MEMBERS[draft.kind].required) {
         if (draft.members[member] === undefined)
           throw invalid(member, `is required for a ${draft.kind} fixture`);
       }
+      const relative = `fixtures/${draft.kind}/${draft.name}.json`;
+      const path = join(dirOf(choice.name), relative);
       const resolved = await resolve(choice);
       let expected = draft.expected;
       if (expected === undefined) {
@@ -181,13 +184,21 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
           });
         }
       }
-      const relative = `fixtures/${draft.kind}/${draft.name}.json`;
-      const path = join(dirOf(choice.name), relative);
       const fixture = {
         ...(draft.description !== undefined ? { description: draft.description } : {}),
         ...draft.members,
         expected,
       };
+      // A fixture that fails (a wrong expected, a member the kind does not take) would fail the
+      // profile's tests, and with them the next reload or start: it is refused, nothing written.
+      const check = await checkFixture(resolved.profile, draft.kind, `${draft.kind}/${draft.name}`, fixture);
+      if (!check.passed) {
+        throw profileProblems(
+          'the fixture fails against the profile',
+          [{ file: relative, field: '', message: `fixture fails: ${check.diff ?? ''}` }],
+          false,
+        );
+      }
       await mkdir(dirname(path), { recursive: true });
       try {
         await writeFile(path, `${JSON.stringify(fixture, null, 2)}\n`, {

@@ -687,7 +687,8 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       summary: 'Save a fixture to a profile',
       description:
         'Writes `fixtures/<kind>/<name>.json`; `expected` defaults to what the profile (with `edits`) ' +
-        'produces. An existing fixture is replaced only with `overwrite: true`.',
+        'produces. The fixture is run against the profile first: one that fails answers 422 with ' +
+        '`problems` and nothing is written. An existing fixture is replaced only with `overwrite: true`.',
       tag: 'Mappings',
       path: profileNamePath,
       body: { schema: named('MappingFixtureRequest', fixtureBody), form: false, required: true },
