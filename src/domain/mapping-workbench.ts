@@ -189,9 +189,14 @@ export interface MappingWorkbench {
   ): Promise<EvaluateOutcome>;
   /** Writes `fixtures/<kind>/<name>.json`; refuses to overwrite unless asked (CONFLICT). */
   saveFixture(choice: ProfileChoice, draft: FixtureDraft): Promise<{ readonly path: string }>;
-  /** Compiles and runs the fixtures with the edits, then writes them; VALIDATION with the problems otherwise. */
+  /**
+   * Compiles and runs the fixtures with the edits, then writes them; VALIDATION with the problems
+   * otherwise. With `expectedHash` (the files hash the edits were made on), CONFLICT when the files
+   * changed since: saves of one profile are taken one at a time, so two never interleave.
+   */
   saveRules(
     name: string,
     edits: readonly RuleEdit[],
+    expectedHash?: string,
   ): Promise<{ readonly written: readonly string[]; readonly hash: string }>;
 }

@@ -5,7 +5,7 @@
  */
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ContinuumError } from '../domain/errors';
 import type { Resource } from '../domain/fhir';
 import type { MappingProfile } from '../domain/mapping-profile';
@@ -44,6 +44,25 @@ interface Resolved extends ResolvedProfile {
 }
 
 export function createProfileWorkbench(options: ProfileWorkbenchOptions): MappingWorkbench {
+  /**
+   * The save in progress per profile: a save reads, checks and writes the files, so two at once
+   * could both pass the hash check and the later would undo the earlier. One at a time per profile,
+   * in this process; a change made on disk meanwhile shows as a changed hash.
+   */
+  const saving = new Map<string, Promise<unknown>>();
+  const oneSaveAtATime = <T>(name: string, save: () => Promise<T>): Promise<T> => {
+    const previous = saving.get(name) ?? Promise.resolve();
+    const next = previous.then(save);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    saving.set(name, settled);
+    void settled.then(() => {
+      if (saving.get(name) === settled) saving.delete(name);
+    });
+    return next;
+  };
   const dirOf = (name: string): string => {
     if (!PROFILE_NAME.test(name) || name.includes('..')) {
       throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile named "${name}"` });
@@ -213,24 +232,33 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
       return { path: relative };
     },
 
-    async saveRules(name, edits) {
-      const files = await filesOf(name);
-      const edited = applyRuleEdits(files, edits);
-      if (edited.problems.length > 0) throw profileProblems('the edits do not apply', edited.problems);
-      const compiled = await compile(name, edited.files);
-      if (compiled.profile === undefined)
-        throw profileProblems('the edited profile does not load', compiled.problems);
-      const failed = await fixtureFailures(edited.files, compiled.profile);
-      if (failed.length > 0) throw profileProblems('fixtures fail with the edited profile', failed, false);
-      for (const file of edited.changed) {
-        const path = join(dirOf(name), file);
-        const temporary = `${path}.${process.pid}.saving`;
-        // Written whole then renamed: a file watcher never sees half a file.
-        await writeFile(temporary, edited.files.get(file) ?? Buffer.alloc(0));
-        await rename(temporary, path);
-      }
-      return { written: edited.changed, hash: hashProfileFiles(edited.files) };
-    },
+    saveRules: (name, edits, expectedHash) =>
+      oneSaveAtATime(name, async () => {
+        const files = await filesOf(name);
+        const current = hashProfileFiles(files);
+        if (expectedHash !== undefined && expectedHash !== current) {
+          throw new ContinuumError('CONFLICT', {
+            detail: `the profile changed on disk since it was read (files now ${current.slice(0, 12)}, edits made on ${expectedHash.slice(0, 12)}): reload it and edit again`,
+            extra: { hash: current },
+          });
+        }
+        const edited = applyRuleEdits(files, edits);
+        if (edited.problems.length > 0) throw profileProblems('the edits do not apply', edited.problems);
+        const compiled = await compile(name, edited.files);
+        if (compiled.profile === undefined)
+          throw profileProblems('the edited profile does not load', compiled.problems);
+        const failed = await fixtureFailures(edited.files, compiled.profile);
+        if (failed.length > 0) throw profileProblems('fixtures fail with the edited profile', failed, false);
+        for (const file of edited.changed) {
+          const path = join(dirOf(name), file);
+          // Written whole then renamed, so a file watcher never sees half a file; the dot keeps the
+          // temporary out of a reload that lists the folder meanwhile (dot files are not profile files).
+          const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.saving`);
+          await writeFile(temporary, edited.files.get(file) ?? Buffer.alloc(0));
+          await rename(temporary, path);
+        }
+        return { written: edited.changed, hash: hashProfileFiles(edited.files) };
+      }),
   };
 }
 

@@ -247,7 +247,8 @@ export async function saveRules(
   tenant: Tenant,
   profile: string,
   edits: readonly RuleEdit[],
+  expectedHash?: string,
 ): Promise<{ readonly written: readonly string[]; readonly hash: string }> {
   workingSet(deps, tenant, profile);
-  return deps.workbench.saveRules(profile, edits);
+  return deps.workbench.saveRules(profile, edits, expectedHash);
 }

@@ -57,10 +57,10 @@ class ApiError extends Error {
 }
 
 /** Calls the API with the key as a header; credentials (cookies) are never sent. */
-async function api(method, path, body, signal) {
+async function api(method, path, body, signal, extraHeaders = {}) {
   const key = session.key;
   if (!key) throw new ApiError(401, { detail: 'not signed in' });
-  const headers = { authorization: `Bearer ${key}`, accept: 'application/json' };
+  const headers = { ...extraHeaders, authorization: `Bearer ${key}`, accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, {
     method,
@@ -583,12 +583,14 @@ async function saveRules() {
     return;
   }
   try {
+    // The files the edits were made on: a save by someone else since is refused, not overwritten.
+    const ifMatch = state.detail?.hash ? { 'if-match': `"${state.detail.hash}"` } : {};
     const saved = await api(
       'PUT',
       `/v1/mappings/profiles/${encodeURIComponent(state.subject.profile)}/rules`,
-      {
-        edits: [...state.edits.values()],
-      },
+      { edits: [...state.edits.values()] },
+      undefined,
+      ifMatch,
     );
     outcome(
       '#rules-outcome',
@@ -596,7 +598,17 @@ async function saveRules() {
       true,
     );
     announce('Rules saved to the profile.');
+    // What is on disk now: the next save is checked against these files.
+    await loadDetail(state.subject.profile);
   } catch (error) {
+    if (error instanceof ApiError && error.status === 409) {
+      outcome(
+        '#rules-outcome',
+        'Not saved: the profile changed on disk since this page read it; reload the page (your edits are not saved).',
+        false,
+      );
+      return;
+    }
     outcome('#rules-outcome', [`Not saved: ${describe(error)}`, ...problemLines(error)].join('\n'), false);
   }
 }
