@@ -556,9 +556,11 @@ async function saveFixture(event, overwrite = false) {
       `/v1/mappings/profiles/${encodeURIComponent(state.subject.profile)}/fixtures`,
       body,
     );
+    // The fixture is one of the profile's files: the hash a rules save is checked against is read
+    // again before the page says it is done.
+    await loadProfiles().catch(() => undefined);
     outcome('#fixture-outcome', `Fixture saved: ${saved.path}`, true);
     announce(`Fixture saved: ${saved.path}`);
-    await loadProfiles().catch(() => undefined);
   } catch (error) {
     if (error instanceof ApiError && error.status === 409 && !overwrite) {
       if (window.confirm(`The fixture ${name} exists. Replace it?`)) await saveFixture(undefined, true);
@@ -594,7 +596,9 @@ async function saveRules() {
     );
     outcome(
       '#rules-outcome',
-      `Saved ${saved.written.join(', ')} (files now ${String(saved.hash).slice(0, 12)}). Reload to run them.`,
+      saved.written.length === 0
+        ? `Saved: the files already hold these rules (files ${String(saved.hash).slice(0, 12)}).`
+        : `Saved ${saved.written.join(', ')} (files now ${String(saved.hash).slice(0, 12)}). Reload to run them.`,
       true,
     );
     announce('Rules saved to the profile.');
