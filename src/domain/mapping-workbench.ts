@@ -6,6 +6,7 @@
  */
 import type { AppointmentMode } from './appointment';
 import type { Resource, Schedule } from './fhir';
+import type { FixtureKind } from './fixture-kinds';
 import type { MappingProfile } from './mapping-profile';
 import type { PatientChanges } from './patient';
 
@@ -159,7 +160,7 @@ export interface ProfileDetail {
 
 /** A fixture to save: its kind's own input members (`input`, `changes`, `slot`...), `expected` optional. */
 export interface FixtureDraft {
-  readonly kind: string;
+  readonly kind: FixtureKind;
   readonly name: string;
   readonly description?: string;
   readonly members: Readonly<Record<string, unknown>>;
@@ -202,9 +203,14 @@ export interface MappingWorkbench {
   ): Promise<EvaluateOutcome>;
   /** Writes `fixtures/<kind>/<name>.json`; refuses to overwrite unless asked (CONFLICT). */
   saveFixture(choice: ProfileChoice, draft: FixtureDraft): Promise<{ readonly path: string }>;
-  /** Compiles and runs the fixtures with the edits, then writes them; VALIDATION with the problems otherwise. */
+  /**
+   * Compiles and runs the fixtures with the edits, then writes them; VALIDATION with the problems
+   * otherwise. With `expectedHash` (the files hash the edits were made on), CONFLICT when the files
+   * changed since: saves of one profile are taken one at a time, so two never interleave.
+   */
   saveRules(
     name: string,
     edits: readonly RuleEdit[],
+    expectedHash?: string,
   ): Promise<{ readonly written: readonly string[]; readonly hash: string }>;
 }

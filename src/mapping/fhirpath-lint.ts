@@ -74,6 +74,8 @@ const PER_ITEM = new Set([
 const PER_ITEM_AFTER_FIRST = new Set(['trace', 'defineVariable']);
 const UNIONS = new Set(['combine', 'union']);
 const TYPE_FILTERS = new Set(['ofType', 'as']);
+/** Functions whose argument names a type (`ofType(dateTime)`, `is(FHIR.string)`), never an element. */
+const TYPE_ARGUMENT = new Set([...TYPE_FILTERS, 'is']);
 
 /** Lints `source`, evaluated on `base` (`Patient`, `Patient.name`, `Appointment`...). */
 export function lintFhirPath(source: string, base: string): FhirPathLintProblem[] {
@@ -140,6 +142,9 @@ function invoke(functn: AstNode, input: Shape, self: Shape, problems: FhirPathLi
   const [identifier, params] = functn.children ?? [];
   const name = identifier?.text ?? '';
   const args = params?.children ?? [];
+  if (TYPE_ARGUMENT.has(name)) {
+    return TYPE_FILTERS.has(name) && args[0] !== undefined ? shapeOfType(typeName(args[0])) : undefined;
+  }
   const argShapes = args.map((arg, index) => {
     const perItem = index === 0 ? PER_ITEM.has(name) : PER_ITEM_AFTER_FIRST.has(name) || name === 'iif';
     return perItem ? walk(arg, input, input, problems) : walk(arg, self, self, problems);
@@ -147,7 +152,6 @@ function invoke(functn: AstNode, input: Shape, self: Shape, problems: FhirPathLi
   if (KEEPS_INPUT.has(name)) return input;
   if (UNIONS.has(name)) return union([input, argShapes[0]]);
   if (name === 'select') return argShapes[0];
-  if (TYPE_FILTERS.has(name) && args[0] !== undefined) return shapeOfType(typeName(args[0]));
   if (name === 'extension') return ['Extension'];
   // resolve(), children(), e164(), conversions, booleans...: the result is not a model element we follow.
   return undefined;
@@ -252,11 +256,15 @@ function union(shapes: readonly Shape[]): Shape {
   return [...new Set(shapes.flatMap((shape) => shape ?? []))];
 }
 
-/** `FHIR.HumanName` or `HumanName` from a type specifier; the namespace is dropped. */
+/**
+ * `FHIR.HumanName` or `HumanName` from a type specifier; the FHIR namespace is dropped. A System type
+ * (`System.String`) is no model element: `System.` is kept so nothing is followed on it.
+ */
 function typeName(node: AstNode): string | undefined {
-  const text = textOf(node);
-  const name = text.split('.').pop();
-  return name === undefined || name === '' ? undefined : unquote(name);
+  const parts = textOf(node).split('.').map(unquote);
+  const name = parts.pop();
+  if (name === undefined || name === '') return undefined;
+  return parts[0] === 'System' ? `System.${name}` : name;
 }
 
 function textOf(node: AstNode): string {

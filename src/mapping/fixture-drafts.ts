@@ -6,19 +6,22 @@ import { APPOINTMENT_MODES, type AppointmentMode } from '../domain/appointment';
 import type { CallbackRequest, CallLog } from '../domain/call';
 import { ContinuumError } from '../domain/errors';
 import type { Appointment, Patient, Schedule, Slot } from '../domain/fhir';
-import type { MappingProfile } from '../domain/mapping-profile';
-import type { PatientChanges } from '../domain/patient';
+import type { FixtureKind } from '../domain/fixture-kinds';
+import type { BookingRequest, MappingProfile } from '../domain/mapping-profile';
+import type { NewPatient, PatientChanges } from '../domain/patient';
 
 interface KindMembers {
   readonly required: readonly string[];
   readonly optional: readonly string[];
 }
 
-/** The fixture kinds whose expected output the workbench can compute, and their input members. */
-export const FIXTURE_MEMBERS: Readonly<Record<string, KindMembers | undefined>> = {
+/** Every fixture kind's input members; the workbench computes the expected output of each. */
+export const FIXTURE_MEMBERS: Readonly<Record<FixtureKind, KindMembers>> = {
   read: { required: ['input'], optional: [] },
   write: { required: ['input', 'changes'], optional: ['touched'] },
+  create: { required: ['patient'], optional: [] },
   'appointment-read': { required: ['input'], optional: [] },
+  'appointment-book': { required: ['slot', 'booking'], optional: ['schedule'] },
   'appointment-write': { required: ['action', 'input'], optional: ['mode', 'reason'] },
   'slot-read': { required: ['slot'], optional: ['schedule'] },
   'call-write': { required: ['call', 'encounterId'], optional: [] },
@@ -27,7 +30,7 @@ export const FIXTURE_MEMBERS: Readonly<Record<string, KindMembers | undefined>> 
 
 export async function expectedOutput(
   profile: MappingProfile,
-  kind: string,
+  kind: FixtureKind,
   members: Readonly<Record<string, unknown>>,
 ): Promise<unknown> {
   const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null)) as unknown;
@@ -35,6 +38,8 @@ export async function expectedOutput(
   switch (kind) {
     case 'read':
       return json(profile.readPatient(resourceOf<Patient>(input, 'Patient')));
+    case 'create':
+      return json(await profile.buildPatient(members.patient as NewPatient));
     case 'write':
       return json(
         await profile.applyPatientChanges(
@@ -47,18 +52,31 @@ export async function expectedOutput(
     case 'appointment-write': {
       const appointment = resourceOf<Appointment>(input, 'Appointment');
       const reason = typeof members.reason === 'string' ? members.reason : undefined;
+      if (members.action === 'cancel') return json(profile.cancelAppointment(appointment, reason));
       if (members.action === 'hold') return json(await profile.holdAppointment(appointment, reason));
-      if (members.action !== 'convert') throw invalid('action', 'must be convert or hold');
+      if (members.action !== 'convert') throw invalid('action', 'must be cancel, convert or hold');
       const mode = members.mode as AppointmentMode;
       if (!APPOINTMENT_MODES.includes(mode))
         throw invalid('mode', `must be one of ${APPOINTMENT_MODES.join(', ')}`);
       return json(await profile.convertAppointment(appointment, mode, reason));
     }
+    case 'appointment-book':
+      return json(
+        await profile.buildAppointment(
+          resourceOf<Slot>(members.slot, 'Slot', 'slot'),
+          members.schedule === undefined
+            ? undefined
+            : resourceOf<Schedule>(members.schedule, 'Schedule', 'schedule'),
+          members.booking as BookingRequest,
+        ),
+      );
     case 'slot-read':
       return json(
         profile.readSlot(
-          resourceOf<Slot>(members.slot, 'Slot'),
-          members.schedule === undefined ? undefined : resourceOf<Schedule>(members.schedule, 'Schedule'),
+          resourceOf<Slot>(members.slot, 'Slot', 'slot'),
+          members.schedule === undefined
+            ? undefined
+            : resourceOf<Schedule>(members.schedule, 'Schedule', 'schedule'),
         ),
       );
     case 'call-write': {
@@ -73,18 +91,20 @@ export async function expectedOutput(
       return json(
         await profile.buildCallbackTask(members.callback as CallbackRequest, String(members.authoredOn)),
       );
-    default:
-      throw invalid('expected', `is required for a ${kind} fixture`);
   }
 }
 
-function resourceOf<T extends { resourceType: string }>(value: unknown, resourceType: T['resourceType']): T {
+function resourceOf<T extends { resourceType: string }>(
+  value: unknown,
+  resourceType: T['resourceType'],
+  member = 'input',
+): T {
   if (
     typeof value !== 'object' ||
     value === null ||
     (value as { resourceType?: unknown }).resourceType !== resourceType
   ) {
-    throw invalid('input', `must be a FHIR ${resourceType}`);
+    throw invalid(member, `must be a FHIR ${resourceType}`);
   }
   return value as T;
 }

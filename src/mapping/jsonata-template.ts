@@ -48,10 +48,34 @@ function unboundVariables(ast: AstNode, provided: ReadonlySet<string>): string[]
   return [...used].filter((name) => name !== '' && name !== '$' && !bound.has(name));
 }
 
-export function compileTemplate(source: string, variables: readonly string[]): CompiledTemplate {
+export interface TemplateLimits {
+  /** How long one evaluation may run; 1 s is far above any real template. */
+  readonly timeLimitMs?: number;
+}
+
+/** Calls nested deeper than this are a recursion that does not end (a real template nests ~10). */
+const MAX_DEPTH = 1000;
+const DEFAULT_TIME_LIMIT_MS = 1000;
+
+/** A template stopped for running too long or nesting too deep: it never ends, on any record. */
+export class TemplateLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateLimitError';
+  }
+}
+
+export function compileTemplate(
+  source: string,
+  variables: readonly string[],
+  limits: TemplateLimits = {},
+): CompiledTemplate {
+  const timeLimitMs = limits.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   let expression: jsonata.Expression;
   try {
-    expression = jsonata(source);
+    // JSONata evaluates on promises that are already settled, so a template that never ends never
+    // yields and no timer could stop it: its own guard, checked at every step, does.
+    expression = jsonata(source, { timeout: timeLimitMs, stack: MAX_DEPTH });
   } catch (error) {
     const at = jsonataPosition(error, source);
     const where = at === undefined ? '' : ` (template line ${at.line}, column ${at.column})`;
@@ -63,9 +87,24 @@ export function compileTemplate(source: string, variables: readonly string[]): C
     source,
     // jsonata marks the arrays it walks (sequence flags): hand it copies, so the caller's change
     // and resource stay untouched.
-    evaluate: (input, bindings) =>
-      expression.evaluate(copy(input), copy(bindings) as Record<string, unknown>),
+    evaluate: async (input, bindings) => {
+      try {
+        return (await expression.evaluate(copy(input), copy(bindings) as Record<string, unknown>)) as unknown;
+      } catch (error) {
+        throw limitError(error, timeLimitMs) ?? error;
+      }
+    },
   };
+}
+
+/** JSONata's own guard errors (D1012 time, D1011 depth) in words that point at the likely cause. */
+function limitError(error: unknown, timeLimitMs: number): TemplateLimitError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'D1012')
+    return new TemplateLimitError(`the template ran longer than ${timeLimitMs} ms (endless recursion?)`);
+  if (code === 'D1011')
+    return new TemplateLimitError(`the template nested deeper than ${MAX_DEPTH} calls (endless recursion?)`);
+  return undefined;
 }
 
 function copy(value: unknown): unknown {

@@ -10,11 +10,16 @@ import { WRITE_FIELDS } from './patient-writer';
 import { firstLine } from './fhirpath-expression';
 import { asJson, jsonDiff } from './json-diff';
 import { jsonParseMessage } from './source-position';
+import { FIXTURE_KINDS, type FixtureKind } from '../domain/fixture-kinds';
 import type { MappingProfile } from '../domain/mapping-profile';
+
+export { FIXTURE_KINDS, type FixtureKind };
 
 /** The outcome of one fixture; `diff` says what differs (or why it could not run) when it failed. */
 export interface FixtureResult {
   readonly name: string;
+  /** The file (or folder) the result is about, relative to the profile: `fixtures/read/x.json`. */
+  readonly path: string;
   readonly passed: boolean;
   readonly diff?: string;
 }
@@ -139,7 +144,61 @@ type FixtureCheck = (json: unknown) => string[] | Promise<string[]>;
  */
 export async function runProfileFixtures(dir: string, profile: MappingProfile): Promise<FixtureResult[]> {
   const covered = new Set<FixtureTemplate>();
-  const kinds: Readonly<Record<string, FixtureCheck>> = {
+  const kinds = fixtureChecks(profile, covered);
+  const root = join(dir, 'fixtures');
+  const results: FixtureResult[] = [];
+  const jobs: Promise<FixtureResult>[] = [];
+  for (const entry of await entriesOf(root)) {
+    if (entry.name.startsWith('.')) continue;
+    const check = isFixtureKind(entry.name) ? kinds[entry.name] : undefined;
+    if (!entry.isDirectory() || check === undefined) {
+      results.push(...(await notAKind(root, entry)));
+      continue;
+    }
+    for (const file of await entriesOf(join(root, entry.name))) {
+      if (file.name.startsWith('.')) continue;
+      const name = `${entry.name}/${file.name}`;
+      const path = `fixtures/${name}`;
+      if (!file.isFile() || !file.name.endsWith('.json')) {
+        results.push({ name, path, passed: false, diff: 'not a fixture: fixtures are .json files' });
+        continue;
+      }
+      jobs.push(runFixture(name.replace(/\.json$/, ''), path, join(root, entry.name, file.name), check));
+    }
+  }
+  results.push(...(await Promise.all(jobs)));
+  for (const template of FIXTURE_TEMPLATES) {
+    if (covered.has(template)) continue;
+    results.push({
+      name: `(${template})`,
+      path: 'fixtures',
+      passed: false,
+      diff: `no fixture exercises the ${template} template: add one to fixtures/${FIXTURE_FOLDER[template]}`,
+    });
+  }
+  return results.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * One fixture of `kind`, given as its JSON, run against `profile` as `mappings test` runs it (the
+ * workbench checks a fixture this way before it saves it). `name` is how the result is named.
+ */
+export async function checkFixture(
+  profile: MappingProfile,
+  kind: FixtureKind,
+  name: string,
+  json: unknown,
+): Promise<FixtureResult> {
+  const check = fixtureChecks(profile, new Set())[kind];
+  return outcomeOf(name, `fixtures/${name}.json`, () => check(json));
+}
+
+/** The check of each fixture kind; `covered` collects the templates the checks exercised. */
+function fixtureChecks(
+  profile: MappingProfile,
+  covered: Set<FixtureTemplate>,
+): Readonly<Record<FixtureKind, FixtureCheck>> {
+  return {
     read: readCase,
     write: writeCase,
     create: createCase,
@@ -150,40 +209,6 @@ export async function runProfileFixtures(dir: string, profile: MappingProfile): 
     'call-write': callWriteCase,
     'callback-write': callbackWriteCase,
   };
-  const root = join(dir, 'fixtures');
-  const results: FixtureResult[] = [];
-  const jobs: Promise<FixtureResult>[] = [];
-  for (const entry of await entriesOf(root)) {
-    if (entry.name.startsWith('.')) continue;
-    const check = Object.hasOwn(kinds, entry.name) ? kinds[entry.name] : undefined;
-    if (!entry.isDirectory() || check === undefined) {
-      results.push({
-        name: entry.name,
-        passed: false,
-        diff: `not a fixture kind: the folders are ${Object.keys(kinds).join(', ')}`,
-      });
-      continue;
-    }
-    for (const file of await entriesOf(join(root, entry.name))) {
-      if (file.name.startsWith('.')) continue;
-      const name = `${entry.name}/${file.name}`;
-      if (!file.isFile() || !file.name.endsWith('.json')) {
-        results.push({ name, passed: false, diff: 'not a fixture: fixtures are .json files' });
-        continue;
-      }
-      jobs.push(runFixture(name.replace(/\.json$/, ''), join(root, entry.name, file.name), check));
-    }
-  }
-  results.push(...(await Promise.all(jobs)));
-  for (const template of FIXTURE_TEMPLATES) {
-    if (covered.has(template)) continue;
-    results.push({
-      name: `(${template})`,
-      passed: false,
-      diff: `no fixture exercises the ${template} template: add one to fixtures/${FIXTURE_FOLDER[template]}`,
-    });
-  }
-  return results.sort((a, b) => a.name.localeCompare(b.name));
 
   function readCase(json: unknown): string[] {
     const fixture = readFixture.parse(json);
@@ -322,23 +347,62 @@ async function entriesOf(dir: string): Promise<Dirent[]> {
   }
 }
 
-async function runFixture(name: string, path: string, check: FixtureCheck): Promise<FixtureResult> {
+export function isFixtureKind(name: string): name is FixtureKind {
+  return (FIXTURE_KINDS as readonly string[]).includes(name);
+}
+
+/**
+ * What sits in `fixtures/` under a name that is no kind: each file of such a folder is named with
+ * its own path (`fixtures/reed/typo-kind.json`), so the message points at what to move.
+ */
+async function notAKind(root: string, entry: Dirent): Promise<FixtureResult[]> {
+  const diff = `not a fixture kind: '${entry.name}' is none of the folders ${FIXTURE_KINDS.join(', ')}`;
+  const files = entry.isDirectory()
+    ? (await entriesOf(join(root, entry.name))).filter((file) => !file.name.startsWith('.'))
+    : [];
+  if (files.length === 0) return [{ name: entry.name, path: `fixtures/${entry.name}`, passed: false, diff }];
+  return files.map((file) => ({
+    name: `${entry.name}/${file.name.replace(/\.json$/, '')}`,
+    path: `fixtures/${entry.name}/${file.name}`,
+    passed: false,
+    diff,
+  }));
+}
+
+async function runFixture(
+  name: string,
+  relative: string,
+  path: string,
+  check: FixtureCheck,
+): Promise<FixtureResult> {
   let json: unknown;
   let text = '';
   try {
     text = await readFile(path, 'utf8');
     json = JSON.parse(text);
   } catch (error) {
-    return { name, passed: false, diff: `cannot read the fixture: ${jsonParseMessage(error, text)}` };
+    const diff = `cannot read the fixture: ${jsonParseMessage(error, text)}`;
+    return { name, path: relative, passed: false, diff };
   }
+  return outcomeOf(name, relative, () => check(json));
+}
+
+/** A fixture's check as a result: what differs, or why it could not run; never an exception. */
+async function outcomeOf(
+  name: string,
+  path: string,
+  check: () => string[] | Promise<string[]>,
+): Promise<FixtureResult> {
   try {
-    const lines = await check(json);
-    return lines.length === 0 ? { name, passed: true } : { name, passed: false, diff: lines.join('\n') };
+    const lines = await check();
+    return lines.length === 0
+      ? { name, path, passed: true }
+      : { name, path, passed: false, diff: lines.join('\n') };
   } catch (error) {
     const reason =
       error instanceof z.ZodError
         ? `the fixture is not valid: ${error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ')}`
         : `threw: ${firstLine(error)}`;
-    return { name, passed: false, diff: reason };
+    return { name, path, passed: false, diff: reason };
   }
 }

@@ -5,7 +5,7 @@
  */
 import { access, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ContinuumError } from '../domain/errors';
 import type { Resource } from '../domain/fhir';
 import type { MappingProfile } from '../domain/mapping-profile';
@@ -25,7 +25,7 @@ import { expectedOutput, FIXTURE_MEMBERS } from './fixture-drafts';
 import { compileMappingProfile, phoneFunctions } from './load-mapping-profile';
 import { MappingProfileError } from './mapping-profile-error';
 import { hashProfileFiles, readProfileFiles, type ProfileFiles } from './profile-files';
-import { runProfileFixtures } from './profile-fixtures';
+import { checkFixture, FIXTURE_KINDS, isFixtureKind, runProfileFixtures } from './profile-fixtures';
 import { settingSources } from './profile-settings';
 import { ruleSource, ruleSources } from './rule-sources';
 
@@ -45,6 +45,25 @@ interface Resolved extends ResolvedProfile {
 }
 
 export function createProfileWorkbench(options: ProfileWorkbenchOptions): MappingWorkbench {
+  /**
+   * The save in progress per profile: a save reads, checks and writes the files, so two at once
+   * could both pass the hash check and the later would undo the earlier. One at a time per profile,
+   * in this process; a change made on disk meanwhile shows as a changed hash.
+   */
+  const saving = new Map<string, Promise<unknown>>();
+  const oneSaveAtATime = <T>(name: string, save: () => Promise<T>): Promise<T> => {
+    const previous = saving.get(name) ?? Promise.resolve();
+    const next = previous.then(save);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    saving.set(name, settled);
+    void settled.then(() => {
+      if (saving.get(name) === settled) saving.delete(name);
+    });
+    return next;
+  };
   const dirOf = (name: string): string => {
     if (!PROFILE_NAME.test(name) || name.includes('..')) {
       throw new ContinuumError('NOT_FOUND', { detail: `no mapping profile named "${name}"` });
@@ -186,14 +205,17 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
       if (!FIXTURE_NAME.test(draft.name)) {
         throw invalid('name', 'must be a slug: lower-case letters, digits and dashes');
       }
-      const members = FIXTURE_MEMBERS[draft.kind];
-      if (members === undefined && draft.expected === undefined) {
-        throw invalid('expected', `is required for a ${draft.kind} fixture`);
+      // The type says so, but the kind becomes a folder name: a kind the runner does not know would
+      // fail the profile's next load.
+      if (!isFixtureKind(draft.kind)) {
+        throw invalid('kind', `is not a fixture kind: one of ${FIXTURE_KINDS.join(', ')}`);
       }
-      for (const member of members?.required ?? []) {
+      for (const member of FIXTURE_MEMBERS[draft.kind].required) {
         if (draft.members[member] === undefined)
           throw invalid(member, `is required for a ${draft.kind} fixture`);
       }
+      const relative = `fixtures/${draft.kind}/${draft.name}.json`;
+      const path = join(dirOf(choice.name), relative);
       const resolved = await resolve(choice);
       let expected = draft.expected;
       if (expected === undefined) {
@@ -206,13 +228,21 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
           });
         }
       }
-      const relative = `fixtures/${draft.kind}/${draft.name}.json`;
-      const path = join(dirOf(choice.name), relative);
       const fixture = {
         ...(draft.description !== undefined ? { description: draft.description } : {}),
         ...draft.members,
         expected,
       };
+      // A fixture that fails (a wrong expected, a member the kind does not take) would fail the
+      // profile's tests, and with them the next reload or start: it is refused, nothing written.
+      const check = await checkFixture(resolved.profile, draft.kind, `${draft.kind}/${draft.name}`, fixture);
+      if (!check.passed) {
+        throw profileProblems(
+          'the fixture fails against the profile',
+          [{ file: relative, field: '', message: `fixture fails: ${check.diff ?? ''}` }],
+          false,
+        );
+      }
       await mkdir(dirname(path), { recursive: true });
       try {
         await writeFile(path, `${JSON.stringify(fixture, null, 2)}\n`, {
@@ -227,24 +257,33 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
       return { path: relative };
     },
 
-    async saveRules(name, edits) {
-      const files = await filesOf(name);
-      const edited = applyRuleEdits(files, edits);
-      if (edited.problems.length > 0) throw profileProblems('the edits do not apply', edited.problems);
-      const compiled = await compile(name, edited.files);
-      if (compiled.profile === undefined)
-        throw profileProblems('the edited profile does not load', compiled.problems);
-      const failed = await fixtureFailures(edited.files, compiled.profile);
-      if (failed.length > 0) throw profileProblems('fixtures fail with the edited profile', failed, false);
-      for (const file of edited.changed) {
-        const path = join(dirOf(name), file);
-        const temporary = `${path}.${process.pid}.saving`;
-        // Written whole then renamed: a file watcher never sees half a file.
-        await writeFile(temporary, edited.files.get(file) ?? Buffer.alloc(0));
-        await rename(temporary, path);
-      }
-      return { written: edited.changed, hash: hashProfileFiles(edited.files) };
-    },
+    saveRules: (name, edits, expectedHash) =>
+      oneSaveAtATime(name, async () => {
+        const files = await filesOf(name);
+        const current = hashProfileFiles(files);
+        if (expectedHash !== undefined && expectedHash !== current) {
+          throw new ContinuumError('CONFLICT', {
+            detail: `the profile changed on disk since it was read (files now ${current.slice(0, 12)}, edits made on ${expectedHash.slice(0, 12)}): reload it and edit again`,
+            extra: { hash: current },
+          });
+        }
+        const edited = applyRuleEdits(files, edits);
+        if (edited.problems.length > 0) throw profileProblems('the edits do not apply', edited.problems);
+        const compiled = await compile(name, edited.files);
+        if (compiled.profile === undefined)
+          throw profileProblems('the edited profile does not load', compiled.problems);
+        const failed = await fixtureFailures(edited.files, compiled.profile);
+        if (failed.length > 0) throw profileProblems('fixtures fail with the edited profile', failed, false);
+        for (const file of edited.changed) {
+          const path = join(dirOf(name), file);
+          // Written whole then renamed, so a file watcher never sees half a file; the dot keeps the
+          // temporary out of a reload that lists the folder meanwhile (dot files are not profile files).
+          const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.saving`);
+          await writeFile(temporary, edited.files.get(file) ?? Buffer.alloc(0));
+          await rename(temporary, path);
+        }
+        return { written: edited.changed, hash: hashProfileFiles(edited.files) };
+      }),
   };
 }
 
@@ -271,7 +310,7 @@ async function fixtureFailures(files: ProfileFiles, profile: MappingProfile): Pr
     return results
       .filter((result) => !result.passed)
       .map((result) => ({
-        file: `fixtures/${result.name}.json`,
+        file: result.path,
         field: '',
         message: `fixture fails: ${result.diff ?? ''}`,
       }));

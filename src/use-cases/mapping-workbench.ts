@@ -301,7 +301,8 @@ export async function saveRules(
   tenant: Tenant,
   profile: string,
   edits: readonly RuleEdit[],
+  expectedHash?: string,
 ): Promise<{ readonly written: readonly string[]; readonly hash: string }> {
   await workingSet(deps, tenant, profile);
-  return deps.workbench.saveRules(profile, edits);
+  return deps.workbench.saveRules(profile, edits, expectedHash);
 }

@@ -5,6 +5,7 @@
  * with the value it replaces.
  */
 import { createPatch, Pointer } from 'rfc6902';
+import { acceptedCancellationReason } from '../domain/cancellation-reason';
 import { isContinuumError } from '../domain/errors';
 import type { Appointment, Patient, Resource } from '../domain/fhir';
 import type { MappingProfile } from '../domain/mapping-profile';
@@ -28,14 +29,17 @@ export async function previewChange(
       after = await profile.applyPatientChanges(before as Patient, change.changes);
     } else {
       const appointment = before as Appointment;
+      // The reason rule of the API: a reason the profile cannot code would be refused there, so
+      // the preview refuses it too (with the accepted ones) instead of showing a write never sent.
+      const reason = acceptedCancellationReason(profile, change.reason);
       if (change.action === 'cancel') {
-        const next = cancelledAppointment(profile, appointment, change.reason);
+        const next = cancelledAppointment(profile, appointment, reason);
         if ('unchanged' in next) return { after: before, diff: [], problems: [problem('', next.unchanged)] };
         after = next;
       } else if (change.action === 'convert') {
-        after = await profile.convertAppointment(appointment, change.mode ?? 'in-person', change.reason);
+        after = await profile.convertAppointment(appointment, change.mode ?? 'in-person', reason);
       } else {
-        after = await profile.holdAppointment(appointment, change.reason);
+        after = await profile.holdAppointment(appointment, reason);
       }
     }
   } catch (error) {

@@ -73,7 +73,7 @@ export async function checkConnectionProfiles(config: Config): Promise<ProfileCh
       if (result.passed) continue;
       problems.push({
         profile: name,
-        file: join(dir, 'fixtures', `${result.name}.json`),
+        file: join(dir, result.path),
         field: '',
         // Not the difference itself: a fixture saved from a live record holds a patient's data.
         message: `fixture fails (continuum mappings test --profile ${name} shows the difference)`,

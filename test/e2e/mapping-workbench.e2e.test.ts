@@ -218,6 +218,29 @@ it('finds why the MRN is empty, fixes the rule as the engineer types, saves, rel
   expect(saved).toContain('# FHIR R4 Patient <-> call-center patient model');
   expect(await lookUpMrn()).toBeUndefined();
 
+  // Saved again from the same page: it checks against the files it wrote itself, so that goes.
+  const rulesOutcome = async (): Promise<string | undefined> => {
+    const text = (await page.locator('#rules-outcome').textContent()) ?? '';
+    return text === '' ? undefined : text;
+  };
+  await page.locator('#rules-outcome').evaluate((node) => {
+    node.textContent = '';
+  });
+  await page.getByRole('button', { name: 'Save rules to profile' }).click();
+  expect(await onPage('the second save', rulesOutcome)).toMatch(/^Saved: the files already hold these rules/);
+  // Someone changes the profile on disk meanwhile: the page's next save is refused, not written over it.
+  const changedOnDisk = `${saved}# changed by hand\n`;
+  writeFileSync(join(mappingsDir, 'acme', 'patient.yaml'), changedOnDisk);
+  await page.locator('#rules-outcome').evaluate((node) => {
+    node.textContent = '';
+  });
+  await page.getByRole('button', { name: 'Save rules to profile' }).click();
+  expect(await onPage('the refused save', rulesOutcome)).toBe(
+    'Not saved: the profile changed on disk since this page read it; reload the page (your edits are not saved).',
+  );
+  expect(readFileSync(join(mappingsDir, 'acme', 'patient.yaml'), 'utf8')).toBe(changedOnDisk);
+  await shot('save-conflict');
+
   // Reload without a restart: the fixed profile runs, the lookup shows the MRN.
   await page.getByRole('button', { name: 'Reload profiles' }).click();
   await onPage('the reload outcome', async () =>
@@ -237,8 +260,12 @@ it('finds why the MRN is empty, fixes the rule as the engineer types, saves, rel
   expect(status.body.mappings.lastReload).toMatchObject({ ok: true, trigger: 'api' });
 
   expect(elsewhere).toEqual([]);
-  expect(refusals).toEqual([]);
-  expect(pageErrors).toEqual([]);
+  // The one refusal is the save on files changed by hand.
+  expect(refusals).toEqual(['409 /v1/mappings/profiles/acme/rules']);
+  // The browser notes that refusal in its console; nothing else went wrong on the page.
+  expect(pageErrors).toEqual([
+    'Failed to load resource: the server responded with a status of 409 (Conflict)',
+  ]);
 });
 
 it('previews a change as a JSON diff without sending it', async () => {

@@ -76,6 +76,7 @@ describe('profile errors a person can act on', () => {
     const results = await runProfileFixtures(dir, profile);
     expect(results.find((result) => result.name === 'read/broken')).toEqual({
       name: 'read/broken',
+      path: 'fixtures/read/broken.json',
       passed: false,
       diff: expect.stringMatching(
         /^cannot read the fixture: .*JSON at position 17 \(line 3, column 1\)$/,

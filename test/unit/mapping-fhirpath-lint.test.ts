@@ -185,6 +185,37 @@ describe('lintFhirPath', () => {
     ]);
   });
 
+  it('takes the argument of ofType, as and is as a type, not an element', () => {
+    for (const [source, base] of [
+      ['deceased.ofType(dateTime)', 'Patient'],
+      ['multipleBirth.ofType(integer)', 'Patient'],
+      ["extension('u').value.ofType(string)", 'Patient'],
+      ["extension('u').value.as(string)", 'Patient'],
+      ['extension.where(value.is(code))', 'Patient'],
+      ['telecom.where(value.is(string))', 'Patient'],
+      ['telecom.where(value.is(FHIR.string))', 'Patient'],
+      ["extension('u').value.ofType(FHIR.string)", 'Patient'],
+      ["extension('u').value.ofType(System.String)", 'Patient'],
+      ['multipleBirth.as(System.Integer)', 'Patient'],
+      ['telecom.value is FHIR.string', 'Patient'],
+      ["extension('u').value.ofType(CodeableConcept).coding.code", 'Appointment'],
+    ] as const) {
+      expect([source, messages(source, base)]).toEqual([source, []]);
+    }
+  });
+
+  it('follows the type ofType names, so a misspelling after it is still caught', () => {
+    expect(messages("extension('u').value.ofType(CodeableConcept).codng.code", 'Appointment')).toEqual([
+      "'codng' is not an element of CodeableConcept (did you mean 'coding'?)",
+    ]);
+    expect(messages("extension('u').value.as(FHIR.Coding).sytem", 'Appointment')).toEqual([
+      "'sytem' is not an element of Coding (did you mean 'system'?)",
+    ]);
+    expect(messages('telecom.where(valu.is(string))', 'Patient')).toEqual([
+      "'valu' is not an element of ContactPoint (did you mean 'value'?)",
+    ]);
+  });
+
   it('stays quiet where the type cannot be known', () => {
     for (const source of [
       'generalPractitioner.resolve().whatever',

@@ -39,18 +39,23 @@ describe('a profile fixture set', () => {
     expect(names.filter((name) => name.startsWith('('))).toEqual([]);
   });
 
-  it('fails on a folder or file it does not know, naming it', async () => {
-    await mkdir(join(dir, 'fixtures', 'reads'));
-    await writeFile(join(dir, 'fixtures', 'reads', 'x.json'), '{}');
+  it('fails on a folder or file it does not know, naming it by the path it has', async () => {
+    await mkdir(join(dir, 'fixtures', 'reed'));
+    await writeFile(join(dir, 'fixtures', 'reed', 'typo-kind.json'), '{}');
+    await mkdir(join(dir, 'fixtures', 'empty-kind'));
     await writeFile(join(dir, 'fixtures', 'read', 'notes.txt'), 'remember to add more');
     const failed = (await run()).filter((result) => !result.passed);
+    const notAKind = (name: string) =>
+      `not a fixture kind: '${name}' is none of the folders read, write, create, appointment-read, appointment-book, appointment-write, slot-read, call-write, callback-write`;
     expect(failed).toEqual([
-      { name: 'read/notes.txt', passed: false, diff: 'not a fixture: fixtures are .json files' },
+      { name: 'empty-kind', path: 'fixtures/empty-kind', passed: false, diff: notAKind('empty-kind') },
       {
-        name: 'reads',
+        name: 'read/notes.txt',
+        path: 'fixtures/read/notes.txt',
         passed: false,
-        diff: expect.stringMatching(/^not a fixture kind: the folders are read, write, create, /) as unknown,
+        diff: 'not a fixture: fixtures are .json files',
       },
+      { name: 'reed/typo-kind', path: 'fixtures/reed/typo-kind.json', passed: false, diff: notAKind('reed') },
     ]);
   });
 
@@ -64,16 +69,19 @@ describe('a profile fixture set', () => {
     expect(failed).toEqual([
       {
         name: '(book)',
+        path: 'fixtures',
         passed: false,
         diff: 'no fixture exercises the book template: add one to fixtures/appointment-book',
       },
       {
         name: '(callback)',
+        path: 'fixtures',
         passed: false,
         diff: 'no fixture exercises the callback template: add one to fixtures/callback-write',
       },
       {
         name: '(cancel)',
+        path: 'fixtures',
         passed: false,
         diff: 'no fixture exercises the cancel template: add one to fixtures/appointment-write (action cancel)',
       },

@@ -322,11 +322,13 @@ describe('loading a mapping profile', () => {
       const results = await runProfileFixtures(dir, profile);
       expect(results.find((result) => result.name === 'write/broken')).toEqual({
         name: 'write/broken',
+        path: 'fixtures/write/broken.json',
         passed: false,
         diff: expect.stringMatching(/^cannot read the fixture/),
       });
       expect(results.find((result) => result.name === 'read/incomplete')).toEqual({
         name: 'read/incomplete',
+        path: 'fixtures/read/incomplete.json',
         passed: false,
         diff: expect.stringMatching(/^the fixture is not valid: expected/),
       });

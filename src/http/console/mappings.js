@@ -9,7 +9,7 @@ const EVALUATE_AFTER_MS = 300;
 const FIXTURE_KINDS = { Patient: 'read', Appointment: 'appointment-read', Slot: 'slot-read' };
 const EXAMPLE_CHANGES = {
   Patient: '{ "email": "new.address@example.org" }',
-  Appointment: '{ "action": "hold", "reason": "patient asked to move it" }',
+  Appointment: '{ "action": "hold", "reason": "patient-request" }',
 };
 
 const $ = (selector) => {
@@ -57,10 +57,10 @@ class ApiError extends Error {
 }
 
 /** Calls the API with the key as a header; credentials (cookies) are never sent. */
-async function api(method, path, body, signal) {
+async function api(method, path, body, signal, extraHeaders = {}) {
   const key = session.key;
   if (!key) throw new ApiError(401, { detail: 'not signed in' });
-  const headers = { authorization: `Bearer ${key}`, accept: 'application/json' };
+  const headers = { ...extraHeaders, authorization: `Bearer ${key}`, accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, {
     method,
@@ -609,9 +609,11 @@ async function saveFixture(event, overwrite = false) {
       `/v1/mappings/profiles/${encodeURIComponent(state.subject.profile)}/fixtures`,
       body,
     );
+    // The fixture is one of the profile's files: the hash a rules save is checked against is read
+    // again before the page says it is done.
+    await loadProfiles().catch(() => undefined);
     outcome('#fixture-outcome', `Fixture saved: ${saved.path}`, true);
     announce(`Fixture saved: ${saved.path}`);
-    await loadProfiles().catch(() => undefined);
   } catch (error) {
     if (error instanceof ApiError && error.status === 409 && !overwrite) {
       if (window.confirm(`The fixture ${name} exists. Replace it?`)) await saveFixture(undefined, true);
@@ -636,20 +638,34 @@ async function saveRules() {
     return;
   }
   try {
+    // The files the edits were made on: a save by someone else since is refused, not overwritten.
+    const ifMatch = state.detail?.hash ? { 'if-match': `"${state.detail.hash}"` } : {};
     const saved = await api(
       'PUT',
       `/v1/mappings/profiles/${encodeURIComponent(state.subject.profile)}/rules`,
-      {
-        edits: [...state.edits.values()],
-      },
+      { edits: [...state.edits.values()] },
+      undefined,
+      ifMatch,
     );
     outcome(
       '#rules-outcome',
-      `Saved ${saved.written.join(', ')} (files now ${String(saved.hash).slice(0, 12)}). Reload to run them.`,
+      saved.written.length === 0
+        ? `Saved: the files already hold these rules (files ${String(saved.hash).slice(0, 12)}).`
+        : `Saved ${saved.written.join(', ')} (files now ${String(saved.hash).slice(0, 12)}). Reload to run them.`,
       true,
     );
     announce('Rules saved to the profile.');
+    // What is on disk now: the next save is checked against these files.
+    await loadDetail(state.subject.profile);
   } catch (error) {
+    if (error instanceof ApiError && error.status === 409) {
+      outcome(
+        '#rules-outcome',
+        'Not saved: the profile changed on disk since this page read it; reload the page (your edits are not saved).',
+        false,
+      );
+      return;
+    }
     outcome('#rules-outcome', [`Not saved: ${describe(error)}`, ...problemLines(error)].join('\n'), false);
   }
 }

@@ -119,6 +119,13 @@ const ifMatch = z.object({
   'If-Match': z.string().optional().describe('The ETag of the version the agent saw: W/"<version>"'),
 });
 
+const profileIfMatch = z.object({
+  'If-Match': z
+    .string()
+    .optional()
+    .describe('The files hash the edits were made on ("<hash>", from GET /v1/mappings/profiles/:name)'),
+});
+
 /** Every route's entry; numbers are read in `phoneRegion` (the default connection's). */
 export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, RouteDoc>> {
   const receipt = named('Receipt', receiptSchema);
@@ -687,7 +694,8 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       summary: 'Save a fixture to a profile',
       description:
         'Writes `fixtures/<kind>/<name>.json`; `expected` defaults to what the profile (with `edits`) ' +
-        'produces. An existing fixture is replaced only with `overwrite: true`.',
+        'produces. The fixture is run against the profile first: one that fails answers 422 with ' +
+        '`problems` and nothing is written. An existing fixture is replaced only with `overwrite: true`.',
       tag: 'Mappings',
       path: profileNamePath,
       body: { schema: named('MappingFixtureRequest', fixtureBody), form: false, required: true },
@@ -698,12 +706,15 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       summary: 'Save rule changes to a profile',
       description:
         'Compiles the profile with the edits and runs its fixtures; on any problem answers 422 with ' +
-        '`problems` and writes nothing. Comments and layout are kept. Takes effect at the next reload.',
+        '`problems` and writes nothing. Comments and layout are kept. Takes effect at the next reload. ' +
+        'With `If-Match`, answers 409 CONFLICT when the files changed since that hash (another save). ' +
+        'Saves of one profile are taken one at a time.',
       tag: 'Mappings',
       path: profileNamePath,
+      headers: profileIfMatch,
       body: { schema: named('MappingRulesRequest', rulesBody), form: false, required: true },
       responses: { 200: { description: 'Written', schema: named('MappingRulesSaved', rulesSavedSchema) } },
-      problems: ['NOT_FOUND'],
+      problems: ['NOT_FOUND', 'CONFLICT'],
     },
 
     'POST /v1/crisis/activations': {

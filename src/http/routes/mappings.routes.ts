@@ -5,6 +5,7 @@
  * refuses with 422 and the problems.
  */
 import { Router, type Response } from 'express';
+import { validationError } from '../../domain/errors';
 import type { Resource } from '../../domain/fhir';
 import type { TryChange } from '../../domain/mapping-workbench';
 import {
@@ -183,11 +184,30 @@ export function mappingsRoutes(deps: MappingWorkbenchDeps): Router {
       const name = profileOf(req.params);
       const parsed = rulesBody.safeParse(req.body);
       if (!parsed.success) throw zodToValidationError(parsed.error, NOT_A_FIELD);
-      res.json(await saveRules(deps, callerOf(res).tenant, name, parsed.data.edits));
+      const expectedHash = filesHashOf(req.get('if-match'));
+      res.json(await saveRules(deps, callerOf(res).tenant, name, parsed.data.edits, expectedHash));
     }),
   );
 
   return router;
+}
+
+/**
+ * `If-Match: "<files hash>"` (the `hash` GET /v1/mappings/profiles/:name gave): the save is refused
+ * when the files changed since. Without the header the save goes ahead, as API users always could.
+ */
+function filesHashOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"?([0-9a-f]{64})"?\s*$/.exec(header);
+  if (match?.[1] === undefined) {
+    throw validationError([
+      {
+        field: 'If-Match',
+        message: 'must be the profile files hash, as GET /v1/mappings/profiles/:name gives it',
+      },
+    ]);
+  }
+  return match[1];
 }
 
 /** Issues of the `change` member, named from the body's root. */

@@ -1,6 +1,7 @@
 /** Request bodies of the mapping workbench (/v1/mappings/*). */
 import { z } from 'zod';
 import { APPOINTMENT_MODES, type AppointmentMode } from '../../domain/appointment';
+import { FIXTURE_KINDS } from '../../domain/fixture-kinds';
 import { RULE_LANGUAGES, WORKBENCH_RESOURCE_TYPES } from '../../domain/mapping-workbench';
 import { fhirId } from './fhir-id.schema';
 
@@ -78,7 +79,7 @@ export const evaluateBody = z
 
 export const fixtureBody = z
   .object({
-    kind: z.string().regex(/^[a-z][a-z-]{0,39}$/, 'is not a fixture kind'),
+    kind: z.enum(FIXTURE_KINDS, { error: `is not a fixture kind: one of ${FIXTURE_KINDS.join(', ')}` }),
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'must be a slug: lower-case letters, digits, dashes'),
     description: z.string().max(500).optional(),
     expected: z.unknown().optional().describe('Default: what the profile (with `edits`) produces'),
