@@ -17,7 +17,8 @@ const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
   'metrics:read': 'Prometheus metrics of the gateway (counts and states, never PHI)',
   'writes:urgent': 'Send a write ahead of routine work with `Prefer: priority=urgent` (supervisors)',
   'crisis:admin': 'Activate and end crises, close sites, publish notices (crisis leads)',
-  'mappings:write': 'Explain and try mapping profiles on records, save fixtures and rules, reload profiles (integration engineers)',
+  'mappings:write':
+    'Explain and try mapping profiles on records, save fixtures and rules, reload profiles (integration engineers)',
 };
 
 const SCHEMES = ['bearer', 'basic', 'apiKey', 'oauth2'] as const;
