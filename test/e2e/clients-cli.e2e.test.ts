@@ -219,7 +219,7 @@ it('rotate prints a new key once; the old one keeps its grace, or stops at once 
   expect(await registry.authenticate(third)).toMatchObject({ name: 'rotating' });
 });
 
-it('usage and validation errors exit 2 with one line on stderr, and change nothing', async () => {
+it('usage and validation errors exit 2 with one line saying what is wrong (then the usage, for a usage mistake), and change nothing', async () => {
   await cli(['create', '--name', 'taken', '--tenant', 'north', '--scopes', 'patients:read']);
   const before = JSON.stringify(await registry.list());
   const cases: string[][] = [
@@ -240,7 +240,11 @@ it('usage and validation errors exit 2 with one line on stderr, and change nothi
   for (const args of cases) {
     const run = await cli(args);
     expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
-    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    // One line says what is wrong; a usage mistake is followed by the usage, a bad value is not.
+    const [first, ...rest] = run.stderr.trimEnd().split('\n');
+    expect(first).not.toMatch(/^\s*at |Error:/);
+    expect(first?.length).toBeGreaterThan(0);
+    if (rest.length > 0) expect(rest[0]).toBe('Usage:');
   }
   expect(JSON.stringify(await registry.list())).toBe(before);
 

@@ -3,7 +3,7 @@
  * why, and no Appointment exists. Staged with a profile whose booking template the sandbox EHR
  * rejects (an Appointment.status no server accepts).
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/project-root';
@@ -21,6 +21,12 @@ beforeAll(async () => {
   const broken = yaml.replace('"status": "booked",', '"status": "not-a-status",');
   expect(broken).not.toBe(yaml);
   writeFileSync(file, broken);
+  // Its booking fixtures say what it writes, or the profile would not start.
+  const fixtures = join(mappings, 'default', 'fixtures', 'appointment-book');
+  for (const name of readdirSync(fixtures)) {
+    const path = join(fixtures, name);
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"status": "booked"', '"status": "not-a-status"'));
+  }
   gw = await startTestGateway({
     overrides: {
       mappings: { dir: mappings },

@@ -35,6 +35,11 @@ beforeAll(async () => {
   expect(pinned).toContain('pinRegion: true');
   expect(pinned).toContain('defaultRegion: GB');
   writeFileSync(file, pinned);
+  // Fixtures describe the EHR's records: these two hold numbers written the US way, which a GB EHR
+  // does not store; its engineer would replace them (fixtures run at start).
+  for (const fixture of ['language-and-email.json', 'odd-phones.json']) {
+    rmSync(join(mappings, 'default', 'fixtures', 'read', fixture));
+  }
   gw = await startTestGateway({ overrides: { mappings: { dir: mappings }, phone: { defaultRegion: 'US' } } });
   redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   writes = new Queue('writes-sandbox', { connection: redis, prefix: `{${gw.prefix}}` });

@@ -46,7 +46,9 @@ export function emailOf(patient: any): string | undefined {
  * put back up after each test so a fault never leaks into the next. Call the returned function
  * inside tests for the gateway.
  */
-export function useSandboxGateway(options: { readonly failureThreshold?: number } = {}): () => TestGateway {
+export function useSandboxGateway(
+  options: { readonly failureThreshold?: number; readonly readDeadlineMs?: number } = {},
+): () => TestGateway {
   let gateway: TestGateway | undefined;
   const current = (): TestGateway => {
     if (gateway === undefined) throw new Error('the gateway is not started yet');
@@ -60,6 +62,7 @@ export function useSandboxGateway(options: { readonly failureThreshold?: number 
           sandbox: {
             maxWritesPerSecond: 0,
             breaker: { failureThreshold: options.failureThreshold ?? 3, probeIntervalMs: 400 },
+            ...(options.readDeadlineMs !== undefined ? { readDeadlineMs: options.readDeadlineMs } : {}),
           },
         },
       },
