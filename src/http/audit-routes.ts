@@ -26,6 +26,7 @@ export const AUDITED_ROUTES: Readonly<Record<string, AuditSpec | 'not-phi'>> = {
   'POST /webhooks/ehr/:connection': 'not-phi',
   'GET /console': 'not-phi',
   'GET /console/console.js': 'not-phi',
+  'GET /console/console-kit.js': 'not-phi',
   'GET /console/console.css': 'not-phi',
   'GET /console/icon.svg': 'not-phi',
   'GET /console/mappings': 'not-phi',

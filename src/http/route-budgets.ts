@@ -22,6 +22,7 @@ export const ROUTE_BUDGETS: Readonly<Record<string, RouteBudget>> = {
   'POST /webhooks/ehr/:connection': 'unlimited',
   'GET /console': 'unlimited',
   'GET /console/console.js': 'unlimited',
+  'GET /console/console-kit.js': 'unlimited',
   'GET /console/console.css': 'unlimited',
   'GET /console/icon.svg': 'unlimited',
   'GET /console/mappings': 'unlimited',

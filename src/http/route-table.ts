@@ -46,6 +46,7 @@ export const ROUTE_TABLE: readonly RouteSpec[] = [
     'public',
     '/console',
     '/console/console.js',
+    '/console/console-kit.js',
     '/console/console.css',
     '/console/icon.svg',
     '/console/mappings',

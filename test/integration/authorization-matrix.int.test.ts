@@ -903,6 +903,7 @@ describe('public routes', () => {
     for (const path of [
       '/console',
       '/console/console.js',
+      '/console/console-kit.js',
       '/console/console.css',
       '/console/icon.svg',
       '/console/mappings',

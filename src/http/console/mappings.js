@@ -4,7 +4,8 @@
  * shares (same session-storage key). Records and expressions are put on the page as text
  * (textContent), never as HTML: both hold what someone else wrote.
  */
-const KEY_STORAGE = 'continuum.console.key';
+import { $, ApiError, apiClient, el, session } from './console-kit.js';
+
 const EVALUATE_AFTER_MS = 300;
 const FIXTURE_KINDS = { Patient: 'read', Appointment: 'appointment-read', Slot: 'slot-read' };
 const EXAMPLE_CHANGES = {
@@ -12,78 +13,9 @@ const EXAMPLE_CHANGES = {
   Appointment: '{ "action": "hold", "reason": "patient-request" }',
 };
 
-const $ = (selector) => {
-  const found = document.querySelector(selector);
-  if (!found) throw new Error(`the page has no ${selector}`);
-  return found;
-};
-
-/** An element with attributes and children (strings become text nodes). */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === 'onclick') node.addEventListener('click', value);
-    else if (name === 'oninput') node.addEventListener('input', value);
-    else node.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null) continue;
-    node.append(typeof child === 'string' || typeof child === 'number' ? String(child) : child);
-  }
-  return node;
-}
-
 // ---- the key and the API -----------------------------------------------------------------------
 
-const session = {
-  get key() {
-    return sessionStorage.getItem(KEY_STORAGE);
-  },
-  set(key) {
-    sessionStorage.setItem(KEY_STORAGE, key);
-  },
-  clear() {
-    sessionStorage.removeItem(KEY_STORAGE);
-  },
-};
-
-class ApiError extends Error {
-  constructor(status, problem) {
-    super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
-    this.status = status;
-    this.problem = problem ?? {};
-  }
-}
-
-/** Calls the API with the key as a header; credentials (cookies) are never sent. */
-async function api(method, path, body, signal, extraHeaders = {}) {
-  const key = session.key;
-  if (!key) throw new ApiError(401, { detail: 'not signed in' });
-  const headers = { ...extraHeaders, authorization: `Bearer ${key}`, accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, {
-    method,
-    headers,
-    credentials: 'omit',
-    cache: 'no-store',
-    signal,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (res.status === 401) {
-    signOut('The key was refused (revoked or unknown). Sign in again.');
-    throw new ApiError(401, parsed);
-  }
-  if (!res.ok) throw new ApiError(res.status, parsed);
-  return parsed;
-}
+const api = apiClient(() => signOut('The key was refused (revoked or unknown). Sign in again.'));
 
 const isAbort = (error) => error instanceof DOMException && error.name === 'AbortError';
 

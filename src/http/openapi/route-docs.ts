@@ -862,6 +862,12 @@ export function routeDocs(phoneRegion: CountryCode): Readonly<Record<string, Rou
       tag: 'Documentation',
       responses: { 200: { description: 'A JavaScript module', mediaType: 'text/javascript' } },
     },
+    'GET /console/console-kit.js': {
+      summary: 'What the console and the mapping workbench share',
+      description: 'The key kept in the tab, DOM helpers that only make text of data, and the API call.',
+      tag: 'Documentation',
+      responses: { 200: { description: 'A JavaScript module', mediaType: 'text/javascript' } },
+    },
     'GET /console/console.css': {
       summary: "The console's style",
       tag: 'Documentation',

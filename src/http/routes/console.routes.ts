@@ -22,6 +22,8 @@ const CONSOLE_CSP = [
 const FILES = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  // What both pages' scripts import: the key, the DOM helpers, the API call.
+  '/console-kit.js': { file: 'console-kit.js', type: 'text/javascript; charset=utf-8' },
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
   // Named by the page, so the browser does not ask for /favicon.ico (which would need a key).
   '/icon.svg': { file: 'icon.svg', type: 'image/svg+xml' },
