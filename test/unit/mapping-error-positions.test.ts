@@ -1,34 +1,26 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import jsonata from 'jsonata';
 import { loadMappingProfile, MappingProfileError, runProfileFixtures } from '../../src/mapping';
 import type { MappingProblem } from '../../src/mapping';
 import { MappingEvaluationError } from '../../src/mapping/mapping-evaluation-error';
 
-const DEFAULT_DIR = join(__dirname, '..', '..', 'mappings', 'default');
+import { copyDefaultProfile, editProfileFile } from '../support/scratch-profile';
 
 describe('profile errors a person can act on', () => {
   let root: string;
   let dir: string;
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'continuum-errors-'));
-    dir = join(root, 'acme');
-    await cp(DEFAULT_DIR, dir, { recursive: true });
+    ({ root, dir } = await copyDefaultProfile('continuum-errors-', 'acme'));
   });
 
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function edit(file: string, from: string, to: string): Promise<void> {
-    const path = join(dir, file);
-    const text = await readFile(path, 'utf8');
-    const next = text.replace(from, to);
-    expect(next).not.toBe(text);
-    await writeFile(path, next);
-  }
+  const edit = (file: string, from: string | RegExp, to: string): Promise<void> =>
+    editProfileFile(dir, file, from, to);
 
   async function problemsOf(): Promise<readonly MappingProblem[]> {
     const error = await loadMappingProfile(dir, { defaultRegion: 'US' }).then(

@@ -1,33 +1,28 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadMappingProfile, MappingProfileError } from '../../src/mapping';
 import type { MappingProblem } from '../../src/mapping';
 import { lintFhirPath } from '../../src/mapping/fhirpath-lint';
 
-const DEFAULT_DIR = join(__dirname, '..', '..', 'mappings', 'default');
+import { projectRoot } from '../../src/project-root';
+import { copyDefaultProfile, editProfileFile } from '../support/scratch-profile';
+
+const DEFAULT_DIR = join(projectRoot(), 'mappings', 'default');
 
 describe('FHIRPath elements checked against FHIR R4 when a profile loads', () => {
   let root: string;
   let dir: string;
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'continuum-lint-'));
-    dir = join(root, 'acme');
-    await cp(DEFAULT_DIR, dir, { recursive: true });
+    ({ root, dir } = await copyDefaultProfile('continuum-lint-', 'acme'));
   });
 
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function edit(file: string, from: string, to: string): Promise<void> {
-    const path = join(dir, file);
-    const text = await readFile(path, 'utf8');
-    const next = text.replace(from, to);
-    expect(next).not.toBe(text);
-    await writeFile(path, next);
-  }
+  const edit = (file: string, from: string | RegExp, to: string): Promise<void> =>
+    editProfileFile(dir, file, from, to);
 
   async function problemsOf(): Promise<{ error: MappingProfileError; problems: readonly MappingProblem[] }> {
     const error = await loadMappingProfile(dir, { defaultRegion: 'US' }).then(
