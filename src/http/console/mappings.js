@@ -579,6 +579,11 @@ async function saveRules() {
       undefined,
       ifMatch,
     );
+    await loadDetail(state.subject.profile);
+    // The next save is checked against the files this save wrote, not against what the read found:
+    // a change made on disk since is someone else's, and must refuse that save.
+    if (state.detail) state.detail = { ...state.detail, hash: saved.hash };
+    // Said once the page holds that hash, so whoever acts on the message acts on a settled page.
     outcome(
       '#rules-outcome',
       saved.written.length === 0
@@ -587,8 +592,6 @@ async function saveRules() {
       true,
     );
     announce('Rules saved to the profile.');
-    // What is on disk now: the next save is checked against these files.
-    await loadDetail(state.subject.profile);
   } catch (error) {
     if (error instanceof ApiError && error.status === 409) {
       outcome(
