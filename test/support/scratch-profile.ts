@@ -5,6 +5,7 @@
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadMappingProfile, MappingProfileError } from '../../src/mapping';
 import { projectRoot } from '../../src/project-root';
 
 /** `root` is the temporary folder (remove it afterwards); `dir` the profile `name` inside it. */
@@ -30,4 +31,14 @@ export async function editProfileFile(
   const next = text.replace(from, to);
   expect(next).not.toBe(text);
   await writeFile(path, next);
+}
+
+/** The error loading the profile at `dir` throws; the test fails if it loads. */
+export async function loadError(dir: string): Promise<MappingProfileError> {
+  const error = await loadMappingProfile(dir, { defaultRegion: 'US' }).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(MappingProfileError);
+  return error as MappingProfileError;
 }

@@ -81,3 +81,24 @@ export function apiClient(onKeyRefused) {
     return parsed;
   };
 }
+
+/**
+ * The sign-in form of a page: the key typed in is kept for the tab and the field emptied at once;
+ * `start` then runs the page. The sign-out button calls `signOut`.
+ */
+export function wireSignIn(start, signOut) {
+  $('#sign-in-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = $('#api-key');
+    const key = input.value.trim();
+    input.value = '';
+    if (!key) {
+      $('#sign-in-error').textContent = 'Enter an API key.';
+      return;
+    }
+    session.set(key);
+    $('#sign-in-error').textContent = '';
+    void start();
+  });
+  $('#sign-out').addEventListener('click', () => signOut());
+}

@@ -3,7 +3,7 @@
  * the key the user entered, and is put on the page as text (textContent), never as HTML: receipts
  * and audit records can hold what any caller sent.
  */
-import { $, ApiError, apiClient, el, session } from './console-kit.js';
+import { $, ApiError, apiClient, el, session, wireSignIn } from './console-kit.js';
 
 const STATUS_EVERY_MS = 2000;
 const HISTORY_EVERY_MS = 10000;
@@ -783,20 +783,7 @@ async function startConsole() {
 }
 
 function init() {
-  $('#sign-in-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    const input = $('#api-key');
-    const key = input.value.trim();
-    input.value = '';
-    if (!key) {
-      $('#sign-in-error').textContent = 'Enter an API key.';
-      return;
-    }
-    session.set(key);
-    $('#sign-in-error').textContent = '';
-    void startConsole();
-  });
-  $('#sign-out').addEventListener('click', () => signOut());
+  wireSignIn(startConsole, signOut);
   $('#replay-form').addEventListener('submit', (event) => void startReplay(event));
   $('#audit-form').addEventListener('submit', (event) => void searchAudit(event));
   if (session.key) void startConsole();

@@ -4,7 +4,7 @@
  * shares (same session-storage key). Records and expressions are put on the page as text
  * (textContent), never as HTML: both hold what someone else wrote.
  */
-import { $, ApiError, apiClient, el, session } from './console-kit.js';
+import { $, ApiError, apiClient, el, session, wireSignIn } from './console-kit.js';
 
 const EVALUATE_AFTER_MS = 300;
 const FIXTURE_KINDS = { Patient: 'read', Appointment: 'appointment-read', Slot: 'slot-read' };
@@ -781,20 +781,7 @@ async function startWorkbench() {
 }
 
 function init() {
-  $('#sign-in-form').addEventListener('submit', (event) => {
-    event.preventDefault();
-    const input = $('#api-key');
-    const key = input.value.trim();
-    input.value = '';
-    if (!key) {
-      $('#sign-in-error').textContent = 'Enter an API key.';
-      return;
-    }
-    session.set(key);
-    $('#sign-in-error').textContent = '';
-    void startWorkbench();
-  });
-  $('#sign-out').addEventListener('click', () => signOut());
+  wireSignIn(startWorkbench, signOut);
   $('#pick-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const subject = pickSubject();
