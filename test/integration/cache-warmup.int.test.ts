@@ -36,6 +36,8 @@ beforeAll(async () => {
   gw = await startTestGateway({
     overrides: {
       cache: { warmup: { enabled: false, days: DAYS } },
+      // The size the second gateway's sandbox gets too: the same seed and size give the same clinic.
+      sandbox: { enabled: true, patientCount: 220 },
       // A loaded test machine can hold a 400 ms read past the 2.5 s default: these tests are about
       // what the warm-up refreshes, not about the read deadline.
       connections: { sandbox: { readDeadlineMs: 10000 } },
