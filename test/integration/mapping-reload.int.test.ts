@@ -13,7 +13,7 @@ import { setFaults, waitForFinal } from '../support/pipeline';
 import { scopedClient } from '../support/scoped-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
-jest.setTimeout(300000);
+jest.setTimeout(600000);
 
 const PER_VERSION = 250;
 const patientId = (n: number): string => `pat-${String(n).padStart(4, '0')}`;
@@ -84,7 +84,7 @@ it('applies queued writes with the version they were accepted under across a rel
 
   const underB = await acceptPhoneWrites(PER_VERSION + 1, PER_VERSION);
   await setFaults(gw.url, { mode: 'up' });
-  const receipts = await waitForFinal(gw.url, [...underA, ...underB], 240000);
+  const receipts = await waitForFinal(gw.url, [...underA, ...underB], 420000);
 
   // Every write succeeded once, with its own version on the receipt and in the EHR.
   expect(receipts.filter((r) => r.status !== 'succeeded')).toEqual([]);

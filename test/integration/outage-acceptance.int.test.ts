@@ -9,7 +9,7 @@ import { emailOf, history, setFaults, waitForFinal } from '../support/pipeline';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait-for';
 
-jest.setTimeout(180000);
+jest.setTimeout(420000);
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -80,7 +80,7 @@ it('accepts 500 writes during an outage and lands every one, once, in order, whe
   expect(['queued', 'sending']).toContain(sample.body.status);
 
   await setFaults(gw.url, { mode: 'up' });
-  const receipts = await waitForFinal(gw.url, operationIds, 150000);
+  const receipts = await waitForFinal(gw.url, operationIds, 300000);
   const succeeded = receipts.filter((r) => r.status === 'succeeded').length;
 
   let lost = 0;
