@@ -162,7 +162,7 @@ it("takes a call-center value and the EHR's own code, each coded as the table sa
   expect(read?.cancellationReason).toBe('patient-request');
 });
 
-/** A closure of exactly the visit's place and time: it changes that visit only. */
+/** A closure of exactly the visit's place and time. */
 async function closureOf(appointmentId: string, extra: Record<string, unknown>) {
   const visit = await ehr(`Appointment/${appointmentId}`);
   const location = (visit.participant as { actor?: { reference?: string } }[])
@@ -183,7 +183,10 @@ async function closedVisit(body: Record<string, unknown>): Promise<void> {
   const res = await http('POST', `${gw().url}/v1/crisis/closures`, { body, headers: lead });
   expect(res.status).toBe(202);
   const progress = await waitForClosure(gw().url, res.body.id as string, lead, finished);
-  expect(progress.appointments).toMatchObject({ total: 1, done: 1, failed: 0 });
+  // The seed may hold another visit at that place and hour: every one found is changed, none fails.
+  const { total, done, failed } = progress.appointments as { total: number; done: number; failed: number };
+  expect(total).toBeGreaterThanOrEqual(1);
+  expect({ done, failed }).toEqual({ done: total, failed: 0 });
 }
 
 it("takes a closure's free-text reason for its patients, and codes its visits from the table, never a made-up code", async () => {
