@@ -34,7 +34,8 @@ export function messageOf(error: unknown): string {
 
 /** `JSON.parse`'s "... at position 42" with the line and column of that position added. */
 export function jsonParseMessage(error: unknown, text: string): string {
-  const message = messageOf(error);
+  // Node 22 adds its own "(line 3 column 1)"; Node 20 does not: one form whichever runs.
+  const message = messageOf(error).replace(/ \(line \d+ column \d+\)$/, '');
   const match = /at position (\d+)/.exec(message);
   if (match?.[1] === undefined || /line \d+/.test(message)) return message;
   const { line, column } = positionAt(text, Number(match[1]));
