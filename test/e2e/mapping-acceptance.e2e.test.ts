@@ -12,7 +12,7 @@
  * (d) The lookup shows the MRN, from the same process: no restart.
  * Screenshots: test-artifacts/mapping-acceptance-*.png.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -27,7 +27,7 @@ import {
   type ChildGateway,
 } from '../support/child-gateway';
 import { http } from '../support/http';
-import { retargetMrnSystem, SANDBOX_MRN_SYSTEM } from '../support/profile-copy';
+import { retargetMrnSystem, SANDBOX_MRN_SYSTEM, writeProfileConfig } from '../support/profile-copy';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(240000);
@@ -50,17 +50,7 @@ beforeAll(async () => {
   cpSync(join(projectRoot(), 'mappings', 'default'), join(mappingsDir, 'default'), { recursive: true });
   // The engineer's first step: copy the default profile.
   cpSync(join(projectRoot(), 'mappings', 'default'), join(mappingsDir, 'acme'), { recursive: true });
-  writeFileSync(
-    join(workdir, 'continuum.config.yaml'),
-    [
-      'sandbox: { enabled: true }',
-      `mappings: { dir: ${JSON.stringify(mappingsDir)} }`,
-      'connections:',
-      '  sandbox:',
-      '    mappingProfile: acme',
-      '',
-    ].join('\n'),
-  );
+  writeProfileConfig(workdir, mappingsDir, 'acme');
   gateway = await startChildGateway({ cwd: workdir, dataDir: join(workdir, 'var'), port: await freePort() });
   pid = gateway.child.pid;
   browser = await launchChromium();

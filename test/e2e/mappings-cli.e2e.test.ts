@@ -4,7 +4,7 @@
  * keeps MRNs under its own system; explain on a sandbox patient shows MRN empty and says why; try
  * shows the change a correction would send, and nothing reaches the EHR.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACME_MRN_SYSTEM, acmeMappingsDir, SANDBOX_MRN_SYSTEM } from '../support/acme-profile';
@@ -17,6 +17,7 @@ import {
   type ChildGateway,
 } from '../support/child-gateway';
 import { http } from '../support/http';
+import { writeProfileConfig } from '../support/profile-copy';
 
 jest.setTimeout(120000);
 
@@ -26,17 +27,7 @@ let gateway: ChildGateway;
 beforeAll(async () => {
   workdir = mkdtempSync(join(tmpdir(), 'continuum-mappings-cli-'));
   mappingsDir = acmeMappingsDir();
-  writeFileSync(
-    join(workdir, 'continuum.config.yaml'),
-    [
-      'sandbox: { enabled: true }',
-      `mappings: { dir: ${JSON.stringify(mappingsDir)} }`,
-      'connections:',
-      '  sandbox:',
-      '    mappingProfile: acme',
-      '',
-    ].join('\n'),
-  );
+  writeProfileConfig(workdir, mappingsDir, 'acme');
   gateway = await startChildGateway({ cwd: workdir, dataDir: join(workdir, 'var'), port: await freePort() });
 });
 afterAll(async () => {

@@ -20,3 +20,18 @@ export function retargetMrnSystem(profileDir: string, mrnSystem: string): void {
     writeFileSync(path, readFileSync(path, 'utf8').replaceAll(SANDBOX_MRN_SYSTEM, mrnSystem));
   }
 }
+
+/** A gateway configuration whose sandbox connection runs `profile` from the mappings folder `mappingsDir`. */
+export function writeProfileConfig(workdir: string, mappingsDir: string, profile: string): void {
+  writeFileSync(
+    join(workdir, 'continuum.config.yaml'),
+    [
+      'sandbox: { enabled: true }',
+      `mappings: { dir: ${JSON.stringify(mappingsDir)} }`,
+      'connections:',
+      '  sandbox:',
+      `    mappingProfile: ${profile}`,
+      '',
+    ].join('\n'),
+  );
+}
