@@ -8,7 +8,7 @@ import type { UserInvocationTable } from 'fhirpath';
 import type { EvaluateOutcome, ExpressionError, RuleLanguage } from '../domain/mapping-workbench';
 import { valuesAt } from './empty-field-reason';
 import { compileFhirPath, firstLine } from './fhirpath-expression';
-import { compileTemplate } from './jsonata-template';
+import { compileTemplate, WORKBENCH_TEMPLATE_TIME_LIMIT_MS } from './jsonata-template';
 
 export interface ExpressionRequest {
   readonly language: RuleLanguage;
@@ -79,7 +79,9 @@ async function evaluateJsonata(
   }
   let template;
   try {
-    template = compileTemplate(request.source, [...TEMPLATE_VARIABLES, ...Object.keys(context.constants)]);
+    template = compileTemplate(request.source, [...TEMPLATE_VARIABLES, ...Object.keys(context.constants)], {
+      timeLimitMs: WORKBENCH_TEMPLATE_TIME_LIMIT_MS,
+    });
   } catch (error) {
     return { result: null, error: { message: firstLine(error) } };
   }

@@ -10,7 +10,11 @@ import { compileFhirPath, firstLine } from './fhirpath-expression';
 import { lintFhirPath, type FhirPathLintProblem } from './fhirpath-lint';
 import type { FhirPathExpression } from './fhirpath-expression';
 import { compileTemplate } from './jsonata-template';
-import type { CompiledTemplate } from './jsonata-template';
+import {
+  RUNNING_TEMPLATE_TIME_LIMIT_MS,
+  type CompiledTemplate,
+  type TemplateLimits,
+} from './jsonata-template';
 import type { MappingProfile } from '../domain/mapping-profile';
 import { MappingEvaluationError } from './mapping-evaluation-error';
 import { MappingProfileError } from './mapping-profile-error';
@@ -56,6 +60,13 @@ export interface LoadMappingProfileOptions {
    * the profile's own `phone.defaultRegion` unless the profile sets `pinRegion: true`.
    */
   readonly defaultRegion?: CountryCode;
+  /**
+   * How long one template evaluation may run. A profile that runs writes gets the generous default:
+   * a machine starved during a surge must not fail a start, a reload or a patient's write over a
+   * template that takes milliseconds. The workbench, where someone types templates that may not
+   * end, asks for a short one so that the gateway keeps answering (WORKBENCH_TEMPLATE_TIME_LIMIT_MS).
+   */
+  readonly templateTimeLimitMs?: number;
 }
 
 /** Loads, validates and compiles a profile folder; throws MappingProfileError listing every problem. */
@@ -115,49 +126,31 @@ export async function compileMappingProfile(
   const phoneRegion = resolveRegion(profileFile.value, options, profileLabel, problems);
   const constants = { mrnSystems: profileFile.value.identifiers.mrn.systems };
   const toE164 = createPhoneNormalizer(phoneRegion);
-  const compiler = new ExpressionCompiler(
-    patientLabel,
-    'Patient',
-    constants,
-    phoneFunctions(toE164),
-    problems,
-  );
+  const templateLimits = { timeLimitMs: options.templateTimeLimitMs ?? RUNNING_TEMPLATE_TIME_LIMIT_MS };
+  const compilerFor = (label: string, resourceType: string): ExpressionCompiler =>
+    new ExpressionCompiler(label, resourceType, constants, phoneFunctions(toE164), templateLimits, problems);
+  const compiler = compilerFor(patientLabel, 'Patient');
   const read = compileRead(patientFile.value.read, compiler);
   const write = compileWrite(patientFile.value.write, compiler);
   const create = compiler.template('create.template', patientFile.value.create.template);
   const appointment = compileAppointmentRead(
     appointmentFile.value,
-    new ExpressionCompiler(appointmentLabel, 'Appointment', constants, phoneFunctions(toE164), problems),
+    compilerFor(appointmentLabel, 'Appointment'),
   );
-  const appointmentCompiler = new ExpressionCompiler(
-    appointmentLabel,
-    'Appointment',
-    constants,
-    phoneFunctions(toE164),
-    problems,
-  );
+  const appointmentCompiler = compilerFor(appointmentLabel, 'Appointment');
   const bookTemplate = appointmentCompiler.template('book.template', appointmentFile.value.book.template);
   const convertTemplate = appointmentCompiler.template(
     'convert.template',
     appointmentFile.value.convert.template,
   );
   const holdTemplate = appointmentCompiler.template('hold.template', appointmentFile.value.hold.template);
-  const callCompiler = new ExpressionCompiler(
-    callLabel,
-    'Communication',
-    constants,
-    phoneFunctions(toE164),
-    problems,
-  );
+  const callCompiler = compilerFor(callLabel, 'Communication');
   const callTemplates = {
     encounter: callCompiler.template('encounter.template', callFile.value.encounter.template),
     communication: callCompiler.template('communication.template', callFile.value.communication.template),
     callback: callCompiler.template('callback.template', callFile.value.callback.template),
   };
-  const slot = compileSlotRead(
-    slotFile.value,
-    new ExpressionCompiler(slotLabel, 'Slot', constants, phoneFunctions(toE164), problems),
-  );
+  const slot = compileSlotRead(slotFile.value, compilerFor(slotLabel, 'Slot'));
   if (
     problems.length > 0 ||
     read === undefined ||
@@ -476,6 +469,7 @@ class ExpressionCompiler {
     private readonly resourceType: string,
     private readonly constants: Readonly<Record<string, unknown>>,
     private readonly functions: UserInvocationTable,
+    private readonly templateLimits: TemplateLimits,
     private readonly problems: MappingProblem[],
   ) {}
 
@@ -498,7 +492,11 @@ class ExpressionCompiler {
 
   template(field: string, source: string): CompiledTemplate | undefined {
     try {
-      return compileTemplate(source, [...TEMPLATE_VARIABLES, ...Object.keys(this.constants)]);
+      return compileTemplate(
+        source,
+        [...TEMPLATE_VARIABLES, ...Object.keys(this.constants)],
+        this.templateLimits,
+      );
     } catch (error) {
       this.problem(field, firstLine(error));
       return undefined;

@@ -20,6 +20,7 @@ import type { CountryCode } from '../phone';
 import { applyRuleEdits } from './apply-edits';
 import { evaluateExpression } from './evaluate-expression';
 import { explainResource } from './explain-profile';
+import { WORKBENCH_TEMPLATE_TIME_LIMIT_MS } from './jsonata-template';
 import { compileFhirPath } from './fhirpath-expression';
 import { expectedOutput, FIXTURE_MEMBERS } from './fixture-drafts';
 import { compileMappingProfile, phoneFunctions } from './load-mapping-profile';
@@ -83,8 +84,10 @@ export function createProfileWorkbench(options: ProfileWorkbenchOptions): Mappin
     files: ProfileFiles,
   ): Promise<{ profile?: MappingProfile; problems: WorkbenchProblem[] }> => {
     try {
-      const compileOptions =
-        options.defaultRegion === undefined ? {} : { defaultRegion: options.defaultRegion };
+      const compileOptions = {
+        templateTimeLimitMs: WORKBENCH_TEMPLATE_TIME_LIMIT_MS,
+        ...(options.defaultRegion === undefined ? {} : { defaultRegion: options.defaultRegion }),
+      };
       return { profile: await compileMappingProfile(dirOf(name), files, compileOptions), problems: [] };
     } catch (error) {
       if (!(error instanceof MappingProfileError)) throw error;

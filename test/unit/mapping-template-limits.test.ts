@@ -1,4 +1,7 @@
+import { rm } from 'node:fs/promises';
+import { loadMappingProfile, MappingProfileError } from '../../src/mapping';
 import { compileTemplate } from '../../src/mapping/jsonata-template';
+import { copyDefaultProfile, editProfileFile } from '../support/scratch-profile';
 
 /**
  * A template that never ends used to hold the event loop for good (JSONata turns tail calls into a
@@ -41,5 +44,69 @@ describe('write templates run within a time and depth limit', () => {
       value: '+15551234567',
       rank: 1,
     });
+  });
+});
+
+/**
+ * The limit is a wall clock. A running profile's templates take milliseconds, but on a machine
+ * starved during a surge the clock runs on while the gateway waits for a core: a 1 s limit there
+ * refused a start over a fixture that passes everywhere else. Only the workbench, where someone
+ * types templates that may not end, keeps the short limit. The loader tries every template on a
+ * sample record, so an endless one is refused at load, with the limit that stopped it.
+ */
+describe('the time limit of a running profile and of the workbench', () => {
+  const ENDLESS = '($f := function($n){ $f($n+1) }; $f(0))';
+  const EMAIL_TEMPLATE = `template: |
+      {
+        "system": "email",
+        "value": $value,
+        "use": $existing.use
+      }`;
+  let root: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    ({ root, dir } = await copyDefaultProfile('continuum-limits-', 'endless'));
+    await editProfileFile(dir, 'patient.yaml', EMAIL_TEMPLATE, `template: '${ENDLESS}'`);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  /**
+   * Each look at the clock finds it 0.1 ms later (JSONata looks at every step): the limits are
+   * reached in steps, 10 000 for 1 s, never in seconds of a busy machine. Real templates take a few
+   * hundred steps.
+   */
+  function steppingClock(): void {
+    let now = Date.now();
+    jest.spyOn(Date, 'now').mockImplementation(() => (now += 0.1));
+  }
+
+  async function loadProblem(options: { templateTimeLimitMs?: number }): Promise<string> {
+    steppingClock();
+    const error = await loadMappingProfile(dir, { defaultRegion: 'US', ...options }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(MappingProfileError);
+    const problems = (error as MappingProfileError).problems;
+    expect(problems.map((p) => p.field)).toEqual(['write.email.template']);
+    return problems[0]?.message ?? '';
+  }
+
+  it('is 10 s for a profile loaded to run', async () => {
+    expect(await loadProblem({})).toBe(
+      'fails on a sample Patient: the template ran longer than 10000 ms (endless recursion?)',
+    );
+  });
+
+  it('is what the caller asks for, as the workbench asks for 1 s', async () => {
+    expect(await loadProblem({ templateTimeLimitMs: 1000 })).toBe(
+      'fails on a sample Patient: the template ran longer than 1000 ms (endless recursion?)',
+    );
   });
 });
