@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { transition, type Operation, type OperationStatus } from '../../src/domain/operation';
 import { acceptWrite } from '../../src/use-cases/accept-write';
 import { retryOperation } from '../../src/use-cases/operator-actions';
-import { TEST_REDIS_URL } from '../support/redis';
+import { keysUnder, TEST_REDIS_URL } from '../support/redis';
 import { startUseCaseRig, type UseCaseRig } from '../support/use-case-rig';
 
 const owner = { clientId: 'cl_counted', tenant: 'default' };
@@ -43,10 +43,8 @@ const moveTo = async (op: Operation, status: OperationStatus): Promise<Operation
 
 const counted = (): Promise<number> => rig.deps.store.queuedWrites(owner);
 
-async function waitingSets(): Promise<string[]> {
-  const [, keys] = await redis.scan('0', 'MATCH', `{${rig.prefix}}:waiting:*`, 'COUNT', 1000);
-  return keys;
-}
+// A busy Redis holds other tests' keys too: one SCAN call may miss the set, so this scans to the end.
+const waitingSets = (): Promise<string[]> => keysUnder(rig.prefix, ':waiting:*');
 
 it('counts each waiting write once, leaves it once, and never counts what it did not count', async () => {
   const [one, two, three] = [await accept(1), await accept(2), await accept(3)];

@@ -18,18 +18,23 @@ export async function deletePrefix(prefix: string): Promise<void> {
   }
 }
 
-export async function countKeys(prefix: string, pattern = '*'): Promise<number> {
+/** Every key under a test's prefix that matches `pattern`: SCAN to its end, as one call covers only part of a busy Redis. */
+export async function keysUnder(prefix: string, pattern = '*'): Promise<string[]> {
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
   try {
+    const found: string[] = [];
     let cursor = '0';
-    let count = 0;
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}${pattern}`, 'COUNT', 1000);
       cursor = next;
-      count += keys.length;
+      found.push(...keys);
     } while (cursor !== '0');
-    return count;
+    return found.sort();
   } finally {
     redis.disconnect();
   }
+}
+
+export async function countKeys(prefix: string, pattern = '*'): Promise<number> {
+  return (await keysUnder(prefix, pattern)).length;
 }
