@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sendAsClient } from '../support/client-retry';
 import { http } from '../support/http';
 import { phoneMark, writeMarkedProfile } from '../support/marked-profile';
 import { setFaults, waitForFinal } from '../support/pipeline';
@@ -55,10 +56,13 @@ afterAll(async () => {
 async function acceptPhoneWrites(from: number, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let n = from; n < from + count; n++) {
-    const res = await http('PATCH', `${gw.url}/v1/patients/${patientId(n)}`, {
-      body: { phones: [phoneOf(n)] },
-      headers,
-    });
+    // Keyed, so that a write the gateway asks to be sent again (503 on a starved machine) stays one.
+    const { res } = await sendAsClient(() =>
+      http('PATCH', `${gw.url}/v1/patients/${patientId(n)}`, {
+        body: { phones: [phoneOf(n)] },
+        headers: { ...headers, 'idempotency-key': `reload-${n}` },
+      }),
+    );
     expect(res.status).toBe(202);
     ids.push(res.body.operationId as string);
   }

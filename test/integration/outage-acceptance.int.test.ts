@@ -4,6 +4,7 @@
  * shows the breaker open and the backlog; when the EHR is back every write succeeds, the EHR holds
  * each change exactly once, and each patient's final state is their last accepted write.
  */
+import { sendAsClient } from '../support/client-retry';
 import { http } from '../support/http';
 import { emailOf, history, setFaults, waitForFinal } from '../support/pipeline';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -33,7 +34,8 @@ it('accepts 500 writes during an outage and lands every one, once, in order, whe
   const patient = (n: number): string => `pat-${String(n + 1).padStart(4, '0')}`;
   const accepted = new Map<string, string[]>(); // patient -> emails in acceptance order
   const operationIds: string[] = [];
-  let refused = 0;
+  const refused: string[] = [];
+  let retries = 0;
 
   // 50 clients; client c owns patients 2c and 2c+1 and alternates between them, so each patient's
   // acceptance order is known: 5 writes per patient, 500 in all.
@@ -43,12 +45,15 @@ it('accepts 500 writes during an outage and lands every one, once, in order, whe
       for (let k = 0; k < 10; k++) {
         const id = patient(2 * c + (k % 2));
         const email = `outage-${c}-${k}@example.org`;
-        const res = await http('PATCH', `${gw.url}/v1/patients/${id}`, {
-          body: { email },
-          headers: { 'idempotency-key': `outage-${c}-${k}` },
-        });
+        const { res, retries: asked } = await sendAsClient(() =>
+          http('PATCH', `${gw.url}/v1/patients/${id}`, {
+            body: { email },
+            headers: { 'idempotency-key': `outage-${c}-${k}` },
+          }),
+        );
+        retries += asked;
         if (res.status !== 202) {
-          refused++;
+          refused.push(`${res.status} ${String(res.body?.code)}`);
           continue;
         }
         operationIds.push(res.body.operationId as string);
@@ -57,8 +62,12 @@ it('accepts 500 writes during an outage and lands every one, once, in order, whe
     }),
   );
   const acceptedBy = Date.now();
-  expect(refused).toBe(0);
+  // Asked to send again is what a surge on a starved machine may say; refused for good is not.
+  console.log(`outage acceptance: 500 writes, ${retries} sent again after a 503/429 with Retry-After`);
+  expect(refused).toEqual([]);
   expect(operationIds).toHaveLength(500);
+  // The same key sent again is the same write: 500 operations, none twice.
+  expect(new Set(operationIds).size).toBe(500);
 
   const status = await waitFor(
     async () => {
