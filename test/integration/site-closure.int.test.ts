@@ -378,69 +378,92 @@ it('notices with the EHR down: the IVR hears from the cache that the visit is no
 });
 
 it('stop switch: a closure stopped midway changes no more visits; what it applied stays applied once, and those patients are still called back', async () => {
-  const scope: ClosureScope = { locations: ['loc-0001', 'loc-0002'], ...closedDays(1) };
-  const before = await ehrSnapshot(gw.fhirBase);
-  const targets = targetedAppointments(before, scope);
-  expect(targets.length).toBeGreaterThanOrEqual(12);
-  await setFaults(gw.url, { mode: 'slow', latencyMs: 250 });
-  const res = await submit(closureBody(scope));
-  expect(res.status).toBe(202);
-  const id = res.body.id as string;
-  const atStop = await waitForClosure(gw.url, id, lead, (p) => finished(p) || p.appointments?.done >= 2, {
-    what: 'a few visits changed',
+  // Paced as an EHR with little capacity is: the closure's writes trickle out, so the stop lands
+  // with most of them not yet sent, however fast this machine is.
+  const paced = await startTestGateway({
+    overrides: {
+      sandbox: { enabled: true, patientCount: 220 },
+      connections: { sandbox: { maxWritesPerSecond: 4 } },
+    },
   });
-  const stop = await http('POST', `${gw.url}/v1/crisis/closures/${id}/stop`, { headers: lead });
-  expect(stop.status).toBeLessThan(300);
-  const inFlight = (await http('GET', `${gw.url}/v1/status`)).body.connections.sandbox.queue
-    .sending as number;
-  await setFaults(gw.url, { mode: 'up' });
-  // Stopped, and owing nothing more: the patients whose visits were changed are still called back.
-  const progress = await waitForClosure(
-    gw.url,
-    id,
-    lead,
-    (p) => p.status !== 'running' && p.status !== 'finding' && p.callbacks?.remaining === 0,
-    { what: 'the stopped closure to owe no callback' },
-  );
-  await waitForIdlePipeline(gw.url);
-  expect(progress.status).toBe('stopped');
-  expect(progress.stoppedAt).toEqual(expect.any(String));
+  try {
+    const pacedLead = await scopedClient(paced.prefix, 'crisis-lead', ['crisis:admin']);
+    const scope: ClosureScope = { locations: ['loc-0001', 'loc-0002'], ...closedDays(1) };
+    const before = await ehrSnapshot(paced.fhirBase);
+    const targets = targetedAppointments(before, scope);
+    expect(targets.length).toBeGreaterThanOrEqual(12);
+    await setFaults(paced.url, { mode: 'slow', latencyMs: 250 });
+    const res = await http('POST', `${paced.url}/v1/crisis/closures`, {
+      body: closureBody(scope),
+      headers: pacedLead,
+    });
+    expect(res.status).toBe(202);
+    const id = res.body.id as string;
+    const atStop = await waitForClosure(
+      paced.url,
+      id,
+      pacedLead,
+      (p) => finished(p) || p.appointments?.done >= 2,
+      {
+        what: 'a few visits changed',
+      },
+    );
+    const stop = await http('POST', `${paced.url}/v1/crisis/closures/${id}/stop`, { headers: pacedLead });
+    expect(stop.status).toBeLessThan(300);
+    const inFlight = (await http('GET', `${paced.url}/v1/status`)).body.connections.sandbox.queue
+      .sending as number;
+    await setFaults(paced.url, { mode: 'up' });
+    // Stopped, and owing nothing more: the patients whose visits were changed are still called back.
+    const progress = await waitForClosure(
+      paced.url,
+      id,
+      pacedLead,
+      (p) => p.status !== 'running' && p.status !== 'finding' && p.callbacks?.remaining === 0,
+      { what: 'the stopped closure to owe no callback' },
+    );
+    await waitForIdlePipeline(paced.url);
+    expect(progress.status).toBe('stopped');
+    expect(progress.stoppedAt).toEqual(expect.any(String));
 
-  const after = await ehrSnapshot(gw.fhirBase);
-  const verdict = await judgeClosure({ fhirBase: gw.fhirBase, before, after, scope, action: ACTION });
-  expect(verdict.problems).toEqual([]);
-  expect({ duplicates: verdict.duplicates, outsideScope: verdict.outsideScope }).toEqual({
-    duplicates: 0,
-    outsideScope: 0,
-  });
-  expect(verdict.changed + verdict.untouched.length).toBe(targets.length);
-  expect(verdict.untouched.length).toBeGreaterThan(0);
-  expect(progress.appointments.done).toBe(verdict.changed);
-  // One callback for each patient with a changed visit, and none for a patient the stop left untouched.
-  const changedPatients = new Set(
-    targets.filter((a) => !verdict.untouched.includes(a.id as string)).map((a) => patientOf(a)!),
-  );
-  const calledBack = new Set(
-    [...after.tasks]
-      .filter(([taskId]) => !before.tasks.has(taskId))
-      .map(([, task]) => String(task.for?.reference).replace('Patient/', '')),
-  );
-  expect([...calledBack].sort()).toEqual([...changedPatients].sort());
-  expect(progress.callbacks).toMatchObject({ done: changedPatients.size, failed: 0, remaining: 0 });
+    const after = await ehrSnapshot(paced.fhirBase);
+    const verdict = await judgeClosure({ fhirBase: paced.fhirBase, before, after, scope, action: ACTION });
+    expect(verdict.problems).toEqual([]);
+    expect({ duplicates: verdict.duplicates, outsideScope: verdict.outsideScope }).toEqual({
+      duplicates: 0,
+      outsideScope: 0,
+    });
+    expect(verdict.changed + verdict.untouched.length).toBe(targets.length);
+    expect(verdict.untouched.length).toBeGreaterThan(0);
+    expect(progress.appointments.done).toBe(verdict.changed);
+    // One callback for each patient with a changed visit, and none for a patient the stop left untouched.
+    const changedPatients = new Set(
+      targets.filter((a) => !verdict.untouched.includes(a.id as string)).map((a) => patientOf(a)!),
+    );
+    const calledBack = new Set(
+      [...after.tasks]
+        .filter(([taskId]) => !before.tasks.has(taskId))
+        .map(([, task]) => String(task.for?.reference).replace('Patient/', '')),
+    );
+    expect([...calledBack].sort()).toEqual([...changedPatients].sort());
+    expect(progress.callbacks).toMatchObject({ done: changedPatients.size, failed: 0, remaining: 0 });
 
-  // Later, still nothing more: the queue stays empty and the EHR as it was.
-  await waitForIdlePipeline(gw.url);
-  const later = await ehrSnapshot(gw.fhirBase);
-  expect(differences(after, later)).toEqual([]);
-  const stillStopped = await waitForClosure(gw.url, id, lead, finished);
-  expect(stillStopped.status).toBe('stopped');
-  console.log(
-    closureLine(
-      'stopped midway',
-      verdict,
-      `, stopped at ${atStop.appointments.done as number}/${targets.length} done (${String(stop.body.appointments?.done)} by the stop's answer, ${inFlight} writes in flight), left untouched ${verdict.untouched.length}, callbacks ${JSON.stringify(progress.callbacks)}`,
-    ),
-  );
+    // Later, still nothing more: the queue stays empty and the EHR as it was.
+    await waitForIdlePipeline(paced.url);
+    const later = await ehrSnapshot(paced.fhirBase);
+    expect(differences(after, later)).toEqual([]);
+    const stillStopped = await waitForClosure(paced.url, id, pacedLead, finished);
+    expect(stillStopped.status).toBe('stopped');
+    console.log(
+      closureLine(
+        'stopped midway',
+        verdict,
+        `, stopped at ${atStop.appointments.done as number}/${targets.length} done (${String(stop.body.appointments?.done)} by the stop's answer, ${inFlight} writes in flight), left untouched ${verdict.untouched.length}, callbacks ${JSON.stringify(progress.callbacks)}`,
+      ),
+    );
+  } finally {
+    await setFaults(paced.url, { mode: 'up' });
+    await paced.stop();
+  }
 });
 
 it('patient reads failing while the breaker stays closed: the callbacks wait for the numbers, none is given up', async () => {
