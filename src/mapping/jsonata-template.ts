@@ -63,7 +63,6 @@ const MAX_DEPTH = 1000;
 export const WORKBENCH_TEMPLATE_TIME_LIMIT_MS = 1_000;
 /** A running profile's templates: only a template that never ends comes near this. */
 export const RUNNING_TEMPLATE_TIME_LIMIT_MS = 10_000;
-const DEFAULT_TIME_LIMIT_MS = WORKBENCH_TEMPLATE_TIME_LIMIT_MS;
 
 /** A template stopped for running too long or nesting too deep: it never ends, on any record. */
 export class TemplateLimitError extends Error {
@@ -78,7 +77,7 @@ export function compileTemplate(
   variables: readonly string[],
   limits: TemplateLimits = {},
 ): CompiledTemplate {
-  const timeLimitMs = limits.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
+  const timeLimitMs = limits.timeLimitMs ?? WORKBENCH_TEMPLATE_TIME_LIMIT_MS;
   let expression: jsonata.Expression;
   try {
     // JSONata evaluates on promises that are already settled, so a template that never ends never

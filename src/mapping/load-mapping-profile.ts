@@ -9,8 +9,8 @@ import type { CountryCode } from '../phone';
 import { compileFhirPath, firstLine } from './fhirpath-expression';
 import { lintFhirPath, type FhirPathLintProblem } from './fhirpath-lint';
 import type { FhirPathExpression } from './fhirpath-expression';
-import { compileTemplate } from './jsonata-template';
 import {
+  compileTemplate,
   RUNNING_TEMPLATE_TIME_LIMIT_MS,
   type CompiledTemplate,
   type TemplateLimits,
