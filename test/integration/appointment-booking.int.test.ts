@@ -4,6 +4,7 @@
  * double-book; a booking taken during an outage shows pending and lands once the EHR is back.
  */
 import { http } from '../support/http';
+import { appointmentsHoldingSlot } from '../support/slot-bookings';
 import { receipt, setFaults, waitForFinal, useSandboxGateway } from '../support/pipeline';
 import { waitFor } from '../support/wait-for';
 
@@ -16,10 +17,7 @@ interface SlotView {
 }
 
 /** Appointments in the EHR that take this slot. */
-async function appointmentsOnSlot(slotId: string): Promise<any[]> {
-  const bundle = await http('GET', `${gw().fhirBase}/Appointment?slot=Slot/${slotId}&_count=50`);
-  return ((bundle.body.entry ?? []) as { resource: any }[]).map((e) => e.resource);
-}
+const appointmentsOnSlot = (slotId: string): Promise<any[]> => appointmentsHoldingSlot(gw().fhirBase, slotId);
 
 /** Free slots a few days out, distinct per test through the offset. */
 async function freeSlots(dayOffset: number, limit: number, extra = ''): Promise<SlotView[]> {

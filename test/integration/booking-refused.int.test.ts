@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/project-root';
 import { http } from '../support/http';
+import { appointmentsHoldingSlot } from '../support/slot-bookings';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 let gw: TestGateway;
@@ -55,8 +56,7 @@ it('frees the slot again when the EHR refuses the Appointment for good', async (
   const slot = (await http('GET', `${gw.fhirBase}/Slot/${slotId}`)).body;
   expect(slot.status).toBe('free');
   expect(slot.identifier ?? []).toEqual([]);
-  const onSlot = await http('GET', `${gw.fhirBase}/Appointment?slot=Slot/${slotId}`);
-  expect(onSlot.body.entry ?? []).toEqual([]);
+  expect(await appointmentsHoldingSlot(gw.fhirBase, slotId)).toEqual([]);
   // Offered again to the next caller.
   const offered = await http('GET', `${gw.url}/v1/slots?from=${from}&limit=1`);
   expect(offered.body.slots[0].id).toBe(slotId);

@@ -10,6 +10,7 @@
 import { http } from '../support/http';
 import { receipt, setFaults, waitForFinal } from '../support/pipeline';
 import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';
+import { appointmentsHoldingSlot } from '../support/slot-bookings';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(90000);
@@ -79,10 +80,7 @@ it('takes a booking, slot not yet confirmed, while its slot check still waits on
   const [final] = await waitForFinal(gw.url, [res.body.operationId as string]);
   expect(final.status).toBe('succeeded');
   // Booked once: a slot freed by a cancellation still lists the cancelled visit, which is not a booking.
-  const onSlot = await http('GET', `${gw.fhirBase}/Appointment?slot=Slot/${slotId}`);
-  const booked = ((onSlot.body.entry ?? []) as { resource: { status: string; participant: unknown } }[])
-    .map((e) => e.resource)
-    .filter((a) => a.status !== 'cancelled');
+  const booked = await appointmentsHoldingSlot(gw.fhirBase, slotId);
   expect(booked).toHaveLength(1);
   expect(JSON.stringify(booked[0]?.participant)).toContain('Patient/pat-0035');
 });

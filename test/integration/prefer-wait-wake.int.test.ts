@@ -12,6 +12,7 @@ import {
   type GatewayProcess,
   type SandboxProcess,
 } from '../support/fault-harness';
+import { appointmentsHoldingSlot } from '../support/slot-bookings';
 
 let rig: FaultRig;
 let redis: AofRedis;
@@ -47,8 +48,7 @@ it('answers a booking with Prefer: wait=5 with 201 and the final receipt, applie
   expect(res.headers.get('preference-applied')).toBe('wait=5');
   const appointment = await call('GET', `${sandbox.fhirBase}/${res.body.resourceRef as string}`);
   expect(appointment.body).toMatchObject({ status: 'booked', start: slot.start });
-  const onSlot = await call('GET', `${sandbox.fhirBase}/Appointment?slot=Slot/${slot.id}`);
-  expect(onSlot.body.entry).toHaveLength(1);
+  expect(await appointmentsHoldingSlot(sandbox.fhirBase, slot.id)).toHaveLength(1);
 });
 
 it('reads the record a handful of times over a 3 s wait that ends in 202, not every few milliseconds', async () => {

@@ -6,6 +6,7 @@
 import { http } from '../support/http';
 import { emailOf, history, receipt, setFaults, waitForFinal } from '../support/pipeline';
 import { scopedClient } from '../support/scoped-client';
+import { appointmentsHoldingSlot } from '../support/slot-bookings';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait-for';
 
@@ -115,10 +116,7 @@ async function status(): Promise<any> {
 const succeededAt = (r: any): number =>
   Date.parse((r.history as { status: string; at: string }[]).find((h) => h.status === 'succeeded')!.at);
 
-async function appointmentsOnSlot(slotId: string): Promise<any[]> {
-  const bundle = await http('GET', `${gw.fhirBase}/Appointment?slot=Slot/${slotId}&_count=50`);
-  return ((bundle.body.entry ?? []) as { resource: any }[]).map((e) => e.resource);
-}
+const appointmentsOnSlot = (slotId: string): Promise<any[]> => appointmentsHoldingSlot(gw.fhirBase, slotId);
 
 it("serves an urgent booking before other patients' routine writes queued earlier, never before its own patient's", async () => {
   const [slotP, slotQ] = await slotsSoon(2, 20);
