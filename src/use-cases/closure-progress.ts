@@ -165,9 +165,15 @@ export async function visibleClosure(
   return record;
 }
 
+/**
+ * The record is read again after the stop is recorded. The run saves its record, then looks for a
+ * stop: a record read before the stop could miss writes the run queued meanwhile, while the run,
+ * having looked before the stop, would not cancel them either, and they would all be sent.
+ */
 export async function stopClosure(deps: ClosureDeps, id: string, tenant: Tenant): Promise<ClosureView> {
-  const record = await visibleClosure(deps, id, tenant);
+  const visible = await visibleClosure(deps, id, tenant);
   await deps.closures.stop(id, deps.clock.now().toISOString());
+  const record = (await deps.closures.get(id)) ?? visible;
   const cancelled = await cancelQueuedWrites(deps, record);
   deps.logger.info({ closureId: id, cancelled }, 'site closure stopped by an operator');
   return closureView(deps, (await deps.closures.get(id)) ?? record);
